@@ -1,0 +1,1 @@
+"""podgym environments: Kubernetes semantics (envs.kube) and, on top of them, the cluster simulator."""

@@ -1,0 +1,164 @@
+"""Kubernetes scheduling semantics on real objects, pinned to kube-scheduler v1.35.
+
+Objects are plain dicts exactly as ``kubectl get -o json`` gives them. The functions here are the
+object-level contract that the simulator, the heuristics and the plugin agree with::
+
+    import envs.kube as kube
+    kube.filter(pod, nodes, pods, plugin="TaintToleration")
+    # -> {node_name: None if it fits, else the upstream reason}
+    kube.score(pod, nodes, pods, plugin="NodeResourcesFit",
+               args={"scoringStrategy": {"type": "MostAllocated", "resources": [{"name": "cpu", "weight": 1}]}})
+    # -> {node_name: final score of that plugin, after NormalizeScore where upstream has one}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from envs.kube.cycle import (
+    Decision,
+    NodeVerdict,
+    num_feasible_nodes_to_find,
+    run_filters,
+    run_score_plugin,
+    schedule_one,
+)
+from envs.kube.errors import KubeObjectError
+from envs.kube.framework import Status
+from envs.kube.nodeinfo import NodeInfo, build_node_infos
+from envs.kube.objects import Node, Pod, parse_node, parse_pod
+from envs.kube.plugins import REGISTRY, new_plugin
+from envs.kube.profile import Profile, default_profile, load_profile, parse_configuration
+from envs.kube.quantity import Quantity, parse_quantity
+from envs.kube.resources import NON_ZERO_DEFAULTS
+from envs.kube.resources import pod_requests as _pod_requests
+
+KUBERNETES_VERSION = "v1.35"
+
+ObjectLike = Mapping[str, Any]
+
+
+def _parse_list(items: Iterable[Any], parse, kind: str) -> list:
+    if isinstance(items, Mapping):
+        # A whole `kubectl get -o json` List: {"kind": "NodeList", "items": [...]}.
+        items = items.get("items") or []
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(parse(item))
+        except KubeObjectError as exc:
+            raise exc.within(obj=f"{kind}[{i}]") from None
+    return out
+
+
+def cluster(
+    pod: ObjectLike | Pod, nodes: Iterable[ObjectLike | Node], pods: Iterable[ObjectLike | Pod] = ()
+) -> tuple[Pod, list[NodeInfo]]:
+    """Parse a pod, nodes and running pods into the scheduler's view: the Pod and one NodeInfo per node."""
+    parsed_pod = parse_pod(pod)
+    parsed_nodes = _parse_list(nodes, parse_node, "nodes")
+    seen: set[str] = set()
+    for n in parsed_nodes:
+        if n.name in seen:
+            raise KubeObjectError("duplicate node name", obj=f"Node {n.name}", field="metadata.name")
+        seen.add(n.name)
+    return parsed_pod, build_node_infos(parsed_nodes, _parse_list(pods, parse_pod, "pods"))
+
+
+def filter_status(
+    pod: ObjectLike,
+    nodes: Iterable[ObjectLike],
+    pods: Iterable[ObjectLike] = (),
+    plugin: str | None = None,
+    args: dict[str, Any] | None = None,
+    profile: Profile | None = None,
+) -> dict[str, Status | None]:
+    """PreFilter + Filter of one plugin (or, with plugin=None, every Filter plugin of `profile`, in order).
+
+    Returns {node_name: None if the pod passes, else the Status (code, reasons, plugin)}.
+    """
+    p, infos = cluster(pod, nodes, pods)
+    plugins = [new_plugin(plugin, args)] if plugin else list((profile or default_profile()).filter_plugins)
+    return run_filters(plugins, p, infos, {})
+
+
+def filter(
+    pod: ObjectLike,
+    nodes: Iterable[ObjectLike],
+    pods: Iterable[ObjectLike] = (),
+    plugin: str | None = None,
+    args: dict[str, Any] | None = None,
+    profile: Profile | None = None,
+) -> dict[str, str | None]:
+    """{node_name: None if the pod fits, else the upstream reason message} for one plugin (or the profile)."""
+    return {
+        name: (s.message if s else None) for name, s in filter_status(pod, nodes, pods, plugin, args, profile).items()
+    }
+
+
+def score(
+    pod: ObjectLike,
+    nodes: Iterable[ObjectLike],
+    pods: Iterable[ObjectLike] = (),
+    plugin: str = "NodeResourcesFit",
+    args: dict[str, Any] | None = None,
+) -> dict[str, int]:
+    """{node_name: the plugin's final score (after NormalizeScore over the given nodes)}; 0s when it Skips."""
+    p, infos = cluster(pod, nodes, pods)
+    instance = new_plugin(plugin, args)
+    if not instance.scores:
+        raise KubeObjectError(f"plugin {plugin!r} has no Score extension point", field="plugin")
+    scores = run_score_plugin(instance, p, infos, {})
+    return {n.name: (scores[i] if scores is not None else 0) for i, n in enumerate(infos)}
+
+
+def pod_requests(pod: ObjectLike, non_zero: bool = False) -> dict[str, int]:
+    """The pod's effective requests: cpu in milli-cores, the rest in base units.
+
+    With `non_zero`, a container that sets no cpu/memory request counts 100m / 200Mi (scoring only).
+    """
+    return _pod_requests(parse_pod(pod), NON_ZERO_DEFAULTS if non_zero else None)
+
+
+def schedule(
+    pod: ObjectLike,
+    nodes: Iterable[ObjectLike],
+    pods: Iterable[ObjectLike] = (),
+    profile: Profile | None = None,
+    seed: int | None = 0,
+    start_index: int = 0,
+) -> Decision:
+    """One full scheduling cycle of `profile` (default: kube-scheduler's default profile) for `pod`."""
+    p, infos = cluster(pod, nodes, pods)
+    rng = np.random.default_rng(seed) if seed is not None else None
+    return schedule_one(p, infos, profile or default_profile(), rng, start_index)
+
+
+__all__ = [
+    "KUBERNETES_VERSION",
+    "REGISTRY",
+    "Decision",
+    "KubeObjectError",
+    "Node",
+    "NodeInfo",
+    "NodeVerdict",
+    "Pod",
+    "Profile",
+    "Quantity",
+    "Status",
+    "cluster",
+    "default_profile",
+    "filter",
+    "filter_status",
+    "load_profile",
+    "num_feasible_nodes_to_find",
+    "parse_configuration",
+    "parse_node",
+    "parse_pod",
+    "parse_quantity",
+    "pod_requests",
+    "schedule",
+]

@@ -1,0 +1,163 @@
+"""One scheduling cycle on objects: PreFilter, Filter, PreScore, Score, NormalizeScore, weights, selectHost.
+
+This is the object-level reference (pkg/scheduler/schedule_one.go and framework/runtime); the
+vectorised simulator must agree with it decision for decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from envs.kube.framework import MAX_NODE_SCORE, MIN_NODE_SCORE, CycleState, Plugin, Status
+from envs.kube.nodeinfo import NodeInfo
+from envs.kube.objects import Pod
+from envs.kube.profile import Profile
+
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5
+DEFAULT_PERCENTAGE_OF_NODES_TO_SCORE = 0
+
+
+def num_feasible_nodes_to_find(num_all_nodes: int, percentage_of_nodes_to_score: int = 0) -> int:
+    """How many feasible nodes kube-scheduler looks for before it stops filtering (numFeasibleNodesToFind)."""
+    if num_all_nodes < MIN_FEASIBLE_NODES_TO_FIND or percentage_of_nodes_to_score >= 100:
+        return num_all_nodes
+    adaptive = percentage_of_nodes_to_score
+    if adaptive <= 0:
+        adaptive = max(50 - num_all_nodes // 125, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND)
+    return max(num_all_nodes * adaptive // 100, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+def run_filters(
+    plugins: tuple[Plugin, ...] | list[Plugin],
+    pod: Pod,
+    nodes: list[NodeInfo],
+    state: CycleState,
+    num_to_find: int | None = None,
+) -> dict[str, Status | None]:
+    """PreFilter, then Filter node by node in order; each node gets its first failing plugin's status.
+
+    A PreFilter rejection applies to every node. With `num_to_find`, filtering stops once that many
+    nodes passed; the nodes after that are absent from the result. (A PreFilterResult that narrows
+    the node names needs no handling here: Filter rejects the other nodes with the same plugin.)
+    """
+    for plugin in plugins:
+        result = plugin.pre_filter(state, pod, nodes)
+        if isinstance(result, Status):
+            return {node.name: result for node in nodes}
+    out: dict[str, Status | None] = {}
+    found = 0
+    for node in nodes:
+        if num_to_find is not None and found >= num_to_find:
+            break
+        status = None
+        for plugin in plugins:
+            status = plugin.filter(state, pod, node)
+            if status is not None:
+                break
+        out[node.name] = status
+        found += status is None
+    return out
+
+
+def run_score_plugin(plugin: Plugin, pod: Pod, nodes: list[NodeInfo], state: CycleState) -> list[int] | None:
+    """PreScore, Score and NormalizeScore of one plugin; None when PreScore skips it."""
+    if not plugin.pre_score(state, pod, nodes):
+        return None
+    scores = plugin.normalize_score(state, pod, [plugin.score(state, pod, n) for n in nodes])
+    for n, s in zip(nodes, scores):
+        if not MIN_NODE_SCORE <= s <= MAX_NODE_SCORE:
+            raise RuntimeError(
+                f"plugin {plugin.name!r} returns an invalid score {s} for node {n.name}, "
+                f"it should in the range of [{MIN_NODE_SCORE}, {MAX_NODE_SCORE}] after normalizing"
+            )
+    return scores
+
+
+@dataclass
+class NodeVerdict:
+    """What the cycle decided about one node."""
+
+    name: str
+    evaluated: bool = True
+    status: Status | None = None
+    scores: dict[str, int] = field(default_factory=dict)  # plugin -> normalised score (before weight)
+    total: int | None = None
+
+
+@dataclass
+class Decision:
+    """The outcome of one scheduling cycle and how it came about."""
+
+    pod: Pod
+    verdicts: list[NodeVerdict]
+    selected: str | None
+    tied: list[str]
+    weights: dict[str, int]
+    skipped: list[str]
+    num_to_find: int
+    next_start_index: int
+
+    @property
+    def feasible(self) -> list[str]:
+        return [v.name for v in self.verdicts if v.evaluated and v.status is None]
+
+
+def schedule_one(
+    pod: Pod, nodes: list[NodeInfo], profile: Profile, rng: np.random.Generator | None = None, start_index: int = 0
+) -> Decision:
+    """Run one scheduling cycle of `profile` for `pod` over `nodes`.
+
+    As kube-scheduler does, filtering starts at `start_index`, wraps around, and stops once
+    numFeasibleNodesToFind feasible nodes are found; ties for the top score are broken uniformly
+    at random with `rng` (seeded by the caller for reproducibility).
+    """
+    state: CycleState = {}
+    n = len(nodes)
+    num_to_find = num_feasible_nodes_to_find(n, profile.percentage_of_nodes_to_score)
+    order = [nodes[(start_index + i) % n] for i in range(n)] if n else []
+    verdicts = {node.name: NodeVerdict(node.name, evaluated=False) for node in nodes}
+    feasible: list[NodeInfo] = []
+    processed = 0
+    statuses = run_filters(profile.filter_plugins, pod, order, state, num_to_find)
+    for node in order:
+        if node.name not in statuses:
+            break
+        processed += 1
+        v = verdicts[node.name]
+        v.evaluated, v.status = True, statuses[node.name]
+        if v.status is None:
+            feasible.append(node)
+    weights = {p.name: w for p, w in profile.score_plugins}
+    skipped: list[str] = []
+    if feasible:
+        totals = [0] * len(feasible)
+        if not profile.score_plugins:
+            totals = [1] * len(feasible)
+        for plugin, weight in profile.score_plugins:
+            scores = run_score_plugin(plugin, pod, feasible, state)
+            if scores is None:
+                skipped.append(plugin.name)
+                continue
+            for i, (node, s) in enumerate(zip(feasible, scores)):
+                verdicts[node.name].scores[plugin.name] = s
+                totals[i] += s * weight
+        for node, t in zip(feasible, totals):
+            verdicts[node.name].total = t
+        best = max(totals)
+        tied = [node.name for node, t in zip(feasible, totals) if t == best]
+        selected = tied[int(rng.integers(len(tied)))] if rng is not None and len(tied) > 1 else tied[0]
+    else:
+        tied, selected = [], None
+    return Decision(
+        pod,
+        [verdicts[node.name] for node in nodes],
+        selected,
+        tied,
+        weights,
+        skipped,
+        num_to_find,
+        (start_index + processed) % n if n else 0,
+    )

@@ -1,0 +1,60 @@
+"""kube-scheduler plugins podgym models, under their upstream names, and the registry that builds them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from envs.kube.errors import KubeObjectError
+from envs.kube.framework import Plugin
+from envs.kube.plugins.args import NoArgs, parse_args
+from envs.kube.plugins.nodeaffinity import NodeAffinity
+from envs.kube.plugins.nodename import NodeName
+from envs.kube.plugins.noderesources import BalancedAllocation, Fit
+from envs.kube.plugins.nodeunschedulable import NodeUnschedulable
+from envs.kube.plugins.tainttoleration import TaintToleration
+
+REGISTRY: dict[str, type[Plugin]] = {
+    cls.name: cls for cls in (NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, Fit, BalancedAllocation)
+}
+
+# In-tree plugins of kube-scheduler v1.35 that podgym does not model. A profile may enable them (so a
+# real configuration loads); they take no part in podgym's decisions, and `explain` says so.
+UNMODELED: frozenset[str] = frozenset(
+    {
+        "SchedulingGates",
+        "PrioritySort",
+        "NodePorts",
+        "VolumeRestrictions",
+        "NodeVolumeLimits",
+        "VolumeBinding",
+        "VolumeZone",
+        "PodTopologySpread",
+        "InterPodAffinity",
+        "DefaultPreemption",
+        "ImageLocality",
+        "DefaultBinder",
+        "DynamicResources",
+        "NodeDeclaredFeatures",
+        "GangScheduling",
+        "EBSLimits",
+        "GCEPDLimits",
+        "AzureDiskLimits",
+        "CinderLimits",
+    }
+)
+
+
+def new_plugin(name: str, args: dict[str, Any] | None = None) -> Plugin:
+    """Instantiate the plugin `name` with its pluginConfig `args` (None: upstream v1 defaults)."""
+    cls = REGISTRY.get(name)
+    if cls is None:
+        hint = " (an upstream plugin podgym does not model)" if name in UNMODELED else ""
+        raise KubeObjectError(
+            f"unknown plugin {name!r}{hint}; podgym models {', '.join(sorted(REGISTRY))}", field="plugin"
+        )
+    if cls in (NodeUnschedulable, NodeName, TaintToleration):
+        parse_args(NoArgs, args, name)
+    return cls(args)
+
+
+__all__ = ["REGISTRY", "UNMODELED", "new_plugin"]

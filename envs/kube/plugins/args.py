@@ -1,0 +1,143 @@
+"""Typed plugin args, read exactly as KubeSchedulerConfiguration v1 writes them, with upstream defaults.
+
+Defaulting follows pkg/scheduler/apis/config/v1/defaults.go and validation follows
+pkg/scheduler/apis/config/validation/validation_pluginargs.go. Unknown fields are errors, as in
+kube-scheduler's strict decoding.
+"""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from envs.kube.errors import KubeObjectError
+
+
+class _Args(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class ResourceSpec(_Args):
+    """A resource and its weight in a scoring strategy; weight 0 (unset) defaults to 1."""
+
+    name: str
+    weight: int = 1
+
+    @field_validator("weight")
+    @classmethod
+    def _check_weight(cls, weight: int, info: ValidationInfo) -> int:
+        weight = weight or 1  # v1 defaulting: an unset or zero weight is 1
+        if not 1 <= weight <= 100:
+            name = info.data.get("name", "")
+            raise ValueError(f"resource weight of {name} should be in the range of 1-100, got {weight}")
+        return weight
+
+
+def _default_resources() -> list[ResourceSpec]:
+    return [ResourceSpec(name="cpu", weight=1), ResourceSpec(name="memory", weight=1)]
+
+
+class UtilizationShapePoint(_Args):
+    """A point of the RequestedToCapacityRatio shape: utilization 0-100 -> score 0-10."""
+
+    utilization: int = Field(ge=0, le=100)
+    score: int = Field(ge=0, le=10)
+
+
+class RequestedToCapacityRatioParam(_Args):
+    shape: list[UtilizationShapePoint]
+
+    @field_validator("shape")
+    @classmethod
+    def _check_shape(cls, shape: list[UtilizationShapePoint]) -> list[UtilizationShapePoint]:
+        if not shape:
+            raise ValueError("at least one point must be specified")
+        for prev, cur in pairwise(shape):
+            if cur.utilization <= prev.utilization:
+                raise ValueError("utilization values must be sorted in increasing order")
+        return shape
+
+
+class ScoringStrategy(_Args):
+    type: Literal["LeastAllocated", "MostAllocated", "RequestedToCapacityRatio"] = "LeastAllocated"
+    resources: list[ResourceSpec] = Field(default_factory=_default_resources)
+    requested_to_capacity_ratio: RequestedToCapacityRatioParam | None = Field(
+        default=None, alias="requestedToCapacityRatio"
+    )
+
+    @field_validator("resources")
+    @classmethod
+    def _default_if_empty(cls, resources: list[ResourceSpec]) -> list[ResourceSpec]:
+        return resources or _default_resources()
+
+    @model_validator(mode="after")
+    def _shape_required(self) -> ScoringStrategy:
+        if self.type == "RequestedToCapacityRatio" and self.requested_to_capacity_ratio is None:
+            raise ValueError("requestedToCapacityRatio.shape is required for type RequestedToCapacityRatio")
+        return self
+
+
+class NodeResourcesFitArgs(_Args):
+    """NodeResourcesFitArgs (kubescheduler.config.k8s.io/v1)."""
+
+    kind: str | None = None
+    api_version: str | None = Field(default=None, alias="apiVersion")
+    ignored_resources: list[str] = Field(default_factory=list, alias="ignoredResources")
+    ignored_resource_groups: list[str] = Field(default_factory=list, alias="ignoredResourceGroups")
+    scoring_strategy: ScoringStrategy = Field(default_factory=ScoringStrategy, alias="scoringStrategy")
+
+    @field_validator("ignored_resource_groups")
+    @classmethod
+    def _groups_have_no_slash(cls, groups: list[str]) -> list[str]:
+        for g in groups:
+            if "/" in g:
+                raise ValueError(f"resource group name {g!r} can't contain '/'")
+        return groups
+
+
+class NodeResourcesBalancedAllocationArgs(_Args):
+    """NodeResourcesBalancedAllocationArgs (kubescheduler.config.k8s.io/v1)."""
+
+    kind: str | None = None
+    api_version: str | None = Field(default=None, alias="apiVersion")
+    resources: list[ResourceSpec] = Field(default_factory=_default_resources)
+
+    @field_validator("resources")
+    @classmethod
+    def _default_if_empty(cls, resources: list[ResourceSpec]) -> list[ResourceSpec]:
+        return resources or _default_resources()
+
+
+class NodeAffinityArgs(_Args):
+    """NodeAffinityArgs (kubescheduler.config.k8s.io/v1); addedAffinity is a core/v1 NodeAffinity."""
+
+    kind: str | None = None
+    api_version: str | None = Field(default=None, alias="apiVersion")
+    added_affinity: dict[str, Any] | None = Field(default=None, alias="addedAffinity")
+
+
+class NoArgs(_Args):
+    """Plugins that take no args accept only an empty object."""
+
+    kind: str | None = None
+    api_version: str | None = Field(default=None, alias="apiVersion")
+
+
+A = TypeVar("A", bound=BaseModel)
+
+
+def parse_args(model: type[A], args: Any, plugin: str) -> A:
+    """Validate `args` for `plugin`; a wrong field becomes a KubeObjectError naming it."""
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        raise KubeObjectError(f"expected an object, got {type(args).__name__}", obj=f"{plugin} args", field="args")
+    try:
+        return model.model_validate(args)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+        message = err["msg"].removeprefix("Value error, ")
+        raise KubeObjectError(message, obj=f"{plugin} args", field=path or "args") from None

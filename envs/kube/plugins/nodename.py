@@ -1,0 +1,19 @@
+"""NodeName: a pod that names its node (spec.nodeName) fits only that node."""
+
+from __future__ import annotations
+
+from envs.kube.framework import UNSCHEDULABLE_AND_UNRESOLVABLE, CycleState, Plugin, Status
+from envs.kube.nodeinfo import NodeInfo
+from envs.kube.objects import Pod
+
+ERR_REASON = "node(s) didn't match the requested node name"
+
+
+class NodeName(Plugin):
+    name = "NodeName"
+    filters = True
+
+    def filter(self, state: CycleState, pod: Pod, node: NodeInfo) -> Status | None:
+        if not pod.node_name or pod.node_name == node.name:
+            return None
+        return Status(UNSCHEDULABLE_AND_UNRESOLVABLE, (ERR_REASON,), self.name)

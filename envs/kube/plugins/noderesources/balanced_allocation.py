@@ -1,0 +1,56 @@
+"""NodeResourcesBalancedAllocation (v1.35): favour nodes whose resource fractions stay close together.
+
+``score = int((1 - std) * 100)`` over the fractions requested/allocatable (actual requests, the pod
+included, each capped at 1); a pod that requests none of the resources is skipped (PreScore Skip).
+The v1.36 formula (PR kubernetes/kubernetes#135573, scoring the change in balance) is not used.
+"""
+
+from __future__ import annotations
+
+import math
+
+from envs.kube.framework import MAX_NODE_SCORE, CycleState, Plugin
+from envs.kube.nodeinfo import NodeInfo
+from envs.kube.objects import Pod
+from envs.kube.plugins.args import NodeResourcesBalancedAllocationArgs, parse_args
+from envs.kube.plugins.noderesources.resource_allocation import pod_request_list, score_node
+
+
+def balanced_resource_score(requested: list[int], allocatable: list[int]) -> int:
+    """balancedResourceScorer, in the same float64 operations as upstream."""
+    fractions: list[float] = []
+    total = 0.0
+    for req, alloc in zip(requested, allocatable):
+        if alloc == 0:
+            continue
+        fraction = min(float(req) / float(alloc), 1.0)
+        total += fraction
+        fractions.append(fraction)
+    std = 0.0
+    if len(fractions) == 2:
+        std = abs((fractions[0] - fractions[1]) / 2)
+    elif len(fractions) > 2:
+        mean = total / len(fractions)
+        acc = 0.0
+        for f in fractions:
+            acc = acc + (f - mean) * (f - mean)
+        std = math.sqrt(acc / len(fractions))
+    return int((1 - std) * float(MAX_NODE_SCORE))
+
+
+class BalancedAllocation(Plugin):
+    name = "NodeResourcesBalancedAllocation"
+    scores = True
+
+    def __init__(self, args=None):
+        super().__init__(args)
+        config = parse_args(NodeResourcesBalancedAllocationArgs, args, self.name)
+        self.resources = [r.name for r in config.resources]
+
+    def pre_score(self, state: CycleState, pod: Pod, nodes: list[NodeInfo]) -> bool:
+        request = pod_request_list(pod, self.resources, use_requested=True)
+        state[self.name] = request
+        return any(request)  # a best-effort pod is skipped (kubernetes/kubernetes#129138)
+
+    def score(self, state: CycleState, pod: Pod, node: NodeInfo) -> int:
+        return score_node(node, self.resources, state[self.name], True, balanced_resource_score)

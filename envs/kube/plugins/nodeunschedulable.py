@@ -1,0 +1,22 @@
+"""NodeUnschedulable: a cordoned node (spec.unschedulable) takes only pods that tolerate its taint."""
+
+from __future__ import annotations
+
+from envs.kube.framework import UNSCHEDULABLE_AND_UNRESOLVABLE, CycleState, Plugin, Status
+from envs.kube.nodeinfo import NodeInfo
+from envs.kube.objects import Pod, Taint
+
+ERR_REASON_UNSCHEDULABLE = "node(s) were unschedulable"
+TAINT_NODE_UNSCHEDULABLE = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
+
+
+class NodeUnschedulable(Plugin):
+    name = "NodeUnschedulable"
+    filters = True
+
+    def filter(self, state: CycleState, pod: Pod, node: NodeInfo) -> Status | None:
+        if not node.node.unschedulable:
+            return None
+        if any(t.tolerates(TAINT_NODE_UNSCHEDULABLE) for t in pod.tolerations):
+            return None
+        return Status(UNSCHEDULABLE_AND_UNRESOLVABLE, (ERR_REASON_UNSCHEDULABLE,), self.name)
