@@ -54,18 +54,27 @@ def _parse_list(items: Iterable[Any], parse, kind: str) -> list:
     return out
 
 
+def parse_nodes(nodes: Iterable[ObjectLike | Node]) -> list[Node]:
+    """Parse Node dicts (a list or a ``kubectl get nodes -o json`` List); names must be unique."""
+    parsed = _parse_list(nodes, parse_node, "nodes")
+    seen: set[str] = set()
+    for n in parsed:
+        if n.name in seen:
+            raise KubeObjectError("duplicate node name", obj=f"Node {n.name}", field="metadata.name")
+        seen.add(n.name)
+    return parsed
+
+
+def parse_pods(pods: Iterable[ObjectLike | Pod]) -> list[Pod]:
+    """Parse Pod dicts (a list or a ``kubectl get pods -A -o json`` List)."""
+    return _parse_list(pods, parse_pod, "pods")
+
+
 def cluster(
     pod: ObjectLike | Pod, nodes: Iterable[ObjectLike | Node], pods: Iterable[ObjectLike | Pod] = ()
 ) -> tuple[Pod, list[NodeInfo]]:
     """Parse a pod, nodes and running pods into the scheduler's view: the Pod and one NodeInfo per node."""
-    parsed_pod = parse_pod(pod)
-    parsed_nodes = _parse_list(nodes, parse_node, "nodes")
-    seen: set[str] = set()
-    for n in parsed_nodes:
-        if n.name in seen:
-            raise KubeObjectError("duplicate node name", obj=f"Node {n.name}", field="metadata.name")
-        seen.add(n.name)
-    return parsed_pod, build_node_infos(parsed_nodes, _parse_list(pods, parse_pod, "pods"))
+    return parse_pod(pod), build_node_infos(parse_nodes(nodes), parse_pods(pods))
 
 
 def filter_status(

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from envs.kube.errors import KubeObjectError
 from envs.kube.framework import Plugin
-from envs.kube.plugins import REGISTRY, UNMODELED, new_plugin
+from envs.kube.plugins import OUTSIDE_DECISION, REGISTRY, UNMODELED, new_plugin
 
 API_VERSION = "kubescheduler.config.k8s.io/v1"
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
@@ -196,7 +196,7 @@ def build_profile(config: ProfileConfig, percentage_of_nodes_to_score: int | Non
         for s in (config.plugins.filter, config.plugins.score, config.plugins.pre_filter, config.plugins.pre_score)
         for p in s.enabled
     ]
-    unknown = [n for n in every if n not in REGISTRY and n not in UNMODELED]
+    unknown = [n for n in every if n not in REGISTRY and n not in UNMODELED and n not in OUTSIDE_DECISION]
     if unknown:
         raise KubeObjectError(
             f"plugin {unknown[0]!r} does not exist in kube-scheduler v1.35",

@@ -17,12 +17,10 @@ REGISTRY: dict[str, type[Plugin]] = {
     cls.name: cls for cls in (NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, Fit, BalancedAllocation)
 }
 
-# In-tree plugins of kube-scheduler v1.35 that podgym does not model. A profile may enable them (so a
-# real configuration loads); they take no part in podgym's decisions, and `explain` says so.
+# In-tree Filter/Score plugins of kube-scheduler v1.35 that podgym does not model. A profile may enable
+# them (so a real configuration loads); they take no part in podgym's decisions, and `explain` says so.
 UNMODELED: frozenset[str] = frozenset(
     {
-        "SchedulingGates",
-        "PrioritySort",
         "NodePorts",
         "VolumeRestrictions",
         "NodeVolumeLimits",
@@ -30,16 +28,24 @@ UNMODELED: frozenset[str] = frozenset(
         "VolumeZone",
         "PodTopologySpread",
         "InterPodAffinity",
-        "DefaultPreemption",
         "ImageLocality",
-        "DefaultBinder",
         "DynamicResources",
         "NodeDeclaredFeatures",
-        "GangScheduling",
         "EBSLimits",
         "GCEPDLimits",
         "AzureDiskLimits",
         "CinderLimits",
+    }
+)
+# Plugins outside the Filter/Score decision: the queue order (PrioritySort), gates, preemption and
+# binding are the simulator's business, not a placement decision's.
+OUTSIDE_DECISION: frozenset[str] = frozenset(
+    {
+        "SchedulingGates",
+        "PrioritySort",
+        "DefaultPreemption",
+        "DefaultBinder",
+        "GangScheduling",
     }
 )
 
@@ -57,4 +63,4 @@ def new_plugin(name: str, args: dict[str, Any] | None = None) -> Plugin:
     return cls(args)
 
 
-__all__ = ["REGISTRY", "UNMODELED", "new_plugin"]
+__all__ = ["OUTSIDE_DECISION", "REGISTRY", "UNMODELED", "new_plugin"]

@@ -1,0 +1,147 @@
+"""`python -m envs.kube explain`: why kube-scheduler would place a pod where it does, without a cluster.
+
+Prints, per node, the Filter verdict with its reason, each Score plugin's normalised score, the
+weighted total, and the node kube-scheduler would pick, much as kube-scheduler-simulator's
+annotations show it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from envs.kube.cycle import Decision
+from envs.kube.errors import KubeObjectError
+from envs.kube.framework import MAX_NODE_SCORE
+from envs.kube.objects import CPU
+from envs.kube.profile import Profile
+from envs.kube.resources import NON_ZERO_DEFAULTS, pod_requests
+
+SAMPLES = Path(__file__).parent / "samples"
+
+
+def load_objects(path: str | Path) -> Any:
+    """A JSON or YAML file (one object, a List, or several YAML documents) as Python data."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise KubeObjectError(f"cannot read file: {exc.strerror}", source=str(path)) from None
+    try:
+        if path.suffix == ".json":
+            return json.loads(text)
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except json.JSONDecodeError as exc:
+        raise KubeObjectError(
+            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", source=str(path)
+        ) from None
+    except yaml.YAMLError as exc:
+        raise KubeObjectError(f"not valid YAML: {exc}", source=str(path)) from None
+    if not docs:
+        raise KubeObjectError("the file holds no object", source=str(path))
+    return docs[0] if len(docs) == 1 else docs
+
+
+def as_items(data: Any) -> list[Any]:
+    """The objects of a List ({"items": [...]}), a plain list, or a single object."""
+    if isinstance(data, dict) and "items" in data and data.get("kind", "List").endswith("List"):
+        return list(data.get("items") or [])
+    if isinstance(data, list):
+        return data
+    return [data]
+
+
+def format_quantity(name: str, value: int) -> str:
+    """An int request as a Kubernetes quantity string (cpu from milli-cores, memory in Ki/Mi/Gi)."""
+    if name == CPU:
+        return f"{value // 1000}" if value % 1000 == 0 else f"{value}m"
+    for suffix, shift in (("Ti", 40), ("Gi", 30), ("Mi", 20), ("Ki", 10)):
+        if value and value % (1 << shift) == 0:
+            return f"{value >> shift}{suffix}"
+    return str(value)
+
+
+def _requests_line(requests: dict[str, int]) -> str:
+    return ", ".join(f"{k} {format_quantity(k, v)}" for k, v in sorted(requests.items())) or "nothing"
+
+
+def to_dict(decision: Decision, profile: Profile) -> dict[str, Any]:
+    """A JSON-ready view of a decision."""
+    return {
+        "pod": decision.pod.ref,
+        "profile": profile.scheduler_name,
+        "selected": decision.selected,
+        "tied": decision.tied,
+        "weights": decision.weights,
+        "skippedPlugins": decision.skipped,
+        "notModeled": list(profile.unmodeled),
+        "nodes": [
+            {
+                "name": v.name,
+                "evaluated": v.evaluated,
+                "fits": v.evaluated and v.status is None,
+                "plugin": v.status.plugin if v.status else None,
+                "code": v.status.code if v.status else None,
+                "reason": v.status.message if v.status else None,
+                "scores": v.scores,
+                "total": v.total,
+            }
+            for v in decision.verdicts
+        ],
+    }
+
+
+def render(decision: Decision, profile: Profile) -> str:
+    """A plain-text report of a decision: one row per node, one column per Score plugin."""
+    pod = decision.pod
+    lines = [
+        f"Pod {pod.ref}: kube-scheduler v1.35 semantics, profile {profile.scheduler_name!r}",
+        f"  requests (filter):  {_requests_line(pod_requests(pod))}",
+        f"  requests (scoring): {_requests_line(pod_requests(pod, NON_ZERO_DEFAULTS))}",
+        "",
+    ]
+    plugins = [p.name for p, _ in profile.score_plugins]
+    headers = ["NODE", "FILTER", *[f"{name} x{decision.weights[name]}" for name in plugins], "TOTAL"]
+    rows = []
+    for v in decision.verdicts:
+        if not v.evaluated:
+            verdict = "not evaluated (enough feasible nodes found)"
+        elif v.status is not None:
+            verdict = f"{v.status.plugin}: {v.status.message}"
+        else:
+            verdict = "fits"
+        cells = [
+            "skip" if name in decision.skipped else (str(v.scores[name]) if name in v.scores else "")
+            for name in plugins
+        ]
+        total = "" if v.total is None else str(v.total)
+        mark = "  <- selected" if v.name == decision.selected else ""
+        rows.append([v.name, verdict, *cells, total + mark])
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+    for r in [headers, *rows]:
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    lines.append("")
+    max_total = MAX_NODE_SCORE * sum(decision.weights.values())
+    if decision.selected is None:
+        lines.append(f"No node fits: pod {pod.ref} would stay Pending.")
+    else:
+        winner = next(v for v in decision.verdicts if v.name == decision.selected)
+        lines.append(
+            f"kube-scheduler would bind {pod.ref} to {decision.selected} (total {winner.total} of {max_total})."
+        )
+        if len(decision.tied) > 1:
+            lines.append(
+                f"  {len(decision.tied)} nodes tie for the top score ({', '.join(decision.tied)}); "
+                "kube-scheduler picks one of them uniformly at random (here: seeded)."
+            )
+    if decision.skipped:
+        lines.append(f"Skipped by PreScore (contribute nothing): {', '.join(decision.skipped)}.")
+    evaluated = sum(v.evaluated for v in decision.verdicts)
+    if evaluated < len(decision.verdicts):
+        lines.append(f"Filtering stopped after {decision.num_to_find} feasible nodes (percentageOfNodesToScore).")
+    if profile.unmodeled:
+        lines.append(f"Not modeled by podgym (no effect here): {', '.join(profile.unmodeled)}.")
+    return "\n".join(lines)
