@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from envs.kube.objects import CPU, MEMORY, Node, Pod, ResourceList
-from envs.kube.resources import NON_ZERO_DEFAULTS, is_supported_pod_level_resource, pod_requests
+from envs.kube.resources import non_zero_requests, pod_requests
 
 
 @dataclass
@@ -28,12 +28,7 @@ class NodeInfo:
         requests = pod_requests(pod)
         for name, v in requests.items():
             self.requested[name] = self.requested.get(name, 0) + v
-        # With pod-level requests, only keys missing after aggregation get the defaults (upstream
-        # getNonMissingContainerRequests); otherwise every container gets them.
-        non_missing = NON_ZERO_DEFAULTS
-        if any(is_supported_pod_level_resource(k) for k in pod.pod_level_requests):
-            non_missing = {k: v for k, v in NON_ZERO_DEFAULTS.items() if k not in requests}
-        non_zero = pod_requests(pod, non_missing) if non_missing else requests
+        non_zero = non_zero_requests(pod)
         for name in (CPU, MEMORY):
             self.non_zero_requested[name] += non_zero.get(name, 0)
 

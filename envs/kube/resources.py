@@ -78,6 +78,19 @@ def pod_requests(pod: Pod, non_missing: ResourceList | None = None) -> ResourceL
     return reqs
 
 
+def non_zero_requests(pod: Pod) -> ResourceList:
+    """The requests scoring counts for a pod: a container missing a cpu/memory request counts 100m / 200Mi.
+
+    With pod-level requests, only keys still missing after aggregation get the defaults (upstream
+    getNonMissingContainerRequests); otherwise every container gets them.
+    """
+    requests = pod_requests(pod)
+    non_missing = NON_ZERO_DEFAULTS
+    if any(is_supported_pod_level_resource(k) for k in pod.pod_level_requests):
+        non_missing = {k: v for k, v in NON_ZERO_DEFAULTS.items() if k not in requests}
+    return pod_requests(pod, non_missing) if non_missing else requests
+
+
 def is_scalar_resource_name(name: str) -> bool:
     """Extended, hugepages, prefixed-native and attachable-volume resources (v1helper.IsScalarResourceName)."""
     if name.startswith(HUGEPAGES_PREFIX) or name.startswith("attachable-volumes-"):

@@ -7,35 +7,12 @@ The v1.36 formula (PR kubernetes/kubernetes#135573, scoring the change in balanc
 
 from __future__ import annotations
 
-import math
-
-from envs.kube.framework import MAX_NODE_SCORE, CycleState, Plugin
+from envs.kube.framework import CycleState, Plugin
 from envs.kube.nodeinfo import NodeInfo
 from envs.kube.objects import Pod
 from envs.kube.plugins.args import NodeResourcesBalancedAllocationArgs, parse_args
 from envs.kube.plugins.noderesources.resource_allocation import pod_request_list, score_node
-
-
-def balanced_resource_score(requested: list[int], allocatable: list[int]) -> int:
-    """balancedResourceScorer, in the same float64 operations as upstream."""
-    fractions: list[float] = []
-    total = 0.0
-    for req, alloc in zip(requested, allocatable):
-        if alloc == 0:
-            continue
-        fraction = min(float(req) / float(alloc), 1.0)
-        total += fraction
-        fractions.append(fraction)
-    std = 0.0
-    if len(fractions) == 2:
-        std = abs((fractions[0] - fractions[1]) / 2)
-    elif len(fractions) > 2:
-        mean = total / len(fractions)
-        acc = 0.0
-        for f in fractions:
-            acc = acc + (f - mean) * (f - mean)
-        std = math.sqrt(acc / len(fractions))
-    return int((1 - std) * float(MAX_NODE_SCORE))
+from envs.kube.plugins.noderesources.strategies import balanced_resource_score
 
 
 class BalancedAllocation(Plugin):

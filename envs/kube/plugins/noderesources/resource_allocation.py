@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+
+import numpy as np
 
 from envs.kube.nodeinfo import NodeInfo
 from envs.kube.objects import CPU, EPHEMERAL_STORAGE, MEMORY, Pod
+from envs.kube.plugins.noderesources.strategies import Scorer
 from envs.kube.resources import NON_ZERO_DEFAULTS, is_scalar_resource_name, pod_requests
-
-Scorer = Callable[[list[int], list[int]], int]
 
 
 def pod_request_list(pod: Pod, resources: Sequence[str], use_requested: bool) -> list[int]:
@@ -44,10 +45,4 @@ def score_node(
             continue
         allocatable[i] = alloc
         requested[i] = req
-    return scorer(requested, allocatable)
-
-
-def go_div(a: int, b: int) -> int:
-    """Go's int64 division, which truncates toward zero."""
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b >= 0) else -q
+    return int(scorer(np.array([requested], dtype=np.int64), np.array([allocatable], dtype=np.int64))[0])

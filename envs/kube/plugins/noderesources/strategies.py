@@ -1,58 +1,75 @@
-"""NodeResourcesFit scoring strategies: LeastAllocated, MostAllocated, RequestedToCapacityRatio.
+"""Resource scorers of NodeResourcesFit (LeastAllocated, MostAllocated, RequestedToCapacityRatio) and
+NodeResourcesBalancedAllocation, written once over arrays.
 
-Integer arithmetic as upstream (least_allocated.go, most_allocated.go, requested_to_capacity_ratio.go,
-helper/shape_score.go): per-resource scores truncate, the weighted mean truncates for Least/Most and
-rounds for RequestedToCapacityRatio, which also drops resources that score 0 from the weight sum.
+Each scorer maps ``requested`` and ``allocatable``, int64 arrays of shape [nodes, resources] (the
+pod included in ``requested``; ``allocatable == 0`` marks a resource left out on that node), to an
+int64 score per node. The object-level plugins call them with one row; the vectorised cluster with
+all nodes. Integer arithmetic as upstream (least_allocated.go, most_allocated.go,
+requested_to_capacity_ratio.go, helper/shape_score.go, balanced_allocation.go v1.35): per-resource
+scores truncate, the weighted mean truncates for Least/Most and rounds for RequestedToCapacityRatio,
+which also drops resources that score 0 from the weight sum.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+import numpy as np
 
 from envs.kube.framework import MAX_NODE_SCORE
 from envs.kube.plugins.args import ScoringStrategy
-from envs.kube.plugins.noderesources.resource_allocation import Scorer, go_div
 
 MAX_UTILIZATION = 100
 MAX_CUSTOM_PRIORITY_SCORE = 10
 
-
-def least_requested_score(requested: int, capacity: int) -> int:
-    if capacity == 0 or requested > capacity:
-        return 0
-    return (capacity - requested) * MAX_NODE_SCORE // capacity
+Scorer = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def most_requested_score(requested: int, capacity: int) -> int:
-    if capacity == 0:
-        return 0
-    return min(requested, capacity) * MAX_NODE_SCORE // capacity
+def go_div(a: np.ndarray | int, b: np.ndarray | int) -> np.ndarray:
+    """Go's int64 division, which truncates toward zero (numpy's // floors)."""
+    q = np.abs(a) // np.abs(b)
+    return np.where((np.asarray(a) >= 0) == (np.asarray(b) >= 0), q, -q)
+
+
+def least_requested_score(requested: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    ok = (capacity != 0) & (requested <= capacity)
+    return np.where(ok, (capacity - requested) * MAX_NODE_SCORE // np.where(ok, capacity, 1), 0)
+
+
+def most_requested_score(requested: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    safe = np.where(capacity != 0, capacity, 1)
+    return np.where(capacity != 0, np.minimum(requested, capacity) * MAX_NODE_SCORE // safe, 0)
 
 
 def _weighted_mean(per_resource, weights: Sequence[int]) -> Scorer:
-    def scorer(requested: list[int], allocatable: list[int]) -> int:
-        total = weight_sum = 0
-        for req, alloc, weight in zip(requested, allocatable, weights):
-            if alloc == 0:
-                continue
-            total += per_resource(req, alloc) * weight
-            weight_sum += weight
-        return total // weight_sum if weight_sum else 0
+    w = np.asarray(weights, dtype=np.int64)
+
+    def scorer(requested: np.ndarray, allocatable: np.ndarray) -> np.ndarray:
+        present = allocatable != 0
+        scores = per_resource(requested, allocatable)
+        total = (scores * w * present).sum(axis=1)
+        weight_sum = (w * present).sum(axis=1)
+        return np.where(weight_sum != 0, total // np.where(weight_sum != 0, weight_sum, 1), 0)
 
     return scorer
 
 
-def broken_linear(shape: Sequence[tuple[int, int]]):
-    """helper.BuildBrokenLinearFunction over (utilization, score) points."""
+def broken_linear(shape: Sequence[tuple[int, int]]) -> Callable[[np.ndarray], np.ndarray]:
+    """helper.BuildBrokenLinearFunction over (utilization, score) points, on arrays."""
 
-    def f(p: int) -> int:
+    def f(p: np.ndarray) -> np.ndarray:
+        out = np.full(p.shape, shape[-1][1], dtype=np.int64)
+        done = np.zeros(p.shape, dtype=bool)
         for i, (u, s) in enumerate(shape):
-            if p <= u:
-                if i == 0:
-                    return shape[0][1]
+            hit = ~done & (p <= u)
+            if i == 0:
+                value = np.full(p.shape, s, dtype=np.int64)
+            else:
                 u0, s0 = shape[i - 1]
-                return s0 + go_div((s - s0) * (p - u0), u - u0)
-        return shape[-1][1]
+                value = s0 + go_div((s - s0) * (p - u0), u - u0)
+            out = np.where(hit, value, out)
+            done |= hit
+        return out
 
     return f
 
@@ -60,31 +77,47 @@ def broken_linear(shape: Sequence[tuple[int, int]]):
 def requested_to_capacity_ratio_scorer(shape: Sequence[tuple[int, int]], weights: Sequence[int]) -> Scorer:
     scale = MAX_NODE_SCORE // MAX_CUSTOM_PRIORITY_SCORE
     raw = broken_linear([(u, s * scale) for u, s in shape])
+    w = np.asarray(weights, dtype=np.int64)
 
-    def resource_score(requested: int, capacity: int) -> int:
-        if capacity == 0 or requested > capacity:
-            return raw(MAX_UTILIZATION)
-        return raw(requested * MAX_UTILIZATION // capacity)
-
-    def scorer(requested: list[int], allocatable: list[int]) -> int:
-        total = weight_sum = 0
-        for req, alloc, weight in zip(requested, allocatable, weights):
-            if alloc == 0:
-                continue
-            s = resource_score(req, alloc)
-            if s > 0:
-                total += s * weight
-                weight_sum += weight
-        if weight_sum == 0:
-            return 0
-        # math.Round: half away from zero; exact on the rational value.
-        return (2 * total + weight_sum) // (2 * weight_sum)
+    def scorer(requested: np.ndarray, allocatable: np.ndarray) -> np.ndarray:
+        present = allocatable != 0
+        over = ~present | (requested > allocatable)
+        utilization = np.where(over, MAX_UTILIZATION, requested * MAX_UTILIZATION // np.where(present, allocatable, 1))
+        scores = raw(utilization)
+        counted = present & (scores > 0)
+        total = (scores * w * counted).sum(axis=1)
+        weight_sum = (w * counted).sum(axis=1)
+        # math.Round (half away from zero) of total/weight_sum, exact on integers.
+        return np.where(weight_sum != 0, (2 * total + weight_sum) // np.maximum(2 * weight_sum, 1), 0)
 
     return scorer
 
 
+def balanced_resource_score(requested: np.ndarray, allocatable: np.ndarray) -> np.ndarray:
+    """balancedResourceScorer (v1.35), in the same float64 operations and order as upstream."""
+    present = allocatable != 0
+    fractions = np.minimum(requested / np.where(present, allocatable, 1), 1.0)
+    count = present.sum(axis=1)
+    total = np.zeros(len(requested))
+    for j in range(requested.shape[1]):
+        total = total + np.where(present[:, j], fractions[:, j], 0.0)
+    mean = total / np.maximum(count, 1)
+    acc = np.zeros(len(requested))
+    for j in range(requested.shape[1]):
+        d = fractions[:, j] - mean
+        acc = acc + np.where(present[:, j], d * d, 0.0)
+    std = np.sqrt(acc / np.maximum(count, 1))
+    # Two resources: upstream uses |f1 - f2| / 2 over the two present fractions, in that order.
+    first = np.argmax(present, axis=1)
+    last = requested.shape[1] - 1 - np.argmax(present[:, ::-1], axis=1)
+    rows = np.arange(len(requested))
+    std2 = np.abs((fractions[rows, first] - fractions[rows, last]) / 2) if requested.shape[1] else np.zeros(0)
+    std = np.where(count == 2, std2, np.where(count > 2, std, 0.0))
+    return np.trunc((1 - std) * float(MAX_NODE_SCORE)).astype(np.int64)
+
+
 def build_scorer(strategy: ScoringStrategy) -> Scorer:
-    """The scorer for a validated scoring strategy."""
+    """The scorer for a validated NodeResourcesFit scoring strategy."""
     weights = [r.weight for r in strategy.resources]
     if strategy.type == "LeastAllocated":
         return _weighted_mean(least_requested_score, weights)

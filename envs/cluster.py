@@ -1,0 +1,258 @@
+"""Vectorised cluster state: nodes x resources arrays, GPU devices, encoded labels and taints.
+
+Built once from Node objects (``envs.kube``), then updated in place by ``bind``/``unbind`` with a
+few array operations on one node's row, never a loop over nodes. Node labels and taints are encoded
+so that NodeAffinity, TaintToleration and NodeUnschedulable evaluate over all nodes at once
+(``envs.scheduling``).
+
+Columns of ``allocatable``/``requested`` follow ``resources``: cpu (milli-cores), memory and
+ephemeral-storage (bytes), then extended resources (sorted). GPUs are devices: each node has
+``gpu_count`` GPUs with ``gpu_free`` milli-GPU free on each (1000 when idle). The ``nvidia.com/gpu``
+column counts milli-GPU (1000 per whole GPU), which leaves every kube-scheduler ratio unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from envs.kube.objects import CPU, EPHEMERAL_STORAGE, MEMORY, Node, Pod, Taint, parse_node
+from envs.kube.resources import is_scalar_resource_name
+from envs.kube.validation import parse_int64
+from envs.workload.types import GPU_MODEL_LABEL, GPU_RESOURCE, MILLI_GPU, Workload
+
+NATIVE_RESOURCES = (CPU, MEMORY, EPHEMERAL_STORAGE)
+
+
+@dataclass(frozen=True)
+class PodRequest:
+    """One pod as the cluster sees it: its requests over the cluster's columns and its constraints."""
+
+    name: str
+    requests: np.ndarray  # int64 [R], actual requests; the GPU column holds gpu_count * gpu_milli
+    nonzero_cpu: int  # scoring requests (100m / 200Mi for a container that sets none)
+    nonzero_memory: int
+    gpu_count: int
+    gpu_milli: int
+    template: Pod  # constraints: tolerations, nodeSelector, affinity, nodeName, priority
+    priority: int = 0
+
+
+class LabelIndex:
+    """Node labels encoded per key: a value code per node (-1 when absent) and the value as int64."""
+
+    def __init__(self, nodes: Sequence[Node]):
+        keys = sorted({k for n in nodes for k in n.labels})
+        self.key_index = {k: i for i, k in enumerate(keys)}
+        self.vocab: list[dict[str, int]] = [{} for _ in keys]
+        n = len(nodes)
+        self.codes = np.full((len(keys), n), -1, dtype=np.int32)
+        self.ints = np.zeros((len(keys), n), dtype=np.int64)
+        self.int_ok = np.zeros((len(keys), n), dtype=bool)
+        for j, node in enumerate(nodes):
+            for k, v in node.labels.items():
+                i = self.key_index[k]
+                self.codes[i, j] = self.vocab[i].setdefault(v, len(self.vocab[i]))
+                parsed = parse_int64(v)
+                if parsed is not None:
+                    self.ints[i, j], self.int_ok[i, j] = parsed, True
+
+    def value_codes(self, key: str) -> np.ndarray | None:
+        """The value codes of `key` over nodes; None when no node has the key."""
+        i = self.key_index.get(key)
+        return None if i is None else self.codes[i]
+
+    def equals(self, key: str, values: Iterable[str]) -> np.ndarray:
+        """Nodes whose label `key` has one of `values`."""
+        n = self.codes.shape[1]
+        i = self.key_index.get(key)
+        if i is None:
+            return np.zeros(n, dtype=bool)
+        wanted = [self.vocab[i][v] for v in values if v in self.vocab[i]]
+        if not wanted:
+            return np.zeros(n, dtype=bool)
+        return np.isin(self.codes[i], wanted) if len(wanted) > 1 else self.codes[i] == wanted[0]
+
+    def exists(self, key: str) -> np.ndarray:
+        i = self.key_index.get(key)
+        return np.zeros(self.codes.shape[1], dtype=bool) if i is None else self.codes[i] >= 0
+
+    def compare(self, key: str, bound: int, greater: bool) -> np.ndarray:
+        """Nodes whose label `key` parses as an integer greater (or less) than `bound`."""
+        i = self.key_index.get(key)
+        if i is None:
+            return np.zeros(self.codes.shape[1], dtype=bool)
+        return self.int_ok[i] & ((self.ints[i] > bound) if greater else (self.ints[i] < bound))
+
+
+class TaintIndex:
+    """Node taints encoded as a boolean matrix nodes x distinct taints."""
+
+    def __init__(self, nodes: Sequence[Node]):
+        self.taints: list[Taint] = list(dict.fromkeys(t for n in nodes for t in n.taints))
+        index = {t: i for i, t in enumerate(self.taints)}
+        self.matrix = np.zeros((len(nodes), len(self.taints)), dtype=bool)
+        for j, node in enumerate(nodes):
+            for t in node.taints:
+                self.matrix[j, index[t]] = True
+
+
+class ClusterState:
+    """Struct-of-arrays state of a cluster (N nodes, R resource columns, up to G GPUs per node)."""
+
+    def __init__(self, nodes: Sequence[Node | dict], resources: Iterable[str] = ()):
+        self.nodes: list[Node] = [parse_node(n) for n in nodes]
+        self.node_names = [n.name for n in self.nodes]
+        self.node_index = {name: i for i, name in enumerate(self.node_names)}
+        if len(self.node_index) != len(self.nodes):
+            dup = next(name for name in self.node_names if self.node_names.count(name) > 1)
+            raise ValueError(f"duplicate node name {dup!r}")
+        extended = {r for n in self.nodes for r in n.allocatable if is_scalar_resource_name(r)}
+        extended |= {r for r in resources if r not in NATIVE_RESOURCES and r != "pods"}
+        self.resources: list[str] = [*NATIVE_RESOURCES, *sorted(extended)]
+        self.column = {r: i for i, r in enumerate(self.resources)}
+        n, r = len(self.nodes), len(self.resources)
+        self.allocatable = np.zeros((n, r), dtype=np.int64)
+        for j, node in enumerate(self.nodes):
+            for name, value in node.allocatable.items():
+                if name in self.column:
+                    self.allocatable[j, self.column[name]] = value * (MILLI_GPU if name == GPU_RESOURCE else 1)
+        self.requested = np.zeros((n, r), dtype=np.int64)
+        self.nonzero_requested = np.zeros((n, 2), dtype=np.int64)  # cpu, memory
+        self.pod_count = np.zeros(n, dtype=np.int64)
+        self.allowed_pods = np.array([node.allowed_pods for node in self.nodes], dtype=np.int64)
+        self.gpu_count = np.array([node.allocatable.get(GPU_RESOURCE, 0) for node in self.nodes], dtype=np.int64)
+        g = int(self.gpu_count.max(initial=0))
+        self.gpu_free = np.where(np.arange(g)[None, :] < self.gpu_count[:, None], MILLI_GPU, -1).astype(np.int64)
+        self.gpu_model = [node.labels.get(GPU_MODEL_LABEL, "") for node in self.nodes]
+        self.unschedulable = np.array([node.unschedulable for node in self.nodes], dtype=bool)
+        self.alive = np.ones(n, dtype=bool)
+        self.labels = LabelIndex(self.nodes)
+        self.taints = TaintIndex(self.nodes)
+        self.names_array = np.array(self.node_names, dtype=object)
+        # Bumped whenever what the static filters read changes (cordon), so caches can tell.
+        self.static_version = 0
+
+    @classmethod
+    def for_workloads(cls, nodes: Sequence[Node | dict], *workloads: Workload | None) -> ClusterState:
+        """A ClusterState with a column for every resource the nodes offer or the workloads request."""
+        resources: set[str] = set()
+        for w in workloads:
+            if w is not None:
+                resources.update(w.resource_names)
+                if len(w) and w.gpu_count.any():
+                    resources.add(GPU_RESOURCE)
+        return cls(nodes, resources)
+
+    # ---- sizes -------------------------------------------------------------------------------
+    @property
+    def num_nodes(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def free(self) -> np.ndarray:
+        """allocatable - requested, [N, R]."""
+        return self.allocatable - self.requested
+
+    # ---- pods --------------------------------------------------------------------------------
+    def pod_request(self, workload: Workload, i: int) -> PodRequest:
+        """Pod `i` of `workload` as a PodRequest over this cluster's columns."""
+        req = np.zeros(len(self.resources), dtype=np.int64)
+        for name, arr in workload.requests.items():
+            col = self.column.get(name)
+            if col is not None:
+                req[col] = arr[i]
+            elif arr[i] and name != "pods":
+                # A resource no node offers: keep the pod unplaceable, as Fit would find it missing everywhere.
+                raise ValueError(
+                    f"resource {name!r} is not a column of this cluster; build the ClusterState "
+                    "with the workload's resources"
+                )
+        k, m = int(workload.gpu_count[i]), int(workload.gpu_milli[i])
+        if k:
+            if GPU_RESOURCE not in self.column:
+                raise ValueError(
+                    f"pod {workload.names[i]} asks GPUs but the cluster has no {GPU_RESOURCE} column; "
+                    "build it with ClusterState.for_workloads"
+                )
+            req[self.column[GPU_RESOURCE]] = k * m
+        template = workload.templates[int(workload.template[i])]
+        return PodRequest(
+            workload.names[i],
+            req,
+            int(workload.nonzero_cpu[i]),
+            int(workload.nonzero_memory[i]),
+            k,
+            m,
+            template,
+            int(workload.priority[i]),
+        )
+
+    def gpu_fit(self, pod: PodRequest) -> np.ndarray:
+        """Nodes with at least `gpu_count` GPUs that each have `gpu_milli` free."""
+        if pod.gpu_count == 0:
+            return np.ones(self.num_nodes, dtype=bool)
+        if self.gpu_free.shape[1] == 0:
+            return np.zeros(self.num_nodes, dtype=bool)
+        return (self.gpu_free >= pod.gpu_milli).sum(axis=1) >= pod.gpu_count
+
+    def choose_gpus(self, node: int, pod: PodRequest) -> tuple[int, ...]:
+        """Devices for `pod` on `node`: whole GPUs take the lowest-index idle ones; a shared GPU is the
+        best fit (least free milli that still fits, lowest index on ties)."""
+        if pod.gpu_count == 0:
+            return ()
+        free = self.gpu_free[node]
+        if pod.gpu_milli >= MILLI_GPU:
+            idle = np.flatnonzero(free >= MILLI_GPU)
+            if len(idle) < pod.gpu_count:
+                raise ValueError(
+                    f"node {self.node_names[node]} has {len(idle)} idle GPUs, pod {pod.name} asks {pod.gpu_count}"
+                )
+            return tuple(int(d) for d in idle[: pod.gpu_count])
+        fits = free >= pod.gpu_milli
+        if not fits.any():
+            raise ValueError(f"node {self.node_names[node]} has no GPU with {pod.gpu_milli} milli free")
+        return (int(np.argmin(np.where(fits, free, np.iinfo(np.int64).max))),)
+
+    def bind(self, node: int, pod: PodRequest, gpus: tuple[int, ...] | None = None) -> tuple[int, ...]:
+        """Account for `pod` running on `node`; returns the GPU devices it took."""
+        if gpus is None:
+            gpus = self.choose_gpus(node, pod)
+        self.requested[node] += pod.requests
+        self.nonzero_requested[node, 0] += pod.nonzero_cpu
+        self.nonzero_requested[node, 1] += pod.nonzero_memory
+        self.pod_count[node] += 1
+        for d in gpus:
+            self.gpu_free[node, d] -= pod.gpu_milli
+        return gpus
+
+    def unbind(self, node: int, pod: PodRequest, gpus: tuple[int, ...]) -> None:
+        """Release what `pod` held on `node` (a departure or an eviction)."""
+        self.requested[node] -= pod.requests
+        self.nonzero_requested[node, 0] -= pod.nonzero_cpu
+        self.nonzero_requested[node, 1] -= pod.nonzero_memory
+        self.pod_count[node] -= 1
+        for d in gpus:
+            self.gpu_free[node, d] += pod.gpu_milli
+
+    # ---- nodes -------------------------------------------------------------------------------
+    def set_alive(self, node: int, alive: bool) -> None:
+        """Mark a node failed (not schedulable, holds nothing) or recovered."""
+        self.alive[node] = alive
+
+    def set_unschedulable(self, node: int, unschedulable: bool) -> None:
+        """Cordon or uncordon a node (spec.unschedulable)."""
+        if self.unschedulable[node] != unschedulable:
+            self.unschedulable[node] = unschedulable
+            self.static_version += 1
+
+    # ---- totals for metrics ------------------------------------------------------------------
+    def allocation_ratio(self, resource: str) -> float:
+        """Requested / allocatable of `resource` over the live nodes (0 when nothing is allocatable)."""
+        col = self.column.get(resource)
+        if col is None:
+            return 0.0
+        alloc = self.allocatable[self.alive, col].sum()
+        return float(self.requested[self.alive, col].sum() / alloc) if alloc else 0.0

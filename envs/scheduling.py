@@ -1,0 +1,366 @@
+"""kube-scheduler's Filter and Score plugins over all nodes at once, on a ClusterState.
+
+A ``VectorProfile`` is built from an ``envs.kube`` Profile (so plugin sets, weights and args come
+from the one configuration model) and agrees with the object-level API decision for decision; a
+property-based test checks it on random clusters. What depends only on a pod's constraints and the
+nodes' labels and taints (NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, and the
+TaintToleration and NodeAffinity raw scores) is computed once per pod template and cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from envs.cluster import ClusterState, PodRequest
+from envs.kube.framework import MAX_NODE_SCORE, Status
+from envs.kube.framework import UNSCHEDULABLE as CODE_UNSCHEDULABLE
+from envs.kube.framework import UNSCHEDULABLE_AND_UNRESOLVABLE as CODE_UNRESOLVABLE
+from envs.kube.objects import CPU, EPHEMERAL_STORAGE, MEMORY, Pod, PreferredTerm, SelectorTerm
+from envs.kube.plugins.nodeaffinity import (
+    ERR_REASON_CONFLICT,
+    ERR_REASON_ENFORCED,
+    ERR_REASON_POD,
+    OBJECT_NAME_FIELD,
+    NodeAffinity,
+    requirement_error,
+)
+from envs.kube.plugins.nodename import ERR_REASON as ERR_REASON_NODE_NAME
+from envs.kube.plugins.noderesources import BalancedAllocation, Fit
+from envs.kube.plugins.noderesources.strategies import balanced_resource_score
+from envs.kube.plugins.nodeunschedulable import ERR_REASON_UNSCHEDULABLE, TAINT_NODE_UNSCHEDULABLE
+from envs.kube.plugins.tainttoleration import ERR_REASON_UNTOLERATED
+from envs.kube.profile import Profile
+from envs.kube.resources import is_scalar_resource_name
+from envs.workload.types import MILLI_GPU
+
+# Filter outcome per node: 0 fits, else the first failing plugin (in the profile's order).
+FITS = 0
+GPU_DEVICES = "GpuDevices"
+ERR_REASON_GPU_DEVICES = "Insufficient GPU devices"
+
+
+def term_mask(cluster: ClusterState, term: SelectorTerm) -> np.ndarray:
+    """Nodes a NodeSelectorTerm matches (vectorised nodeaffinity term matching)."""
+    n = cluster.num_nodes
+    if not term.match_expressions and not term.match_fields:
+        return np.zeros(n, dtype=bool)
+    mask = np.ones(n, dtype=bool)
+    labels = cluster.labels
+    for r in term.match_expressions:
+        if requirement_error(r):
+            return np.zeros(n, dtype=bool)
+        if r.operator == "In":
+            mask &= labels.equals(r.key, r.values)
+        elif r.operator == "NotIn":
+            mask &= ~labels.equals(r.key, r.values)
+        elif r.operator == "Exists":
+            mask &= labels.exists(r.key)
+        elif r.operator == "DoesNotExist":
+            mask &= ~labels.exists(r.key)
+        else:
+            mask &= labels.compare(r.key, int(r.values[0]), r.operator == "Gt")
+    for r in term.match_fields:
+        if requirement_error(r, field=True):
+            return np.zeros(n, dtype=bool)
+        same = cluster.names_array == r.values[0]
+        mask &= same if r.operator == "In" else ~same
+    return mask
+
+
+def terms_mask(cluster: ClusterState, terms: tuple[SelectorTerm, ...]) -> np.ndarray:
+    """Nodes any of the ORed terms matches."""
+    mask = np.zeros(cluster.num_nodes, dtype=bool)
+    for t in terms:
+        mask |= term_mask(cluster, t)
+    return mask
+
+
+def preferred_scores(cluster: ClusterState, terms: tuple[PreferredTerm, ...]) -> np.ndarray:
+    """Sum of the weights of matching preferred terms, per node."""
+    out = np.zeros(cluster.num_nodes, dtype=np.int64)
+    for t in terms:
+        if t.weight != 0:
+            out += t.weight * term_mask(cluster, t.preference)
+    return out
+
+
+def normalize(scores: np.ndarray, reverse: bool) -> np.ndarray:
+    """DefaultNormalizeScore(MaxNodeScore, reverse) over the given nodes."""
+    top = int(scores.max(initial=0))
+    if top == 0:
+        return np.full(len(scores), MAX_NODE_SCORE, dtype=np.int64) if reverse else scores.astype(np.int64)
+    out = MAX_NODE_SCORE * scores // top
+    return MAX_NODE_SCORE - out if reverse else out
+
+
+@dataclass
+class StaticVerdict:
+    """What a template's constraints give on every node; valid for one ClusterState.static_version."""
+
+    code: np.ndarray  # int8 [N]: 0 passes the static filters, else 1 + index of the first failing check
+    checks: list[tuple[str, str]]  # (plugin, reason) of each check
+    taint_counts: np.ndarray  # int64 [N] untolerated PreferNoSchedule taints
+    affinity_scores: np.ndarray | None  # int64 [N], None when NodeAffinity's PreScore skips
+    version: int
+
+
+class VectorProfile:
+    """A kube-scheduler profile evaluated over all nodes of a ClusterState."""
+
+    def __init__(self, profile: Profile):
+        self.profile = profile
+        self.filter_names = [p.name for p in profile.filter_plugins]
+        self.weights = {p.name: w for p, w in profile.score_plugins}
+        fit = profile.plugin("NodeResourcesFit")
+        self.fit: Fit | None = fit if isinstance(fit, Fit) else None
+        ba = profile.plugin("NodeResourcesBalancedAllocation")
+        self.balanced: BalancedAllocation | None = ba if isinstance(ba, BalancedAllocation) else None
+        na = profile.plugin("NodeAffinity")
+        self.node_affinity: NodeAffinity | None = na if isinstance(na, NodeAffinity) else None
+        self._static: dict[tuple[int, int], tuple[Pod, StaticVerdict]] = {}
+
+    # ---- Filter ------------------------------------------------------------------------------
+    def static_verdict(self, cluster: ClusterState, template: Pod) -> StaticVerdict:
+        """NodeUnschedulable, NodeName, TaintToleration and NodeAffinity for a template (cached)."""
+        key = (id(template), id(cluster))
+        hit = self._static.get(key)
+        if hit is not None and hit[1].version == cluster.static_version:
+            return hit[1]
+        verdict = self._compute_static(cluster, template)
+        self._static[key] = (template, verdict)
+        return verdict
+
+    def _compute_static(self, cluster: ClusterState, pod: Pod) -> StaticVerdict:
+        n = cluster.num_nodes
+        taint_list = cluster.taints.taints
+        checks: list[tuple[str, str, np.ndarray]] = []  # (plugin, reason, nodes failing), in Filter order
+        for plugin in self.filter_names:
+            if plugin == "NodeUnschedulable":
+                tolerates = any(t.tolerates(TAINT_NODE_UNSCHEDULABLE) for t in pod.tolerations)
+                checks.append((plugin, ERR_REASON_UNSCHEDULABLE, cluster.unschedulable & (not tolerates)))
+            elif plugin == "NodeName":
+                fails = (cluster.names_array != pod.node_name) if pod.node_name else np.zeros(n, dtype=bool)
+                checks.append((plugin, ERR_REASON_NODE_NAME, fails))
+            elif plugin == "TaintToleration":
+                bad = np.array(
+                    [
+                        t.effect in ("NoSchedule", "NoExecute") and not any(x.tolerates(t) for x in pod.tolerations)
+                        for t in taint_list
+                    ],
+                    dtype=bool,
+                )
+                fails = cluster.taints.matrix[:, bad].any(axis=1) if bad.any() else np.zeros(n, dtype=bool)
+                checks.append((plugin, ERR_REASON_UNTOLERATED, fails))
+            elif plugin == "NodeAffinity":
+                checks.extend((plugin, reason, fails) for reason, fails in self._affinity_checks(cluster, pod))
+        code = np.zeros(n, dtype=np.int8)
+        for i in range(len(checks) - 1, -1, -1):  # the first failing check wins
+            code[checks[i][2]] = i + 1
+        prefer = np.array(
+            [
+                t.effect == "PreferNoSchedule"
+                and not any(x.tolerates(t) for x in pod.tolerations if x.effect in ("", "PreferNoSchedule"))
+                for t in taint_list
+            ],
+            dtype=bool,
+        )
+        taint_counts = (
+            cluster.taints.matrix[:, prefer].sum(axis=1).astype(np.int64)
+            if prefer.any()
+            else np.zeros(n, dtype=np.int64)
+        )
+        return StaticVerdict(
+            code,
+            [(p, r) for p, r, _ in checks],
+            taint_counts,
+            self._affinity_scores(cluster, pod),
+            cluster.static_version,
+        )
+
+    def _affinity_checks(self, cluster: ClusterState, pod: Pod) -> list[tuple[str, np.ndarray]]:
+        """NodeAffinity's PreFilter and Filter as (reason, failing nodes), in the order upstream checks them."""
+        n = cluster.num_nodes
+        if pod.required_terms:
+            # PreFilter: if every term pins metadata.name and no name is left, no node can match.
+            names: set[str] | None = set()
+            for term in pod.required_terms:
+                term_names: set[str] | None = None
+                for r in term.match_fields:
+                    if r.key == OBJECT_NAME_FIELD and r.operator == "In":
+                        term_names = set(r.values) if term_names is None else term_names & set(r.values)
+                if term_names is None:
+                    names = None
+                    break
+                names |= term_names
+            if names is not None and not names:
+                return [(ERR_REASON_CONFLICT, np.ones(n, dtype=bool))]
+        checks = []
+        na = self.node_affinity
+        if na is not None and na.added_required is not None:
+            checks.append((ERR_REASON_ENFORCED, ~terms_mask(cluster, na.added_required)))
+        ok = np.ones(n, dtype=bool)
+        for key, value in pod.node_selector.items():
+            ok &= cluster.labels.equals(key, (value,))
+        if pod.required_terms is not None:
+            ok &= terms_mask(cluster, pod.required_terms)
+        checks.append((ERR_REASON_POD, ~ok))
+        return checks
+
+    def _affinity_scores(self, cluster: ClusterState, pod: Pod) -> np.ndarray | None:
+        na = self.node_affinity
+        if na is None or "NodeAffinity" not in self.weights:
+            return None
+        has_preferred = "preferredDuringSchedulingIgnoredDuringExecution" in (
+            ((pod.raw.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}
+        )
+        if not has_preferred and na.added_preferred is None:
+            return None
+        return preferred_scores(cluster, pod.preferred_terms) + preferred_scores(cluster, na.added_preferred or ())
+
+    def resource_fit(self, cluster: ClusterState, pod: PodRequest) -> np.ndarray:
+        """NodeResourcesFit's Filter over all nodes (the pod count and every requested resource)."""
+        ok = cluster.pod_count < cluster.allowed_pods
+        for col in np.flatnonzero(pod.requests):
+            if not self._fit_checks(cluster.resources[col]):
+                continue
+            ok &= cluster.allocatable[:, col] - cluster.requested[:, col] >= pod.requests[col]
+        return ok
+
+    def _fit_checks(self, resource: str) -> bool:
+        if resource in (CPU, MEMORY, EPHEMERAL_STORAGE):
+            return True
+        if not is_scalar_resource_name(resource):
+            return False
+        if self.fit is None:
+            return True
+        extended = "/" in resource and "kubernetes.io/" not in resource
+        return not (
+            extended and (resource in self.fit.ignored_resources or resource.split("/")[0] in self.fit.ignored_groups)
+        )
+
+    def filter(self, cluster: ClusterState, pod: PodRequest) -> np.ndarray:
+        """The nodes where `pod` passes every Filter plugin of the profile (and GPU devices fit)."""
+        ok = cluster.alive & (self.static_verdict(cluster, pod.template).code == FITS)
+        if self.fit is not None:
+            ok &= self.resource_fit(cluster, pod)
+        if pod.gpu_count:
+            ok &= cluster.gpu_fit(pod)
+        return ok
+
+    def filter_statuses(self, cluster: ClusterState, pod: PodRequest) -> list[Status | None]:
+        """Per node, None when it fits, else the first failing plugin's Status (as envs.kube reports it)."""
+        static = self.static_verdict(cluster, pod.template)
+        fit_reasons = self._fit_reasons(cluster, pod) if self.fit is not None else None
+        gpu_ok = cluster.gpu_fit(pod)
+        out: list[Status | None] = []
+        for j in range(cluster.num_nodes):
+            if not cluster.alive[j]:
+                out.append(Status(CODE_UNRESOLVABLE, ("node(s) failed",), "NodeLifecycle"))
+            elif static.code[j] != FITS:
+                plugin, reason = static.checks[int(static.code[j]) - 1]
+                out.append(Status(CODE_UNRESOLVABLE, (reason,), plugin))
+            elif fit_reasons is not None and fit_reasons[j]:
+                code = CODE_UNRESOLVABLE if any(u for _, u in fit_reasons[j]) else CODE_UNSCHEDULABLE
+                out.append(Status(code, tuple(r for r, _ in fit_reasons[j]), "NodeResourcesFit"))
+            elif not gpu_ok[j]:
+                out.append(Status(CODE_UNSCHEDULABLE, (ERR_REASON_GPU_DEVICES,), GPU_DEVICES))
+            else:
+                out.append(None)
+        return out
+
+    def _fit_reasons(self, cluster: ClusterState, pod: PodRequest) -> list[list[tuple[str, bool]]]:
+        n = cluster.num_nodes
+        out: list[list[tuple[str, bool]]] = [[] for _ in range(n)]
+        for j in np.flatnonzero(cluster.pod_count + 1 > cluster.allowed_pods):
+            out[j].append(("Too many pods", False))
+        cols = [c for c in np.flatnonzero(pod.requests) if self._fit_checks(cluster.resources[c])]
+        native = [c for c in cols if cluster.resources[c] in (CPU, MEMORY, EPHEMERAL_STORAGE)]
+        scalars = sorted((c for c in cols if c not in native), key=lambda c: cluster.resources[c])
+        for col in [*sorted(native), *scalars]:
+            name = cluster.resources[col]
+            short = cluster.allocatable[:, col] - cluster.requested[:, col] < pod.requests[col]
+            unresolvable = cluster.allocatable[:, col] < pod.requests[col]
+            for j in np.flatnonzero(short):
+                out[j].append((f"Insufficient {name}", bool(unresolvable[j])))
+        return out
+
+    # ---- Score -------------------------------------------------------------------------------
+    def plugin_scores(self, cluster: ClusterState, pod: PodRequest, nodes: np.ndarray) -> dict[str, np.ndarray]:
+        """Each Score plugin's normalised score over `nodes` (the feasible ones); skipped plugins are absent."""
+        out: dict[str, np.ndarray] = {}
+        static = self.static_verdict(cluster, pod.template)
+        for name in self.weights:
+            if name == "TaintToleration":
+                out[name] = normalize(static.taint_counts[nodes], reverse=True)
+            elif name == "NodeAffinity":
+                if static.affinity_scores is not None:
+                    out[name] = normalize(static.affinity_scores[nodes], reverse=False)
+            elif name == "NodeResourcesFit" and self.fit is not None:
+                out[name] = self._resource_score(cluster, pod, nodes, self.fit.resources, False, self.fit.scorer)
+            elif name == "NodeResourcesBalancedAllocation" and self.balanced is not None:
+                request = self._pod_vector(cluster, pod, self.balanced.resources, use_requested=True)
+                if request.any():  # a best-effort pod is skipped
+                    out[name] = self._resource_score(
+                        cluster, pod, nodes, self.balanced.resources, True, balanced_resource_score, request
+                    )
+        return out
+
+    def score(self, cluster: ClusterState, pod: PodRequest, nodes: np.ndarray) -> np.ndarray:
+        """The weighted total over `nodes`; 1 per node when the profile has no Score plugin."""
+        if not self.weights:
+            return np.ones(len(nodes), dtype=np.int64)
+        total = np.zeros(len(nodes), dtype=np.int64)
+        for name, s in self.plugin_scores(cluster, pod, nodes).items():
+            total += self.weights[name] * s
+        return total
+
+    def _pod_vector(
+        self, cluster: ClusterState, pod: PodRequest, resources: list[str], use_requested: bool
+    ) -> np.ndarray:
+        out = np.zeros(len(resources), dtype=np.int64)
+        for i, r in enumerate(resources):
+            if not use_requested and r == CPU:
+                out[i] = pod.nonzero_cpu
+            elif not use_requested and r == MEMORY:
+                out[i] = pod.nonzero_memory
+            elif r in cluster.column:
+                out[i] = pod.requests[cluster.column[r]]
+        return out
+
+    def _resource_score(
+        self,
+        cluster: ClusterState,
+        pod: PodRequest,
+        nodes: np.ndarray,
+        resources: list[str],
+        use_requested: bool,
+        scorer,
+        request: np.ndarray | None = None,
+    ) -> np.ndarray:
+        if request is None:
+            request = self._pod_vector(cluster, pod, resources, use_requested)
+        k = len(nodes)
+        requested = np.zeros((k, len(resources)), dtype=np.int64)
+        allocatable = np.zeros((k, len(resources)), dtype=np.int64)
+        for i, r in enumerate(resources):
+            col = cluster.column.get(r)
+            if col is None or (request[i] == 0 and is_scalar_resource_name(r)):
+                continue
+            if r == CPU and not use_requested:
+                used = cluster.nonzero_requested[nodes, 0]
+            elif r == MEMORY and not use_requested:
+                used = cluster.nonzero_requested[nodes, 1]
+            elif r in (CPU, MEMORY, EPHEMERAL_STORAGE) or is_scalar_resource_name(r):
+                used = cluster.requested[nodes, col]
+            else:
+                continue
+            allocatable[:, i] = cluster.allocatable[nodes, col]
+            requested[:, i] = np.where(allocatable[:, i] != 0, used + request[i], 0)
+        return scorer(requested, allocatable)
+
+
+def gpu_milli_total(cluster: ClusterState) -> int:
+    """Total milli-GPU capacity of the live nodes."""
+    return int((cluster.gpu_count[cluster.alive]).sum()) * MILLI_GPU

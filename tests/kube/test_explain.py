@@ -1,0 +1,356 @@
+"""The command line ``python -m envs.kube explain``: the report, its JSON form, --config, errors and ties.
+
+The sample snapshot (envs/kube/samples) worked out by hand under kube-scheduler v1.35 rules.
+
+Pod ml/trainer-0 requests max(containers {cpu 4, memory 16Gi, nvidia.com/gpu 1}, init {cpu 500m, memory 20Gi})
+= cpu 4, memory 20Gi, gpu 1; it tolerates nvidia.com/gpu:NoSchedule, requires kubernetes.io/arch=amd64 and prefers
+(weight 50) nvidia.com/gpu.product=NVIDIA-A100-SXM4-40GB. Running pods (old-job is Succeeded, so not counted):
+
+=========== ============================ ================================= ==================================
+node        allocatable                  used                              Filter
+=========== ============================ ================================= ==================================
+cpu-1       7910m, 31Gi, no gpu          3 cpu, 12Gi (web + redis)         Fit: Insufficient memory (19Gi free),
+                                                                           Insufficient nvidia.com/gpu
+cpu-2       7910m, 31Gi, no gpu          2 cpu, 4Gi                        Fit: Insufficient nvidia.com/gpu
+gpu-a100-1  31850m, 240Gi, 8 gpu         24 cpu, 160Gi, 7 gpu              fits (1 gpu left)
+gpu-a100-2  31850m, 240Gi, 8 gpu         8 cpu, 64Gi, 2 gpu                fits
+gpu-t4-1    15890m, 60Gi, 4 gpu          6 cpu, 24Gi, 3 gpu                fits
+gpu-t4-2    cordoned                                                       NodeUnschedulable
+arm-1       arch arm64                                                     NodeAffinity
+=========== ============================ ================================= ==================================
+
+Default profile (TaintToleration x3: no PreferNoSchedule taints on feasible nodes -> 100 each;
+NodeAffinity x2: 50/50/0 -> normalised 100/100/0):
+
+* LeastAllocated (cpu, memory): a100-1 cpu 3850*100/31850 = 12, mem 60*100/240 = 25 -> 18;
+  a100-2 cpu 19850*100/31850 = 62, mem 156*100/240 = 65 -> 63; t4-1 cpu 5890*100/15890 = 37, mem 16*100/60 = 26 -> 31.
+* BalancedAllocation: a100-1 |28000/31850 - 180/240|/2 = 0.0646 -> 93; a100-2 |0.3768 - 0.35|/2 -> 98;
+  t4-1 |0.6293 - 0.7333|/2 = 0.052 -> 94.
+* totals: a100-1 300+200+18+93 = 611, a100-2 300+200+63+98 = 661, t4-1 300+0+31+94 = 425 -> gpu-a100-2.
+
+bin-packing-scheduler (MostAllocated cpu 1, memory 1, gpu 3, NodeResourcesFit x5, no BalancedAllocation):
+
+* a100-1: cpu 28000*100/31850 = 87, mem 75, gpu 8/8 = 100 -> (87+75+300)/5 = 92 -> 460+300+200 = 960
+* a100-2: cpu 12000*100/31850 = 37, mem 35, gpu 3/8 = 37 -> (37+35+111)/5 = 36 -> 180+300+200 = 680
+* t4-1: cpu 10000*100/15890 = 62, mem 73, gpu 4/4 = 100 -> (62+73+300)/5 = 87 -> 435+300+0 = 735 -> gpu-a100-1.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import envs.kube as kube
+from envs.kube.__main__ import main
+from tests.kube.builders import node, pod
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "envs" / "kube" / "samples"
+BINPACKING = SAMPLES / "binpacking.yaml"
+
+SAMPLE_REJECTIONS = {
+    "cpu-1": "NodeResourcesFit: Insufficient memory, Insufficient nvidia.com/gpu",
+    "cpu-2": "NodeResourcesFit: Insufficient nvidia.com/gpu",
+    "gpu-t4-2": "NodeUnschedulable: node(s) were unschedulable",
+    "arm-1": "NodeAffinity: node(s) didn't match Pod's node affinity/selector",
+}
+DEFAULT_TOTALS = {"gpu-a100-1": 611, "gpu-a100-2": 661, "gpu-t4-1": 425}
+BINPACKING_TOTALS = {"gpu-a100-1": 960, "gpu-a100-2": 680, "gpu-t4-1": 735}
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["explain", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def sample_objects() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    pod_obj = yaml.safe_load((SAMPLES / "pod.yaml").read_text())
+    nodes = json.loads((SAMPLES / "nodes.json").read_text())
+    pods = json.loads((SAMPLES / "pods.json").read_text())
+    return pod_obj, nodes, pods
+
+
+def node_row(out: str, name: str) -> str:
+    rows = [line for line in out.splitlines() if line.split()[:1] == [name]]
+    assert len(rows) == 1, f"expected one row for {name} in:\n{out}"
+    return rows[0]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The sample
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_sample_prints_every_node_and_each_rejection_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--sample")
+    assert code == 0, err
+    assert err == ""
+    _, nodes, _ = sample_objects()
+    names = [n["metadata"]["name"] for n in nodes["items"]]
+    assert len(names) == 7
+    for name in names:
+        row = node_row(out, name)
+        if name in SAMPLE_REJECTIONS:
+            assert SAMPLE_REJECTIONS[name] in row
+        else:
+            assert "fits" in row
+            assert row.split()[-1 if "selected" not in row else -3] == str(DEFAULT_TOTALS[name])
+    assert "selected" in node_row(out, "gpu-a100-2")
+    assert "would bind ml/trainer-0 to gpu-a100-2" in out
+    # Each Score plugin of the default profile has a column with its weight.
+    for header in (
+        "TaintToleration x3",
+        "NodeAffinity x2",
+        "NodeResourcesFit x1",
+        "NodeResourcesBalancedAllocation x1",
+    ):
+        assert header in out
+    assert "PodTopologySpread" in out  # named among the plugins podgym does not model
+
+
+def test_sample_rejections_agree_with_kube_schedule(capsys: pytest.CaptureFixture[str]) -> None:
+    pod_obj, nodes, pods = sample_objects()
+    decision = kube.schedule(pod_obj, nodes, pods)
+    assert decision.selected == "gpu-a100-2"
+    assert {v.name: v.total for v in decision.verdicts if v.total is not None} == DEFAULT_TOTALS
+    assert {
+        v.name: f"{v.status.plugin}: {v.status.message}" for v in decision.verdicts if v.status is not None
+    } == SAMPLE_REJECTIONS
+    _, out, _ = run(capsys, "--sample")
+    for v in decision.verdicts:
+        if v.status is not None:
+            assert v.status.message in node_row(out, v.name)
+
+
+def test_sample_json_output_matches_kube_schedule(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--sample", "--output", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    pod_obj, nodes, pods = sample_objects()
+    decision = kube.schedule(pod_obj, nodes, pods)
+    assert report["selected"] == decision.selected == "gpu-a100-2"
+    assert report["pod"] == "ml/trainer-0"
+    assert report["profile"] == "default-scheduler"
+    assert report["weights"] == {
+        "TaintToleration": 3,
+        "NodeAffinity": 2,
+        "NodeResourcesFit": 1,
+        "NodeResourcesBalancedAllocation": 1,
+    }
+    by_name = {n["name"]: n for n in report["nodes"]}
+    assert list(by_name) == [n["metadata"]["name"] for n in nodes["items"]]
+    for name, reason in SAMPLE_REJECTIONS.items():
+        plugin, _, message = reason.partition(": ")
+        assert by_name[name]["fits"] is False
+        assert by_name[name]["plugin"] == plugin
+        assert by_name[name]["reason"] == message
+        assert by_name[name]["total"] is None
+    for name, total in DEFAULT_TOTALS.items():
+        assert by_name[name]["fits"] is True
+        assert by_name[name]["total"] == total
+        assert by_name[name]["total"] == sum(report["weights"][p] * s for p, s in by_name[name]["scores"].items())
+
+
+def test_binpacking_config_picks_a_different_node(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--sample", "--output", "json")
+    assert code == 0, err
+    default = json.loads(out)
+    code, out, err = run(
+        capsys,
+        "--sample",
+        "--output",
+        "json",
+        "--config",
+        BINPACKING,
+        "--scheduler-name",
+        "bin-packing-scheduler",
+    )
+    assert code == 0, err
+    packed = json.loads(out)
+    assert default["selected"] == "gpu-a100-2"
+    assert packed["selected"] == "gpu-a100-1"
+    assert packed["profile"] == "bin-packing-scheduler"
+    assert packed["weights"] == {"NodeResourcesFit": 5, "TaintToleration": 3, "NodeAffinity": 2}
+    assert {n["name"]: n["total"] for n in packed["nodes"] if n["fits"]} == BINPACKING_TOTALS
+
+
+def test_binpacking_config_text_report(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--sample", "--config", BINPACKING, "--scheduler-name", "bin-packing-scheduler")
+    assert code == 0, err
+    assert "'bin-packing-scheduler'" in out
+    assert "NodeResourcesFit x5" in out
+    assert "NodeResourcesBalancedAllocation" not in out
+    assert "would bind ml/trainer-0 to gpu-a100-1" in out
+
+
+def test_config_profile_defaults_to_the_pods_scheduler_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Without --scheduler-name, the profile named by the pod's spec.schedulerName is used.
+    pod_obj, _, _ = sample_objects()
+    pod_obj["spec"]["schedulerName"] = "bin-packing-scheduler"
+    pod_file = tmp_path / "pod.json"
+    pod_file.write_text(json.dumps(pod_obj))
+    code, out, err = run(capsys, "--sample", "--pod", pod_file, "--config", BINPACKING, "--output", "json")
+    assert code == 0, err
+    assert json.loads(out)["selected"] == "gpu-a100-1"
+
+
+def test_module_entry_point_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "envs.kube", "explain", "--sample"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "would bind ml/trainer-0 to gpu-a100-2" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def assert_error(code: int, out: str, err: str, *parts: str) -> None:
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error:"), err
+    for part in parts:
+        assert part in err, f"{part!r} not in {err!r}"
+    assert "Traceback" not in err
+
+
+def test_missing_pod_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "no-such-pod.yaml"
+    assert_error(*run(capsys, "--sample", "--pod", missing), str(missing))
+
+
+def test_missing_nodes_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "no-such-nodes.json"
+    assert_error(*run(capsys, "--sample", "--nodes", missing), str(missing))
+
+
+def test_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "no-such-config.yaml"
+    assert_error(*run(capsys, "--sample", "--config", missing), str(missing))
+
+
+def test_bad_pod_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "pod.yaml"
+    bad.write_text(yaml.safe_dump(pod("web", containers=[{"cpu": "1.5.3"}])))
+    assert_error(
+        *run(capsys, "--sample", "--pod", bad), str(bad), "Pod default/web", "spec.containers[0].resources.requests.cpu"
+    )
+
+
+def test_pod_file_with_invalid_yaml(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "pod.yaml"
+    bad.write_text("metadata: {name: web\nspec: [\n")
+    assert_error(*run(capsys, "--sample", "--pod", bad), str(bad), "YAML")
+
+
+def test_nodes_file_with_invalid_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "nodes.json"
+    bad.write_text('{"items": [}')
+    assert_error(*run(capsys, "--sample", "--nodes", bad), str(bad), "JSON")
+
+
+def test_bad_node_in_nodes_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "nodes.json"
+    bad.write_text(json.dumps({"kind": "NodeList", "items": [node("n1", taints=[{"key": "a", "effect": "Never"}])]}))
+    assert_error(*run(capsys, "--sample", "--nodes", bad), str(bad), "Node n1", "spec.taints[0].effect")
+
+
+def test_two_pods_in_pod_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    two = tmp_path / "pods.yaml"
+    two.write_text(yaml.safe_dump_all([pod("a"), pod("b")]))
+    assert_error(*run(capsys, "--sample", "--pod", two), str(two))
+
+
+def test_unknown_scheduler_name_in_config(capsys: pytest.CaptureFixture[str]) -> None:
+    assert_error(
+        *run(capsys, "--sample", "--config", BINPACKING, "--scheduler-name", "no-such-scheduler"),
+        str(BINPACKING),
+        "no-such-scheduler",
+    )
+
+
+def test_unknown_scheduler_name_without_config(capsys: pytest.CaptureFixture[str]) -> None:
+    # Without --config the only profile is default-scheduler; asking for another one must not silently use it.
+    assert_error(*run(capsys, "--sample", "--scheduler-name", "no-such-scheduler"), "no-such-scheduler")
+
+
+def test_bad_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "config.yaml"
+    bad.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kubescheduler.config.k8s.io/v1",
+                "kind": "KubeSchedulerConfiguration",
+                "profiles": [{"schedulerName": "x", "plugins": {"score": {"enabled": [{"name": "NodeResourceFit"}]}}}],
+            }
+        )
+    )
+    assert_error(*run(capsys, "--sample", "--config", bad), str(bad), "NodeResourceFit")
+
+
+def test_no_input_without_sample(capsys: pytest.CaptureFixture[str]) -> None:
+    assert_error(*run(capsys), "--pod", "--nodes")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Ties
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def twin_files(tmp_path: Path) -> tuple[Path, Path]:
+    """Two identical empty nodes and a pod: every score plugin gives both the same score."""
+    pod_file = tmp_path / "pod.yaml"
+    pod_file.write_text(yaml.safe_dump(pod("web", containers=[{"cpu": "500m", "memory": "512Mi"}])))
+    nodes_file = tmp_path / "nodes.json"
+    nodes = [node(name, allocatable={"cpu": "4", "memory": "8Gi", "pods": "110"}) for name in ("twin-a", "twin-b")]
+    nodes_file.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": nodes}))
+    return pod_file, nodes_file
+
+
+def test_tie_is_reported(twin_files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    pod_file, nodes_file = twin_files
+    code, out, err = run(capsys, "--pod", pod_file, "--nodes", nodes_file)
+    assert code == 0, err
+    assert "2 nodes tie for the top score" in out
+    assert "twin-a" in out and "twin-b" in out
+    code, out, err = run(capsys, "--pod", pod_file, "--nodes", nodes_file, "--output", "json")
+    report = json.loads(out)
+    assert sorted(report["tied"]) == ["twin-a", "twin-b"]
+    assert report["selected"] in report["tied"]
+
+
+def test_tie_break_depends_on_seed(twin_files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    # selectHost picks uniformly among the tied nodes; over 20 seeds both are chosen (each seed has a 1/2 chance,
+    # so missing one node on every seed would happen with probability 2 * 2**-20 for a fair tie-break).
+    pod_file, nodes_file = twin_files
+    chosen = set()
+    for seed in range(20):
+        code, out, err = run(capsys, "--pod", pod_file, "--nodes", nodes_file, "--output", "json", "--seed", str(seed))
+        assert code == 0, err
+        chosen.add(json.loads(out)["selected"])
+    assert chosen == {"twin-a", "twin-b"}
+
+
+def test_same_seed_same_choice(twin_files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    pod_file, nodes_file = twin_files
+    picks = []
+    for _ in range(3):
+        code, out, _ = run(capsys, "--pod", pod_file, "--nodes", nodes_file, "--output", "json", "--seed", "7")
+        picks.append(json.loads(out)["selected"])
+    assert len(set(picks)) == 1

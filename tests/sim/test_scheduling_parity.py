@@ -1,0 +1,248 @@
+"""The vectorised profile (envs.scheduling over envs.cluster) agrees exactly with envs.kube's object API.
+
+Random clusters: nodes with random capacity, GPUs, labels, taints and cordons; running pods bound to
+them (init containers, sidecars, missing requests included); a pending pod with random requests,
+tolerations, nodeSelector and node affinity; and random profiles (default, MostAllocated,
+RequestedToCapacityRatio with GPUs, BalancedAllocation over three resources, addedAffinity).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import envs.kube as kube
+from envs.cluster import ClusterState
+from envs.kube.cycle import run_filters, run_score_plugin
+from envs.scheduling import VectorProfile
+from envs.workload.objects import workload_from_pods
+from envs.workload.types import GPU_MODEL_LABEL
+from tests.kube.builders import node, on_node, pod
+
+TAINTS = [
+    {"key": "gpu", "value": "true", "effect": "NoSchedule"},
+    {"key": "spot", "value": "", "effect": "NoExecute"},
+    {"key": "batch", "value": "yes", "effect": "PreferNoSchedule"},
+    {"key": "legacy", "value": "1", "effect": "PreferNoSchedule"},
+]
+TOLERATIONS = [
+    {"key": "gpu", "operator": "Exists"},
+    {"key": "spot", "operator": "Equal", "value": "", "effect": "NoExecute"},
+    {"key": "batch", "operator": "Equal", "value": "yes", "effect": "PreferNoSchedule"},
+    {"operator": "Exists", "effect": "PreferNoSchedule"},
+    {"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"},
+]
+ZONES = ["a", "b", "c"]
+MODELS = ["A100", "T4"]
+
+cpu_values = st.sampled_from(["0", "100m", "250m", "500m", "1", "2", "3500m"])
+mem_values = st.sampled_from(["0", "64Mi", "200Mi", "512Mi", "1Gi", "3Gi"])
+
+
+@st.composite
+def requests(draw, gpu: bool = True) -> dict:
+    out = {}
+    if draw(st.booleans()):
+        out["cpu"] = draw(cpu_values)
+    if draw(st.booleans()):
+        out["memory"] = draw(mem_values)
+    if draw(st.integers(0, 4)) == 0:
+        out["ephemeral-storage"] = draw(st.sampled_from(["1Gi", "10Gi"]))
+    if gpu and draw(st.integers(0, 2)) == 0:
+        out["nvidia.com/gpu"] = str(draw(st.integers(1, 2)))
+    return out
+
+
+@st.composite
+def node_dicts(draw, i: int) -> dict:
+    gpus = draw(st.sampled_from([0, 0, 2, 4]))
+    alloc = {
+        "cpu": draw(st.sampled_from(["2", "4", "7500m"])),
+        "memory": draw(st.sampled_from(["4Gi", "8Gi", "16Gi"])),
+        "pods": str(draw(st.integers(1, 6))),
+    }
+    if draw(st.booleans()):
+        alloc["ephemeral-storage"] = "20Gi"
+    labels = {"zone": draw(st.sampled_from(ZONES)), "rank": str(draw(st.integers(0, 9)))}
+    if gpus:
+        alloc["nvidia.com/gpu"] = str(gpus)
+        labels[GPU_MODEL_LABEL] = draw(st.sampled_from(MODELS))
+    taints = draw(st.lists(st.sampled_from(TAINTS), max_size=2, unique_by=lambda t: t["key"]))
+    return node(f"n{i}", allocatable=alloc, labels=labels, taints=taints, unschedulable=draw(st.integers(0, 5)) == 0)
+
+
+@st.composite
+def affinity(draw) -> dict | None:
+    exprs = [
+        {"key": "zone", "operator": "In", "values": draw(st.lists(st.sampled_from(ZONES), min_size=1, max_size=2))},
+        {"key": "zone", "operator": "NotIn", "values": [draw(st.sampled_from(ZONES))]},
+        {"key": "rank", "operator": draw(st.sampled_from(["Gt", "Lt"])), "values": [str(draw(st.integers(0, 9)))]},
+        {"key": GPU_MODEL_LABEL, "operator": draw(st.sampled_from(["Exists", "DoesNotExist"]))},
+    ]
+    out: dict = {}
+    if draw(st.booleans()):
+        terms = [
+            {"matchExpressions": draw(st.lists(st.sampled_from(exprs), min_size=1, max_size=2))}
+            for _ in range(draw(st.integers(1, 2)))
+        ]
+        if draw(st.integers(0, 5)) == 0:
+            terms.append({"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n0"]}]})
+        out["requiredDuringSchedulingIgnoredDuringExecution"] = {"nodeSelectorTerms": terms}
+    if draw(st.booleans()):
+        out["preferredDuringSchedulingIgnoredDuringExecution"] = [
+            {"weight": draw(st.integers(0, 100)), "preference": {"matchExpressions": [draw(st.sampled_from(exprs))]}}
+            for _ in range(draw(st.integers(0, 3)))
+        ]
+    return {"nodeAffinity": out} if out else None
+
+
+PROFILES = [
+    None,
+    {
+        "plugins": {"score": {"enabled": [{"name": "NodeResourcesFit", "weight": 3}]}},
+        "pluginConfig": [
+            {
+                "name": "NodeResourcesFit",
+                "args": {
+                    "scoringStrategy": {
+                        "type": "MostAllocated",
+                        "resources": [
+                            {"name": "cpu", "weight": 2},
+                            {"name": "memory"},
+                            {"name": "nvidia.com/gpu", "weight": 5},
+                        ],
+                    }
+                },
+            }
+        ],
+    },
+    {
+        "pluginConfig": [
+            {
+                "name": "NodeResourcesFit",
+                "args": {
+                    "scoringStrategy": {
+                        "type": "RequestedToCapacityRatio",
+                        "resources": [{"name": "cpu"}, {"name": "nvidia.com/gpu", "weight": 3}],
+                        "requestedToCapacityRatio": {
+                            "shape": [
+                                {"utilization": 0, "score": 10},
+                                {"utilization": 60, "score": 3},
+                                {"utilization": 100, "score": 7},
+                            ]
+                        },
+                    }
+                },
+            },
+            {
+                "name": "NodeResourcesBalancedAllocation",
+                "args": {"resources": [{"name": "cpu"}, {"name": "memory"}, {"name": "nvidia.com/gpu"}]},
+            },
+            {
+                "name": "NodeAffinity",
+                "args": {
+                    "addedAffinity": {
+                        "requiredDuringSchedulingIgnoredDuringExecution": {
+                            "nodeSelectorTerms": [
+                                {"matchExpressions": [{"key": "zone", "operator": "NotIn", "values": ["c"]}]}
+                            ]
+                        },
+                        "preferredDuringSchedulingIgnoredDuringExecution": [
+                            {
+                                "weight": 7,
+                                "preference": {
+                                    "matchExpressions": [{"key": "zone", "operator": "In", "values": ["a"]}]
+                                },
+                            }
+                        ],
+                    }
+                },
+            },
+        ]
+    },
+    {
+        "plugins": {
+            "filter": {"disabled": [{"name": "TaintToleration"}]},
+            "score": {"disabled": [{"name": "*"}], "enabled": [{"name": "NodeResourcesBalancedAllocation"}]},
+        }
+    },
+]
+
+
+@st.composite
+def scenarios(draw):
+    nodes = [draw(node_dicts(i)) for i in range(draw(st.integers(1, 7)))]
+    running = []
+    gpu_left = {n["metadata"]["name"]: int(n["status"]["allocatable"].get("nvidia.com/gpu", "0")) for n in nodes}
+    for j in range(draw(st.integers(0, 10))):
+        target = draw(st.sampled_from(nodes))["metadata"]["name"]
+        reqs = draw(requests())
+        k = int(reqs.get("nvidia.com/gpu", "0"))
+        if k > gpu_left[target]:
+            reqs.pop("nvidia.com/gpu")
+        else:
+            gpu_left[target] -= k
+        init = [draw(requests(gpu=False))] if draw(st.integers(0, 3)) == 0 else None
+        running.append(on_node(pod(f"r{j}", containers=[reqs], init_containers=init, tolerations=TOLERATIONS), target))
+    pending = pod(
+        "pending",
+        containers=[draw(requests()) for _ in range(draw(st.integers(1, 2)))],
+        tolerations=draw(st.lists(st.sampled_from(TOLERATIONS), max_size=3)),
+        node_selector={"zone": draw(st.sampled_from(ZONES))} if draw(st.integers(0, 3)) == 0 else None,
+        affinity=draw(affinity()),
+    )
+    config = draw(st.sampled_from(PROFILES))
+    return nodes, running, pending, config
+
+
+def _profile(config: dict | None) -> kube.Profile:
+    if config is None:
+        return kube.default_profile()
+    data = {
+        "apiVersion": "kubescheduler.config.k8s.io/v1",
+        "kind": "KubeSchedulerConfiguration",
+        "profiles": [{"schedulerName": "s", **config}],
+    }
+    return kube.parse_configuration(data)[0]
+
+
+def _cluster(nodes, running, pending):
+    bound, pending_workload = workload_from_pods(running), workload_from_pods([pending])
+    state = ClusterState.for_workloads(nodes, bound, pending_workload)
+    for i, p in enumerate(running):
+        state.bind(state.node_index[p["spec"]["nodeName"]], state.pod_request(bound, i))
+    return state, state.pod_request(pending_workload, 0)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_vectorised_profile_matches_object_api(scenario):
+    nodes, running, pending, config = scenario
+    profile = _profile(config)
+    vector = VectorProfile(profile)
+    state, request = _cluster(nodes, running, pending)
+
+    p, infos = kube.cluster(pending, nodes, running)
+    expected = run_filters(profile.filter_plugins, p, infos, {})
+    got = vector.filter_statuses(state, request)
+    assert [expected[n.name] for n in infos] == got
+    feasible_mask = vector.filter(state, request)
+    assert [s is None for s in got] == feasible_mask.tolist()
+
+    feasible = [info for info in infos if expected[info.name] is None]
+    if not feasible:
+        return
+    idx = np.flatnonzero(feasible_mask)
+    vector_scores = vector.plugin_scores(state, request, idx)
+    state_obj: dict = {}
+    total = np.zeros(len(feasible), dtype=np.int64)
+    for plugin, weight in profile.score_plugins:
+        scores = run_score_plugin(plugin, p, feasible, state_obj)
+        if scores is None:
+            assert plugin.name not in vector_scores
+            continue
+        assert vector_scores[plugin.name].tolist() == list(scores), plugin.name
+        total += weight * np.asarray(scores, dtype=np.int64)
+    if profile.score_plugins:
+        assert vector.score(state, request, idx).tolist() == total.tolist()
