@@ -32,8 +32,7 @@ class PodRequest:
 
     name: str
     requests: np.ndarray  # int64 [R], actual requests; the GPU column holds gpu_count * gpu_milli
-    nonzero_cpu: int  # scoring requests (100m / 200Mi for a container that sets none)
-    nonzero_memory: int
+    scoring_requests: np.ndarray  # int64 [R], the same with cpu/memory as scoring counts them (non-zero)
     gpu_count: int
     gpu_milli: int
     template: Pod  # constraints: tolerations, nodeSelector, affinity, nodeName, priority
@@ -113,6 +112,7 @@ class ClusterState:
         extended |= {r for r in resources if r not in NATIVE_RESOURCES and r != "pods"}
         self.resources: list[str] = [*NATIVE_RESOURCES, *sorted(extended)]
         self.column = {r: i for i, r in enumerate(self.resources)}
+        self.resources_key = tuple(self.resources)
         n, r = len(self.nodes), len(self.resources)
         self.allocatable = np.zeros((n, r), dtype=np.int64)
         for j, node in enumerate(self.nodes):
@@ -120,7 +120,8 @@ class ClusterState:
                 if name in self.column:
                     self.allocatable[j, self.column[name]] = value * (MILLI_GPU if name == GPU_RESOURCE else 1)
         self.requested = np.zeros((n, r), dtype=np.int64)
-        self.nonzero_requested = np.zeros((n, 2), dtype=np.int64)  # cpu, memory
+        # What scoring counts as requested: actual requests, but cpu/memory with the non-zero defaults.
+        self.scoring_requested = np.zeros((n, r), dtype=np.int64)
         self.pod_count = np.zeros(n, dtype=np.int64)
         self.allowed_pods = np.array([node.allowed_pods for node in self.nodes], dtype=np.int64)
         self.gpu_count = np.array([node.allocatable.get(GPU_RESOURCE, 0) for node in self.nodes], dtype=np.int64)
@@ -134,6 +135,11 @@ class ClusterState:
         self.names_array = np.array(self.node_names, dtype=object)
         # Bumped whenever what the static filters read changes (cordon), so caches can tell.
         self.static_version = 0
+        # Running totals over live nodes, kept by bind/unbind/set_alive so metrics never scan all nodes.
+        self.total_allocatable = self.allocatable.sum(axis=0)
+        self.total_requested = np.zeros(r, dtype=np.int64)
+        self.active_count = 0  # live nodes running at least one pod
+        self.live_count = n
 
     @classmethod
     def for_workloads(cls, nodes: Sequence[Node | dict], *workloads: Workload | None) -> ClusterState:
@@ -178,12 +184,14 @@ class ClusterState:
                     "build it with ClusterState.for_workloads"
                 )
             req[self.column[GPU_RESOURCE]] = k * m
+        scoring = req.copy()
+        scoring[self.column[CPU]] = workload.nonzero_cpu[i]
+        scoring[self.column[MEMORY]] = workload.nonzero_memory[i]
         template = workload.templates[int(workload.template[i])]
         return PodRequest(
             workload.names[i],
             req,
-            int(workload.nonzero_cpu[i]),
-            int(workload.nonzero_memory[i]),
+            scoring,
             k,
             m,
             template,
@@ -221,9 +229,11 @@ class ClusterState:
         if gpus is None:
             gpus = self.choose_gpus(node, pod)
         self.requested[node] += pod.requests
-        self.nonzero_requested[node, 0] += pod.nonzero_cpu
-        self.nonzero_requested[node, 1] += pod.nonzero_memory
+        self.scoring_requested[node] += pod.scoring_requests
         self.pod_count[node] += 1
+        self.total_requested += pod.requests
+        if self.pod_count[node] == 1:
+            self.active_count += 1
         for d in gpus:
             self.gpu_free[node, d] -= pod.gpu_milli
         return gpus
@@ -231,16 +241,25 @@ class ClusterState:
     def unbind(self, node: int, pod: PodRequest, gpus: tuple[int, ...]) -> None:
         """Release what `pod` held on `node` (a departure or an eviction)."""
         self.requested[node] -= pod.requests
-        self.nonzero_requested[node, 0] -= pod.nonzero_cpu
-        self.nonzero_requested[node, 1] -= pod.nonzero_memory
+        self.scoring_requested[node] -= pod.scoring_requests
         self.pod_count[node] -= 1
+        self.total_requested -= pod.requests
+        if self.pod_count[node] == 0:
+            self.active_count -= 1
         for d in gpus:
             self.gpu_free[node, d] += pod.gpu_milli
 
     # ---- nodes -------------------------------------------------------------------------------
     def set_alive(self, node: int, alive: bool) -> None:
-        """Mark a node failed (not schedulable, holds nothing) or recovered."""
+        """Mark a node failed or removed (not schedulable; unbind its pods first) or back."""
+        if self.alive[node] == alive:
+            return
+        if not alive and self.pod_count[node]:
+            raise ValueError(f"node {self.node_names[node]} still runs {self.pod_count[node]} pods; unbind them first")
         self.alive[node] = alive
+        sign = 1 if alive else -1
+        self.total_allocatable += sign * self.allocatable[node]
+        self.live_count += sign
 
     def set_unschedulable(self, node: int, unschedulable: bool) -> None:
         """Cordon or uncordon a node (spec.unschedulable)."""
@@ -252,7 +271,6 @@ class ClusterState:
     def allocation_ratio(self, resource: str) -> float:
         """Requested / allocatable of `resource` over the live nodes (0 when nothing is allocatable)."""
         col = self.column.get(resource)
-        if col is None:
+        if col is None or not self.total_allocatable[col]:
             return 0.0
-        alloc = self.allocatable[self.alive, col].sum()
-        return float(self.requested[self.alive, col].sum() / alloc) if alloc else 0.0
+        return float(self.total_requested[col] / self.total_allocatable[col])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from envs.cluster import ClusterState, PodRequest
+from envs.kube.cycle import prefilter_reason
 from envs.kube.framework import MAX_NODE_SCORE, Status
 from envs.kube.framework import UNSCHEDULABLE as CODE_UNSCHEDULABLE
 from envs.kube.framework import UNSCHEDULABLE_AND_UNRESOLVABLE as CODE_UNRESOLVABLE
@@ -120,6 +121,7 @@ class VectorProfile:
         na = profile.plugin("NodeAffinity")
         self.node_affinity: NodeAffinity | None = na if isinstance(na, NodeAffinity) else None
         self._static: dict[tuple[int, int], tuple[Pod, StaticVerdict]] = {}
+        self._column_cache: dict[tuple, tuple] = {}
 
     # ---- Filter ------------------------------------------------------------------------------
     def static_verdict(self, cluster: ClusterState, template: Pod) -> StaticVerdict:
@@ -136,6 +138,11 @@ class VectorProfile:
         n = cluster.num_nodes
         taint_list = cluster.taints.taints
         checks: list[tuple[str, str, np.ndarray]] = []  # (plugin, reason, nodes failing), in Filter order
+        if "NodeAffinity" in self.filter_names:
+            allowed = self._prefilter_node_names(pod)
+            if allowed is not None and allowed:
+                left_out = ~np.isin(cluster.names_array, sorted(allowed))
+                checks.append(("NodeAffinity", prefilter_reason(["NodeAffinity"]), left_out))
         for plugin in self.filter_names:
             if plugin == "NodeUnschedulable":
                 tolerates = any(t.tolerates(TAINT_NODE_UNSCHEDULABLE) for t in pod.tolerations)
@@ -179,23 +186,28 @@ class VectorProfile:
             cluster.static_version,
         )
 
+    @staticmethod
+    def _prefilter_node_names(pod: Pod) -> set[str] | None:
+        """NodeAffinity's PreFilterResult: the node names every required term pins, or None (any node)."""
+        if not pod.required_terms:
+            return None
+        names: set[str] = set()
+        for term in pod.required_terms:
+            term_names: set[str] | None = None
+            for r in term.match_fields:
+                if r.key == OBJECT_NAME_FIELD and r.operator == "In":
+                    term_names = set(r.values) if term_names is None else term_names & set(r.values)
+            if term_names is None:
+                return None
+            names |= term_names
+        return names
+
     def _affinity_checks(self, cluster: ClusterState, pod: Pod) -> list[tuple[str, np.ndarray]]:
         """NodeAffinity's PreFilter and Filter as (reason, failing nodes), in the order upstream checks them."""
         n = cluster.num_nodes
-        if pod.required_terms:
-            # PreFilter: if every term pins metadata.name and no name is left, no node can match.
-            names: set[str] | None = set()
-            for term in pod.required_terms:
-                term_names: set[str] | None = None
-                for r in term.match_fields:
-                    if r.key == OBJECT_NAME_FIELD and r.operator == "In":
-                        term_names = set(r.values) if term_names is None else term_names & set(r.values)
-                if term_names is None:
-                    names = None
-                    break
-                names |= term_names
-            if names is not None and not names:
-                return [(ERR_REASON_CONFLICT, np.ones(n, dtype=bool))]
+        allowed = self._prefilter_node_names(pod)
+        if allowed is not None and not allowed:  # every term pins metadata.name, and no name is left
+            return [(ERR_REASON_CONFLICT, np.ones(n, dtype=bool))]
         checks = []
         na = self.node_affinity
         if na is not None and na.added_required is not None:
@@ -299,13 +311,16 @@ class VectorProfile:
                     out[name] = normalize(static.affinity_scores[nodes], reverse=False)
             elif name == "NodeResourcesFit" and self.fit is not None:
                 out[name] = self._resource_score(cluster, pod, nodes, self.fit.resources, False, self.fit.scorer)
-            elif name == "NodeResourcesBalancedAllocation" and self.balanced is not None:
-                request = self._pod_vector(cluster, pod, self.balanced.resources, use_requested=True)
-                if request.any():  # a best-effort pod is skipped
-                    out[name] = self._resource_score(
-                        cluster, pod, nodes, self.balanced.resources, True, balanced_resource_score, request
-                    )
+            elif name == "NodeResourcesBalancedAllocation" and self._requests_any(cluster, pod):
+                out[name] = self._resource_score(
+                    cluster, pod, nodes, self.balanced.resources, True, balanced_resource_score
+                )
         return out
+
+    def _requests_any(self, cluster: ClusterState, pod: PodRequest) -> bool:
+        """Whether the pod requests any BalancedAllocation resource (else PreScore skips: a best-effort pod)."""
+        ba = self.balanced
+        return ba is not None and any(pod.requests[cluster.column[r]] for r in ba.resources if r in cluster.column)
 
     def score(self, cluster: ClusterState, pod: PodRequest, nodes: np.ndarray) -> np.ndarray:
         """The weighted total over `nodes`; 1 per node when the profile has no Score plugin."""
@@ -316,19 +331,6 @@ class VectorProfile:
             total += self.weights[name] * s
         return total
 
-    def _pod_vector(
-        self, cluster: ClusterState, pod: PodRequest, resources: list[str], use_requested: bool
-    ) -> np.ndarray:
-        out = np.zeros(len(resources), dtype=np.int64)
-        for i, r in enumerate(resources):
-            if not use_requested and r == CPU:
-                out[i] = pod.nonzero_cpu
-            elif not use_requested and r == MEMORY:
-                out[i] = pod.nonzero_memory
-            elif r in cluster.column:
-                out[i] = pod.requests[cluster.column[r]]
-        return out
-
     def _resource_score(
         self,
         cluster: ClusterState,
@@ -337,28 +339,45 @@ class VectorProfile:
         resources: list[str],
         use_requested: bool,
         scorer,
-        request: np.ndarray | None = None,
     ) -> np.ndarray:
-        if request is None:
-            request = self._pod_vector(cluster, pod, resources, use_requested)
-        k = len(nodes)
-        requested = np.zeros((k, len(resources)), dtype=np.int64)
-        allocatable = np.zeros((k, len(resources)), dtype=np.int64)
-        for i, r in enumerate(resources):
-            col = cluster.column.get(r)
-            if col is None or (request[i] == 0 and is_scalar_resource_name(r)):
-                continue
-            if r == CPU and not use_requested:
-                used = cluster.nonzero_requested[nodes, 0]
-            elif r == MEMORY and not use_requested:
-                used = cluster.nonzero_requested[nodes, 1]
-            elif r in (CPU, MEMORY, EPHEMERAL_STORAGE) or is_scalar_resource_name(r):
-                used = cluster.requested[nodes, col]
-            else:
-                continue
-            allocatable[:, i] = cluster.allocatable[nodes, col]
-            requested[:, i] = np.where(allocatable[:, i] != 0, used + request[i], 0)
-        return scorer(requested, allocatable)
+        """Gather (requested incl. the pod, allocatable) of `resources` on `nodes` and apply `scorer`.
+
+        As upstream's resource_allocation.go: cpu/memory count non-zero requests unless `use_requested`;
+        a scalar resource the pod does not request, a resource that is not a scalar, cpu, memory or
+        ephemeral-storage, and a resource the node lacks are left out (allocatable 0).
+        """
+        cols, keep, scalar = self._columns(cluster, tuple(resources))
+        pod_vec = (pod.requests if use_requested else pod.scoring_requests)[cols]
+        matrix = cluster.requested if use_requested else cluster.scoring_requested
+        if isinstance(cols, slice):
+            used, allocatable = matrix[nodes, cols], cluster.allocatable[nodes, cols]
+        else:
+            used, allocatable = matrix[nodes][:, cols], cluster.allocatable[nodes][:, cols]
+        skip = ~keep | ((pod_vec == 0) & scalar) if scalar.any() or not keep.all() else None
+        if skip is not None and skip.any():
+            allocatable = allocatable.copy()
+            allocatable[:, skip] = 0
+        return scorer(used + pod_vec, allocatable)
+
+    def _columns(self, cluster: ClusterState, resources: tuple[str, ...]):
+        """(columns as a slice when contiguous, kept-resource mask, scalar-resource mask), cached."""
+        key = (cluster.resources_key, resources)
+        hit = self._column_cache.get(key)
+        if hit is None:
+            idx = [cluster.column.get(r, 0) for r in resources]
+            cols: slice | np.ndarray = np.array(idx, dtype=np.intp)
+            if idx == list(range(idx[0], idx[0] + len(idx))):
+                cols = slice(idx[0], idx[0] + len(idx))
+            keep = np.array(
+                [
+                    r in cluster.column and (r in (CPU, MEMORY, EPHEMERAL_STORAGE) or is_scalar_resource_name(r))
+                    for r in resources
+                ],
+                dtype=bool,
+            )
+            scalar = np.array([is_scalar_resource_name(r) for r in resources], dtype=bool)
+            hit = self._column_cache[key] = (cols, keep, scalar)
+        return hit
 
 
 def gpu_milli_total(cluster: ClusterState) -> int:

@@ -50,7 +50,7 @@ def _parse_list(items: Iterable[Any], parse, kind: str) -> list:
         try:
             out.append(parse(item))
         except KubeObjectError as exc:
-            raise exc.within(obj=f"{kind}[{i}]") from None
+            raise exc.within(container=f"{kind}[{i}]") from None
     return out
 
 
@@ -85,13 +85,15 @@ def filter_status(
     args: dict[str, Any] | None = None,
     profile: Profile | None = None,
 ) -> dict[str, Status | None]:
-    """PreFilter + Filter of one plugin (or, with plugin=None, every Filter plugin of `profile`, in order).
+    """PreFilter + Filter of one plugin (or, with plugin=None, every Filter plugin of `profile`, in order,
+    as a scheduling cycle runs them: a PreFilterResult then leaves the other nodes out).
 
     Returns {node_name: None if the pod passes, else the Status (code, reasons, plugin)}.
     """
     p, infos = cluster(pod, nodes, pods)
-    plugins = [new_plugin(plugin, args)] if plugin else list((profile or default_profile()).filter_plugins)
-    return run_filters(plugins, p, infos, {})
+    if plugin:
+        return run_filters([new_plugin(plugin, args)], p, infos, {}, narrow=False)
+    return run_filters(list((profile or default_profile()).filter_plugins), p, infos, {})
 
 
 def filter(

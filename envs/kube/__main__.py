@@ -68,6 +68,11 @@ def explain(args: argparse.Namespace) -> str:
     nodes = _located(nodes_path, lambda: kube.parse_nodes(as_items(load_objects(nodes_path))))
     pods = _located(pods_path, lambda: kube.parse_pods(as_items(load_objects(pods_path)))) if pods_path else []
     profile = kube.default_profile()
+    if args.scheduler_name and not args.config and args.scheduler_name != profile.scheduler_name:
+        raise KubeObjectError(
+            f"--scheduler-name {args.scheduler_name!r} needs --config: without it only the default profile "
+            f"({profile.scheduler_name!r}) exists"
+        )
     if args.config:
         profiles = kube.parse_configuration(load_objects(args.config), args.config)
         wanted = args.scheduler_name or pod.scheduler_name

@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from envs.kube.framework import MAX_NODE_SCORE, MIN_NODE_SCORE, CycleState, Plugin, Status
+from envs.kube.framework import (
+    MAX_NODE_SCORE,
+    MIN_NODE_SCORE,
+    UNSCHEDULABLE_AND_UNRESOLVABLE,
+    CycleState,
+    Plugin,
+    Status,
+)
 from envs.kube.nodeinfo import NodeInfo
 from envs.kube.objects import Pod
 from envs.kube.profile import Profile
@@ -30,26 +37,47 @@ def num_feasible_nodes_to_find(num_all_nodes: int, percentage_of_nodes_to_score:
     return max(num_all_nodes * adaptive // 100, MIN_FEASIBLE_NODES_TO_FIND)
 
 
+def prefilter_reason(plugins: list[str]) -> str:
+    """The status message of nodes a PreFilterResult left out (schedule_one.go)."""
+    return f"node(s) didn't satisfy plugin(s) [{' '.join(sorted(plugins))}]"
+
+
 def run_filters(
     plugins: tuple[Plugin, ...] | list[Plugin],
     pod: Pod,
     nodes: list[NodeInfo],
     state: CycleState,
-    num_to_find: int | None = None,
+    percentage_of_nodes_to_score: int | None = None,
+    narrow: bool = True,
 ) -> dict[str, Status | None]:
     """PreFilter, then Filter node by node in order; each node gets its first failing plugin's status.
 
-    A PreFilter rejection applies to every node. With `num_to_find`, filtering stops once that many
-    nodes passed; the nodes after that are absent from the result. (A PreFilterResult that narrows
-    the node names needs no handling here: Filter rejects the other nodes with the same plugin.)
+    A PreFilter rejection applies to every node. A PreFilterResult (NodeAffinity's metadata.name
+    terms) narrows the candidates: the other nodes get "node(s) didn't satisfy plugin(s) [...]".
+    With `percentage_of_nodes_to_score`, filtering stops once numFeasibleNodesToFind of the
+    candidates passed; the nodes after that are absent from the result. With `narrow` False, every
+    node goes through Filter (what a single plugin answers, as its upstream unit tests check it).
     """
+    allowed: set[str] | None = None
+    narrowing: list[str] = []
     for plugin in plugins:
         result = plugin.pre_filter(state, pod, nodes)
         if isinstance(result, Status):
             return {node.name: result for node in nodes}
+        if result is not None and narrow:
+            allowed = set(result) if allowed is None else allowed & result
+            narrowing.append(plugin.name)
     out: dict[str, Status | None] = {}
+    candidates = nodes
+    if allowed is not None:
+        left_out = Status(UNSCHEDULABLE_AND_UNRESOLVABLE, (prefilter_reason(narrowing),), narrowing[0])
+        out = {node.name: left_out for node in nodes if node.name not in allowed}
+        candidates = [node for node in nodes if node.name in allowed]
+    num_to_find = None
+    if percentage_of_nodes_to_score is not None:
+        num_to_find = num_feasible_nodes_to_find(len(candidates), percentage_of_nodes_to_score)
     found = 0
-    for node in nodes:
+    for node in candidates:
         if num_to_find is not None and found >= num_to_find:
             break
         status = None
@@ -121,13 +149,14 @@ def schedule_one(
     verdicts = {node.name: NodeVerdict(node.name, evaluated=False) for node in nodes}
     feasible: list[NodeInfo] = []
     processed = 0
-    statuses = run_filters(profile.filter_plugins, pod, order, state, num_to_find)
+    statuses = run_filters(profile.filter_plugins, pod, order, state, profile.percentage_of_nodes_to_score)
     for node in order:
         if node.name not in statuses:
-            break
-        processed += 1
+            continue  # filtering stopped before this node
         v = verdicts[node.name]
         v.evaluated, v.status = True, statuses[node.name]
+        if not (v.status and v.status.message.startswith("node(s) didn't satisfy plugin(s)")):
+            processed += 1  # nodes a PreFilterResult left out are not processed
         if v.status is None:
             feasible.append(node)
     weights = {p.name: w for p, w in profile.score_plugins}

@@ -33,7 +33,8 @@ def load_objects(path: str | Path) -> Any:
     try:
         if path.suffix == ".json":
             return json.loads(text)
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        with path.open() as stream:  # a named stream: YAML errors then name the file
+            docs = [d for d in yaml.safe_load_all(stream) if d is not None]
     except json.JSONDecodeError as exc:
         raise KubeObjectError(
             f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", source=str(path)

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from envs.kube.errors import KubeObjectError
+from envs.kube.errors import KubeObjectError, from_validation_error
 from envs.kube.framework import Plugin
 from envs.kube.plugins import OUTSIDE_DECISION, REGISTRY, UNMODELED, new_plugin
 
@@ -188,20 +188,25 @@ def build_profile(config: ProfileConfig, percentage_of_nodes_to_score: int | Non
                 where = next(
                     (f"pluginConfig[{i}]" for i, pc in enumerate(config.plugin_config) if pc.name == name), "plugins"
                 )
-                raise exc.within(field_prefix=where) from None
+                raise KubeObjectError(exc.problem, field=f"{where}.{exc.field}" if exc.field else where) from None
         return instances[name]
 
+    for point, plugin_set in config.plugins:
+        for j, ref in enumerate([*plugin_set.enabled, *plugin_set.disabled]):
+            if ref.name != "*" and ref.name not in REGISTRY and ref.name not in UNMODELED | OUTSIDE_DECISION:
+                which = "enabled" if j < len(plugin_set.enabled) else "disabled"
+                k = j if which == "enabled" else j - len(plugin_set.enabled)
+                alias = Plugins.model_fields[point].alias or point
+                raise KubeObjectError(
+                    f"plugin {ref.name!r} does not exist in kube-scheduler v1.35; known plugins: "
+                    f"{', '.join(sorted(REGISTRY.keys() | UNMODELED | OUTSIDE_DECISION))}",
+                    field=f"plugins.{alias}.{which}[{k}].name",
+                )
     every = [name for name, _ in multi_point] + [
         p.name
         for s in (config.plugins.filter, config.plugins.score, config.plugins.pre_filter, config.plugins.pre_score)
         for p in s.enabled
     ]
-    unknown = [n for n in every if n not in REGISTRY and n not in UNMODELED and n not in OUTSIDE_DECISION]
-    if unknown:
-        raise KubeObjectError(
-            f"plugin {unknown[0]!r} does not exist in kube-scheduler v1.35",
-            field=f"profiles[{config.scheduler_name}].plugins",
-        )
     return Profile(
         scheduler_name=config.scheduler_name,
         filter_plugins=tuple(instance(n) for n in filter_names),
@@ -220,14 +225,6 @@ def default_profile() -> Profile:
     return build_profile(ProfileConfig())
 
 
-def _validation_error(exc: ValidationError, source: str) -> KubeObjectError:
-    err = exc.errors()[0]
-    path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
-    return KubeObjectError(
-        err["msg"].removeprefix("Value error, "), obj="KubeSchedulerConfiguration", field=path, source=source
-    )
-
-
 def parse_configuration(data: Any, source: str = "<config>") -> list[Profile]:
     """Profiles of a KubeSchedulerConfiguration v1 given as a dict."""
     if not isinstance(data, dict):
@@ -235,15 +232,15 @@ def parse_configuration(data: Any, source: str = "<config>") -> list[Profile]:
     try:
         config = KubeSchedulerConfiguration.model_validate(data)
     except ValidationError as exc:
-        raise _validation_error(exc, source) from None
-    if config.api_version != API_VERSION or config.kind != "KubeSchedulerConfiguration":
-        raise KubeObjectError(
-            f"expected apiVersion {API_VERSION} and kind KubeSchedulerConfiguration, got "
-            f"{config.api_version} {config.kind}",
-            obj="KubeSchedulerConfiguration",
-            field="apiVersion",
-            source=source,
-        )
+        raise from_validation_error(exc, obj="KubeSchedulerConfiguration", source=source) from None
+    for field_name, got, want in (
+        ("apiVersion", config.api_version, API_VERSION),
+        ("kind", config.kind, "KubeSchedulerConfiguration"),
+    ):
+        if got != want:
+            raise KubeObjectError(
+                f"expected {want!r}, got {got!r}", obj="KubeSchedulerConfiguration", field=field_name, source=source
+            )
     profiles = []
     for i, pc in enumerate(config.profiles):
         try:
@@ -262,7 +259,8 @@ def load_profile(path: str | Path, scheduler_name: str | None = None) -> Profile
     """The profile `scheduler_name` (default: the first) of a KubeSchedulerConfiguration YAML file."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        with path.open() as stream:  # a stream with a name: YAML errors then name the file
+            data = yaml.safe_load(stream)
     except OSError as exc:
         raise KubeObjectError(f"cannot read scheduler configuration: {exc.strerror}", source=str(path)) from None
     except yaml.YAMLError as exc:

@@ -347,3 +347,33 @@ def test_pods_bound_to_unknown_nodes_are_not_counted() -> None:
     assert with_strangers.selected == "n1"
     assert with_strangers.verdicts[0].scores == alone.verdicts[0].scores
     assert with_strangers.verdicts[0].total == alone.verdicts[0].total
+
+
+def test_prefilter_result_leaves_other_nodes_out_of_the_cycle():
+    """A pod pinned by `matchFields metadata.name In [n1]`: in a scheduling cycle the other nodes get
+    schedule_one.go's "didn't satisfy plugin(s)" status, while NodeAffinity's own Filter (kube.filter with
+    plugin=...) reports its Filter reason."""
+    nodes = [node(f"n{i}", allocatable={"cpu": "2", "memory": "2Gi", "pods": "10"}) for i in range(3)]
+    pinned = pod(
+        "pinned",
+        affinity={
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n1"]}]}
+                    ]
+                }
+            }
+        },
+    )
+    cycle = kube.filter(pinned, nodes, [])
+    assert cycle == {
+        "n0": "node(s) didn't satisfy plugin(s) [NodeAffinity]",
+        "n1": None,
+        "n2": "node(s) didn't satisfy plugin(s) [NodeAffinity]",
+    }
+    plugin_only = kube.filter(pinned, nodes, [], plugin="NodeAffinity")
+    assert plugin_only["n0"] == "node(s) didn't match Pod's node affinity/selector"
+    decision = kube.schedule(pinned, nodes, [])
+    assert decision.selected == "n1"
+    assert decision.next_start_index == 1  # only the one candidate was processed

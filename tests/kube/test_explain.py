@@ -351,6 +351,7 @@ def test_same_seed_same_choice(twin_files: tuple[Path, Path], capsys: pytest.Cap
     pod_file, nodes_file = twin_files
     picks = []
     for _ in range(3):
-        code, out, _ = run(capsys, "--pod", pod_file, "--nodes", nodes_file, "--output", "json", "--seed", "7")
+        code, out, err = run(capsys, "--pod", pod_file, "--nodes", nodes_file, "--output", "json", "--seed", "7")
+        assert code == 0, err
         picks.append(json.loads(out)["selected"])
     assert len(set(picks)) == 1

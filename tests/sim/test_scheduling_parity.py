@@ -86,8 +86,14 @@ def affinity(draw) -> dict | None:
             {"matchExpressions": draw(st.lists(st.sampled_from(exprs), min_size=1, max_size=2))}
             for _ in range(draw(st.integers(1, 2)))
         ]
-        if draw(st.integers(0, 5)) == 0:
-            terms.append({"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n0"]}]})
+        pin = {
+            "matchFields": [{"key": "metadata.name", "operator": "In", "values": [draw(st.sampled_from(["n0", "n1"]))]}]
+        }
+        choice = draw(st.integers(0, 5))
+        if choice == 0:
+            terms.append(pin)  # a term without names: no PreFilterResult
+        elif choice == 1:
+            terms = [pin]  # every term pins a name: PreFilterResult narrows the candidates
         out["requiredDuringSchedulingIgnoredDuringExecution"] = {"nodeSelectorTerms": terms}
     if draw(st.booleans()):
         out["preferredDuringSchedulingIgnoredDuringExecution"] = [

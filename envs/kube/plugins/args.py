@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from envs.kube.errors import KubeObjectError
+from envs.kube.errors import KubeObjectError, from_validation_error
 
 
 class _Args(BaseModel):
@@ -137,7 +137,4 @@ def parse_args(model: type[A], args: Any, plugin: str) -> A:
     try:
         return model.model_validate(args)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
-        message = err["msg"].removeprefix("Value error, ")
-        raise KubeObjectError(message, obj=f"{plugin} args", field=path or "args") from None
+        raise from_validation_error(exc, obj=f"{plugin} args", prefix="args") from None

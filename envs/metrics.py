@@ -1,0 +1,157 @@
+"""Scheduling metrics: allocation over time, pending pods and wait times, imbalance, active node-hours,
+GPU fragmentation, evictions.
+
+The recorder is fed by the simulator. Cheap cluster totals are kept incrementally at every event; the
+measures that need a pass over all nodes (imbalance, fragmentation) are sampled every
+``sample_interval`` seconds of simulated time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from envs.cluster import ClusterState
+from envs.kube.objects import CPU, MEMORY
+from envs.workload.types import GPU_RESOURCE, MILLI_GPU
+
+
+def gpu_fragmentation(cluster: ClusterState) -> float:
+    """Share of free milli-GPU that sits on partly used GPUs (unusable by whole-GPU pods); 0 when none is free."""
+    free = cluster.gpu_free[cluster.alive]
+    devices = free[free >= 0]
+    total = devices.sum()
+    if total == 0:
+        return 0.0
+    return float(devices[(devices > 0) & (devices < MILLI_GPU)].sum() / total)
+
+
+def node_imbalance(cluster: ClusterState, resource: str = CPU) -> float:
+    """Standard deviation of the allocated share of `resource` across live nodes that offer it."""
+    col = cluster.column.get(resource)
+    if col is None:
+        return 0.0
+    alloc = cluster.allocatable[:, col]
+    live = cluster.alive & (alloc > 0)
+    if not live.any():
+        return 0.0
+    return float(np.std(cluster.requested[live, col] / alloc[live]))
+
+
+@dataclass
+class Summary:
+    """Metrics of one simulation run (all floats; ratios in [0, 1])."""
+
+    pods_total: int
+    pods_scheduled: int
+    pods_pending_at_end: int
+    pods_never_scheduled: int
+    scheduling_attempts: int
+    failed_attempts: int
+    evictions: int
+    wait_mean_s: float
+    wait_p95_s: float
+    cpu_allocation_mean: float
+    memory_allocation_mean: float
+    gpu_allocation_mean: float
+    cpu_allocation_peak: float
+    gpu_allocation_final: float
+    pending_pods_mean: float
+    imbalance_cpu_mean: float
+    imbalance_memory_mean: float
+    gpu_fragmentation_mean: float
+    active_node_hours: float
+    node_hours: float
+    duration_s: float
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class MetricsRecorder:
+    """Collects time series and per-pod outcomes during one run."""
+
+    cluster: ClusterState
+    sample_interval: float = 60.0
+    times: list[float] = field(default_factory=list)
+    alloc: dict[str, list[float]] = field(default_factory=lambda: {CPU: [], MEMORY: [], GPU_RESOURCE: []})
+    pending: list[int] = field(default_factory=list)
+    running: list[int] = field(default_factory=list)
+    active_nodes: list[int] = field(default_factory=list)
+    live_nodes: list[int] = field(default_factory=list)
+    sample_times: list[float] = field(default_factory=list)
+    imbalance_cpu: list[float] = field(default_factory=list)
+    imbalance_memory: list[float] = field(default_factory=list)
+    fragmentation: list[float] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)
+    evictions: int = 0
+    attempts: int = 0
+    failed_attempts: int = 0
+
+    def __post_init__(self) -> None:
+        self._next_sample = 0.0
+        c = self.cluster
+        self._cols = {r: c.column.get(r) for r in (CPU, MEMORY, GPU_RESOURCE)}
+
+    def observe(self, t: float, pending: int, running: int) -> None:
+        """Record the state after the events at time `t`."""
+        c = self.cluster
+        self.times.append(t)
+        for r, col in self._cols.items():
+            total = c.total_allocatable[col] if col is not None else 0
+            self.alloc[r].append(float(c.total_requested[col] / total) if total else 0.0)
+        self.pending.append(pending)
+        self.running.append(running)
+        self.active_nodes.append(c.active_count)
+        self.live_nodes.append(c.live_count)
+        if t >= self._next_sample:
+            self.sample_times.append(t)
+            self.imbalance_cpu.append(node_imbalance(c, CPU))
+            self.imbalance_memory.append(node_imbalance(c, MEMORY))
+            self.fragmentation.append(gpu_fragmentation(c))
+            self._next_sample = t + self.sample_interval
+
+    def summary(
+        self, pods_total: int, scheduled: int, pending_at_end: int, never_scheduled: int, end: float
+    ) -> Summary:
+        """Aggregate the run: time-weighted means over [first event, end]."""
+        t = np.asarray([*self.times, end], dtype=np.float64)
+        dt = np.diff(t) if len(t) > 1 else np.zeros(0)
+        span = float(dt.sum())
+
+        def twm(series: list[float] | list[int]) -> float:
+            if not series:
+                return 0.0
+            values = np.asarray(series, dtype=np.float64)
+            return float((values * dt).sum() / span) if span > 0 else float(values[-1])
+
+        waits = np.asarray(self.waits)
+        return Summary(
+            pods_total=pods_total,
+            pods_scheduled=scheduled,
+            pods_pending_at_end=pending_at_end,
+            pods_never_scheduled=never_scheduled,
+            scheduling_attempts=self.attempts,
+            failed_attempts=self.failed_attempts,
+            evictions=self.evictions,
+            wait_mean_s=float(waits.mean()) if len(waits) else 0.0,
+            wait_p95_s=float(np.percentile(waits, 95)) if len(waits) else 0.0,
+            cpu_allocation_mean=twm(self.alloc[CPU]),
+            memory_allocation_mean=twm(self.alloc[MEMORY]),
+            gpu_allocation_mean=twm(self.alloc[GPU_RESOURCE]),
+            cpu_allocation_peak=max(self.alloc[CPU], default=0.0),
+            gpu_allocation_final=self.alloc[GPU_RESOURCE][-1] if self.alloc[GPU_RESOURCE] else 0.0,
+            pending_pods_mean=twm(self.pending),
+            imbalance_cpu_mean=float(np.mean(self.imbalance_cpu)) if self.imbalance_cpu else 0.0,
+            imbalance_memory_mean=float(np.mean(self.imbalance_memory)) if self.imbalance_memory else 0.0,
+            gpu_fragmentation_mean=float(np.mean(self.fragmentation)) if self.fragmentation else 0.0,
+            active_node_hours=float((np.asarray(self.active_nodes, dtype=np.float64) * dt).sum() / 3600)
+            if self.active_nodes
+            else 0.0,
+            node_hours=float((np.asarray(self.live_nodes, dtype=np.float64) * dt).sum() / 3600)
+            if self.live_nodes
+            else 0.0,
+            duration_s=span,
+        )

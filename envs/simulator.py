@@ -1,0 +1,359 @@
+"""The discrete-event simulation of a Kubernetes cluster and its scheduler.
+
+Events: pod arrivals, departures at the end of a pod's lifetime, node failures and recoveries (their
+pods are evicted and queued again), and an optional autoscaler that powers nodes of a scalable set on
+and off. Pending pods wait in a scheduling queue ordered by priority, then by the time they were queued
+(PrioritySort). A pod that fits nowhere moves to the unschedulable set and is retried when something
+frees resources (a departure, an eviction, a node that recovers or is added), as kube-scheduler's
+unschedulable queue does on cluster events.
+
+Scheduling is instantaneous: after the events at a time are applied, the queue is drained one pod at
+a time. Any policy that scores nodes (``envs.policy.NodeScorer``) can drive it through ``run``; the
+Gymnasium environment drives it one decision at a time through ``next_pod``/``bind``/``defer``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from envs.cluster import ClusterState, PodRequest
+from envs.kube.profile import Profile, default_profile
+from envs.metrics import MetricsRecorder, Summary
+from envs.policy import NodeScorer
+from envs.scheduling import VectorProfile
+from envs.workload.types import ClusterSource, Workload
+
+ARRIVE, DEPART, FAIL, RECOVER, PROVISIONED, IDLE_CHECK = range(6)
+
+
+@dataclass(frozen=True)
+class FailureModel:
+    """Node failures: exponential time to failure (`mtbf_s`) and to repair (`mttr_s`) per node, and/or
+    scripted events (time, node name, "fail" | "recover")."""
+
+    mtbf_s: float | None = None
+    mttr_s: float = 3600.0
+    events: tuple[tuple[float, str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Autoscaler:
+    """A node set that scales: its nodes start powered off; one is added (after `provision_delay_s`) when a
+    pod fits nowhere but would fit on it, and one that stays empty for `scale_down_after_s` is removed."""
+
+    nodes: tuple[str, ...]
+    provision_delay_s: float = 60.0
+    scale_down_after_s: float = 600.0
+
+
+@dataclass
+class SimulationOptions:
+    """Rules of the simulation; the defaults are kube-scheduler's behaviour."""
+
+    horizon_s: float = math.inf
+    retry_unschedulable: bool = True  # False: a pod that fits nowhere is dropped (the FGD experiment's rule)
+    departures: bool = True  # False: pods never leave
+    sample_interval_s: float = 60.0
+    failures: FailureModel = field(default_factory=FailureModel)
+    autoscaler: Autoscaler | None = None
+
+
+class Simulator:
+    """A cluster, a workload and the scheduling queue, advanced event by event."""
+
+    def __init__(
+        self,
+        source: ClusterSource,
+        workload: Workload,
+        options: SimulationOptions | None = None,
+        filter_profile: Profile | None = None,
+        seed: int = 0,
+    ):
+        self.source = source
+        self.workload = workload
+        self.options = options or SimulationOptions()
+        self.filters = VectorProfile(filter_profile or default_profile())
+        self.seed = seed
+        initial = source.initial
+        self._num_initial = len(initial) if initial is not None else 0
+        self.reset(seed)
+
+    # ---- setup -------------------------------------------------------------------------------
+    def reset(self, seed: int | None = None) -> None:
+        """Start over: an empty cluster (plus the snapshot's bound pods), every arrival scheduled."""
+        if seed is not None:
+            self.seed = seed
+        streams = np.random.SeedSequence(self.seed).spawn(2)
+        self.rng = np.random.default_rng(streams[0])  # tie-breaks
+        self._failure_rng = np.random.default_rng(streams[1])
+        initial = self.source.initial
+        self.cluster = ClusterState.for_workloads(self.source.nodes, initial, self.workload)
+        n_init, n_pods = self._num_initial, len(self.workload)
+        self.num_pods = n_init + n_pods
+        self._requests: list[PodRequest | None] = [None] * self.num_pods
+        self.arrival = np.concatenate([np.zeros(n_init), self.workload.arrival])
+        self.duration = np.concatenate(
+            [initial.duration if initial is not None else np.zeros(0), self.workload.duration]
+        )
+        if not self.options.departures:
+            self.duration = np.full(self.num_pods, np.inf)
+        self.node_of = np.full(self.num_pods, -1, dtype=np.int64)
+        self.gpus_of: list[tuple[int, ...]] = [()] * self.num_pods
+        self.queued_at = np.full(self.num_pods, np.nan)
+        self.ever_bound = np.zeros(self.num_pods, dtype=bool)
+        self.dropped = np.zeros(self.num_pods, dtype=bool)
+        self._incarnation = np.zeros(self.num_pods, dtype=np.int64)
+        self.node_pods: list[set[int]] = [set() for _ in range(self.cluster.num_nodes)]
+        self.now = 0.0
+        self._events: list[tuple] = []
+        self._seq = 0
+        self._queue: list[tuple[int, int, int]] = []
+        self._unschedulable: list[int] = []
+        self._current: int | None = None
+        self.next_start_index = 0
+        self.running = 0
+        self.metrics = MetricsRecorder(self.cluster, self.options.sample_interval_s)
+        self._scalable = np.zeros(self.cluster.num_nodes, dtype=bool)
+        self._provisioning: set[int] = set()
+        self._idle_since = np.zeros(self.cluster.num_nodes)
+        if self.options.autoscaler is not None:
+            for name in self.options.autoscaler.nodes:
+                j = self._node(name)
+                self._scalable[j] = True
+                self.cluster.set_alive(j, False)
+        for i in range(n_init):
+            node = self._node(self.source.bound_to[i])
+            self._bind(i, node)
+        for k, t in enumerate(self.workload.arrival):
+            self._push(float(t), ARRIVE, n_init + k)
+        self._schedule_failures()
+
+    def _node(self, name: str) -> int:
+        j = self.cluster.node_index.get(name)
+        if j is None:
+            raise ValueError(f"unknown node {name!r}: not in the cluster's node list")
+        return j
+
+    def _schedule_failures(self) -> None:
+        fm = self.options.failures
+        for t, name, what in fm.events:
+            if what not in ("fail", "recover"):
+                raise ValueError(f"failure event for node {name!r} at {t}: expected 'fail' or 'recover', got {what!r}")
+            self._push(float(t), FAIL if what == "fail" else RECOVER, self._node(name))
+        if fm.mtbf_s:
+            for j, ttf in enumerate(self._failure_rng.exponential(fm.mtbf_s, self.cluster.num_nodes)):
+                if not self._scalable[j]:
+                    self._push(float(ttf), FAIL, j, 1)
+
+    def _push(self, t: float, kind: int, a: int, b: int = 0) -> None:
+        heapq.heappush(self._events, (t, self._seq, kind, a, b))
+        self._seq += 1
+
+    def request(self, i: int) -> PodRequest:
+        """Pod `i` as a PodRequest (built on first use)."""
+        r = self._requests[i]
+        if r is None:
+            if i < self._num_initial:
+                r = self.cluster.pod_request(self.source.initial, i)
+            else:
+                r = self.cluster.pod_request(self.workload, i - self._num_initial)
+            self._requests[i] = r
+        return r
+
+    # ---- queue -------------------------------------------------------------------------------
+    def _enqueue(self, i: int) -> None:
+        self.queued_at[i] = self.now
+        heapq.heappush(self._queue, (-self.request(i).priority, self._seq, i))
+        self._seq += 1
+
+    def _retry_unschedulable(self) -> None:
+        for i in self._unschedulable:
+            heapq.heappush(self._queue, (-self.request(i).priority, self._seq, i))
+            self._seq += 1
+        self._unschedulable.clear()
+
+    @property
+    def pending(self) -> int:
+        """Pods waiting: in the active queue, the unschedulable set, or being decided."""
+        return len(self._queue) + len(self._unschedulable) + (self._current is not None)
+
+    # ---- events ------------------------------------------------------------------------------
+    def _apply(self, kind: int, a: int, b: int) -> None:
+        if kind == ARRIVE:
+            self._enqueue(a)
+        elif kind == DEPART:
+            if self._incarnation[a] == b and self.node_of[a] >= 0:
+                self._unbind(a)
+                self._retry_unschedulable()
+        elif kind == FAIL:
+            if self.cluster.alive[a]:
+                for i in sorted(self.node_pods[a]):
+                    self._unbind(i)
+                    self.metrics.evictions += 1
+                    self._enqueue(i)
+                self.cluster.set_alive(a, False)
+                if b and self.options.failures.mttr_s:
+                    self._push(
+                        self.now + float(self._failure_rng.exponential(self.options.failures.mttr_s)), RECOVER, a, 1
+                    )
+        elif kind == RECOVER:
+            if not self.cluster.alive[a]:
+                self.cluster.set_alive(a, True)
+                self._retry_unschedulable()
+                if b and self.options.failures.mtbf_s:
+                    self._push(
+                        self.now + float(self._failure_rng.exponential(self.options.failures.mtbf_s)), FAIL, a, 1
+                    )
+        elif kind == PROVISIONED:
+            self._provisioning.discard(a)
+            self.cluster.set_alive(a, True)
+            self._retry_unschedulable()
+            self._idle_since[a] = self.now
+            self._push(self.now + self.options.autoscaler.scale_down_after_s, IDLE_CHECK, a)
+        elif (
+            kind == IDLE_CHECK
+            and self.cluster.alive[a]
+            and self.cluster.pod_count[a] == 0
+            and self.now - self._idle_since[a] >= self.options.autoscaler.scale_down_after_s
+        ):
+            # Only a node empty for the whole delay goes (not one that was just emptied again).
+            self.cluster.set_alive(a, False)
+
+    def _advance(self) -> bool:
+        """Apply every event at the next event time; False when no event is left within the horizon."""
+        if not self._events or self._events[0][0] > self.options.horizon_s:
+            return False
+        self.now = self._events[0][0]
+        while self._events and self._events[0][0] == self.now:
+            _, _, kind, a, b = heapq.heappop(self._events)
+            self._apply(kind, a, b)
+        self.metrics.observe(self.now, self.pending, self.running)
+        return True
+
+    # ---- binding -----------------------------------------------------------------------------
+    def _bind(self, i: int, node: int, gpus: tuple[int, ...] | None = None) -> None:
+        pod = self.request(i)
+        self.gpus_of[i] = self.cluster.bind(node, pod, gpus)
+        self.node_of[i] = node
+        self.node_pods[node].add(i)
+        self.ever_bound[i] = True
+        self.running += 1
+        if math.isfinite(self.duration[i]):
+            self._push(self.now + float(self.duration[i]), DEPART, i, int(self._incarnation[i]))
+
+    def _unbind(self, i: int) -> None:
+        node = int(self.node_of[i])
+        self.cluster.unbind(node, self.request(i), self.gpus_of[i])
+        self.node_of[i] = -1
+        self.gpus_of[i] = ()
+        self.node_pods[node].discard(i)
+        self._incarnation[i] += 1
+        self.running -= 1
+        if self._scalable[node] and self.cluster.pod_count[node] == 0 and self.options.autoscaler is not None:
+            self._idle_since[node] = self.now
+            self._push(self.now + self.options.autoscaler.scale_down_after_s, IDLE_CHECK, node)
+
+    # ---- one decision at a time --------------------------------------------------------------
+    def next_pod(self) -> int | None:
+        """Advance to the next pod that needs a decision and return its index (None: the run is over)."""
+        if self._current is not None:
+            return self._current
+        while not self._queue:
+            if not self._advance():
+                return None
+        _, _, i = heapq.heappop(self._queue)
+        self._current = i
+        return i
+
+    def feasible(self, i: int | None = None) -> np.ndarray:
+        """Nodes where the current pod (or pod `i`) passes every Filter plugin."""
+        i = self._current if i is None else i
+        return self.filters.filter(self.cluster, self.request(i))
+
+    def candidates(self, feasible: np.ndarray, num_to_find: int) -> np.ndarray:
+        """The feasible nodes kube-scheduler would score: up to `num_to_find`, scanning from the round-robin
+        start index; advances the start index as kube-scheduler does."""
+        n = self.cluster.num_nodes
+        idx = np.flatnonzero(feasible)
+        if num_to_find >= n or len(idx) <= num_to_find:
+            if len(idx) and num_to_find < n:
+                idx = np.concatenate((idx[idx >= self.next_start_index], idx[idx < self.next_start_index]))
+            return idx
+        s = self.next_start_index
+        rotated = np.concatenate((idx[idx >= s], idx[idx < s]))[:num_to_find]
+        self.next_start_index = (int(rotated[-1]) + 1) % n
+        return rotated
+
+    def bind(self, node: int, gpus: tuple[int, ...] | None = None) -> None:
+        """Bind the current pod to `node` (which must be feasible)."""
+        i = self._current
+        if i is None:
+            raise RuntimeError("no pod is waiting for a decision: call next_pod() first")
+        self.metrics.attempts += 1
+        self.metrics.waits.append(self.now - float(self.queued_at[i]))
+        self._current = None
+        self._bind(i, node, gpus)
+
+    def defer(self) -> None:
+        """Leave the current pod pending: it waits in the unschedulable set (or is dropped, by the options)."""
+        i = self._current
+        if i is None:
+            raise RuntimeError("no pod is waiting for a decision: call next_pod() first")
+        self.metrics.attempts += 1
+        self.metrics.failed_attempts += 1
+        self._current = None
+        if not self.options.retry_unschedulable:
+            self.dropped[i] = True
+            return
+        self._unschedulable.append(i)
+        if self.options.autoscaler is not None:
+            self._scale_up_for(i)
+
+    def _scale_up_for(self, i: int) -> None:
+        """Power on the first powered-off scalable node on which pod `i` would fit once it is up."""
+        off = self._scalable & ~self.cluster.alive
+        if self._provisioning:
+            off[list(self._provisioning)] = False
+        if not off.any():
+            return
+        pod = self.request(i)
+        static = self.filters.static_verdict(self.cluster, pod.template).code == 0
+        fits = off & static & (self.cluster.allocatable >= pod.requests).all(axis=1) & self.cluster.gpu_fit(pod)
+        if fits.any():
+            j = int(np.argmax(fits))
+            self._provisioning.add(j)
+            self._push(self.now + self.options.autoscaler.provision_delay_s, PROVISIONED, j)
+
+    # ---- whole runs --------------------------------------------------------------------------
+    def run(self, policy: NodeScorer) -> Summary:
+        """Schedule the whole workload with `policy` and return the metrics."""
+        n = self.cluster.num_nodes
+        num_to_find = policy.num_to_find(n)
+        while (i := self.next_pod()) is not None:
+            pod = self.request(i)
+            mask = self.filters.filter(self.cluster, pod)
+            nodes = self.candidates(mask, num_to_find)
+            if len(nodes) == 0:
+                self.defer()
+                continue
+            if len(nodes) == 1:
+                self.bind(int(nodes[0]))
+                continue
+            scores = np.asarray(policy.score(self.cluster, pod, nodes))
+            best = np.flatnonzero(scores == scores.max())
+            pick = best[0] if len(best) == 1 else best[int(self.rng.integers(len(best)))]
+            self.bind(int(nodes[pick]))
+        return self.summary()
+
+    def summary(self) -> Summary:
+        """Metrics of the run so far."""
+        end = min(self.now, self.options.horizon_s)
+        workload_pods = slice(self._num_initial, self.num_pods)
+        never = int((~self.ever_bound[workload_pods]).sum())
+        return self.metrics.summary(
+            len(self.workload), int(self.ever_bound[workload_pods].sum()), self.pending, never, end
+        )

@@ -1,0 +1,272 @@
+"""A real cluster's state (``kubectl get nodes -o json``, ``kubectl get pods -A -o json``) and workload manifests.
+
+``read_snapshot`` splits a snapshot's pods as kube-scheduler's cache would see them:
+
+* terminal pods (phase Succeeded or Failed) are skipped: they hold no resources;
+* a pod with ``spec.nodeName`` is *bound*: it goes into ``ClusterSource.initial`` with its node in
+  ``ClusterSource.bound_to`` (its node must be in the node list);
+* any other pod is *pending* (phase Pending, or no status as in a manifest): it goes into the pending
+  Workload, every pod arriving at 0, ordered by ``metadata.creationTimestamp`` (then file order),
+  as the scheduling queue sees them among equal priorities.
+
+Pods of every ``spec.schedulerName`` are kept (the templates keep the name); a simulator that
+models one scheduler can filter on it. Bound pods never depart (duration inf).
+
+``pods_from_manifests`` expands workload manifests (Deployment, ReplicaSet, StatefulSet, Job, Pod, and
+Lists of them) into the Pod dicts their controllers would create.
+
+Files are JSON or YAML: one object, a List (``{"kind": "List", "items": [...]}``), a plain list, or
+several YAML documents.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from envs.kube import parse_nodes
+from envs.kube.errors import KubeObjectError
+from envs.kube.objects import Pod, parse_pod
+from envs.workload.objects import workload_from_pods
+from envs.workload.types import ClusterSource, Workload
+
+WORKLOAD_KINDS = ("Pod", "Deployment", "ReplicaSet", "StatefulSet", "Job")
+
+Source = str | Path | Mapping[str, Any]
+
+
+def load_documents(path: str | Path) -> list[Any]:
+    """The objects of a JSON or YAML file: Lists and several YAML documents flattened into one list."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise KubeObjectError(f"cannot read file: {exc.strerror}", source=str(path)) from None
+    try:
+        docs = [json.loads(text)] if path.suffix == ".json" else [d for d in yaml.safe_load_all(text) if d is not None]
+    except json.JSONDecodeError as exc:
+        raise KubeObjectError(
+            f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", source=str(path)
+        ) from None
+    except yaml.YAMLError as exc:
+        raise KubeObjectError(f"not valid YAML: {exc}", source=str(path)) from None
+    return flatten(docs)
+
+
+def flatten(data: Any) -> list[Any]:
+    """The objects of a List (``{"items": [...]}``, kind ``List`` or ``*List``), a plain list, or one object."""
+    if isinstance(data, Mapping) and "items" in data and str(data.get("kind", "List")).endswith("List"):
+        items = data.get("items") or []
+        if not isinstance(items, list):
+            raise KubeObjectError(
+                f"expected a list, got {type(items).__name__}", obj=str(data.get("kind")), field="items"
+            )
+        return [obj for item in items for obj in flatten(item)]
+    if isinstance(data, list):
+        return [obj for item in data for obj in flatten(item)]
+    return [data]
+
+
+def _objects(source: Source | Sequence[Source]) -> list[tuple[str, Any]]:
+    """(source name, object) pairs of a file, an object/List, or a sequence of those."""
+    if isinstance(source, (str, Path)):
+        return [(str(source), obj) for obj in load_documents(source)]
+    if isinstance(source, Mapping):
+        return [("", obj) for obj in flatten(source)]
+    return [pair for s in source for pair in _objects(s)]
+
+
+@dataclass
+class Snapshot:
+    """A cluster snapshot: the nodes with their bound pods, and the pods waiting to be scheduled."""
+
+    cluster: ClusterSource
+    pending: Workload
+    skipped: list[str]
+    """``namespace/name`` of the terminal pods that were skipped."""
+
+
+def _sort_key(item: tuple[int, Pod]) -> tuple[str, int]:
+    i, pod = item
+    ts = (pod.raw.get("metadata") or {}).get("creationTimestamp")
+    return (ts if isinstance(ts, str) else "", i)
+
+
+def snapshot_from_objects(
+    nodes: Iterable[Any], pods: Iterable[Any], nodes_source: str = "", pods_source: str = ""
+) -> Snapshot:
+    """A Snapshot of Node and Pod dicts (or Lists): bound pods onto their nodes, pending pods in queue order."""
+    try:
+        parsed_nodes = parse_nodes(flatten(nodes if isinstance(nodes, (Mapping, list)) else list(nodes)))
+    except KubeObjectError as exc:
+        raise exc.within(source=nodes_source or None) from None
+    node_names = {n.name for n in parsed_nodes}
+    bound: list[Pod] = []
+    bound_to: list[str] = []
+    pending: list[tuple[int, Pod]] = []
+    skipped: list[str] = []
+    items = flatten(pods if isinstance(pods, (Mapping, list)) else list(pods))
+    for i, item in enumerate(items):
+        try:
+            pod = parse_pod(item)
+        except KubeObjectError as exc:
+            raise exc.within(obj=f"pods[{i}]", source=pods_source or None) from None
+        if pod.is_terminal:
+            skipped.append(pod.ref)
+        elif pod.node_name:
+            if pod.node_name not in node_names:
+                raise KubeObjectError(
+                    f"bound to node {pod.node_name!r}, which is not in the node list"
+                    + (f" ({nodes_source})" if nodes_source else ""),
+                    obj=f"Pod {pod.ref}",
+                    field="spec.nodeName",
+                    source=pods_source or None,
+                )
+            bound.append(pod)
+            bound_to.append(pod.node_name)
+        else:
+            pending.append((i, pod))
+    pending.sort(key=_sort_key)
+    source = ", ".join(s for s in (nodes_source, pods_source) if s)
+    cluster = ClusterSource(
+        nodes=parsed_nodes,
+        initial=workload_from_pods(bound, source=pods_source),
+        bound_to=bound_to,
+        source=source,
+    )
+    return Snapshot(cluster, workload_from_pods([p for _, p in pending], source=pods_source), skipped)
+
+
+def load_snapshot(nodes_path: str | Path, pods_path: str | Path | None = None) -> Snapshot:
+    """Read a snapshot from ``kubectl get nodes -o json`` and ``kubectl get pods -A -o json`` files.
+
+    With one file (e.g. ``kubectl get nodes,pods -A -o json``), its Nodes and Pods are told apart by kind.
+    """
+    if pods_path is None:
+        objects = load_documents(nodes_path)
+        nodes = [o for o in objects if isinstance(o, Mapping) and o.get("kind") == "Node"]
+        pods = [o for o in objects if isinstance(o, Mapping) and o.get("kind") == "Pod"]
+        others = sorted({str(o.get("kind")) for o in objects if isinstance(o, Mapping)} - {"Node", "Pod"})
+        if others:
+            raise KubeObjectError(
+                f"expected only Node and Pod objects, found kind(s) {', '.join(others)}", source=str(nodes_path)
+            )
+        return snapshot_from_objects(nodes, pods, str(nodes_path), str(nodes_path))
+    return snapshot_from_objects(load_documents(nodes_path), load_documents(pods_path), str(nodes_path), str(pods_path))
+
+
+def read_snapshot(nodes_path: str | Path, pods_path: str | Path | None = None) -> tuple[ClusterSource, Workload]:
+    """(ClusterSource with the nodes and the bound non-terminal pods, pending Workload) of a snapshot's files."""
+    snap = load_snapshot(nodes_path, pods_path)
+    return snap.cluster, snap.pending
+
+
+# --- manifests ---------------------------------------------------------------------------------------------------
+
+
+def _count(obj: Mapping[str, Any], field: str, default: int, where: str, source: str) -> int:
+    spec = obj.get("spec") or {}
+    value = spec.get(field, default) if isinstance(spec, Mapping) else default
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise KubeObjectError(
+            f"expected a non-negative integer, got {value!r}", obj=where, field=f"spec.{field}", source=source or None
+        )
+    return value
+
+
+def _expand(obj: Any, source: str) -> list[dict[str, Any]]:
+    if not isinstance(obj, Mapping):
+        raise KubeObjectError(
+            f"expected a Kubernetes object (a mapping), got {type(obj).__name__}", source=source or None
+        )
+    kind = obj.get("kind")
+    meta = obj.get("metadata")
+    if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str) or not meta.get("name"):
+        raise KubeObjectError(
+            "a non-empty string is required", obj=str(kind), field="metadata.name", source=source or None
+        )
+    name = meta["name"]
+    namespace = meta.get("namespace") or "default"
+    where = f"{kind} {namespace}/{name}"
+    if kind == "Pod":
+        pod = copy.deepcopy(dict(obj))
+        pod["metadata"] = {**pod["metadata"], "namespace": namespace}
+        return [pod]
+    if kind not in WORKLOAD_KINDS:
+        raise KubeObjectError(
+            f"unsupported kind {kind!r}: podgym expands {', '.join(WORKLOAD_KINDS)} (and Lists of them)",
+            obj=f"{kind} {namespace}/{name}",
+            field="kind",
+            source=source or None,
+        )
+    if kind == "Job":
+        parallelism = _count(obj, "parallelism", 1, where, source)
+        completions = (obj.get("spec") or {}).get("completions")
+        replicas = (
+            parallelism if completions is None else min(parallelism, _count(obj, "completions", 1, where, source))
+        )
+    else:
+        replicas = _count(obj, "replicas", 1, where, source)
+    spec = obj.get("spec")
+    template = spec.get("template") if isinstance(spec, Mapping) else None
+    if not isinstance(template, Mapping) or not isinstance(template.get("spec"), Mapping):
+        raise KubeObjectError(
+            "missing or not an object: a pod template with a spec is required",
+            obj=where,
+            field="spec.template.spec",
+            source=source or None,
+        )
+    tmeta = template.get("metadata") or {}
+    if not isinstance(tmeta, Mapping):
+        raise KubeObjectError("expected an object", obj=where, field="spec.template.metadata", source=source or None)
+    pods = []
+    for i in range(replicas):
+        pod_meta: dict[str, Any] = {
+            "name": f"{name}-{i}",
+            "namespace": namespace,
+            "ownerReferences": [
+                {"apiVersion": obj.get("apiVersion", ""), "kind": kind, "name": name, "controller": True}
+            ],
+        }
+        for key in ("labels", "annotations"):
+            if tmeta.get(key):
+                pod_meta[key] = copy.deepcopy(tmeta[key])
+        pods.append(
+            {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": copy.deepcopy(dict(template["spec"]))}
+        )
+    return pods
+
+
+def pods_from_manifests(sources: Source | Sequence[Source]) -> list[dict[str, Any]]:
+    """Pod dicts of workload manifests: files, objects or Lists (or a sequence of those), in order.
+
+    Deployment, ReplicaSet and StatefulSet give ``spec.replicas`` pods (default 1); a Job gives
+    ``min(parallelism, completions)`` pods (parallelism default 1), the pods its controller starts
+    first; a Pod is kept as is. Pods are named ``<owner>-<i>`` (i from 0), take the owner's namespace
+    (or ``default``), the template's labels and annotations, an ownerReference to the manifest and a
+    copy of ``spec.template.spec``. Any other kind is a KubeObjectError naming the file and the kind.
+    """
+    pods: list[dict[str, Any]] = []
+    for source, obj in _objects(sources):
+        for pod in _expand(obj, source):
+            try:
+                parse_pod(pod)
+            except KubeObjectError as exc:
+                raise exc.within(source=source or None) from None
+            pods.append(pod)
+    return pods
+
+
+def workload_from_manifests(sources: Source | Sequence[Source]) -> Workload:
+    """The Workload of ``pods_from_manifests(sources)``: every pod arrives at 0 and never departs."""
+    items = sources if isinstance(sources, (list, tuple)) else [sources]
+    source = ", ".join(str(s) for s in items if isinstance(s, (str, Path))) or "manifests"
+    return workload_from_pods(pods_from_manifests(sources), source=source)

@@ -1,0 +1,36 @@
+"""Paths and comparisons shared by the workload tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from envs.workload import Workload
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = REPO / "tests" / "data"
+SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
+OPENB_CSV = SHARED_DATA / "openb" / "csv"
+
+
+def openb_file(name: str) -> Path:
+    """A file of the real openb trace, or skip the test when ../shared/data is not there."""
+    path = OPENB_CSV / name
+    if not path.is_file():
+        pytest.skip(f"real openb trace not found at {path} (expected <repo>/../shared/data/openb/csv)")
+    return path
+
+
+def assert_same_arrays(a: Workload, b: Workload, *, times: bool = True) -> None:
+    """Two workloads agree pod for pod on names, requests, non-zero requests, GPU asks, priority (and times)."""
+    assert a.names == b.names
+    assert a.resource_names == b.resource_names
+    for r in a.requests:
+        np.testing.assert_array_equal(a.requests[r], b.requests[r], err_msg=r)
+    for field in ("nonzero_cpu", "nonzero_memory", "gpu_count", "gpu_milli", "priority"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+    if times:
+        np.testing.assert_array_equal(a.arrival, b.arrival)
+        np.testing.assert_array_equal(a.duration, b.duration)
