@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: setup
-	$(PY) -m envs.kube explain --sample
+	$(PY) -m envs.simulate
 
 lint: setup
 	$(PY) -m ruff check .

@@ -114,14 +114,17 @@ class ClusterState:
         self.column = {r: i for i, r in enumerate(self.resources)}
         self.resources_key = tuple(self.resources)
         n, r = len(self.nodes), len(self.resources)
-        self.allocatable = np.zeros((n, r), dtype=np.int64)
+        # Stored resource-major ([R, N], each resource's row contiguous): filters compare whole rows and
+        # scorers gather columns with take(); the [N, R] properties below are views of the same memory.
+        self.allocatable_t = np.zeros((r, n), dtype=np.int64)
         for j, node in enumerate(self.nodes):
             for name, value in node.allocatable.items():
                 if name in self.column:
-                    self.allocatable[j, self.column[name]] = value * (MILLI_GPU if name == GPU_RESOURCE else 1)
-        self.requested = np.zeros((n, r), dtype=np.int64)
+                    self.allocatable_t[self.column[name], j] = value * (MILLI_GPU if name == GPU_RESOURCE else 1)
+        self.requested_t = np.zeros((r, n), dtype=np.int64)
+        self.free_t = self.allocatable_t.copy()
         # What scoring counts as requested: actual requests, but cpu/memory with the non-zero defaults.
-        self.scoring_requested = np.zeros((n, r), dtype=np.int64)
+        self.scoring_requested_t = np.zeros((r, n), dtype=np.int64)
         self.pod_count = np.zeros(n, dtype=np.int64)
         self.allowed_pods = np.array([node.allowed_pods for node in self.nodes], dtype=np.int64)
         self.gpu_count = np.array([node.allocatable.get(GPU_RESOURCE, 0) for node in self.nodes], dtype=np.int64)
@@ -158,9 +161,24 @@ class ClusterState:
         return len(self.nodes)
 
     @property
+    def allocatable(self) -> np.ndarray:
+        """Allocatable per node and resource, [N, R] (a view)."""
+        return self.allocatable_t.T
+
+    @property
+    def requested(self) -> np.ndarray:
+        """Summed actual requests of the pods on each node, [N, R] (a view)."""
+        return self.requested_t.T
+
+    @property
+    def scoring_requested(self) -> np.ndarray:
+        """Summed scoring (non-zero) requests, [N, R] (a view)."""
+        return self.scoring_requested_t.T
+
+    @property
     def free(self) -> np.ndarray:
-        """allocatable - requested, [N, R]."""
-        return self.allocatable - self.requested
+        """allocatable - requested, [N, R] (a view)."""
+        return self.free_t.T
 
     # ---- pods --------------------------------------------------------------------------------
     def pod_request(self, workload: Workload, i: int) -> PodRequest:
@@ -228,8 +246,9 @@ class ClusterState:
         """Account for `pod` running on `node`; returns the GPU devices it took."""
         if gpus is None:
             gpus = self.choose_gpus(node, pod)
-        self.requested[node] += pod.requests
-        self.scoring_requested[node] += pod.scoring_requests
+        self.requested_t[:, node] += pod.requests
+        self.free_t[:, node] -= pod.requests
+        self.scoring_requested_t[:, node] += pod.scoring_requests
         self.pod_count[node] += 1
         self.total_requested += pod.requests
         if self.pod_count[node] == 1:
@@ -240,8 +259,9 @@ class ClusterState:
 
     def unbind(self, node: int, pod: PodRequest, gpus: tuple[int, ...]) -> None:
         """Release what `pod` held on `node` (a departure or an eviction)."""
-        self.requested[node] -= pod.requests
-        self.scoring_requested[node] -= pod.scoring_requests
+        self.requested_t[:, node] -= pod.requests
+        self.free_t[:, node] += pod.requests
+        self.scoring_requested_t[:, node] -= pod.scoring_requests
         self.pod_count[node] -= 1
         self.total_requested -= pod.requests
         if self.pod_count[node] == 0:
@@ -258,7 +278,7 @@ class ClusterState:
             raise ValueError(f"node {self.node_names[node]} still runs {self.pod_count[node]} pods; unbind them first")
         self.alive[node] = alive
         sign = 1 if alive else -1
-        self.total_allocatable += sign * self.allocatable[node]
+        self.total_allocatable += sign * self.allocatable_t[:, node]
         self.live_count += sign
 
     def set_unschedulable(self, node: int, unschedulable: bool) -> None:

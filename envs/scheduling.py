@@ -122,6 +122,7 @@ class VectorProfile:
         self.node_affinity: NodeAffinity | None = na if isinstance(na, NodeAffinity) else None
         self._static: dict[tuple[int, int], tuple[Pod, StaticVerdict]] = {}
         self._column_cache: dict[tuple, tuple] = {}
+        self._fit_checked: dict[tuple[str, ...], np.ndarray] = {}
 
     # ---- Filter ------------------------------------------------------------------------------
     def static_verdict(self, cluster: ClusterState, template: Pod) -> StaticVerdict:
@@ -234,11 +235,18 @@ class VectorProfile:
     def resource_fit(self, cluster: ClusterState, pod: PodRequest) -> np.ndarray:
         """NodeResourcesFit's Filter over all nodes (the pod count and every requested resource)."""
         ok = cluster.pod_count < cluster.allowed_pods
-        for col in np.flatnonzero(pod.requests):
-            if not self._fit_checks(cluster.resources[col]):
-                continue
-            ok &= cluster.allocatable[:, col] - cluster.requested[:, col] >= pod.requests[col]
+        free = cluster.free_t
+        for col in self._fit_columns(cluster, pod):
+            ok &= free[col] >= pod.requests[col]
         return ok
+
+    def _fit_columns(self, cluster: ClusterState, pod: PodRequest) -> list[int]:
+        """The columns Fit checks for `pod`: requested, and cpu/memory/ephemeral-storage or an unignored scalar."""
+        checked = self._fit_checked.get(cluster.resources_key)
+        if checked is None:
+            checked = self._fit_checked[cluster.resources_key] = np.array(
+                [self._fit_checks(r) for r in cluster.resources], dtype=bool)
+        return np.flatnonzero((pod.requests != 0) & checked).tolist()
 
     def _fit_checks(self, resource: str) -> bool:
         if resource in (CPU, MEMORY, EPHEMERAL_STORAGE):
@@ -348,11 +356,9 @@ class VectorProfile:
         """
         cols, keep, scalar = self._columns(cluster, tuple(resources))
         pod_vec = (pod.requests if use_requested else pod.scoring_requests)[cols]
-        matrix = cluster.requested if use_requested else cluster.scoring_requested
-        if isinstance(cols, slice):
-            used, allocatable = matrix[nodes, cols], cluster.allocatable[nodes, cols]
-        else:
-            used, allocatable = matrix[nodes][:, cols], cluster.allocatable[nodes][:, cols]
+        matrix = cluster.requested_t if use_requested else cluster.scoring_requested_t
+        used = matrix[cols].take(nodes, axis=1).T
+        allocatable = cluster.allocatable_t[cols].take(nodes, axis=1).T
         skip = ~keep | ((pod_vec == 0) & scalar) if scalar.any() or not keep.all() else None
         if skip is not None and skip.any():
             allocatable = allocatable.copy()

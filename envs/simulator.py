@@ -116,6 +116,7 @@ class Simulator:
         self._current: int | None = None
         self.next_start_index = 0
         self.running = 0
+        self._dirty = False
         self.metrics = MetricsRecorder(self.cluster, self.options.sample_interval_s)
         self._scalable = np.zeros(self.cluster.num_nodes, dtype=bool)
         self._provisioning: set[int] = set()
@@ -227,12 +228,19 @@ class Simulator:
         """Apply every event at the next event time; False when no event is left within the horizon."""
         if not self._events or self._events[0][0] > self.options.horizon_s:
             return False
+        self._observe()
         self.now = self._events[0][0]
         while self._events and self._events[0][0] == self.now:
             _, _, kind, a, b = heapq.heappop(self._events)
             self._apply(kind, a, b)
-        self.metrics.observe(self.now, self.pending, self.running)
+        self._dirty = True
         return True
+
+    def _observe(self) -> None:
+        """Record the state reached at `now` (after its scheduling), once, before time moves on."""
+        if self._dirty:
+            self.metrics.observe(self.now, self.pending, self.running)
+            self._dirty = False
 
     # ---- binding -----------------------------------------------------------------------------
     def _bind(self, i: int, node: int, gpus: tuple[int, ...] | None = None) -> None:
@@ -279,12 +287,16 @@ class Simulator:
         start index; advances the start index as kube-scheduler does."""
         n = self.cluster.num_nodes
         idx = np.flatnonzero(feasible)
-        if num_to_find >= n or len(idx) <= num_to_find:
-            if len(idx) and num_to_find < n:
-                idx = np.concatenate((idx[idx >= self.next_start_index], idx[idx < self.next_start_index]))
+        if num_to_find >= n:
             return idx
         s = self.next_start_index
-        rotated = np.concatenate((idx[idx >= s], idx[idx < s]))[:num_to_find]
+        p = int(np.searchsorted(idx, s))  # the scan starts at node s and wraps around
+        if len(idx) <= num_to_find:
+            return np.concatenate((idx[p:], idx[:p])) if p else idx
+        if len(idx) - p >= num_to_find:
+            rotated = idx[p : p + num_to_find]
+        else:
+            rotated = np.concatenate((idx[p:], idx[: num_to_find - (len(idx) - p)]))
         self.next_start_index = (int(rotated[-1]) + 1) % n
         return rotated
 
@@ -351,6 +363,7 @@ class Simulator:
 
     def summary(self) -> Summary:
         """Metrics of the run so far."""
+        self._observe()
         end = min(self.now, self.options.horizon_s)
         workload_pods = slice(self._num_initial, self.num_pods)
         never = int((~self.ever_bound[workload_pods]).sum())

@@ -1,0 +1,262 @@
+"""Scenarios: a cluster, a workload, scheduler settings and simulation rules, in one validated YAML file.
+
+A scenario is a name (a file ``configs/scenarios/NAME.yaml``) or a path. Relative paths inside it are
+relative to the file. Unknown fields and wrong values are errors that name the file and the field.
+
+::
+
+    name: default
+    seed: 0
+    cluster:   {pools: [...]}  |  {openb_nodes: path}  |  {snapshot: {nodes: path, pods: path}}
+    workload:  {synthetic: {...}}  |  {openb_pods: {path: ..., times: true}}  |  {manifests: [paths]}
+               |  {snapshot_pending: true}
+    scheduler: {config: kube-scheduler-config.yaml, scheduler_name: NAME, sample_nodes: true}
+    simulation: {horizon: 21600, retry_unschedulable: true, departures: true, sample_interval: 60}
+    failures:  {mtbf: 86400, mttr: 3600, events: [{time: 600, node: n-0, action: fail}]}
+    autoscaler: {pool: NAME, provision_delay: 60, scale_down_after: 600}
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from envs.kube.errors import KubeObjectError, from_validation_error
+from envs.kube.profile import Profile, default_profile, load_profile
+from envs.simulator import Autoscaler, FailureModel, SimulationOptions
+from envs.workload import (
+    ClusterSource,
+    NodePool,
+    SyntheticWorkloadConfig,
+    Workload,
+    cluster_from_pools,
+    generate,
+    load_snapshot,
+    read_openb_cluster,
+    read_openb_pods,
+    workload_from_manifests,
+)
+from envs.workload._fields import StrictModel
+
+SCENARIO_DIR = Path(__file__).resolve().parents[1] / "configs" / "scenarios"
+
+
+class SnapshotFiles(StrictModel):
+    nodes: str = Field(description="`kubectl get nodes -o json` output")
+    pods: str | None = Field(default=None, description="`kubectl get pods -A -o json` output")
+
+
+class ClusterConfig(StrictModel):
+    """Exactly one of: node pools, an openb node list, a cluster snapshot."""
+
+    pools: list[NodePool] | None = None
+    openb_nodes: str | None = None
+    snapshot: SnapshotFiles | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> ClusterConfig:
+        given = [k for k in ("pools", "openb_nodes", "snapshot") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of pools, openb_nodes, snapshot (got {', '.join(given) or 'none'})")
+        return self
+
+
+class OpenbPods(StrictModel):
+    path: str
+    times: bool = Field(default=True, description="use creation/deletion times (False: all at 0, never leave)")
+
+
+class WorkloadConfig(StrictModel):
+    """Exactly one of: a synthetic generator, an openb pod list, manifests, the snapshot's pending pods."""
+
+    synthetic: SyntheticWorkloadConfig | None = None
+    openb_pods: OpenbPods | None = None
+    manifests: list[str] | None = None
+    snapshot_pending: bool = False
+
+    @model_validator(mode="after")
+    def _one(self) -> WorkloadConfig:
+        given = [k for k in ("synthetic", "openb_pods", "manifests") if getattr(self, k) is not None]
+        given += ["snapshot_pending"] if self.snapshot_pending else []
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of synthetic, openb_pods, manifests, snapshot_pending "
+                f"(got {', '.join(given) or 'none'})"
+            )
+        return self
+
+
+class SchedulerConfig(StrictModel):
+    config: str | None = Field(default=None, description="a KubeSchedulerConfiguration v1 YAML")
+    scheduler_name: str | None = None
+    sample_nodes: bool = Field(default=True, description="score only numFeasibleNodesToFind nodes, as upstream")
+
+
+class SimulationConfig(StrictModel):
+    horizon: float = Field(default=math.inf, gt=0, description="seconds of simulated time")
+    retry_unschedulable: bool = True
+    departures: bool = True
+    sample_interval: float = Field(default=60.0, gt=0)
+
+
+class FailureEvent(StrictModel):
+    time: float = Field(ge=0)
+    node: str
+    action: Literal["fail", "recover"]
+
+
+class FailureConfig(StrictModel):
+    mtbf: float | None = Field(default=None, gt=0, description="mean time between failures per node (s)")
+    mttr: float = Field(default=3600.0, gt=0, description="mean time to repair (s)")
+    events: list[FailureEvent] = Field(default_factory=list)
+
+
+class AutoscalerConfig(StrictModel):
+    pool: str = Field(description="the node pool that scales (its nodes start powered off)")
+    provision_delay: float = Field(default=60.0, ge=0)
+    scale_down_after: float = Field(default=600.0, ge=0)
+
+
+class Scenario(StrictModel):
+    """A whole experiment setting."""
+
+    name: str
+    description: str = ""
+    seed: int = 0
+    cluster: ClusterConfig
+    workload: WorkloadConfig
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    simulation: SimulationConfig = Field(default_factory=SimulationConfig)
+    failures: FailureConfig = Field(default_factory=FailureConfig)
+    autoscaler: AutoscalerConfig | None = None
+
+    @model_validator(mode="after")
+    def _cross(self) -> Scenario:
+        if self.workload.snapshot_pending and self.cluster.snapshot is None:
+            raise ValueError("workload.snapshot_pending needs cluster.snapshot")
+        if self.autoscaler is not None:
+            pools = {p.name for p in self.cluster.pools or []}
+            if self.autoscaler.pool not in pools:
+                raise ValueError(f"autoscaler.pool {self.autoscaler.pool!r} is not one of the cluster's pools "
+                                 f"({', '.join(sorted(pools)) or 'none'})")
+        return self
+
+
+def available_scenarios() -> list[str]:
+    """Names of the scenarios shipped in configs/scenarios/."""
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+
+
+def scenario_path(name_or_path: str | Path) -> Path:
+    """The file of a scenario name or path; an unknown name lists the available ones."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.exists():
+            raise KubeObjectError("scenario file not found", source=str(path))
+        return path
+    candidate = SCENARIO_DIR / f"{name_or_path}.yaml"
+    if not candidate.exists():
+        raise KubeObjectError(f"unknown scenario {str(name_or_path)!r}; available: {', '.join(available_scenarios())}")
+    return candidate
+
+
+def set_override(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set `dotted` (e.g. "simulation.horizon") in a nested dict, creating levels as needed."""
+    keys = dotted.split(".")
+    node = data
+    for k in keys[:-1]:
+        node = node.setdefault(k, {})
+        if not isinstance(node, dict):
+            raise KubeObjectError(f"cannot set {dotted!r}: {k!r} is not a mapping", field=dotted)
+    node[keys[-1]] = value
+
+
+def load_scenario(name_or_path: str | Path, overrides: dict[str, Any] | None = None) -> tuple[Scenario, Path]:
+    """Read and validate a scenario (name or path); `overrides` maps dotted keys to values."""
+    path = scenario_path(name_or_path)
+    try:
+        with path.open() as stream:
+            data = yaml.safe_load(stream)
+    except yaml.YAMLError as exc:
+        raise KubeObjectError(f"not valid YAML: {exc}", source=str(path)) from None
+    if not isinstance(data, dict):
+        raise KubeObjectError("a scenario must be a mapping", source=str(path))
+    data = copy.deepcopy(data)
+    for key, value in (overrides or {}).items():
+        set_override(data, key, value)
+    try:
+        return Scenario.model_validate(data), path
+    except ValidationError as exc:
+        raise from_validation_error(exc, obj="Scenario", source=str(path)) from None
+
+
+@dataclass
+class BuiltScenario:
+    """What a scenario resolves to: ready to simulate."""
+
+    scenario: Scenario
+    cluster: ClusterSource
+    workload: Workload
+    options: SimulationOptions
+    profile: Profile
+
+
+def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> BuiltScenario:
+    """Read the files and generate the workload of `scenario` (paths relative to `base`)."""
+    seed = scenario.seed if seed is None else seed
+
+    def resolve(p: str) -> Path:
+        q = Path(p)
+        return q if q.is_absolute() else (base / q).resolve()
+
+    c, w = scenario.cluster, scenario.workload
+    snapshot = None
+    if c.pools is not None:
+        cluster = cluster_from_pools(c.pools)
+    elif c.openb_nodes is not None:
+        cluster = read_openb_cluster(resolve(c.openb_nodes))
+    else:
+        snapshot = load_snapshot(resolve(c.snapshot.nodes), resolve(c.snapshot.pods) if c.snapshot.pods else None)
+        cluster = snapshot.cluster
+    if w.synthetic is not None:
+        workload = generate(w.synthetic, seed)
+    elif w.openb_pods is not None:
+        workload = read_openb_pods(resolve(w.openb_pods.path), times=w.openb_pods.times)
+    elif w.manifests is not None:
+        workload = workload_from_manifests([resolve(p) for p in w.manifests])
+    else:
+        workload = snapshot.pending
+    profile = default_profile()
+    if scenario.scheduler.config:
+        profile = load_profile(resolve(scenario.scheduler.config), scenario.scheduler.scheduler_name)
+    autoscaler = None
+    if scenario.autoscaler is not None:
+        pool = next(p for p in c.pools if p.name == scenario.autoscaler.pool)
+        autoscaler = Autoscaler(tuple(f"{pool.name}-{i}" for i in range(pool.count)),
+                                scenario.autoscaler.provision_delay, scenario.autoscaler.scale_down_after)
+    f = scenario.failures
+    options = SimulationOptions(
+        horizon_s=scenario.simulation.horizon,
+        retry_unschedulable=scenario.simulation.retry_unschedulable,
+        departures=scenario.simulation.departures,
+        sample_interval_s=scenario.simulation.sample_interval,
+        failures=FailureModel(f.mtbf, f.mttr, tuple((e.time, e.node, e.action) for e in f.events)),
+        autoscaler=autoscaler,
+    )
+    return BuiltScenario(scenario, cluster, workload, options, profile)
+
+
+def load_and_build(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
+                   seed: int | None = None) -> BuiltScenario:
+    """load_scenario + build_scenario."""
+    scenario, path = load_scenario(name_or_path, overrides)
+    try:
+        return build_scenario(scenario, path.parent, seed)
+    except KubeObjectError as exc:
+        raise exc.within(source=str(path)) from None
