@@ -38,9 +38,12 @@ TARGET = 10 * UPSTREAM_THRESHOLD
 
 def node(i: int) -> dict:
     alloc = {"cpu": "4", "memory": "32Gi", "pods": "110"}
-    return {"apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": f"node-{i}", "labels": {"kubernetes.io/hostname": f"node-{i}"}},
-            "status": {"capacity": alloc, "allocatable": alloc}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": f"node-{i}", "labels": {"kubernetes.io/hostname": f"node-{i}"}},
+        "status": {"capacity": alloc, "allocatable": alloc},
+    }
 
 
 def main() -> None:
@@ -52,9 +55,20 @@ def main() -> None:
 
     t0 = time.perf_counter()
     cluster = ClusterSource(kube.parse_nodes([node(i) for i in range(args.nodes)]))
-    template = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "pod", "namespace": "default"},
-                "spec": {"containers": [{"name": "pause", "image": "registry.k8s.io/pause:3.10",
-                                         "resources": {"requests": {"cpu": "100m", "memory": "500Mi"}}}]}}
+    template = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "pod", "namespace": "default"},
+        "spec": {
+            "containers": [
+                {
+                    "name": "pause",
+                    "image": "registry.k8s.io/pause:3.10",
+                    "resources": {"requests": {"cpu": "100m", "memory": "500Mi"}},
+                }
+            ]
+        },
+    }
     one = workload_from_pods([template])
     pods = take(one, np.zeros(args.pods, dtype=np.int64), names=[f"pod-{i}" for i in range(args.pods)])
     sim = Simulator(cluster, pods, SimulationOptions(departures=False), seed=args.seed)
@@ -65,20 +79,24 @@ def main() -> None:
     summary = sim.run(policy)
     elapsed = time.perf_counter() - t1
     rate = summary.pods_scheduled / elapsed
-    print(json.dumps({
-        "benchmark": "simulate",
-        "nodes": args.nodes,
-        "pods": args.pods,
-        "profile": "default-scheduler (kube-scheduler v1.35)",
-        "placed": summary.pods_scheduled,
-        "seconds": round(elapsed, 3),
-        "placements_per_s": round(rate, 1),
-        "target_placements_per_s": TARGET,
-        "ratio_to_target": round(rate / TARGET, 3),
-        "ratio_to_upstream_threshold": round(rate / UPSTREAM_THRESHOLD, 2),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "setup_s": round(setup, 3),
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "simulate",
+                "nodes": args.nodes,
+                "pods": args.pods,
+                "profile": "default-scheduler (kube-scheduler v1.35)",
+                "placed": summary.pods_scheduled,
+                "seconds": round(elapsed, 3),
+                "placements_per_s": round(rate, 1),
+                "target_placements_per_s": TARGET,
+                "ratio_to_target": round(rate / TARGET, 3),
+                "ratio_to_upstream_threshold": round(rate / UPSTREAM_THRESHOLD, 2),
+                "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "setup_s": round(setup, 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -143,8 +143,10 @@ class Scenario(StrictModel):
         if self.autoscaler is not None:
             pools = {p.name for p in self.cluster.pools or []}
             if self.autoscaler.pool not in pools:
-                raise ValueError(f"autoscaler.pool {self.autoscaler.pool!r} is not one of the cluster's pools "
-                                 f"({', '.join(sorted(pools)) or 'none'})")
+                raise ValueError(
+                    f"autoscaler.pool {self.autoscaler.pool!r} is not one of the cluster's pools "
+                    f"({', '.join(sorted(pools)) or 'none'})"
+                )
         return self
 
 
@@ -238,8 +240,11 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
     autoscaler = None
     if scenario.autoscaler is not None:
         pool = next(p for p in c.pools if p.name == scenario.autoscaler.pool)
-        autoscaler = Autoscaler(tuple(f"{pool.name}-{i}" for i in range(pool.count)),
-                                scenario.autoscaler.provision_delay, scenario.autoscaler.scale_down_after)
+        autoscaler = Autoscaler(
+            tuple(f"{pool.name}-{i}" for i in range(pool.count)),
+            scenario.autoscaler.provision_delay,
+            scenario.autoscaler.scale_down_after,
+        )
     f = scenario.failures
     options = SimulationOptions(
         horizon_s=scenario.simulation.horizon,
@@ -252,8 +257,9 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
     return BuiltScenario(scenario, cluster, workload, options, profile)
 
 
-def load_and_build(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
-                   seed: int | None = None) -> BuiltScenario:
+def load_and_build(
+    name_or_path: str | Path, overrides: dict[str, Any] | None = None, seed: int | None = None
+) -> BuiltScenario:
     """load_scenario + build_scenario."""
     scenario, path = load_scenario(name_or_path, overrides)
     try:

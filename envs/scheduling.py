@@ -245,7 +245,8 @@ class VectorProfile:
         checked = self._fit_checked.get(cluster.resources_key)
         if checked is None:
             checked = self._fit_checked[cluster.resources_key] = np.array(
-                [self._fit_checks(r) for r in cluster.resources], dtype=bool)
+                [self._fit_checks(r) for r in cluster.resources], dtype=bool
+            )
         return np.flatnonzero((pod.requests != 0) & checked).tolist()
 
     def _fit_checks(self, resource: str) -> bool:

@@ -62,8 +62,9 @@ def format_summary(summary: Summary) -> str:
     """A two-column table of the metrics."""
     rows = []
     for key, value in summary.as_dict().items():
-        shown = f"{100 * value:.1f} %" if key in RATIOS else (f"{value:,.1f}" if isinstance(value, float) else
-                                                             f"{value:,}")
+        shown = (
+            f"{100 * value:.1f} %" if key in RATIOS else (f"{value:,.1f}" if isinstance(value, float) else f"{value:,}")
+        )
         rows.append((LABELS.get(key, key), shown))
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"  {label.ljust(width)}  {value.rjust(12)}" for label, value in rows)
@@ -71,11 +72,17 @@ def format_summary(summary: Summary) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m envs.simulate", description=__doc__.split("\n")[0])
-    parser.add_argument("--scenario", default="default",
-                        help=f"a scenario name ({', '.join(available_scenarios())}) or a YAML path")
+    parser.add_argument(
+        "--scenario", default="default", help=f"a scenario name ({', '.join(available_scenarios())}) or a YAML path"
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed (default: the scenario's)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a scenario field, e.g. simulation.horizon=3600 (repeatable)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario field, e.g. simulation.horizon=3600 (repeatable)",
+    )
     parser.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     args = parser.parse_args(argv)
     try:
@@ -90,12 +97,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        print(json.dumps({"scenario": built.scenario.name, "policy": policy.name, "seed": seed,
-                          **summary.as_dict()}))
+        print(json.dumps({"scenario": built.scenario.name, "policy": policy.name, "seed": seed, **summary.as_dict()}))
         return 0
     print(f"Scenario {built.scenario.name!r} ({built.scenario.description}), seed {seed}")
-    print(f"{len(built.cluster.nodes)} nodes, {len(built.workload)} pods, policy {policy.name} "
-          f"(kube-scheduler v1.35 semantics); simulated in {elapsed:.2f} s\n")
+    print(
+        f"{len(built.cluster.nodes)} nodes, {len(built.workload)} pods, policy {policy.name} "
+        f"(kube-scheduler v1.35 semantics); simulated in {elapsed:.2f} s\n"
+    )
     print(format_summary(summary))
     return 0
 
