@@ -16,6 +16,9 @@ from envs.cluster import ClusterState
 from envs.kube.objects import CPU, MEMORY
 from envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
+# Signals whose time integrals the recorder keeps (rewards are built on them).
+SIGNALS = ("cpu", "memory", "gpu", "pending", "active_nodes", "live_nodes", "imbalance_cpu", "fragmentation")
+
 
 def gpu_fragmentation(cluster: ClusterState) -> float:
     """Share of free milli-GPU that sits on partly used GPUs (unusable by whole-GPU pods); 0 when none is free."""
@@ -90,10 +93,24 @@ class MetricsRecorder:
     attempts: int = 0
     failed_attempts: int = 0
 
+    # Also evaluate imbalance and fragmentation at every event, for their time integrals (rewards need them).
+    track_node_stats: bool = False
+
     def __post_init__(self) -> None:
         self._next_sample = 0.0
         c = self.cluster
         self._cols = {r: c.column.get(r) for r in (CPU, MEMORY, GPU_RESOURCE)}
+        # Time integrals of each signal since the first event: the state observed at t holds until the next one.
+        self.integrals: dict[str, float] = dict.fromkeys(SIGNALS, 0.0)
+        self._last: dict[str, float] = dict.fromkeys(SIGNALS, 0.0)
+        self._last_t: float | None = None
+
+    def integrals_until(self, t: float) -> dict[str, float]:
+        """Each signal's integral over time up to `t` (the last observed state holding since it was seen)."""
+        if self._last_t is None:
+            return dict(self.integrals)
+        dt = max(t - self._last_t, 0.0)
+        return {k: v + self._last[k] * dt for k, v in self.integrals.items()}
 
     def observe(self, t: float, pending: int, running: int) -> None:
         """Record the state after the events at time `t`."""
@@ -106,17 +123,78 @@ class MetricsRecorder:
         self.running.append(running)
         self.active_nodes.append(c.active_count)
         self.live_nodes.append(c.live_count)
-        if t >= self._next_sample:
+        sampled = t >= self._next_sample
+        if sampled or self.track_node_stats:
+            imbalance, fragmentation = node_imbalance(c, CPU), gpu_fragmentation(c)
+        if sampled:
             self.sample_times.append(t)
-            self.imbalance_cpu.append(node_imbalance(c, CPU))
+            self.imbalance_cpu.append(imbalance)
             self.imbalance_memory.append(node_imbalance(c, MEMORY))
-            self.fragmentation.append(gpu_fragmentation(c))
+            self.fragmentation.append(fragmentation)
             self._next_sample = t + self.sample_interval
+        if self._last_t is not None:
+            dt = t - self._last_t
+            for k in self.integrals:
+                self.integrals[k] += self._last[k] * dt
+        last = self._last
+        last["cpu"], last["memory"], last["gpu"] = (
+            self.alloc[CPU][-1],
+            self.alloc[MEMORY][-1],
+            self.alloc[GPU_RESOURCE][-1],
+        )
+        last["pending"], last["active_nodes"], last["live_nodes"] = (
+            float(pending),
+            float(c.active_count),
+            float(c.live_count),
+        )
+        if self.track_node_stats:
+            last["imbalance_cpu"], last["fragmentation"] = imbalance, fragmentation
+        self._last_t = t
 
     def summary(
+        self,
+        pods_total: int,
+        scheduled: int,
+        pending_at_end: int,
+        never_scheduled: int,
+        end: float,
+        current: tuple[float, int, int] | None = None,
+    ) -> Summary:
+        """Aggregate the run: time-weighted means over [first event, end].
+
+        `current` (time, pending, running) adds the present state as a last observation without recording it.
+        """
+        if current is not None:
+            saved = (
+                len(self.times),
+                len(self.sample_times),
+                dict(self.integrals),
+                dict(self._last),
+                self._last_t,
+                self._next_sample,
+            )
+            self.observe(*current)
+        try:
+            return self._summary(pods_total, scheduled, pending_at_end, never_scheduled, end)
+        finally:
+            if current is not None:
+                n, m, integrals, last, last_t, next_sample = saved
+                for series in (
+                    self.times,
+                    self.pending,
+                    self.running,
+                    self.active_nodes,
+                    self.live_nodes,
+                    *self.alloc.values(),
+                ):
+                    del series[n:]
+                for series in (self.sample_times, self.imbalance_cpu, self.imbalance_memory, self.fragmentation):
+                    del series[m:]
+                self.integrals, self._last, self._last_t, self._next_sample = integrals, last, last_t, next_sample
+
+    def _summary(
         self, pods_total: int, scheduled: int, pending_at_end: int, never_scheduled: int, end: float
     ) -> Summary:
-        """Aggregate the run: time-weighted means over [first event, end]."""
         t = np.asarray([*self.times, end], dtype=np.float64)
         dt = np.diff(t) if len(t) > 1 else np.zeros(0)
         span = float(dt.sum())

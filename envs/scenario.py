@@ -12,6 +12,8 @@ relative to the file. Unknown fields and wrong values are errors that name the f
                |  {snapshot_pending: true}
     scheduler: {config: kube-scheduler-config.yaml, scheduler_name: NAME, sample_nodes: true}
     simulation: {horizon: 21600, retry_unschedulable: true, departures: true, sample_interval: 60}
+    env:       {max_nodes: 32, allow_pending: false, invalid_action: {rule: penalty, penalty: 1.0}}
+    reward:    {name: packing, form: dense, gpu_weight: 1, cpu_weight: 1, fragmentation_weight: 0}
     failures:  {mtbf: 86400, mttr: 3600, events: [{time: 600, node: n-0, action: fail}]}
     autoscaler: {pool: NAME, provision_delay: 60, scale_down_after: 600}
 """
@@ -29,6 +31,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from envs.kube.errors import KubeObjectError, from_validation_error
 from envs.kube.profile import Profile, default_profile, load_profile
+from envs.rewards import RewardConfig
 from envs.simulator import Autoscaler, FailureModel, SimulationOptions
 from envs.workload import (
     ClusterSource,
@@ -123,6 +126,24 @@ class AutoscalerConfig(StrictModel):
     scale_down_after: float = Field(default=600.0, ge=0)
 
 
+class InvalidActionConfig(StrictModel):
+    """What an action that is not allowed (masked out, or outside the space) does."""
+
+    rule: Literal["penalty", "terminate"] = Field(
+        default="penalty", description="penalty: reward -penalty and the pod stays queued; terminate: episode ends"
+    )
+    penalty: float = Field(default=1.0, ge=0)
+    max_consecutive: int = Field(default=100, ge=1, description="penalty rule: truncate after this many in a row")
+
+
+class EnvConfig(StrictModel):
+    """The Gymnasium environment's options (the scenario's `env:` section)."""
+
+    max_nodes: int | None = Field(default=None, ge=1, description="observation padding (default: the cluster size)")
+    allow_pending: bool = Field(default=False, description="one more action: leave the pod pending")
+    invalid_action: InvalidActionConfig = Field(default_factory=InvalidActionConfig)
+
+
 class Scenario(StrictModel):
     """A whole experiment setting."""
 
@@ -135,6 +156,8 @@ class Scenario(StrictModel):
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)
     failures: FailureConfig = Field(default_factory=FailureConfig)
     autoscaler: AutoscalerConfig | None = None
+    env: EnvConfig = Field(default_factory=EnvConfig)
+    reward: RewardConfig = Field(default_factory=RewardConfig)
 
     @model_validator(mode="after")
     def _cross(self) -> Scenario:
@@ -209,6 +232,14 @@ class BuiltScenario:
     profile: Profile
 
 
+def _located(field: str, read):
+    """Run `read`, naming the scenario field that pointed to the file in any KubeObjectError."""
+    try:
+        return read()
+    except KubeObjectError as exc:
+        raise KubeObjectError(str(exc), obj="Scenario", field=field) from None
+
+
 def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> BuiltScenario:
     """Read the files and generate the workload of `scenario` (paths relative to `base`)."""
     seed = scenario.seed if seed is None else seed
@@ -222,18 +253,29 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
     if c.pools is not None:
         cluster = cluster_from_pools(c.pools)
     elif c.openb_nodes is not None:
-        cluster = read_openb_cluster(resolve(c.openb_nodes))
+        cluster = _located("cluster.openb_nodes", lambda: read_openb_cluster(resolve(c.openb_nodes)))
     else:
-        snapshot = load_snapshot(resolve(c.snapshot.nodes), resolve(c.snapshot.pods) if c.snapshot.pods else None)
+        snapshot = _located(
+            "cluster.snapshot",
+            lambda: load_snapshot(resolve(c.snapshot.nodes), resolve(c.snapshot.pods) if c.snapshot.pods else None),
+        )
         cluster = snapshot.cluster
     if w.synthetic is not None:
         workload = generate(w.synthetic, seed)
     elif w.openb_pods is not None:
-        workload = read_openb_pods(resolve(w.openb_pods.path), times=w.openb_pods.times)
+        workload = _located(
+            "workload.openb_pods.path", lambda: read_openb_pods(resolve(w.openb_pods.path), times=w.openb_pods.times)
+        )
     elif w.manifests is not None:
-        workload = workload_from_manifests([resolve(p) for p in w.manifests])
+        workload = _located("workload.manifests", lambda: workload_from_manifests([resolve(p) for p in w.manifests]))
     else:
         workload = snapshot.pending
+    names = {n.name for n in cluster.nodes}
+    for i, e in enumerate(scenario.failures.events):
+        if e.node not in names:
+            raise KubeObjectError(
+                f"unknown node {e.node!r}: not in the cluster", obj="Scenario", field=f"failures.events[{i}].node"
+            )
     profile = default_profile()
     if scenario.scheduler.config:
         profile = load_profile(resolve(scenario.scheduler.config), scenario.scheduler.scheduler_name)

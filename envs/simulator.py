@@ -3,9 +3,10 @@
 Events: pod arrivals, departures at the end of a pod's lifetime, node failures and recoveries (their
 pods are evicted and queued again), and an optional autoscaler that powers nodes of a scalable set on
 and off. Pending pods wait in a scheduling queue ordered by priority, then by the time they were queued
-(PrioritySort). A pod that fits nowhere moves to the unschedulable set and is retried when something
-frees resources (a departure, an eviction, a node that recovers or is added), as kube-scheduler's
-unschedulable queue does on cluster events.
+(PrioritySort). A pod that fits nowhere moves to the unschedulable set; when something frees
+resources on a node (a departure, a node that recovers or is added), the pods that now fit there are
+queued again (a queueing hint), and every pod is retried after five minutes in the set, as
+kube-scheduler's unschedulable queue does.
 
 Scheduling is instantaneous: after the events at a time are applied, the queue is drained one pod at
 a time. Any policy that scores nodes (``envs.policy.NodeScorer``) can drive it through ``run``; the
@@ -28,6 +29,8 @@ from envs.scheduling import VectorProfile
 from envs.workload.types import ClusterSource, Workload
 
 ARRIVE, DEPART, FAIL, RECOVER, PROVISIONED, IDLE_CHECK = range(6)
+# pkg/scheduler/backend/queue: DefaultPodMaxInUnschedulablePodsDuration.
+MAX_IN_UNSCHEDULABLE_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -110,9 +113,10 @@ class Simulator:
         self.node_pods: list[set[int]] = [set() for _ in range(self.cluster.num_nodes)]
         self.now = 0.0
         self._events: list[tuple] = []
+        self._work_events = 0  # events other than random failures/recoveries: while any is left, the run goes on
         self._seq = 0
         self._queue: list[tuple[int, int, int]] = []
-        self._unschedulable: list[int] = []
+        self._unschedulable: dict[int, float] = {}  # pod -> when it became unschedulable
         self._current: int | None = None
         self.next_start_index = 0
         self.running = 0
@@ -153,6 +157,8 @@ class Simulator:
     def _push(self, t: float, kind: int, a: int, b: int = 0) -> None:
         heapq.heappush(self._events, (t, self._seq, kind, a, b))
         self._seq += 1
+        if not (kind in (FAIL, RECOVER) and b):
+            self._work_events += 1
 
     def request(self, i: int) -> PodRequest:
         """Pod `i` as a PodRequest (built on first use)."""
@@ -168,14 +174,48 @@ class Simulator:
     # ---- queue -------------------------------------------------------------------------------
     def _enqueue(self, i: int) -> None:
         self.queued_at[i] = self.now
-        heapq.heappush(self._queue, (-self.request(i).priority, self._seq, i))
+        heapq.heappush(self._queue, (-self.request(i).priority, self.now, self._seq, i))
         self._seq += 1
 
-    def _retry_unschedulable(self) -> None:
-        for i in self._unschedulable:
-            heapq.heappush(self._queue, (-self.request(i).priority, self._seq, i))
+    def _requeue(self, pods: list[int]) -> None:
+        for i in pods:
+            # PrioritySort orders equal priorities by the pod's queue timestamp, which kube-scheduler
+            # refreshes when the pod becomes unschedulable: a retried pod goes before later arrivals.
+            since = self._unschedulable.pop(i)
+            heapq.heappush(self._queue, (-self.request(i).priority, since, self._seq, i))
             self._seq += 1
-        self._unschedulable.clear()
+
+    def _retry_unschedulable(self, node: int) -> None:
+        """Something was freed or added on `node`: kube-scheduler moves the unschedulable pods this event may
+        help back to the active queue (for NodeResourcesFit, any deletion of a scheduled pod or any new node).
+
+        A pod that fitted nowhere can only fit where something changed, so only the pods that now fit on
+        `node` are tried again; the others would fail at once, so their failed attempt is recorded without
+        running it (their queue timestamp refreshed, as kube-scheduler does when a pod fails again). Pods
+        that no node's static filters (taints, affinity) admit are not helped by the event and stay put.
+        """
+        if not self._unschedulable:
+            return
+        waiting = list(self._unschedulable)
+        pods = [self.request(i) for i in waiting]
+        fits = self.filters.fits_node(self.cluster, pods, node)
+        self._requeue([i for i, ok in zip(waiting, fits) if ok])
+        for i, pod, ok in zip(waiting, pods, fits):
+            if not ok and self.filters.static_anywhere(self.cluster, pod.template):
+                del self._unschedulable[i]
+                self._unschedulable[i] = self.now  # moves to the end: the set stays ordered by timestamp
+                self.metrics.attempts += 1
+                self.metrics.failed_attempts += 1
+
+    def _flush_unschedulable(self) -> None:
+        """Requeue pods that have waited in the unschedulable set for PodMaxInUnschedulablePodsDuration (5 min),
+        as kube-scheduler's periodic flush does (this also retries pods the agent chose to leave pending)."""
+        expired = []
+        for i, since in self._unschedulable.items():  # insertion order: oldest first
+            if self.now - since < MAX_IN_UNSCHEDULABLE_S:
+                break
+            expired.append(i)
+        self._requeue(expired)
 
     @property
     def pending(self) -> int:
@@ -188,8 +228,9 @@ class Simulator:
             self._enqueue(a)
         elif kind == DEPART:
             if self._incarnation[a] == b and self.node_of[a] >= 0:
+                node = int(self.node_of[a])
                 self._unbind(a)
-                self._retry_unschedulable()
+                self._retry_unschedulable(node)
         elif kind == FAIL:
             if self.cluster.alive[a]:
                 for i in sorted(self.node_pods[a]):
@@ -204,7 +245,7 @@ class Simulator:
         elif kind == RECOVER:
             if not self.cluster.alive[a]:
                 self.cluster.set_alive(a, True)
-                self._retry_unschedulable()
+                self._retry_unschedulable(a)
                 if b and self.options.failures.mtbf_s:
                     self._push(
                         self.now + float(self._failure_rng.exponential(self.options.failures.mtbf_s)), FAIL, a, 1
@@ -212,7 +253,7 @@ class Simulator:
         elif kind == PROVISIONED:
             self._provisioning.discard(a)
             self.cluster.set_alive(a, True)
-            self._retry_unschedulable()
+            self._retry_unschedulable(a)
             self._idle_since[a] = self.now
             self._push(self.now + self.options.autoscaler.scale_down_after_s, IDLE_CHECK, a)
         elif (
@@ -227,13 +268,21 @@ class Simulator:
     def _advance(self) -> bool:
         """Apply every event at the next event time; False when no event is left within the horizon."""
         if not self._events or self._events[0][0] > self.options.horizon_s:
+            self._observe()  # the final state, which holds until the end of the run
             return False
+        if self._work_events == 0:
+            self._observe()
+            return False  # only random node failures and recoveries are left: the workload is done
         self._observe()
         self.now = self._events[0][0]
         while self._events and self._events[0][0] == self.now:
             _, _, kind, a, b = heapq.heappop(self._events)
+            if not (kind in (FAIL, RECOVER) and b):
+                self._work_events -= 1
             self._apply(kind, a, b)
         self._dirty = True
+        if self._unschedulable:
+            self._flush_unschedulable()
         return True
 
     def _observe(self) -> None:
@@ -273,7 +322,7 @@ class Simulator:
         while not self._queue:
             if not self._advance():
                 return None
-        _, _, i = heapq.heappop(self._queue)
+        i = heapq.heappop(self._queue)[-1]
         self._current = i
         return i
 
@@ -321,31 +370,39 @@ class Simulator:
         if not self.options.retry_unschedulable:
             self.dropped[i] = True
             return
-        self._unschedulable.append(i)
+        self._unschedulable[i] = self.now
         if self.options.autoscaler is not None:
             self._scale_up_for(i)
 
     def _scale_up_for(self, i: int) -> None:
         """Power on the first powered-off scalable node on which pod `i` would fit once it is up."""
         off = self._scalable & ~self.cluster.alive
-        if self._provisioning:
-            off[list(self._provisioning)] = False
         if not off.any():
             return
         pod = self.request(i)
         static = self.filters.static_verdict(self.cluster, pod.template).code == 0
-        fits = off & static & (self.cluster.allocatable >= pod.requests).all(axis=1) & self.cluster.gpu_fit(pod)
+        empty_fit = static & (self.cluster.allocatable >= pod.requests).all(axis=1) & self._fits_idle_gpus(pod)
+        if self._provisioning and empty_fit[list(self._provisioning)].any():
+            return  # a node on its way would take the pod
+        if self._provisioning:
+            off[list(self._provisioning)] = False
+        fits = off & empty_fit
         if fits.any():
             j = int(np.argmax(fits))
             self._provisioning.add(j)
             self._push(self.now + self.options.autoscaler.provision_delay_s, PROVISIONED, j)
 
+    def _fits_idle_gpus(self, pod: PodRequest) -> np.ndarray:
+        """Nodes with enough GPUs for `pod` when all of them are idle."""
+        if not pod.gpu_count:
+            return np.ones(self.cluster.num_nodes, dtype=bool)
+        return self.cluster.gpu_count >= pod.gpu_count
+
     # ---- whole runs --------------------------------------------------------------------------
     def run(self, policy: NodeScorer) -> Summary:
         """Schedule the whole workload with `policy` and return the metrics."""
-        n = self.cluster.num_nodes
-        num_to_find = policy.num_to_find(n)
         while (i := self.next_pod()) is not None:
+            num_to_find = policy.num_to_find(self.cluster.live_count)
             pod = self.request(i)
             mask = self.filters.filter(self.cluster, pod)
             nodes = self.candidates(mask, num_to_find)
@@ -362,11 +419,20 @@ class Simulator:
         return self.summary()
 
     def summary(self) -> Summary:
-        """Metrics of the run so far."""
-        self._observe()
-        end = min(self.now, self.options.horizon_s)
-        workload_pods = slice(self._num_initial, self.num_pods)
-        never = int((~self.ever_bound[workload_pods]).sum())
-        return self.metrics.summary(
-            len(self.workload), int(self.ever_bound[workload_pods].sum()), self.pending, never, end
-        )
+        """Metrics of the run so far: over the pods that have arrived, up to the horizon when it cut the run.
+
+        Reading the metrics changes nothing: the current state is counted without being recorded.
+        """
+        end = self.now
+        if self._events and self._events[0][0] > self.options.horizon_s:
+            end = self.options.horizon_s  # truncated: the last state holds until the horizon
+        arrived = self.arrival[self._num_initial :] <= self.now
+        bound = self.ever_bound[self._num_initial :]
+        never = int((arrived & ~bound).sum())
+        current = (self.now, self.pending, self.running) if self._dirty else None
+        return self.metrics.summary(int(arrived.sum()), int(bound.sum()), self.pending, never, end, current)
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the horizon stopped the run with events left."""
+        return bool(self._events) and self._events[0][0] > self.options.horizon_s

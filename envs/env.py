@@ -1,0 +1,248 @@
+"""PodSchedulingEnv: the Gymnasium environment. It only wires the parts together: a scenario (cluster and
+workload generators), the simulator, the feature encoder, a reward function and a viewer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder
+from envs.kube.errors import KubeObjectError
+from envs.rewards import RewardFn, RewardState, make_reward
+from envs.scenario import BuiltScenario, Scenario, build_scenario, load_scenario
+from envs.simulator import Simulator
+
+ENV_ID = "podgym/PodScheduling-v0"
+
+
+class PodSchedulingEnv(gym.Env):
+    """Place the pods of a simulated Kubernetes cluster, one scheduling decision per step.
+
+    ## Description
+    A discrete-event simulation of a cluster (nodes with cpu, memory, GPUs, labels and taints) that
+    decides exactly as kube-scheduler v1.35 does what fits where. Pods arrive, wait in a priority queue,
+    run for their lifetime and leave; nodes may fail and recover. At each step the agent binds the pod at
+    the head of the queue to a node. Pods that fit nowhere wait without asking the agent and are retried
+    when resources are freed.
+
+    ## Action Space
+    `Discrete(max_nodes)`, or `Discrete(max_nodes + 1)` with `env.allow_pending` (the last action leaves the
+    pod pending). Only nodes where the pod passes every Filter plugin are allowed: see
+    `observation["action_mask"]` and `action_masks()` (for sb3-contrib's MaskablePPO). An action that is not
+    allowed, or outside the space, never raises; `env.invalid_action.rule` decides: `penalty` (default)
+    pays `-penalty`, leaves the state unchanged and, after `max_consecutive` in a row, truncates the
+    episode; `terminate` pays `-penalty` and ends the episode.
+
+    ## Observation Space
+    A `Dict`:
+
+    | key | shape | dtype | content |
+    |---|---|---|---|
+    | `nodes` | (max_nodes, 12) | float32 | node features (`envs.features.NODE_FEATURES`); padding rows are 0 |
+    | `pod` | (7,) | float32 | the pending pod and its context (`envs.features.POD_FEATURES`) |
+    | `action_mask` | (n_actions,) | int8 | 1 for the allowed actions |
+
+    Features are ratios in [0, 1] (a few in [-1, 1]); see the table in the README.
+
+    ## Rewards
+    From `envs.rewards` (the scenario's `reward:` section): packing (default), spreading, waiting, energy,
+    or a weighted sum, each in a dense or a sparse form with the same episode return.
+
+    ## Starting State
+    An empty cluster (or a snapshot's running pods), the workload generated from the episode's seed, and
+    the simulation advanced to the first pod that fits somewhere.
+
+    ## Episode End
+    Terminated when the workload is exhausted (no event is left; pods that never fit stay pending).
+    Truncated when the scenario's horizon is reached with events left, or after too many invalid actions
+    in a row. `info["metrics"]` then holds the run's `envs.metrics.Summary` (and `info["episode_metrics"]`
+    at every step would be too costly, so only the last step carries it).
+
+    ## Arguments
+    `scenario`: a name under configs/scenarios/ or a YAML path. `overrides`: dotted keys, e.g.
+    `{"simulation.horizon": 3600}`. Any other keyword replaces a top-level scenario section or field,
+    e.g. `reward={"name": "waiting"}`, `env={"allow_pending": True}`, `seed=3`. `render_mode`: "ansi" or
+    "rgb_array".
+
+    ## Example
+    ```python
+    import gymnasium as gym
+    import envs  # registers podgym/PodScheduling-v0
+    env = gym.make("podgym/PodScheduling-v0", scenario="default")
+    obs, info = env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step(int(np.flatnonzero(obs["action_mask"])[0]))
+    ```
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+
+    def __init__(
+        self,
+        scenario: str | Path | Scenario = "default",
+        *,
+        render_mode: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        reward_fn: RewardFn | None = None,
+        **sections: Any,
+    ):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self.render_mode = render_mode
+        if isinstance(scenario, Scenario):
+            self.scenario, self._base = scenario, Path.cwd()
+        else:
+            merged = dict(overrides or {})
+            merged.update(sections)
+            self.scenario, path = load_scenario(scenario, merged)
+            self._base = path.parent
+        self._built: BuiltScenario = build_scenario(self.scenario, self._base)
+        self._workload_seed = self.scenario.seed
+        num_nodes = len(self._built.cluster.nodes)
+        cfg = self.scenario.env
+        self.max_nodes = cfg.max_nodes or num_nodes
+        if self.max_nodes < num_nodes:
+            raise KubeObjectError(
+                f"env.max_nodes {self.max_nodes} is smaller than the cluster ({num_nodes} nodes)",
+                obj="Scenario",
+                field="env.max_nodes",
+            )
+        self.num_nodes = num_nodes
+        self.pending_action = self.max_nodes if cfg.allow_pending else None
+        n_actions = self.max_nodes + (1 if cfg.allow_pending else 0)
+        self.action_space = spaces.Discrete(n_actions)
+        self.observation_space = spaces.Dict(
+            {
+                "nodes": spaces.Box(-1.0, 1.0, (self.max_nodes, NUM_NODE_FEATURES), np.float32),
+                "pod": spaces.Box(-1.0, 1.0, (NUM_POD_FEATURES,), np.float32),
+                "action_mask": spaces.Box(0, 1, (n_actions,), np.int8),
+            }
+        )
+        self.reward_fn: RewardFn = reward_fn or make_reward(
+            self.scenario.reward, self.scenario.simulation.horizon, num_nodes
+        )
+        self.sim: Simulator | None = None
+        self._viewer = None
+
+    # ---- Gymnasium API -----------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        # The workload of an episode is a function of its seed: reset(seed=s) replays the same episode.
+        workload_seed = int(self.np_random.integers(2**31 - 1))
+        if workload_seed != self._workload_seed or self.sim is None:
+            self._built = build_scenario(self.scenario, self._base, seed=workload_seed)
+            self._workload_seed = workload_seed
+        b = self._built
+        self.sim = Simulator(b.cluster, b.workload, b.options, b.profile, seed=workload_seed)
+        self.sim.metrics.track_node_stats = getattr(self.reward_fn, "needs_node_stats", True)
+        self.encoder = FeatureEncoder(self.sim.cluster)
+        self._pod: int | None = None
+        self._mask = np.zeros(self.action_space.n, dtype=np.int8)
+        self._reward_state = RewardState(0.0, dict.fromkeys(self.sim.metrics.integrals, 0.0))
+        self._invalid_streak = 0
+        self._done = False
+        self._truncated = False
+        self._next_decision()
+        return self._observation(), self._info()
+
+    def step(self, action):
+        if self.sim is None:
+            raise RuntimeError("call reset() before step()")
+        if self._done:
+            raise RuntimeError("the episode has ended: call reset() before step()")
+        a = int(action) if np.ndim(action) == 0 else -1
+        valid = 0 <= a < self.action_space.n and self._mask[a] == 1
+        if not valid:
+            return self._invalid(a)
+        self._invalid_streak = 0
+        if a == self.pending_action:
+            self.sim.defer()
+        else:
+            self.sim.bind(a)
+        self._next_decision()
+        state = self._reward_state
+        self._reward_state = self._current_reward_state()
+        reward = float(self.reward_fn(state, a, self._reward_state, True, self._done))
+        return self._observation(), reward, self._done and not self._truncated, self._truncated, self._info()
+
+    def action_masks(self) -> np.ndarray:
+        """The allowed actions as booleans (sb3-contrib MaskablePPO reads this)."""
+        return self._mask.astype(bool)
+
+    def render(self):
+        if self.render_mode is None or self.sim is None:
+            return None
+        from envs.viewer import render_ansi, render_rgb
+
+        pod = self.sim.request(self._pod) if self._pod is not None else None
+        if self.render_mode == "ansi":
+            return render_ansi(self.sim, pod)
+        return render_rgb(self.sim, pod)
+
+    def close(self):
+        self._viewer = None
+
+    # ---- internals ---------------------------------------------------------------------------
+    def _next_decision(self) -> None:
+        """Advance the simulation to the next pod that fits somewhere (others wait on their own)."""
+        sim = self.sim
+        while True:
+            i = sim.next_pod()
+            if i is None:
+                self._pod = None
+                self._done = True
+                self._truncated = sim.truncated
+                self._mask = np.zeros(self.action_space.n, dtype=np.int8)
+                self._mask[0] = 1  # a placeholder after the end, so that a masked distribution stays defined
+                return
+            feasible = sim.feasible()
+            if feasible.any():
+                self._pod, self._feasible = i, feasible
+                mask = np.zeros(self.action_space.n, dtype=np.int8)
+                mask[: self.num_nodes] = feasible
+                if self.pending_action is not None:
+                    mask[self.pending_action] = 1
+                self._mask = mask
+                return
+            sim.defer()
+
+    def _current_reward_state(self) -> RewardState:
+        return RewardState(self.sim.now, self.sim.metrics.integrals_until(self.sim.now))
+
+    def _invalid(self, a: int):
+        rule = self.scenario.env.invalid_action
+        self._invalid_streak += 1
+        info = self._info()
+        info["invalid_action"] = True
+        if rule.rule == "terminate":
+            self._done = True
+            return self._observation(), -rule.penalty, True, False, info
+        truncated = self._invalid_streak >= rule.max_consecutive
+        if truncated:
+            self._done = self._truncated = True
+        return self._observation(), -rule.penalty, False, truncated, info
+
+    def _observation(self) -> dict[str, np.ndarray]:
+        nodes = np.zeros((self.max_nodes, NUM_NODE_FEATURES), dtype=np.float32)
+        pod = np.zeros(NUM_POD_FEATURES, dtype=np.float32)
+        if self._pod is not None:
+            request = self.sim.request(self._pod)
+            nodes[: self.num_nodes] = self.encoder.nodes(request, self._feasible)
+            horizon = self.sim.options.horizon_s
+            pod = self.encoder.pod(request, self.sim.pending, self.sim.now / horizon if np.isfinite(horizon) else 0.0)
+        return {"nodes": nodes, "pod": pod, "action_mask": self._mask.copy()}
+
+    def _info(self) -> dict[str, Any]:
+        sim = self.sim
+        info: dict[str, Any] = {
+            "time": sim.now,
+            "pending": sim.pending,
+            "running": sim.running,
+            "pod": sim.request(self._pod).name if self._pod is not None else None,
+        }
+        if self._done:
+            info["metrics"] = sim.summary().as_dict()
+        return info

@@ -1,0 +1,131 @@
+"""The one encoding of a (pod, cluster) state into numbers, shared by the environment, the learned policies
+and the deployed plugin (DESIGN rule 1).
+
+Every feature is a ratio, so a policy trained on a 20-node cluster reads a 5,000-node one the same way:
+node features are relative to the node itself or to the largest node of the cluster, pod features to the
+largest node. ``NODE_FEATURES`` and ``POD_FEATURES`` document each one (name, meaning, range); the
+order of the tuples is the order of the columns. ``FEATURE_VERSION`` changes whenever they do, and
+exported models record it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from envs.cluster import ClusterState, PodRequest
+from envs.kube.objects import CPU, MEMORY
+from envs.workload.types import GPU_RESOURCE, MILLI_GPU
+
+FEATURE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One observation feature: its name, what it means, and its range."""
+
+    name: str
+    meaning: str
+    low: float
+    high: float
+
+
+NODE_FEATURES: tuple[Feature, ...] = (
+    Feature("cpu_free", "free cpu / allocatable cpu of the node", 0.0, 1.0),
+    Feature("memory_free", "free memory / allocatable memory", 0.0, 1.0),
+    Feature("gpu_free", "free milli-GPU / GPU capacity of the node (0 without GPUs)", 0.0, 1.0),
+    Feature("cpu_size", "allocatable cpu / largest allocatable cpu in the cluster", 0.0, 1.0),
+    Feature("memory_size", "allocatable memory / largest allocatable memory in the cluster", 0.0, 1.0),
+    Feature("gpu_size", "GPUs of the node / most GPUs on a node in the cluster", 0.0, 1.0),
+    Feature("cpu_after", "(free cpu - the pod's cpu request) / allocatable cpu, clipped; < 0: does not fit", -1.0, 1.0),
+    Feature("memory_after", "(free memory - the pod's memory request) / allocatable memory, clipped", -1.0, 1.0),
+    Feature("gpu_devices_fit", "GPUs with enough free milli-GPU for the pod / GPUs of the node", 0.0, 1.0),
+    Feature("gpu_partial", "free milli-GPU on partly used GPUs / GPU capacity (fragmentation)", 0.0, 1.0),
+    Feature("pods_free", "free pod slots / allocatable pods", 0.0, 1.0),
+    Feature("feasible", "1 if the pod passes every Filter plugin on the node, else 0", 0.0, 1.0),
+)
+POD_FEATURES: tuple[Feature, ...] = (
+    Feature("cpu_request", "the pod's cpu request / largest allocatable cpu in the cluster", 0.0, 1.0),
+    Feature("memory_request", "memory request / largest allocatable memory", 0.0, 1.0),
+    Feature("gpu_count", "GPUs asked / most GPUs on a node", 0.0, 1.0),
+    Feature("gpu_milli", "milli-GPU asked per GPU / 1000 (< 1: a shared GPU)", 0.0, 1.0),
+    Feature("priority", "tanh(priority / 1000)", -1.0, 1.0),
+    Feature("pending", "tanh(pending pods / nodes)", 0.0, 1.0),
+    Feature("time", "simulated time / horizon (0 without a horizon)", 0.0, 1.0),
+)
+NUM_NODE_FEATURES = len(NODE_FEATURES)
+NUM_POD_FEATURES = len(POD_FEATURES)
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(num, den, out=np.zeros(num.shape, dtype=np.float64), where=den > 0)
+
+
+class FeatureEncoder:
+    """Encodes nodes and the pending pod of one ClusterState; constant per-node parts are computed once."""
+
+    def __init__(self, cluster: ClusterState):
+        self.cluster = cluster
+        c = cluster
+        self.cpu = c.column[CPU]
+        self.mem = c.column[MEMORY]
+        self.gpu = c.column.get(GPU_RESOURCE)
+        alloc = c.allocatable_t
+        self.max_cpu = max(int(alloc[self.cpu].max(initial=0)), 1)
+        self.max_mem = max(int(alloc[self.mem].max(initial=0)), 1)
+        self.max_gpus = max(int(c.gpu_count.max(initial=0)), 1)
+        self.gpu_capacity = (c.gpu_count * MILLI_GPU).astype(np.float64)
+        self.allowed = c.allowed_pods.astype(np.float64)
+        static = np.zeros((c.num_nodes, 3), dtype=np.float64)
+        static[:, 0] = alloc[self.cpu] / self.max_cpu
+        static[:, 1] = alloc[self.mem] / self.max_mem
+        static[:, 2] = c.gpu_count / self.max_gpus
+        self.static = static
+
+    def nodes(self, pod: PodRequest, feasible: np.ndarray) -> np.ndarray:
+        """float32 [N, NUM_NODE_FEATURES] for `pod` (feasible: the Filter mask)."""
+        c = self.cluster
+        alloc, free = c.allocatable_t, c.free_t
+        out = np.empty((c.num_nodes, NUM_NODE_FEATURES), dtype=np.float32)
+        out[:, 0] = _ratio(free[self.cpu], alloc[self.cpu])
+        out[:, 1] = _ratio(free[self.mem], alloc[self.mem])
+        out[:, 3:6] = self.static
+        out[:, 6] = np.clip(_ratio(free[self.cpu] - pod.requests[self.cpu], alloc[self.cpu]), -1, 1)
+        out[:, 7] = np.clip(_ratio(free[self.mem] - pod.requests[self.mem], alloc[self.mem]), -1, 1)
+        if c.gpu_free.shape[1]:
+            devices = np.maximum(c.gpu_free, 0)
+            out[:, 2] = _ratio(devices.sum(axis=1), self.gpu_capacity)
+            milli = pod.gpu_milli if pod.gpu_count else MILLI_GPU
+            out[:, 8] = _ratio((c.gpu_free >= milli).sum(axis=1).astype(np.float64), c.gpu_count.astype(np.float64))
+            partial = np.where((c.gpu_free > 0) & (c.gpu_free < MILLI_GPU), c.gpu_free, 0).sum(axis=1)
+            out[:, 9] = _ratio(partial, self.gpu_capacity)
+        else:
+            out[:, (2, 8, 9)] = 0.0
+        out[:, 10] = _ratio(c.allowed_pods - c.pod_count, self.allowed)
+        out[:, 11] = feasible
+        out[~c.alive, :11] = 0.0
+        return out
+
+    def pod(self, pod: PodRequest, pending: int = 0, time_fraction: float = 0.0) -> np.ndarray:
+        """float32 [NUM_POD_FEATURES] of the pending pod and its context."""
+        return np.array(
+            [
+                min(pod.requests[self.cpu] / self.max_cpu, 1.0),
+                min(pod.requests[self.mem] / self.max_mem, 1.0),
+                min(pod.gpu_count / self.max_gpus, 1.0),
+                pod.gpu_milli / MILLI_GPU if pod.gpu_count else 0.0,
+                np.tanh(pod.priority / 1000),
+                np.tanh(pending / max(self.cluster.num_nodes, 1)),
+                min(max(time_fraction, 0.0), 1.0),
+            ],
+            dtype=np.float32,
+        )
+
+
+def feature_table() -> str:
+    """The Markdown table of every feature (for the docs)."""
+    rows = ["| group | # | name | meaning | range |", "|---|---|---|---|---|"]
+    for group, feats in (("node", NODE_FEATURES), ("pod", POD_FEATURES)):
+        rows += [f"| {group} | {i} | `{f.name}` | {f.meaning} | [{f.low:g}, {f.high:g}] |" for i, f in enumerate(feats)]
+    return "\n".join(rows)
