@@ -7,8 +7,10 @@ relative to the file. Unknown fields and wrong values are errors that name the f
 
     name: default
     seed: 0
-    cluster:   {pools: [...]}  |  {openb_nodes: path}  |  {snapshot: {nodes: path, pods: path}}
-    workload:  {synthetic: {...}}  |  {openb_pods: {path: ..., times: true}}  |  {manifests: [paths]}
+    cluster:   {pools: [...]}  |  {openb_nodes: path | {path, sample: 64, sample_seed: 0}}
+               |  {snapshot: {nodes: path, pods: path}}
+    workload:  {synthetic: {...}}  |  {manifests: [paths]}
+               |  {openb_pods: {path, times: true, sample_fraction: proportional, shuffle: true, inflate_gpu: 1.3}}
                |  {snapshot_pending: true}
     scheduler: {config: kube-scheduler-config.yaml, scheduler_name: NAME, sample_nodes: true}
     simulation: {horizon: 21600, retry_unschedulable: true, departures: true, sample_interval: 60}
@@ -22,10 +24,12 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
@@ -46,8 +50,23 @@ from envs.workload import (
     workload_from_manifests,
 )
 from envs.workload._fields import StrictModel
+from envs.workload.openb import sample_nodes
+from envs.workload.ops import inflate_to_gpu, sample_fraction, take
+from envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "configs" / "scenarios"
+# Real traces live outside the repository: $PODGYM_DATA, by default ../shared/data beside the checkout.
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def data_dir() -> Path:
+    """Where real traces are read from: $PODGYM_DATA, else ../shared/data next to the repository."""
+    return Path(os.environ.get("PODGYM_DATA") or DEFAULT_DATA_DIR)
+
+
+def expand_data_dir(path: str) -> str:
+    """Replace ``${PODGYM_DATA}`` in a scenario path with data_dir()."""
+    return path.replace("${PODGYM_DATA}", str(data_dir()))
 
 
 class SnapshotFiles(StrictModel):
@@ -55,11 +74,17 @@ class SnapshotFiles(StrictModel):
     pods: str | None = Field(default=None, description="`kubectl get pods -A -o json` output")
 
 
+class OpenbNodes(StrictModel):
+    path: str
+    sample: int | None = Field(default=None, ge=1, description="a proportional sample of this many nodes")
+    sample_seed: int = Field(default=0, description="seed of the node sample (fixed: every episode, same nodes)")
+
+
 class ClusterConfig(StrictModel):
     """Exactly one of: node pools, an openb node list, a cluster snapshot."""
 
     pools: list[NodePool] | None = None
-    openb_nodes: str | None = None
+    openb_nodes: str | OpenbNodes | None = None
     snapshot: SnapshotFiles | None = None
 
     @model_validator(mode="after")
@@ -73,6 +98,19 @@ class ClusterConfig(StrictModel):
 class OpenbPods(StrictModel):
     path: str
     times: bool = Field(default=True, description="use creation/deletion times (False: all at 0, never leave)")
+    sample_fraction: float | Literal["proportional"] | None = Field(
+        default=None, description="keep this share of the pods; 'proportional': the share of nodes sampled"
+    )
+    shuffle: bool = Field(default=False, description="arrive in a random order (the episode's seed)")
+    inflate_gpu: float | None = Field(
+        default=None, gt=0, description="tune the total GPU request to this multiple of the cluster's GPU capacity"
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> OpenbPods:
+        if isinstance(self.sample_fraction, float) and not 0 < self.sample_fraction <= 1:
+            raise ValueError(f"sample_fraction must be in (0, 1], got {self.sample_fraction}")
+        return self
 
 
 class WorkloadConfig(StrictModel):
@@ -245,7 +283,7 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
     seed = scenario.seed if seed is None else seed
 
     def resolve(p: str) -> Path:
-        q = Path(p)
+        q = Path(expand_data_dir(p))
         return q if q.is_absolute() else (base / q).resolve()
 
     c, w = scenario.cluster, scenario.workload
@@ -253,7 +291,17 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
     if c.pools is not None:
         cluster = cluster_from_pools(c.pools)
     elif c.openb_nodes is not None:
-        cluster = _located("cluster.openb_nodes", lambda: read_openb_cluster(resolve(c.openb_nodes)))
+        spec = c.openb_nodes if isinstance(c.openb_nodes, OpenbNodes) else OpenbNodes(path=c.openb_nodes)
+        cluster = _located("cluster.openb_nodes", lambda: read_openb_cluster(resolve(spec.path)))
+        full_size = len(cluster.nodes)
+        if spec.sample is not None:
+            if spec.sample > full_size:
+                raise KubeObjectError(
+                    f"sample of {spec.sample} nodes from a cluster of {full_size}",
+                    obj="Scenario",
+                    field="cluster.openb_nodes.sample",
+                )
+            cluster = sample_nodes(cluster, spec.sample, np.random.default_rng(spec.sample_seed))
     else:
         snapshot = _located(
             "cluster.snapshot",
@@ -263,9 +311,26 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
     if w.synthetic is not None:
         workload = generate(w.synthetic, seed)
     elif w.openb_pods is not None:
-        workload = _located(
-            "workload.openb_pods.path", lambda: read_openb_pods(resolve(w.openb_pods.path), times=w.openb_pods.times)
-        )
+        o = w.openb_pods
+        workload = _located("workload.openb_pods.path", lambda: read_openb_pods(resolve(o.path), times=o.times))
+        rng = np.random.default_rng(seed)
+        if o.sample_fraction is not None:
+            fraction = o.sample_fraction
+            if fraction == "proportional":
+                if c.openb_nodes is None:
+                    raise KubeObjectError(
+                        "'proportional' needs cluster.openb_nodes",
+                        obj="Scenario",
+                        field="workload.openb_pods.sample_fraction",
+                    )
+                fraction = len(cluster.nodes) / full_size
+            workload = sample_fraction(workload, fraction, rng)
+        order = rng.permutation(len(workload)) if o.shuffle else np.arange(len(workload))
+        if o.inflate_gpu is not None:
+            capacity = sum(n.allocatable.get(GPU_RESOURCE, 0) for n in cluster.nodes) * MILLI_GPU
+            workload = inflate_to_gpu(workload, order, round(o.inflate_gpu * capacity), rng)
+        elif o.shuffle:
+            workload = take(workload, order)
     elif w.manifests is not None:
         workload = _located("workload.manifests", lambda: workload_from_manifests([resolve(p) for p in w.manifests]))
     else:

@@ -240,14 +240,18 @@ class VectorProfile:
             ok &= free[col] >= pod.requests[col]
         return ok
 
-    def _fit_columns(self, cluster: ClusterState, pod: PodRequest) -> list[int]:
-        """The columns Fit checks for `pod`: requested, and cpu/memory/ephemeral-storage or an unignored scalar."""
+    def fit_checked(self, cluster: ClusterState) -> np.ndarray:
+        """Per column, whether NodeResourcesFit checks it (cpu, memory, ephemeral-storage, unignored scalars)."""
         checked = self._fit_checked.get(cluster.resources_key)
         if checked is None:
             checked = self._fit_checked[cluster.resources_key] = np.array(
                 [self._fit_checks(r) for r in cluster.resources], dtype=bool
             )
-        return np.flatnonzero((pod.requests != 0) & checked).tolist()
+        return checked
+
+    def _fit_columns(self, cluster: ClusterState, pod: PodRequest) -> list[int]:
+        """The columns Fit checks for `pod`: requested, and cpu/memory/ephemeral-storage or an unignored scalar."""
+        return np.flatnonzero((pod.requests != 0) & self.fit_checked(cluster)).tolist()
 
     def _fit_checks(self, resource: str) -> bool:
         if resource in (CPU, MEMORY, EPHEMERAL_STORAGE):
@@ -273,26 +277,6 @@ class VectorProfile:
     def static_anywhere(self, cluster: ClusterState, template: Pod) -> bool:
         """Whether some live node admits the template's constraints (the static filters)."""
         return bool((cluster.alive & (self.static_verdict(cluster, template).code == FITS)).any())
-
-    def fits_node(self, cluster: ClusterState, pods: list[PodRequest], node: int) -> np.ndarray:
-        """Whether each pod passes every Filter plugin on one node (vectorised over the pods)."""
-        if not pods or not cluster.alive[node]:
-            return np.zeros(len(pods), dtype=bool)
-        ok = np.array([self.static_verdict(cluster, p.template).code[node] == FITS for p in pods], dtype=bool)
-        if self.fit is not None:
-            requests = np.stack([p.requests for p in pods])
-            checked = self._fit_checked.get(cluster.resources_key)
-            if checked is None:
-                self._fit_columns(cluster, pods[0])
-                checked = self._fit_checked[cluster.resources_key]
-            short = (requests > cluster.free_t[:, node]) & (requests != 0) & checked
-            ok &= ~short.any(axis=1)
-            ok &= cluster.pod_count[node] < cluster.allowed_pods[node]
-        free = cluster.gpu_free[node]
-        for k, p in enumerate(pods):
-            if ok[k] and p.gpu_count:
-                ok[k] = int((free >= p.gpu_milli).sum()) >= p.gpu_count
-        return ok
 
     def filter_statuses(self, cluster: ClusterState, pod: PodRequest) -> list[Status | None]:
         """Per node, None when it fits, else the first failing plugin's Status (as envs.kube reports it)."""

@@ -26,6 +26,7 @@ from envs.kube.profile import Profile, default_profile
 from envs.metrics import MetricsRecorder, Summary
 from envs.policy import NodeScorer
 from envs.scheduling import VectorProfile
+from envs.unschedulable import UnschedulablePods
 from envs.workload.types import ClusterSource, Workload
 
 ARRIVE, DEPART, FAIL, RECOVER, PROVISIONED, IDLE_CHECK = range(6)
@@ -116,7 +117,7 @@ class Simulator:
         self._work_events = 0  # events other than random failures/recoveries: while any is left, the run goes on
         self._seq = 0
         self._queue: list[tuple[int, int, int]] = []
-        self._unschedulable: dict[int, float] = {}  # pod -> when it became unschedulable
+        self._unschedulable = UnschedulablePods(len(self.cluster.resources))
         self._current: int | None = None
         self.next_start_index = 0
         self.running = 0
@@ -186,32 +187,21 @@ class Simulator:
             self._seq += 1
 
     def _retry_unschedulable(self, node: int) -> None:
-        """Something was freed or added on `node`: kube-scheduler moves the unschedulable pods this event may
-        help back to the active queue (for NodeResourcesFit, any deletion of a scheduled pod or any new node).
+        """Something was freed or added on `node`: requeue the unschedulable pods that now fit there.
 
-        A pod that fitted nowhere can only fit where something changed, so only the pods that now fit on
-        `node` are tried again; the others would fail at once, so their failed attempt is recorded without
-        running it (their queue timestamp refreshed, as kube-scheduler does when a pod fails again). Pods
-        that no node's static filters (taints, affinity) admit are not helped by the event and stay put.
+        A pod that fitted nowhere can only fit where something changed, so this queueing hint requeues
+        exactly the pods whose next attempt can succeed. kube-scheduler requeues more (for
+        NodeResourcesFit, every pod it rejected, on any deletion of a scheduled pod) and those extra
+        attempts fail at once: placements and their order are the same, only the count of failed
+        attempts is lower here.
         """
-        if not self._unschedulable:
-            return
-        waiting = list(self._unschedulable)
-        pods = [self.request(i) for i in waiting]
-        fits = self.filters.fits_node(self.cluster, pods, node)
-        self._requeue([i for i, ok in zip(waiting, fits) if ok])
-        for i, pod, ok in zip(waiting, pods, fits):
-            if not ok and self.filters.static_anywhere(self.cluster, pod.template):
-                del self._unschedulable[i]
-                self._unschedulable[i] = self.now  # moves to the end: the set stays ordered by timestamp
-                self.metrics.attempts += 1
-                self.metrics.failed_attempts += 1
+        self._requeue(self._unschedulable.fitting(self.cluster, self.filters, node))
 
     def _flush_unschedulable(self) -> None:
         """Requeue pods that have waited in the unschedulable set for PodMaxInUnschedulablePodsDuration (5 min),
         as kube-scheduler's periodic flush does (this also retries pods the agent chose to leave pending)."""
         expired = []
-        for i, since in self._unschedulable.items():  # insertion order: oldest first
+        for i, since in self._unschedulable.since.items():  # insertion order: oldest first
             if self.now - since < MAX_IN_UNSCHEDULABLE_S:
                 break
             expired.append(i)
@@ -370,7 +360,7 @@ class Simulator:
         if not self.options.retry_unschedulable:
             self.dropped[i] = True
             return
-        self._unschedulable[i] = self.now
+        self._unschedulable.add(i, self.request(i), self.now)
         if self.options.autoscaler is not None:
             self._scale_up_for(i)
 

@@ -259,3 +259,24 @@ def read_openb_pods(path: str | Path, times: bool = True) -> Workload:
         templates=[parse_pod(_template(models)) for models in templates],
         source=str(path),
     )
+
+
+def sample_nodes(cluster: ClusterSource, count: int, rng: np.random.Generator) -> ClusterSource:
+    """A proportional sample of `count` nodes: each (GPU model, GPU count) group keeps its share of the
+    cluster (largest remainders round the shares to whole nodes); nodes keep their original order."""
+    nodes = cluster.nodes
+    if not 0 < count <= len(nodes):
+        raise ValueError(f"sample of {count} nodes from a cluster of {len(nodes)}")
+    groups: dict[tuple[str, int], list[int]] = {}
+    for i, n in enumerate(nodes):
+        groups.setdefault((n.labels.get(GPU_MODEL_LABEL, ""), n.allocatable.get(GPU_RESOURCE, 0)), []).append(i)
+    keys = sorted(groups)
+    exact = np.array([len(groups[k]) * count / len(nodes) for k in keys])
+    quota = np.floor(exact).astype(int)
+    for j in np.argsort(-(exact - quota), kind="stable")[: count - int(quota.sum())]:
+        quota[j] += 1
+    chosen: list[int] = []
+    for k, q in zip(keys, quota):
+        if q:
+            chosen += rng.choice(groups[k], size=int(q), replace=False).tolist()
+    return ClusterSource(nodes=[nodes[i] for i in sorted(chosen)], source=cluster.source)

@@ -36,3 +36,49 @@ def take(workload: Workload, indices: Sequence[int] | np.ndarray, names: Sequenc
 def sort_by_arrival(workload: Workload) -> Workload:
     """The same pods ordered by arrival time (stable: pods arriving together keep their order)."""
     return take(workload, np.argsort(workload.arrival, kind="stable"))
+
+
+def sample_fraction(workload: Workload, fraction: float, rng: np.random.Generator) -> Workload:
+    """A uniform sample of round(fraction * pods) pods without replacement, in their original order."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"sample fraction must be in (0, 1], got {fraction}")
+    k = round(fraction * len(workload))
+    return take(workload, np.sort(rng.choice(len(workload), size=k, replace=False)))
+
+
+def shuffle(workload: Workload, rng: np.random.Generator) -> Workload:
+    """The pods in a uniformly random order."""
+    return take(workload, rng.permutation(len(workload)))
+
+
+def inflate_to_gpu(workload: Workload, order: np.ndarray, target_milli: int, rng: np.random.Generator) -> Workload:
+    """Tune a trace to a total GPU request of `target_milli` (the FGD experiment's workload tuning).
+
+    `order` is the arrival sequence (indices into `workload`, e.g. a shuffle). Tune-up: clones of pods
+    drawn uniformly with replacement from the original list are appended while the total stays within
+    the target (the draw that would pass it, judged by its per-GPU milli as the original does, stops the
+    loop). Tune-down: pods at uniformly random positions are removed while the total exceeds the target.
+    Clones are named ``<name>-tuned-<j>``.
+    """
+    milli = workload.gpu_count * workload.gpu_milli
+    if not milli.any():
+        raise ValueError("cannot tune a workload without GPU pods to a GPU total")
+    seq = list(np.asarray(order, dtype=np.int64))
+    total = int(milli[seq].sum())
+    names = [workload.names[i] for i in seq]
+    if total < target_milli:
+        j = 0
+        while True:
+            i = int(rng.integers(len(workload)))
+            if total + int(workload.gpu_milli[i]) > target_milli:
+                break
+            total += int(milli[i])
+            seq.append(i)
+            names.append(f"{workload.names[i]}-tuned-{j}")
+            j += 1
+    else:
+        while total > target_milli and seq:
+            k = int(rng.integers(len(seq)))
+            total -= int(milli[seq[k]])
+            del seq[k], names[k]
+    return take(workload, np.asarray(seq, dtype=np.int64), names=names)

@@ -144,6 +144,7 @@ class PodClass(StrictModel):
     namespace: str = "default"
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: list[TolerationSpec] = Field(default_factory=list)
+    affinity: dict[str, Any] | None = Field(default=None, description="a core/v1 Affinity, as in spec.affinity")
     labels: Labels = Field(default_factory=dict)
     lifetime: Lifetime | None = Field(default=None, description="overrides the workload's lifetime")
 
@@ -187,6 +188,8 @@ class PodClass(StrictModel):
             spec["nodeSelector"] = dict(self.node_selector)
         if self.tolerations:
             spec["tolerations"] = [t.to_dict() for t in self.tolerations]
+        if self.affinity:
+            spec["affinity"] = self.affinity
         return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
 
 

@@ -195,20 +195,19 @@ def test_without_departures_nothing_leaves():
 
 
 def test_pod_larger_than_every_node_stays_pending_and_is_counted():
-    # "huge" asks 8 cpu of two 4-cpu nodes: it fails at t=0 and again at each departure (t=10, t=20). The
-    # retries at a departure fit nowhere, so the simulator records their failure without asking the policy
-    # (only the first attempt reaches defer()), and refreshes the pod's queue timestamp.
+    # "huge" asks 8 cpu of two 4-cpu nodes: it fails at t=0. The departures at t=10 and t=20 free too little
+    # for it on either node, so the queueing hint does not requeue it, and it stays pending.
     pods = [mkpod("huge", cpu="8"), mkpod("s1"), mkpod("s2")]
     sim = make_sim([mknode("n0"), mknode("n1")], pods, [0, 0, 0], [math.inf, 10, 20])
     log = record(sim)
     summary = sim.run(KubeSchedulerPolicy())
     assert [(t, name) for t, name, where in log if where is None] == [(0, "huge")]
-    assert sim._unschedulable == {0: 20.0}
+    assert sim._unschedulable.since == {0: 0.0}
     assert summary.pods_total == 3
     assert summary.pods_scheduled == 2
     assert summary.pods_pending_at_end == 1
     assert summary.pods_never_scheduled == 1
-    assert (summary.scheduling_attempts, summary.failed_attempts) == (5, 3)
+    assert (summary.scheduling_attempts, summary.failed_attempts) == (3, 1)
     assert summary.pending_pods_mean == 1.0
     assert summary.wait_mean_s == 0.0  # only bound pods have a wait
 
@@ -360,8 +359,8 @@ def test_autoscaler_does_not_power_on_a_node_the_pod_would_not_fit():
     pods = [mkpod("a", cpu="2"), mkpod("huge", cpu="8")]
     sim, log = scaled([mknode("base", cpu="2"), mknode("extra")], pods, [0, 10], [100, math.inf])
     summary = sim.run(KubeSchedulerPolicy())
-    assert log == [(0, "a", "base"), (10, "huge", None)]  # the retry at t=100 fails without a decision
-    assert (summary.scheduling_attempts, summary.failed_attempts) == (3, 2)
+    assert log == [(0, "a", "base"), (10, "huge", None)]  # a's departure at t=100 frees too little: no retry
+    assert (summary.scheduling_attempts, summary.failed_attempts) == (2, 1)
     assert series(sim, "live_nodes") == {0: 1, 10: 1, 100: 1}
     assert summary.node_hours == pytest.approx(100 / HOUR)
     assert summary.pods_pending_at_end == 1
