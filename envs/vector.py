@@ -1,0 +1,120 @@
+"""Many clusters stepped together: a Gymnasium VectorEnv, and an adapter to stable-baselines3's VecEnv.
+
+``PodSchedulingVectorEnv`` holds `num_envs` PodSchedulingEnv instances of one scenario (each its own
+seed stream) and steps them in one call, with observations batched into arrays: for evaluation
+loops, and for training through ``SB3VecEnv`` (MaskablePPO reads ``env_method("action_masks")``).
+Episodes reset in the same step that ends them (Gymnasium's SAME_STEP autoreset): the returned
+observation is the new episode's first; the last one is in ``infos["final_obs"]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+from stable_baselines3.common.vec_env import VecEnv
+
+from envs.env import PodSchedulingEnv
+
+
+class PodSchedulingVectorEnv(VectorEnv):
+    """`num_envs` independent clusters of one scenario, stepped together (arguments as PodSchedulingEnv)."""
+
+    metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+
+    def __init__(self, scenario: Any = "default", num_envs: int = 8, **kwargs: Any):
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be at least 1, got {num_envs}")
+        self.envs = [PodSchedulingEnv(scenario, **kwargs) for _ in range(num_envs)]
+        self.num_envs = num_envs
+        self.single_observation_space = self.envs[0].observation_space
+        self.single_action_space = self.envs[0].action_space
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._keys = list(self.single_observation_space.spaces)
+
+    def _stack(self, observations: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        return {k: np.stack([o[k] for o in observations]) for k in self._keys}
+
+    def reset(self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None):
+        """Reset every cluster; an int seed gives env i the seed `seed + i`."""
+        seeds = seed if isinstance(seed, list) else [None if seed is None else seed + i for i in range(self.num_envs)]
+        results = [env.reset(seed=s, options=options) for env, s in zip(self.envs, seeds)]
+        return self._stack([o for o, _ in results]), {"env_infos": [i for _, i in results]}
+
+    def step(self, actions):
+        actions = np.asarray(actions).reshape(self.num_envs)
+        observations, rewards = [], np.zeros(self.num_envs, dtype=np.float64)
+        terminated = np.zeros(self.num_envs, dtype=bool)
+        truncated = np.zeros(self.num_envs, dtype=bool)
+        infos: list[dict[str, Any]] = []
+        final_obs: list[Any] = [None] * self.num_envs
+        for k, (env, a) in enumerate(zip(self.envs, actions)):
+            obs, rewards[k], terminated[k], truncated[k], info = env.step(int(a))
+            if terminated[k] or truncated[k]:
+                final_obs[k] = obs
+                info = {**info, "final_info": dict(info)}
+                obs, reset_info = env.reset()
+                info["reset_info"] = reset_info
+            observations.append(obs)
+            infos.append(info)
+        return self._stack(observations), rewards, terminated, truncated, {"env_infos": infos, "final_obs": final_obs}
+
+    def action_masks(self) -> np.ndarray:
+        """[num_envs, n_actions] booleans."""
+        return np.stack([env.action_masks() for env in self.envs])
+
+    def close_extras(self, **kwargs: Any) -> None:
+        for env in self.envs:
+            env.close()
+
+
+class SB3VecEnv(VecEnv):
+    """stable-baselines3's VecEnv interface over a PodSchedulingVectorEnv (works with MaskablePPO)."""
+
+    def __init__(self, vector: PodSchedulingVectorEnv):
+        self.vector = vector
+        super().__init__(vector.num_envs, vector.single_observation_space, vector.single_action_space)
+        self._actions: np.ndarray | None = None
+
+    def reset(self):
+        seeds = [s for s in self._seeds] if any(s is not None for s in self._seeds) else None
+        obs, _ = self.vector.reset(seed=seeds)
+        self._reset_seeds()
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
+
+    def step_wait(self):
+        obs, rewards, terminated, truncated, info = self.vector.step(self._actions)
+        dones = terminated | truncated
+        infos = []
+        for k, env_info in enumerate(info["env_infos"]):
+            item = dict(env_info.get("final_info", env_info))
+            if dones[k]:
+                item["terminal_observation"] = info["final_obs"][k]
+                item["TimeLimit.truncated"] = bool(truncated[k] and not terminated[k])
+            infos.append(item)
+        return obs, rewards.astype(np.float32), dones, infos
+
+    def close(self) -> None:
+        self.vector.close()
+
+    def _targets(self, indices) -> list[PodSchedulingEnv]:
+        return [self.vector.envs[i] for i in self._get_indices(indices)]
+
+    def get_attr(self, attr_name: str, indices=None) -> list[Any]:
+        return [getattr(env, attr_name) for env in self._targets(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
+        for env in self._targets(indices):
+            setattr(env, attr_name, value)
+
+    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
+        return [getattr(env, method_name)(*method_args, **method_kwargs) for env in self._targets(indices)]
+
+    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
+        return [False for _ in self._targets(indices)]
