@@ -99,16 +99,18 @@ class PodSchedulingEnv(gym.Env):
             merged.update(sections)
             self.scenario, path = load_scenario(scenario, merged)
             self._base = path.parent
-        self._built: BuiltScenario = build_scenario(self.scenario, self._base)
+        self._source = None if isinstance(scenario, Scenario) else str(path)
+        self._built: BuiltScenario = self._build(None)
         self._workload_seed = self.scenario.seed
         num_nodes = len(self._built.cluster.nodes)
         cfg = self.scenario.env
         self.max_nodes = cfg.max_nodes or num_nodes
         if self.max_nodes < num_nodes:
             raise KubeObjectError(
-                f"env.max_nodes {self.max_nodes} is smaller than the cluster ({num_nodes} nodes)",
+                f"{self.max_nodes} is smaller than the cluster ({num_nodes} nodes)",
                 obj="Scenario",
                 field="env.max_nodes",
+                source=self._source,
             )
         self.num_nodes = num_nodes
         self.pending_action = self.max_nodes if cfg.allow_pending else None
@@ -129,11 +131,13 @@ class PodSchedulingEnv(gym.Env):
 
     # ---- Gymnasium API -----------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        if seed is None and self._np_random is None:
+            seed = self.scenario.seed  # the first episode of an unseeded env is the scenario's own seed
         super().reset(seed=seed)
         # The workload of an episode is a function of its seed: reset(seed=s) replays the same episode.
         workload_seed = int(self.np_random.integers(2**31 - 1))
         if workload_seed != self._workload_seed or self.sim is None:
-            self._built = build_scenario(self.scenario, self._base, seed=workload_seed)
+            self._built = self._build(workload_seed)
             self._workload_seed = workload_seed
         b = self._built
         self.sim = Simulator(b.cluster, b.workload, b.options, b.profile, seed=workload_seed)
@@ -186,6 +190,12 @@ class PodSchedulingEnv(gym.Env):
         self._viewer = None
 
     # ---- internals ---------------------------------------------------------------------------
+    def _build(self, seed: int | None) -> BuiltScenario:
+        try:
+            return build_scenario(self.scenario, self._base, seed)
+        except KubeObjectError as exc:
+            raise exc.within(source=self._source) from None
+
     def _next_decision(self) -> None:
         """Advance the simulation to the next pod that fits somewhere (others wait on their own)."""
         sim = self.sim
@@ -210,20 +220,24 @@ class PodSchedulingEnv(gym.Env):
             sim.defer()
 
     def _current_reward_state(self) -> RewardState:
-        return RewardState(self.sim.now, self.sim.metrics.integrals_until(self.sim.now))
+        # A run cut by the horizon counts until the horizon: the last state holds until then.
+        t = self.sim.options.horizon_s if self._done and self.sim.truncated else self.sim.now
+        return RewardState(t, self.sim.metrics.integrals_until(t))
 
     def _invalid(self, a: int):
         rule = self.scenario.env.invalid_action
         self._invalid_streak += 1
+        terminated = rule.rule == "terminate"
+        truncated = not terminated and self._invalid_streak >= rule.max_consecutive
+        reward = -rule.penalty
+        if terminated or truncated:
+            self._done, self._truncated = True, truncated
+            # The objective is settled when the episode ends, here too (a sparse reward pays it now).
+            state, self._reward_state = self._reward_state, self._current_reward_state()
+            reward += float(self.reward_fn(state, a, self._reward_state, False, True))
         info = self._info()
         info["invalid_action"] = True
-        if rule.rule == "terminate":
-            self._done = True
-            return self._observation(), -rule.penalty, True, False, info
-        truncated = self._invalid_streak >= rule.max_consecutive
-        if truncated:
-            self._done = self._truncated = True
-        return self._observation(), -rule.penalty, False, truncated, info
+        return self._observation(), reward, terminated, truncated, info
 
     def _observation(self) -> dict[str, np.ndarray]:
         nodes = np.zeros((self.max_nodes, NUM_NODE_FEATURES), dtype=np.float32)

@@ -23,9 +23,10 @@ relative to the file. Unknown fields and wrong values are errors that name the f
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -137,6 +138,9 @@ class SchedulerConfig(StrictModel):
     config: str | None = Field(default=None, description="a KubeSchedulerConfiguration v1 YAML")
     scheduler_name: str | None = None
     sample_nodes: bool = Field(default=True, description="score only numFeasibleNodesToFind nodes, as upstream")
+    filters: list[str] | None = Field(
+        default=None, description="keep only these Filter plugins of the profile (e.g. [NodeResourcesFit])"
+    )
 
 
 class SimulationConfig(StrictModel):
@@ -144,6 +148,9 @@ class SimulationConfig(StrictModel):
     retry_unschedulable: bool = True
     departures: bool = True
     sample_interval: float = Field(default=60.0, gt=0)
+    tie_break: Literal["random", "rank"] = Field(
+        default="random", description="random: uniform among the top nodes (kube-scheduler); rank: a fixed random rank"
+    )
 
 
 class FailureEvent(StrictModel):
@@ -270,6 +277,22 @@ class BuiltScenario:
     profile: Profile
 
 
+@functools.lru_cache(maxsize=16)
+def _read_cached(kind: str, path: str, mtime: float, times: bool = True):
+    """Trace files are read once per process (episodes reset often): keyed by path and modification time."""
+    if kind == "nodes":
+        return read_openb_cluster(path)
+    return read_openb_pods(path, times=times)
+
+
+def _read_openb(kind: str, path: Path, times: bool = True):
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        mtime = 0.0  # the reader reports the missing file
+    return _read_cached(kind, str(path), mtime, times)
+
+
 def _located(field: str, read):
     """Run `read`, naming the scenario field that pointed to the file in any KubeObjectError."""
     try:
@@ -292,7 +315,7 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
         cluster = cluster_from_pools(c.pools)
     elif c.openb_nodes is not None:
         spec = c.openb_nodes if isinstance(c.openb_nodes, OpenbNodes) else OpenbNodes(path=c.openb_nodes)
-        cluster = _located("cluster.openb_nodes", lambda: read_openb_cluster(resolve(spec.path)))
+        cluster = _located("cluster.openb_nodes", lambda: _read_openb("nodes", resolve(spec.path)))
         full_size = len(cluster.nodes)
         if spec.sample is not None:
             if spec.sample > full_size:
@@ -312,7 +335,7 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
         workload = generate(w.synthetic, seed)
     elif w.openb_pods is not None:
         o = w.openb_pods
-        workload = _located("workload.openb_pods.path", lambda: read_openb_pods(resolve(o.path), times=o.times))
+        workload = _located("workload.openb_pods.path", lambda: _read_openb("pods", resolve(o.path), o.times))
         rng = np.random.default_rng(seed)
         if o.sample_fraction is not None:
             fraction = o.sample_fraction
@@ -344,6 +367,18 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
     profile = default_profile()
     if scenario.scheduler.config:
         profile = load_profile(resolve(scenario.scheduler.config), scenario.scheduler.scheduler_name)
+    if scenario.scheduler.filters is not None:
+        known = [p.name for p in profile.filter_plugins]
+        unknown = [f for f in scenario.scheduler.filters if f not in known]
+        if unknown:
+            raise KubeObjectError(
+                f"{unknown[0]!r} is not a Filter plugin of the profile ({', '.join(known)})",
+                obj="Scenario",
+                field="scheduler.filters",
+            )
+        profile = replace(
+            profile, filter_plugins=tuple(p for p in profile.filter_plugins if p.name in scenario.scheduler.filters)
+        )
     autoscaler = None
     if scenario.autoscaler is not None:
         pool = next(p for p in c.pools if p.name == scenario.autoscaler.pool)
@@ -358,6 +393,7 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
         retry_unschedulable=scenario.simulation.retry_unschedulable,
         departures=scenario.simulation.departures,
         sample_interval_s=scenario.simulation.sample_interval,
+        tie_break=scenario.simulation.tie_break,
         failures=FailureModel(f.mtbf, f.mttr, tuple((e.time, e.node, e.action) for e in f.events)),
         autoscaler=autoscaler,
     )

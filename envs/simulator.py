@@ -27,7 +27,7 @@ from envs.metrics import MetricsRecorder, Summary
 from envs.policy import NodeScorer
 from envs.scheduling import VectorProfile
 from envs.unschedulable import UnschedulablePods
-from envs.workload.types import ClusterSource, Workload
+from envs.workload.types import GPU_RESOURCE, ClusterSource, Workload
 
 ARRIVE, DEPART, FAIL, RECOVER, PROVISIONED, IDLE_CHECK = range(6)
 # pkg/scheduler/backend/queue: DefaultPodMaxInUnschedulablePodsDuration.
@@ -64,6 +64,9 @@ class SimulationOptions:
     sample_interval_s: float = 60.0
     failures: FailureModel = field(default_factory=FailureModel)
     autoscaler: Autoscaler | None = None
+    # Ties for the top score: "random" (kube-scheduler's selectHost) or "rank" (a random rank per node, drawn
+    # once per run from the seed over the nodes sorted by name; the smallest rank wins: the FGD experiment's rule).
+    tie_break: str = "random"
 
 
 class Simulator:
@@ -91,7 +94,7 @@ class Simulator:
         """Start over: an empty cluster (plus the snapshot's bound pods), every arrival scheduled."""
         if seed is not None:
             self.seed = seed
-        streams = np.random.SeedSequence(self.seed).spawn(2)
+        streams = np.random.SeedSequence(self.seed).spawn(4)
         self.rng = np.random.default_rng(streams[0])  # tie-breaks
         self._failure_rng = np.random.default_rng(streams[1])
         initial = self.source.initial
@@ -123,6 +126,16 @@ class Simulator:
         self.running = 0
         self._dirty = False
         self.metrics = MetricsRecorder(self.cluster, self.options.sample_interval_s)
+        # Observers of placements (policies that keep state, fragmentation trackers): on_bind / on_unbind.
+        self.listeners: list = []
+        self._attempted = np.zeros(self.num_pods, dtype=bool)
+        self.gpu_arrived = 0  # milli-GPU asked by the pods attempted so far (the FGD experiment's x axis)
+        self.curve: list[tuple[int, int]] = []  # (arrived milli-GPU, allocated milli-GPU) after each first attempt
+        if self.options.tie_break not in ("random", "rank"):
+            raise ValueError(f"tie_break must be 'random' or 'rank', got {self.options.tie_break!r}")
+        by_name = np.argsort(np.array(self.cluster.node_names, dtype=object), kind="stable")
+        self.rank = np.empty(self.cluster.num_nodes, dtype=np.int64)
+        self.rank[by_name] = np.random.default_rng(streams[2]).permutation(self.cluster.num_nodes)
         self._scalable = np.zeros(self.cluster.num_nodes, dtype=bool)
         self._provisioning: set[int] = set()
         self._idle_since = np.zeros(self.cluster.num_nodes)
@@ -289,12 +302,16 @@ class Simulator:
         self.node_pods[node].add(i)
         self.ever_bound[i] = True
         self.running += 1
+        for listener in self.listeners:
+            listener.on_bind(self.cluster, node, pod, self.gpus_of[i])
         if math.isfinite(self.duration[i]):
             self._push(self.now + float(self.duration[i]), DEPART, i, int(self._incarnation[i]))
 
     def _unbind(self, i: int) -> None:
         node = int(self.node_of[i])
         self.cluster.unbind(node, self.request(i), self.gpus_of[i])
+        for listener in self.listeners:
+            listener.on_unbind(self.cluster, node, self.request(i), self.gpus_of[i])
         self.node_of[i] = -1
         self.gpus_of[i] = ()
         self.node_pods[node].discard(i)
@@ -348,6 +365,7 @@ class Simulator:
         self.metrics.waits.append(self.now - float(self.queued_at[i]))
         self._current = None
         self._bind(i, node, gpus)
+        self._first_attempt(i)
 
     def defer(self) -> None:
         """Leave the current pod pending: it waits in the unschedulable set (or is dropped, by the options)."""
@@ -357,12 +375,27 @@ class Simulator:
         self.metrics.attempts += 1
         self.metrics.failed_attempts += 1
         self._current = None
+        self._first_attempt(i)
         if not self.options.retry_unschedulable:
             self.dropped[i] = True
             return
         self._unschedulable.add(i, self.request(i), self.now)
         if self.options.autoscaler is not None:
             self._scale_up_for(i)
+
+    def _first_attempt(self, i: int) -> None:
+        """Record the allocation-vs-arrived curve: a pod counts as arrived when first tried, placed or not."""
+        if self._attempted[i]:
+            return
+        self._attempted[i] = True
+        pod = self.request(i)
+        self.gpu_arrived += pod.gpu_count * pod.gpu_milli
+        col = self.cluster.column.get(GPU_RESOURCE)
+        self.curve.append((self.gpu_arrived, int(self.cluster.total_requested[col]) if col is not None else 0))
+        for listener in self.listeners:
+            on_attempt = getattr(listener, "on_attempt", None)
+            if on_attempt is not None:
+                on_attempt(self, i)
 
     def _scale_up_for(self, i: int) -> None:
         """Power on the first powered-off scalable node on which pod `i` would fit once it is up."""
@@ -390,7 +423,17 @@ class Simulator:
 
     # ---- whole runs --------------------------------------------------------------------------
     def run(self, policy: NodeScorer) -> Summary:
-        """Schedule the whole workload with `policy` and return the metrics."""
+        """Schedule the whole workload with `policy` and return the metrics.
+
+        A policy may also implement ``reset(sim)`` (called first), ``on_bind``/``on_unbind`` (it then observes
+        every placement) and ``choose_gpus(cluster, node, pod)`` (which GPUs a pod takes; None: the default).
+        """
+        if hasattr(policy, "reset"):
+            policy.reset(self)
+        if hasattr(policy, "on_bind") and policy not in self.listeners:
+            self.listeners.append(policy)
+        choose_gpus = getattr(policy, "choose_gpus", None)
+        rank = self.options.tie_break == "rank"
         while (i := self.next_pod()) is not None:
             num_to_find = policy.num_to_find(self.cluster.live_count)
             pod = self.request(i)
@@ -400,12 +443,17 @@ class Simulator:
                 self.defer()
                 continue
             if len(nodes) == 1:
-                self.bind(int(nodes[0]))
-                continue
-            scores = np.asarray(policy.score(self.cluster, pod, nodes))
-            best = np.flatnonzero(scores == scores.max())
-            pick = best[0] if len(best) == 1 else best[int(self.rng.integers(len(best)))]
-            self.bind(int(nodes[pick]))
+                node = int(nodes[0])
+            else:
+                scores = np.asarray(policy.score(self.cluster, pod, nodes))
+                best = np.flatnonzero(scores == scores.max())
+                if len(best) == 1:
+                    node = int(nodes[best[0]])
+                elif rank:
+                    node = int(nodes[best[np.argmin(self.rank[nodes[best]])]])
+                else:
+                    node = int(nodes[best[int(self.rng.integers(len(best)))]])
+            self.bind(node, choose_gpus(self.cluster, node, pod) if choose_gpus is not None else None)
         return self.summary()
 
     def summary(self) -> Summary:

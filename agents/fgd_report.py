@@ -1,0 +1,113 @@
+"""Results of the FGD experiment: the table of means and spreads over seeds and the paper's figures."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from agents.io import atomic_write_bytes, atomic_write_text
+
+CSV_FIELDS = ("trace", "policy", "seed", "pods", "placed", "alloc_100", "alloc_130", "seconds")
+
+
+def results_csv(rows: list[dict]) -> str:
+    """One line per (trace, policy, seed)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(r)
+    return out.getvalue()
+
+
+def aggregate(rows: list[dict]) -> dict[tuple[str, str], dict[str, float]]:
+    """(trace, policy) -> mean and sample std (ddof=1) of the allocation at 100% and 130%, and the seed count."""
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        groups[(r["trace"], r["policy"])].append(r)
+    out = {}
+    for key, rs in groups.items():
+        stats: dict[str, float] = {"n": len(rs)}
+        for col in ("alloc_100", "alloc_130"):
+            values = np.array([r[col] for r in rs if r[col] is not None], dtype=np.float64)
+            stats[f"{col}_mean"] = float(values.mean()) if len(values) else float("nan")
+            stats[f"{col}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        stats["seconds_mean"] = float(np.mean([r["seconds"] for r in rs]))
+        out[key] = stats
+    return out
+
+
+def summary_markdown(rows: list[dict], policies: list[str]) -> str:
+    """Per trace: mean ± std over seeds of the GPU allocation (%) at 100% and 130% arrived, per policy."""
+    agg = aggregate(rows)
+    traces = sorted({r["trace"] for r in rows})
+    lines = ["# GPU allocation ratio (%) at 100% and 130% arrived workload, mean ± std over seeds", ""]
+    for col, title in (("alloc_130", "130% arrived (end of run)"), ("alloc_100", "100% arrived")):
+        lines += [f"## {title}", "", "| trace | " + " | ".join(policies) + " |", "|---|" + "---|" * len(policies)]
+        for trace in traces:
+            cells = []
+            for p in policies:
+                s = agg.get((trace, p))
+                cells.append(f"{s[col + '_mean']:.2f} ± {s[col + '_std']:.2f} (n={s['n']})" if s else "")
+            lines.append(f"| {trace} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines += [
+        "## Seconds per run (mean)",
+        "",
+        "| trace | " + " | ".join(policies) + " |",
+        "|---|" + "---|" * len(policies),
+    ]
+    for trace in traces:
+        cells = [f"{agg[(trace, p)]['seconds_mean']:.2f}" if (trace, p) in agg else "" for p in policies]
+        lines.append(f"| {trace} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _mean_curve(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:
+    cols = sorted({int(c) for r in rows for c in r[key]})
+    means = [np.mean([r[key][str(c)] if str(c) in r[key] else r[key].get(c, np.nan) for r in rows]) for c in cols]
+    return np.array(cols), np.array(means)
+
+
+def write_figures(rows: list[dict], policies: list[str], out: Path) -> list[Path]:
+    """Per trace: allocation vs arrived (Fig. 9a), fragmentation ratio and amount vs arrived. Returns the files."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    written = []
+    for trace in sorted({r["trace"] for r in rows}):
+        for key, ylabel, name in (
+            ("allocation", "GPU allocation ratio (%)", "allocation"),
+            ("frag_ratio", "fragmentation / idle GPU (%)", "frag-ratio"),
+            ("frag_amount", "fragmented GPU (% of capacity)", "frag-amount"),
+        ):
+            fig = Figure(figsize=(6.4, 4.2), dpi=100)
+            FigureCanvasAgg(fig)
+            ax = fig.add_subplot()
+            for p in policies:
+                rs = [r for r in rows if r["trace"] == trace and r["policy"] == p]
+                if rs:
+                    x, y = _mean_curve(rs, key)
+                    ax.plot(x, y, label=p)
+            ax.set_xlabel("arrived workload (% of GPU capacity)")
+            ax.set_ylabel(ylabel)
+            ax.set_title(f"{trace}: {ylabel} (mean over seeds)")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png")
+            path = out / f"{trace}-{name}.png"
+            atomic_write_bytes(path, buf.getvalue())
+            written.append(path)
+    return written
+
+
+def write_report(rows: list[dict], policies: list[str], out: Path) -> None:
+    """results.csv, summary.md and the figures, from every cell's result."""
+    atomic_write_text(out / "results.csv", results_csv(rows))
+    atomic_write_text(out / "summary.md", summary_markdown(rows, policies))
+    write_figures(rows, policies, out)

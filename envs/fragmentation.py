@@ -1,0 +1,180 @@
+"""GPU fragmentation as the FGD paper measures it (Weng et al., ATC'23): the expected idle milli-GPU of a node
+that a random *typical* pod could not use, kept incrementally per node.
+
+Typical pods: the pod types (cpu, milli-GPU per GPU, GPU count, GPU-model constraint) of a trace, the most
+popular first, up to 95% of the pods, with their renormalised frequencies. For node n and type t:
+
+* a CPU-only type, or a type the node's GPU model does not serve: every idle milli-GPU is a fragment;
+* a type that fits (k GPUs with >= m idle each, and enough cpu): the idle milli on GPUs with < m idle;
+* a type that does not fit: every idle milli-GPU.
+
+F_n = Σ_t p_t · frag_t(n). The cluster's fragmentation is Σ_n F_n, its ratio to the idle milli-GPU the
+"frag ratio". ``FragmentationIndex`` keeps F_n for every node and recomputes only the nodes that change.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from envs.cluster import ClusterState, PodRequest
+from envs.kube.objects import CPU
+from envs.workload.types import GPU_MODEL_LABEL, MILLI_GPU, Workload
+
+POPULARITY = 0.95
+
+
+@dataclass(frozen=True)
+class TypicalPods:
+    """Typical pod types: arrays over types t of cpu (milli), GPU milli per GPU, GPU count, probability, and the
+    GPU models each type accepts (an empty set: any)."""
+
+    cpu: np.ndarray
+    milli: np.ndarray
+    count: np.ndarray
+    prob: np.ndarray
+    models: tuple[frozenset[str], ...]
+    keys: tuple[tuple, ...]
+
+    def __len__(self) -> int:
+        return len(self.prob)
+
+
+def pod_models(workload: Workload, i: int) -> tuple[str, str]:
+    """(raw GPU-model constraint string, as the trace wrote it) of pod i: the values of a required
+    `nvidia.com/gpu.product In [...]` term, joined with '|'."""
+    t = workload.templates[int(workload.template[i])]
+    for term in t.required_terms or ():
+        for r in term.match_expressions:
+            if r.key == GPU_MODEL_LABEL and r.operator == "In":
+                return "|".join(r.values)
+    return ""
+
+
+def typical_pods(workload: Workload, popularity: float = POPULARITY) -> TypicalPods:
+    """The typical pod types of a trace (all pods, CPU-only included), as the FGD simulator derives them."""
+    template_spec: dict[int, str] = {}
+    cpu = workload.requests[CPU]
+    keys = []
+    for i in range(len(workload)):
+        tid = int(workload.template[i])
+        if tid not in template_spec:
+            template_spec[tid] = pod_models(workload, i)
+        k, m = int(workload.gpu_count[i]), int(workload.gpu_milli[i])
+        keys.append((int(cpu[i]), m if k else 0, k, template_spec[tid] if k else ""))
+    counts = Counter(keys)
+    # Most popular first; ties: larger cpu, then larger milli, then larger count, then larger spec string.
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], -kv[0][0], -kv[0][1], -kv[0][2], _neg(kv[0][3])))
+    chosen, total, need = [], 0, popularity * len(keys)
+    for key, c in ordered:
+        chosen.append((key, c))
+        total += c
+        if total >= need:
+            break
+    prob = np.array([c / total for _, c in chosen])
+    return TypicalPods(
+        cpu=np.array([k[0] for k, _ in chosen], dtype=np.int64),
+        milli=np.array([k[1] for k, _ in chosen], dtype=np.int64),
+        count=np.array([k[2] for k, _ in chosen], dtype=np.int64),
+        prob=prob,
+        models=tuple(frozenset(t for t in k[3].split("|") if t) for k, _ in chosen),
+        keys=tuple(k for k, _ in chosen),
+    )
+
+
+class _Reversed(str):
+    """A string that sorts in reverse (for 'larger spec string first' in a sort key)."""
+
+    def __lt__(self, other: str) -> bool:  # type: ignore[override]
+        return str.__gt__(self, other)
+
+
+def _neg(s: str) -> _Reversed:
+    return _Reversed(s)
+
+
+class FragmentationIndex:
+    """F_n for every node of a cluster, for one typical-pod distribution; recompute nodes as they change."""
+
+    def __init__(self, cluster: ClusterState, typical: TypicalPods):
+        self.cluster = cluster
+        self.typical = typical
+        self.cpu = cluster.column[CPU]
+        # access[n, t]: node n's GPU model is accepted by type t (types without a constraint accept all).
+        models = cluster.gpu_model
+        self.access = np.array(
+            [[not allowed or m in allowed for allowed in typical.models] for m in models], dtype=bool
+        ).reshape(cluster.num_nodes, len(typical))
+        self.gpu_type = typical.milli > 0
+        self.values = self.frag(np.arange(cluster.num_nodes))
+
+    def frag(
+        self, nodes: np.ndarray, cpu_left: np.ndarray | None = None, gpu_left: np.ndarray | None = None
+    ) -> np.ndarray:
+        """F_n of `nodes` (float64 [M]); `cpu_left` [M] and `gpu_left` [M, G] override the current state."""
+        c = self.cluster
+        if cpu_left is None:
+            cpu_left = c.free_t[self.cpu, nodes]
+        if gpu_left is None:
+            gpu_left = c.gpu_free[nodes]
+        return self._frag(nodes, cpu_left, gpu_left)
+
+    def _frag(self, nodes: np.ndarray, cpu_left: np.ndarray, gpu_left: np.ndarray) -> np.ndarray:
+        t = self.typical
+        g = np.maximum(gpu_left, 0)  # -1 marks GPUs the node does not have
+        idle = g.sum(axis=-1)  # [..., M]
+        if g.shape[-1] == 0:
+            return np.zeros(idle.shape)
+        # [..., T, G]: GPU g has at least m_t idle.
+        enough = gpu_left[..., None, :] >= t.milli[:, None]
+        gpu_ok = enough.sum(axis=-1) >= t.count  # [..., M, T]
+        cpu_ok = cpu_left[..., None] >= t.cpu
+        small = np.where(~enough, g[..., None, :], 0).sum(axis=-1)  # idle milli on GPUs too small for t
+        fits = gpu_ok & cpu_ok & self.gpu_type & self.access[nodes]
+        frag = np.where(fits, small, idle[..., None])
+        return frag @ t.prob
+
+    def update(self, node: int) -> None:
+        """Recompute F_n of one node after its state changed."""
+        self.values[node] = self.frag(np.array([node]))[0]
+
+    def total(self) -> float:
+        """Σ_n F_n over the live nodes (milli-GPU)."""
+        return float(self.values[self.cluster.alive].sum())
+
+    def idle(self) -> int:
+        """Idle milli-GPU over the live nodes."""
+        g = self.cluster.gpu_free[self.cluster.alive]
+        return int(g[g > 0].sum())
+
+    def after(self, nodes: np.ndarray, pod: PodRequest) -> np.ndarray:
+        """F_n' of each of `nodes` once `pod` is placed there: [M] for a CPU-only or whole-GPU pod (which takes
+        the lowest-index idle GPUs), [M, G] for a GPU-sharing pod placed on GPU g (inf where g lacks room)."""
+        c = self.cluster
+        cpu_left = c.free_t[self.cpu, nodes] - pod.requests[self.cpu]
+        gpu_left = c.gpu_free[nodes].copy()
+        if pod.gpu_count == 0:
+            return self._frag(nodes, cpu_left, gpu_left)
+        if pod.gpu_milli >= MILLI_GPU:
+            idle = gpu_left >= MILLI_GPU
+            gpu_left[idle & (np.cumsum(idle, axis=1) <= pod.gpu_count)] -= pod.gpu_milli
+            return self._frag(nodes, cpu_left, gpu_left)
+        # Sharing: only GPU g changes when the pod goes there, so adjust each type's counts for that one GPU.
+        t = self.typical
+        g = np.maximum(gpu_left, 0)  # [M, G]
+        enough = gpu_left[:, None, :] >= t.milli[:, None]  # [M, T, G]
+        count = enough.sum(axis=2)  # [M, T]
+        small = np.where(enough, 0, g[:, None, :]).sum(axis=2)  # [M, T]
+        idle = g.sum(axis=1)  # [M]
+        after = gpu_left - pod.gpu_milli  # [M, G]: GPU g once the pod is on it
+        was = enough.transpose(0, 2, 1)  # [M, G, T]
+        now = after[:, :, None] >= t.milli  # [M, G, T]
+        count_after = count[:, None, :] - was + now
+        small_after = small[:, None, :] - np.where(was, 0, g[:, :, None]) + np.where(now, 0, after[:, :, None])
+        idle_after = (idle - pod.gpu_milli)[:, None, None]
+        fits = (count_after >= t.count) & (cpu_left[:, None, None] >= t.cpu) & self.gpu_type
+        fits &= self.access[nodes][:, None, :]
+        frags = np.where(fits, small_after, idle_after) @ t.prob  # [M, G]
+        return np.where(gpu_left >= pod.gpu_milli, frags, np.inf)
