@@ -1,0 +1,99 @@
+"""A trained policy as a node scorer: the same interface as the heuristics (DESIGN rule 2).
+
+Loads the node-scoring network from a run directory (best_model.zip, else final_model.zip, else the
+latest checkpoint) or from a model file, and scores the feasible nodes of any cluster: features come
+from ``envs.features`` over the whole cluster, so the network sees the same context it trained on.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch as th
+
+from agents.network import NodeScoringNet, valid_rows
+from envs.cluster import ClusterState, PodRequest
+from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder
+from envs.kube.errors import KubeObjectError
+
+MODEL_FILES = ("best_model.zip", "final_model.zip", "checkpoints/latest.zip")
+
+
+def resolve_model_path(path: str | Path) -> Path:
+    """A model file, or the best model of a run directory."""
+    path = Path(path)
+    if path.is_dir():
+        for name in MODEL_FILES:
+            if (path / name).is_file():
+                return path / name
+        raise KubeObjectError(f"no model in run directory (looked for {', '.join(MODEL_FILES)})", source=str(path))
+    if not path.is_file():
+        raise KubeObjectError("model file not found", source=str(path))
+    return path
+
+
+def load_scoring_net(path: str | Path) -> NodeScoringNet:
+    """The NodeScoringNet of an SB3 model zip (or run directory), without needing its environment."""
+    path = resolve_model_path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            state = th.load(io.BytesIO(archive.read("policy.pth")), map_location="cpu", weights_only=True)
+    except (zipfile.BadZipFile, KeyError, RuntimeError) as exc:
+        raise KubeObjectError(f"not a podgym model file ({exc})", source=str(path)) from None
+    prefix = "mlp_extractor.net."
+    weights = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+    if not weights:
+        raise KubeObjectError("the model has no node-scoring network (trained with another policy?)", source=str(path))
+    first = weights["encoder.0.weight"]
+    hidden, inputs = first.shape
+    if inputs != NUM_NODE_FEATURES + NUM_POD_FEATURES:
+        raise KubeObjectError(
+            f"the model expects {inputs} node+pod features, podgym's observation has "
+            f"{NUM_NODE_FEATURES + NUM_POD_FEATURES}: it was trained with another feature layout",
+            source=str(path),
+        )
+    net = NodeScoringNet(hidden)
+    net.load_state_dict(weights)
+    net.eval()
+    return net
+
+
+class LearnedPolicy:
+    """A trained node-scoring network as a NodeScorer."""
+
+    def __init__(self, net: NodeScoringNet, name: str = "learned"):
+        self.net = net
+        self.name = name
+        self._sim = None
+        self._encoder: FeatureEncoder | None = None
+
+    @classmethod
+    def load(cls, path: str | Path, name: str | None = None) -> LearnedPolicy:
+        return cls(load_scoring_net(path), name or f"learned:{Path(path).name}")
+
+    def num_to_find(self, num_nodes: int) -> int:
+        return num_nodes
+
+    def reset(self, sim) -> None:
+        """Read the queue length and time from `sim` for the pod features."""
+        self._sim = sim
+        self._encoder = FeatureEncoder(sim.cluster)
+
+    def score(self, cluster: ClusterState, pod: PodRequest, nodes: np.ndarray) -> np.ndarray:
+        if self._encoder is None or self._encoder.cluster is not cluster:
+            self._encoder = FeatureEncoder(cluster)
+        feasible = np.zeros(cluster.num_nodes, dtype=bool)
+        feasible[nodes] = True
+        pending, time_fraction = 0, 0.0
+        if self._sim is not None and self._sim.cluster is cluster:
+            pending = self._sim.pending
+            horizon = self._sim.options.horizon_s
+            time_fraction = self._sim.now / horizon if np.isfinite(horizon) else 0.0
+        node_x = th.as_tensor(self._encoder.nodes(pod, feasible)[None])
+        pod_x = th.as_tensor(self._encoder.pod(pod, pending, time_fraction)[None])
+        with th.no_grad():
+            scores, _ = self.net.node_scores(node_x, pod_x, valid_rows(node_x))
+        return scores[0].numpy()[nodes].astype(np.float64)
