@@ -95,6 +95,9 @@ class MetricsRecorder:
 
     # Also evaluate imbalance and fragmentation at every event, for their time integrals (rewards need them).
     track_node_stats: bool = False
+    # Also keep each node's cpu allocation share at every sample (for utilisation heat maps).
+    record_node_utilisation: bool = False
+    node_utilisation: list[np.ndarray] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._next_sample = 0.0
@@ -128,6 +131,11 @@ class MetricsRecorder:
             imbalance, fragmentation = node_imbalance(c, CPU), gpu_fragmentation(c)
         if sampled:
             self.sample_times.append(t)
+            if self.record_node_utilisation:
+                col = c.column[CPU]
+                alloc = c.allocatable_t[col]
+                share = np.divide(c.requested_t[col], alloc, out=np.zeros(len(alloc)), where=alloc > 0)
+                self.node_utilisation.append(np.where(c.alive, share, np.nan).astype(np.float32))
             self.imbalance_cpu.append(imbalance)
             self.imbalance_memory.append(node_imbalance(c, MEMORY))
             self.fragmentation.append(fragmentation)
@@ -173,6 +181,7 @@ class MetricsRecorder:
                 self._last_t,
                 self._next_sample,
             )
+            m_util = len(self.node_utilisation)
             self.observe(*current)
         try:
             return self._summary(pods_total, scheduled, pending_at_end, never_scheduled, end)
@@ -190,6 +199,7 @@ class MetricsRecorder:
                     del series[n:]
                 for series in (self.sample_times, self.imbalance_cpu, self.imbalance_memory, self.fragmentation):
                     del series[m:]
+                del self.node_utilisation[m_util:]
                 self.integrals, self._last, self._last_t, self._next_sample = integrals, last, last_t, next_sample
 
     def _summary(

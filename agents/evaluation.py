@@ -1,0 +1,225 @@
+"""Policy evaluation: policies x scenarios x seeds, every metric per episode, statistics, ranking.
+
+A policy is a heuristic name (``agents.HEURISTICS``), a training run directory or model file (a learned
+policy), or an exported ``.onnx`` file. Each (policy, scenario, seed) cell runs the scenario's simulation
+with that policy and records envs.metrics' Summary, the scenario's objective (the episode return its
+reward would give), and curves for the report. Cells are independent and deterministic, so serial,
+process-parallel and Ray runs give identical results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents import HEURISTICS, make_policy
+from envs.kube.errors import KubeObjectError
+from envs.kube.objects import CPU
+from envs.rewards import RewardState, make_reward
+from envs.scenario import available_scenarios, load_and_build, scenario_path
+from envs.simulator import Simulator
+from envs.workload.types import GPU_RESOURCE, MILLI_GPU
+
+CURVE_POINTS = 200
+HEATMAP_NODES = 48
+HEATMAP_TIMES = 96
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """How a policy was named on the command line or in a config, and what kind it is."""
+
+    ref: str
+    kind: str  # heuristic | learned | onnx
+
+    @property
+    def label(self) -> str:
+        return self.ref if self.kind == "heuristic" else Path(self.ref.rstrip("/")).name
+
+
+def resolve_policy(ref: str) -> PolicySpec:
+    """Classify a policy reference; unknown names and missing or unreadable files are errors naming them."""
+    if ref in HEURISTICS:
+        return PolicySpec(ref, "heuristic")
+    path = Path(ref)
+    if path.suffix == ".onnx":
+        if not path.is_file():
+            raise KubeObjectError("ONNX model not found", source=ref)
+        return PolicySpec(ref, "onnx")
+    if path.exists():
+        from agents.learned import load_scoring_net
+
+        load_scoring_net(path)  # fails early on a missing or mismatched model
+        return PolicySpec(ref, "learned")
+    raise KubeObjectError(
+        f"unknown policy {ref!r}: not a heuristic ({', '.join(HEURISTICS)}), "
+        "a run directory, a model file or an .onnx file"
+    )
+
+
+def check_scenario(name: str) -> str:
+    """Fail early on an unknown scenario (the error lists the available ones)."""
+    scenario_path(name)
+    return name
+
+
+def make_scorer(spec: PolicySpec):
+    if spec.kind == "heuristic":
+        return make_policy(spec.ref)
+    if spec.kind == "learned":
+        from agents.learned import LearnedPolicy
+
+        return LearnedPolicy.load(spec.ref)
+    from plugin.scorer import OnnxPolicy
+
+    return OnnxPolicy(spec.ref)
+
+
+def _downsample(xs: np.ndarray, ys: np.ndarray, points: int = CURVE_POINTS) -> tuple[list[float], list[float]]:
+    if len(xs) <= points:
+        return xs.tolist(), ys.tolist()
+    idx = np.linspace(0, len(xs) - 1, points).round().astype(int)
+    return xs[idx].tolist(), ys[idx].tolist()
+
+
+def run_cell(policy_ref: str, scenario: str, seed: int) -> dict[str, Any]:
+    """One episode of `scenario` with seed `seed` scheduled by `policy_ref`: metrics, objective and curves."""
+    import time
+
+    spec = resolve_policy(policy_ref)
+    built = load_and_build(scenario, seed=seed)
+    sim = Simulator(built.cluster, built.workload, built.options, built.profile, seed=seed)
+    reward = make_reward(built.scenario.reward, built.scenario.simulation.horizon, len(built.cluster.nodes))
+    sim.metrics.track_node_stats = reward.needs_node_stats
+    sim.metrics.record_node_utilisation = True
+    scorer = make_scorer(spec)
+    start = time.perf_counter()
+    summary = sim.run(scorer)
+    seconds = time.perf_counter() - start
+    end = sim.options.horizon_s if sim.truncated else sim.now
+    objective = reward.potential(RewardState(end, sim.metrics.integrals_until(end)))
+    m = sim.metrics
+    times = np.asarray(m.times)
+    alloc_t, alloc_gpu = _downsample(times, np.asarray(m.alloc[GPU_RESOURCE]))
+    _, alloc_cpu = _downsample(times, np.asarray(m.alloc[CPU]))
+    waits = np.sort(np.asarray(m.waits))
+    wait_q = np.quantile(waits, np.linspace(0, 1, 101)).tolist() if len(waits) else []
+    heat = np.asarray(m.node_utilisation) if m.node_utilisation else np.zeros((0, 0))
+    if heat.size:
+        rows = np.linspace(0, heat.shape[0] - 1, min(HEATMAP_TIMES, heat.shape[0])).round().astype(int)
+        cols = np.linspace(0, heat.shape[1] - 1, min(HEATMAP_NODES, heat.shape[1])).round().astype(int)
+        heat = heat[np.ix_(rows, cols)]
+    curve = np.asarray(sim.curve, dtype=np.float64) if sim.curve else np.zeros((0, 2))
+    gpu_capacity = sum(n.allocatable.get(GPU_RESOURCE, 0) for n in built.cluster.nodes) * MILLI_GPU
+    arrived_x, arrived_y = [], []
+    if len(curve) and gpu_capacity:
+        arrived_x, arrived_y = _downsample(curve[:, 0] / gpu_capacity * 100, curve[:, 1] / gpu_capacity * 100)
+    return {
+        "policy": spec.label,
+        "policy_ref": policy_ref,
+        "policy_kind": spec.kind,
+        "scenario": scenario,
+        "seed": seed,
+        "objective": float(objective),
+        "reward": built.scenario.reward.name,
+        "seconds": round(seconds, 3),
+        **summary.as_dict(),
+        "curves": {
+            "time": alloc_t,
+            "gpu_allocation": alloc_gpu,
+            "cpu_allocation": alloc_cpu,
+            "wait_quantiles": wait_q,
+            "utilisation": np.nan_to_num(heat, nan=-1.0).round(3).tolist(),
+            "arrived": arrived_x,
+            "allocated": arrived_y,
+        },
+    }
+
+
+def bootstrap_ci(
+    values: np.ndarray, rng: np.random.Generator, n: int = 2000, level: float = 0.95
+) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the mean."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) < 2:
+        v = float(values.mean()) if len(values) else float("nan")
+        return v, v
+    means = rng.choice(values, size=(n, len(values)), replace=True).mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
+def paired_difference_significant(
+    a: np.ndarray, b: np.ndarray, rng: np.random.Generator, n: int = 4000, level: float = 0.95
+) -> tuple[bool, float, float]:
+    """Is mean(a - b) != 0? Paired bootstrap over the shared seeds: (significant, ci_low, ci_high)."""
+    lo, hi = bootstrap_ci(np.asarray(a) - np.asarray(b), rng, n, level)
+    return bool(lo > 0 or hi < 0), lo, hi
+
+
+METRICS_FOR_TABLES = (
+    "objective",
+    "gpu_allocation_mean",
+    "cpu_allocation_mean",
+    "pods_never_scheduled",
+    "wait_mean_s",
+    "wait_p95_s",
+    "pending_pods_mean",
+    "imbalance_cpu_mean",
+    "gpu_fragmentation_mean",
+    "active_node_hours",
+    "evictions",
+)
+
+
+def aggregate(rows: list[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
+    """Per scenario: per policy mean, std and 95% bootstrap CI of each metric; ranking by objective; pairwise
+    significance of objective differences (paired over seeds) between consecutive ranks and against the best."""
+    rng = np.random.default_rng(seed)
+    out: dict[str, Any] = {}
+    for scenario in sorted({r["scenario"] for r in rows}):
+        srows = [r for r in rows if r["scenario"] == scenario]
+        policies = sorted({r["policy"] for r in srows})
+        stats: dict[str, dict[str, Any]] = {}
+        by_policy: dict[str, dict[int, dict]] = {p: {r["seed"]: r for r in srows if r["policy"] == p} for p in policies}
+        for p in policies:
+            cells = list(by_policy[p].values())
+            stats[p] = {"seeds": len(cells)}
+            for key in METRICS_FOR_TABLES:
+                values = np.array([c[key] for c in cells], dtype=np.float64)
+                lo, hi = bootstrap_ci(values, rng)
+                stats[p][key] = {
+                    "mean": float(values.mean()),
+                    "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                    "ci95": [lo, hi],
+                }
+        ranking = sorted(policies, key=lambda p: -stats[p]["objective"]["mean"])
+        comparisons = []
+        for i in range(1, len(ranking)):
+            for other in {ranking[0], ranking[i - 1]}:
+                a, b = by_policy[other], by_policy[ranking[i]]
+                common = sorted(set(a) & set(b))
+                if len(common) >= 2:
+                    sig, lo, hi = paired_difference_significant(
+                        np.array([a[s]["objective"] for s in common]),
+                        np.array([b[s]["objective"] for s in common]),
+                        rng,
+                    )
+                    comparisons.append(
+                        {
+                            "better": other,
+                            "worse": ranking[i],
+                            "seeds": len(common),
+                            "difference_ci95": [lo, hi],
+                            "significant": sig,
+                        }
+                    )
+        out[scenario] = {"stats": stats, "ranking": ranking, "comparisons": comparisons}
+    return out
+
+
+def known_scenarios() -> list[str]:
+    return available_scenarios()

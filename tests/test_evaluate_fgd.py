@@ -1,0 +1,212 @@
+"""evaluate.py with a config of kind fgd-openb on the shipped sample traces: the files it writes, resuming,
+command-line overrides, errors (exit 2, "error:" naming the file or field) and parallel workers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+import evaluate
+
+SAMPLE = Path(__file__).resolve().parent / "data" / "openb"
+NODES = str(SAMPLE / "nodes.csv")
+PODS = str(SAMPLE / "pods.csv")
+MULTI = str(SAMPLE / "pods_multigpu.csv")
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def write_config(tmp_path: Path, name: str = "fgd.yaml", **fields) -> str:
+    cfg = {
+        "kind": "fgd-openb",
+        "nodes": NODES,
+        "traces": [PODS],
+        "policies": ["best-fit", "fgd"],
+        "seeds": [1, 2],
+        "tune": 1.3,
+        "out": str(tmp_path / "from-config"),
+    }
+    cfg.update(fields)
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(cfg))
+    return str(path)
+
+
+def rows_without_seconds(out: Path) -> list[dict]:
+    rows = json.loads((out / "results.json").read_text())
+    for r in rows:
+        r.pop("seconds")
+    return rows
+
+
+def table_rows(summary: str) -> list[list[str]]:
+    """The data rows (first cell) of every table in summary.md, table by table."""
+    tables, current = [], None
+    for line in summary.splitlines():
+        if line.startswith("| trace |"):
+            current = []
+            tables.append(current)
+        elif line.startswith("|---"):
+            continue
+        elif line.startswith("|") and current is not None:
+            current.append(line.strip("|").split("|")[0].strip())
+        else:
+            current = None
+    return tables
+
+
+def test_writes_cells_results_summary_and_figures(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert evaluate.main(["--config", write_config(tmp_path), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    cells = sorted(p.name for p in (out / "cells").glob("*.json"))
+    assert cells == ["pods__best-fit__1.json", "pods__best-fit__2.json", "pods__fgd__1.json", "pods__fgd__2.json"]
+    assert not (tmp_path / "from-config").exists()  # --out wins over the config's out
+
+    rows = json.loads((out / "results.json").read_text())
+    assert len(rows) == 4
+    assert sorted((r["trace"], r["policy"], r["seed"]) for r in rows) == [
+        ("pods", "best-fit", 1),
+        ("pods", "best-fit", 2),
+        ("pods", "fgd", 1),
+        ("pods", "fgd", 2),
+    ]
+    for r in rows:
+        cell = json.loads((out / "cells" / f"{r['trace']}__{r['policy']}__{r['seed']}.json").read_text())
+        assert cell == r
+        assert 0 < r["placed"] <= r["pods"]
+
+    table = list(csv.DictReader(io.StringIO((out / "results.csv").read_text())))
+    assert len(table) == 4
+    assert list(table[0]) == ["trace", "policy", "seed", "pods", "placed", "alloc_100", "alloc_130", "seconds"]
+    assert {(t["policy"], int(t["seed"])) for t in table} == {(r["policy"], r["seed"]) for r in rows}
+
+    summary = (out / "summary.md").read_text()
+    # three tables (130 %, 100 %, seconds), each with one row per trace; columns in the policies' order
+    assert table_rows(summary) == [["pods"], ["pods"], ["pods"]]
+    assert "| trace | best-fit | fgd |" in summary
+    assert printed.startswith(summary)
+
+    for name in ("pods-allocation.png", "pods-frag-ratio.png", "pods-frag-amount.png"):
+        assert (out / name).read_bytes()[:8] == PNG
+    assert len(list(out.glob("*.png"))) == 3
+
+
+def test_second_run_skips_done_cells(tmp_path, capsys):
+    out = tmp_path / "out"
+    cfg = write_config(tmp_path)
+    assert evaluate.main(["--config", cfg, "--out", str(out)]) == 0
+    first_out = capsys.readouterr().out
+    cells = sorted((out / "cells").glob("*.json"))
+    stamps = {p: p.stat().st_mtime_ns for p in cells}
+    results = (out / "results.json").read_bytes()
+    summary = (out / "summary.md").read_bytes()
+    assert evaluate.main(["--config", cfg, "--out", str(out)]) == 0
+    assert capsys.readouterr().out == first_out
+    assert sorted((out / "cells").glob("*.json")) == cells
+    assert {p: p.stat().st_mtime_ns for p in cells} == stamps  # not rerun, not rewritten
+    assert (out / "results.json").read_bytes() == results
+    assert (out / "summary.md").read_bytes() == summary
+
+    # A resumed run with one more seed runs only the new cells and reports all of them.
+    assert evaluate.main(["--config", cfg, "--out", str(out), "--seeds", "1", "2", "3"]) == 0
+    assert {p: p.stat().st_mtime_ns for p in cells} == stamps
+    assert len(json.loads((out / "results.json").read_text())) == 6
+
+
+def test_command_line_overrides_the_config(tmp_path, capsys):
+    # The config points at files that do not exist and a policy set that --policies replaces.
+    cfg = write_config(tmp_path, nodes=str(tmp_path / "missing-nodes.csv"), traces=[str(tmp_path / "missing.csv")])
+    out = tmp_path / "out"
+    argv = ["--config", cfg, "--out", str(out), "--nodes", NODES, "--pods", PODS, MULTI]
+    argv += ["--policies", "random", "--seeds", "7"]
+    assert evaluate.main(argv) == 0
+    capsys.readouterr()
+    cells = sorted(p.name for p in (out / "cells").glob("*.json"))
+    assert cells == ["pods__random__7.json", "pods_multigpu__random__7.json"]
+    rows = json.loads((out / "results.json").read_text())
+    assert sorted((r["trace"], r["policy"], r["seed"]) for r in rows) == [
+        ("pods", "random", 7),
+        ("pods_multigpu", "random", 7),
+    ]
+    summary = (out / "summary.md").read_text()
+    assert table_rows(summary) == [["pods", "pods_multigpu"]] * 3
+    assert "| trace | random |" in summary
+    assert len(list(out.glob("*.png"))) == 6
+
+
+def test_results_only_report_the_requested_cells(tmp_path, capsys):
+    # Cells of an earlier, larger run stay on disk but the report covers only this run's grid.
+    out = tmp_path / "out"
+    cfg = write_config(tmp_path)
+    assert evaluate.main(["--config", cfg, "--out", str(out)]) == 0
+    assert evaluate.main(["--config", cfg, "--out", str(out), "--policies", "fgd", "--seeds", "2"]) == 0
+    capsys.readouterr()
+    rows = json.loads((out / "results.json").read_text())
+    assert [(r["policy"], r["seed"]) for r in rows] == [("fgd", 2)]
+    assert len(list((out / "cells").glob("*.json"))) == 4
+
+
+def run_error(argv, capsys) -> str:
+    assert evaluate.main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error:")  # the whole message (YAML errors span lines)
+    return captured.err
+
+
+def test_unknown_policy(tmp_path, capsys):
+    err = run_error(["--config", write_config(tmp_path, policies=["fgd", "nope"]), "--out", str(tmp_path)], capsys)
+    assert "policies" in err and "'nope'" in err
+    err = run_error(["--config", write_config(tmp_path), "--policies", "bogus", "--out", str(tmp_path)], capsys)
+    assert "policies" in err and "'bogus'" in err
+    assert not (tmp_path / "cells").exists()
+
+
+def test_missing_trace_file(tmp_path, capsys):
+    missing = str(tmp_path / "no-such-trace.csv")
+    err = run_error(["--config", write_config(tmp_path, traces=[missing]), "--out", str(tmp_path / "o")], capsys)
+    assert missing in err
+    err = run_error(["--config", write_config(tmp_path), "--nodes", missing, "--out", str(tmp_path / "o")], capsys)
+    assert missing in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_invalid_yaml(tmp_path, capsys):
+    path = tmp_path / "broken.yaml"
+    path.write_text("kind: fgd-openb\npolicies: [fgd\n")
+    err = run_error(["--config", str(path)], capsys)
+    assert str(path) in err and "YAML" in err
+
+
+def test_missing_config_file(tmp_path, capsys):
+    path = str(tmp_path / "absent.yaml")
+    assert path in run_error(["--config", path], capsys)
+
+
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"kind": "rl-benchmark"}, "kind"),
+        ({"seeds": []}, "seeds"),
+        ({"tune": 0}, "tune"),
+        ({"extra": 1}, "extra"),
+    ],
+)
+def test_invalid_config_fields(tmp_path, capsys, fields, field):
+    path = write_config(tmp_path, **fields)
+    err = run_error(["--config", path], capsys)
+    assert path in err and field in err
+
+
+def test_workers_give_the_same_results(tmp_path, capsys):
+    cfg = write_config(tmp_path)
+    assert evaluate.main(["--config", cfg, "--out", str(tmp_path / "serial")]) == 0
+    assert evaluate.main(["--config", cfg, "--out", str(tmp_path / "pool"), "--workers", "2"]) == 0
+    capsys.readouterr()
+    assert rows_without_seconds(tmp_path / "pool") == rows_without_seconds(tmp_path / "serial")
+    assert len(rows_without_seconds(tmp_path / "pool")) == 4
