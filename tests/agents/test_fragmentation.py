@@ -105,7 +105,8 @@ def handmade_workload():
     #                                                    which a CPU-only pod's type ignores: still '')
     pods += [share_pod(f"a{i}", "2", 500) for i in range(4)]
     pods += [cpu_pod("b0", "2"), cpu_pod("b1", "2"), cpu_pod("b2", "2", ("T4",)), cpu_pod("b3", "2", ("T4",))]
-    # E: 2 x (4000, 250, 1, '')   G: 2 x (2000, 1000, 2, '') via nvidia.com/gpu   F: 2 x (2000, 1000, 1, '') via annotations
+    # E: 2 x (4000, 250, 1, '')   G: 2 x (2000, 1000, 2, '') via nvidia.com/gpu: 2
+    # F: 2 x (2000, 1000, 1, ''), one via the annotations (1 x 1000 milli), one via nvidia.com/gpu: 1
     pods += [share_pod(f"e{i}", "4", 250) for i in range(2)]
     pods += [whole_pod(f"g{i}", "2", 2) for i in range(2)]
     pods += [share_pod("f0", "2", 1000), whole_pod("f1", "2", 1)]

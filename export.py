@@ -1,0 +1,149 @@
+"""export.py: export a trained policy as a scheduler plugin model.
+
+    python export.py RUN_DIR_OR_MODEL --out DIR
+
+Writes DIR/policy.onnx (the per-node scorer: inputs `nodes` [N, F] with a dynamic node axis and `pod` [P],
+output `scores` [N]) and DIR/policy.json (feature schema and version, source run and scenario, evaluation
+metrics). Before writing, it checks that onnxruntime and torch agree on sample states, and refuses to
+write a model that does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch as th
+
+from agents.io import atomic_write_bytes, atomic_write_json
+from agents.learned import load_scoring_net, resolve_model_path
+from agents.network import ScoreOneNet
+from envs.features import FEATURE_VERSION, NODE_FEATURES, NUM_NODE_FEATURES, NUM_POD_FEATURES, POD_FEATURES
+from envs.kube.errors import KubeObjectError
+
+TOLERANCE = 1e-4
+
+
+def sample_states(rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Feature matrices of several sizes (1 to 1000 nodes), with padding-like zero rows, for the parity check."""
+    states = []
+    for n in (1, 2, 7, 64, 513, 1000):
+        nodes = rng.uniform(-1, 1, (n, NUM_NODE_FEATURES)).astype(np.float32)
+        nodes[:, 11] = rng.integers(0, 2, n)
+        if n > 2:
+            nodes[rng.integers(0, n)] = 0.0
+        states.append((nodes, rng.uniform(0, 1, NUM_POD_FEATURES).astype(np.float32)))
+    return states
+
+
+def to_onnx(module: ScoreOneNet) -> bytes:
+    """The scorer as ONNX bytes, with a dynamic node axis."""
+    buf = io.BytesIO()
+    example = (th.zeros(5, NUM_NODE_FEATURES), th.zeros(NUM_POD_FEATURES))
+    with warnings.catch_warnings():  # the TorchScript exporter needs no onnxscript; its deprecation is noise here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _export(module, example, buf)
+    return buf.getvalue()
+
+
+def _export(module: ScoreOneNet, example: tuple, buf: io.BytesIO) -> None:
+    th.onnx.export(
+        module,
+        example,
+        buf,
+        input_names=["nodes", "pod"],
+        output_names=["scores"],
+        dynamic_axes={"nodes": {0: "num_nodes"}, "scores": {0: "num_nodes"}},
+        opset_version=17,
+        dynamo=False,
+    )
+    return buf.getvalue()
+
+
+def check_parity(module: ScoreOneNet, model_bytes: bytes, seed: int = 0) -> float:
+    """Largest |torch - onnxruntime| score difference over the sample states."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for nodes, pod in sample_states(np.random.default_rng(seed)):
+        with th.no_grad():
+            expected = module(th.as_tensor(nodes), th.as_tensor(pod)).numpy()
+        (got,) = session.run(None, {"nodes": nodes, "pod": pod})
+        if got.shape != expected.shape:
+            raise KubeObjectError(f"onnxruntime gave scores of shape {got.shape}, torch {expected.shape}")
+        worst = max(worst, float(np.max(np.abs(got - expected))))
+    return worst
+
+
+def export(source: str | Path, out: str | Path) -> tuple[Path, float]:
+    """Export `source` (a run directory or model file) into `out`; returns (onnx path, max parity error)."""
+    model_path = resolve_model_path(source)
+    net = load_scoring_net(model_path)
+    module = ScoreOneNet(net).eval()
+    model_bytes = to_onnx(module)
+    error = check_parity(module, model_bytes)
+    if not error <= TOLERANCE:
+        raise KubeObjectError(
+            f"onnxruntime and torch disagree by {error:.3g} (tolerance {TOLERANCE}): not written",
+            source=str(model_path),
+        )
+    run_dir = model_path.parent if model_path.parent.name != "checkpoints" else model_path.parent.parent
+    config = {}
+    if (run_dir / "config.yaml").exists():
+        import yaml
+
+        config = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+    evaluation = json.loads((run_dir / "best_eval.json").read_text()) if (run_dir / "best_eval.json").exists() else {}
+    meta = {
+        "format": "podgym-policy",
+        "features": {
+            "version": FEATURE_VERSION,
+            "node": [f.name for f in NODE_FEATURES],
+            "pod": [f.name for f in POD_FEATURES],
+            "normalisation": "none: every feature is already a ratio (see envs/features.py)",
+        },
+        "inputs": {"nodes": ["num_nodes", NUM_NODE_FEATURES], "pod": [NUM_POD_FEATURES]},
+        "output": {"scores": ["num_nodes"], "meaning": "higher is better; the plugin maps them to 0-10"},
+        "hidden": net.hidden,
+        "source": {
+            "model": str(model_path),
+            "run": str(run_dir),
+            "scenario": config.get("scenario"),
+            "algo": config.get("algo"),
+            "seed": config.get("seed"),
+        },
+        "evaluation": {
+            k: evaluation[k] for k in ("return_mean", "num_timesteps", "baselines", "metrics") if k in evaluation
+        },
+        "parity_max_abs_error": error,
+        "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    out = Path(out)
+    atomic_write_bytes(out / "policy.onnx", model_bytes)
+    atomic_write_json(out / "policy.json", meta)
+    return out / "policy.onnx", error
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="export.py", description=__doc__.split("\n")[0])
+    parser.add_argument("source", help="a training run directory or a model file (.zip)")
+    parser.add_argument("--out", required=True, help="output directory for policy.onnx and policy.json")
+    args = parser.parse_args(argv)
+    try:
+        path, error = export(args.source, args.out)
+    except (KubeObjectError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Exported {path} (onnxruntime vs torch max |difference| {error:.2g})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
