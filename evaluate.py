@@ -14,6 +14,7 @@ same results. OUT gets results.json, results.csv, report.md and a self-contained
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import sys
@@ -69,7 +70,12 @@ def load_config(path: str) -> PoliciesConfig | FgdOpenbConfig:
         raise KubeObjectError(f"not valid YAML: {exc}", source=path) from None
     if not isinstance(data, dict):
         raise KubeObjectError("an evaluation config must be a mapping", source=path)
-    model = FgdOpenbConfig if data.get("kind") == "fgd-openb" else PoliciesConfig
+    kind = data.get("kind", "policies")
+    if kind not in ("policies", "fgd-openb"):
+        raise KubeObjectError(
+            f"expected 'policies' or 'fgd-openb', got {kind!r}", obj="evaluation config", field="kind", source=path
+        )
+    model = FgdOpenbConfig if kind == "fgd-openb" else PoliciesConfig
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -155,7 +161,9 @@ def run_fgd_openb(cfg: FgdOpenbConfig, workers: int = 1, ray_address: str | None
     for trace in traces:
         for policy in cfg.policies:
             for seed in cfg.seeds:
-                path = cells / f"{Path(trace).stem}__{policy}__{seed}.json"
+                # The inputs that change a result are in the name: another node list or tune is another cell.
+                key = hashlib.sha1(f"{Path(nodes).resolve()}|{Path(trace).resolve()}|{cfg.tune}".encode()).hexdigest()
+                path = cells / f"{Path(trace).stem}__{policy}__{seed}__{key[:10]}.json"
                 wanted.append(path)
                 if not path.exists():
                     todo.append((path, (nodes, trace, policy, seed, cfg.tune)))
@@ -196,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
             k: v for k, v in (("policies", args.policies), ("seeds", args.seeds), ("out", args.out)) if v
         }
         if isinstance(cfg, FgdOpenbConfig):
+            if args.scenarios:
+                raise KubeObjectError("--scenarios does not apply to an fgd-openb config (use --nodes/--pods)")
             updates.update({k: v for k, v in (("nodes", args.nodes), ("traces", args.pods)) if v})
             cfg = cfg.model_copy(update=updates)
             out = run_fgd_openb(cfg, args.workers, args.ray)

@@ -75,7 +75,9 @@ class FragmentationRecorder:
 def bucket(arrived: np.ndarray, values: np.ndarray, capacity_milli: int, decimals: int | None = 2) -> dict[int, float]:
     """Curve columns 0..130: the mean of the per-event values whose arrived share (whole percent, half to even)
     equals the column, else within ±1 of it."""
-    x = np.round(arrived / capacity_milli * 100)
+    # As the original computes it: arrived milli / number of GPUs / 10 (then half-to-even), so exact half
+    # percents round the same way.
+    x = np.round(arrived / (capacity_milli / 1000) / 10)
     out: dict[int, float] = {}
     for col in COLUMNS:
         sel = values[x == col]

@@ -34,6 +34,7 @@ def aggregate(rows: list[dict]) -> dict[tuple[str, str], dict[str, float]]:
         stats: dict[str, float] = {"n": len(rs)}
         for col in ("alloc_100", "alloc_130"):
             values = np.array([r[col] for r in rs if r[col] is not None], dtype=np.float64)
+            stats[f"{col}_n"] = len(values)
             stats[f"{col}_mean"] = float(values.mean()) if len(values) else float("nan")
             stats[f"{col}_std"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
         stats["seconds_mean"] = float(np.mean([r["seconds"] for r in rs]))
@@ -52,7 +53,10 @@ def summary_markdown(rows: list[dict], policies: list[str]) -> str:
             cells = []
             for p in policies:
                 s = agg.get((trace, p))
-                cells.append(f"{s[col + '_mean']:.2f} ± {s[col + '_std']:.2f} (n={s['n']})" if s else "")
+                if s and s[f"{col}_n"]:
+                    cells.append(f"{s[col + '_mean']:.2f} ± {s[col + '_std']:.2f} (n={s[col + '_n']})")
+                else:
+                    cells.append("—")
             lines.append(f"| {trace} | " + " | ".join(cells) + " |")
         lines.append("")
     lines += [

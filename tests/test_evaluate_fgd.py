@@ -63,8 +63,9 @@ def test_writes_cells_results_summary_and_figures(tmp_path, capsys):
     out = tmp_path / "out"
     assert evaluate.main(["--config", write_config(tmp_path), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    cells = sorted(p.name for p in (out / "cells").glob("*.json"))
-    assert cells == ["pods__best-fit__1.json", "pods__best-fit__2.json", "pods__fgd__1.json", "pods__fgd__2.json"]
+    # Cell files are named trace__policy__seed__<key of the node list, trace and tune>.json.
+    cells = sorted(p.name.rsplit("__", 1)[0] for p in (out / "cells").glob("*.json"))
+    assert cells == ["pods__best-fit__1", "pods__best-fit__2", "pods__fgd__1", "pods__fgd__2"]
     assert not (tmp_path / "from-config").exists()  # --out wins over the config's out
 
     rows = json.loads((out / "results.json").read_text())
@@ -76,7 +77,8 @@ def test_writes_cells_results_summary_and_figures(tmp_path, capsys):
         ("pods", "fgd", 2),
     ]
     for r in rows:
-        cell = json.loads((out / "cells" / f"{r['trace']}__{r['policy']}__{r['seed']}.json").read_text())
+        (path,) = (out / "cells").glob(f"{r['trace']}__{r['policy']}__{r['seed']}__*.json")
+        cell = json.loads(path.read_text())
         assert cell == r
         assert 0 < r["placed"] <= r["pods"]
 
@@ -126,8 +128,8 @@ def test_command_line_overrides_the_config(tmp_path, capsys):
     argv += ["--policies", "random", "--seeds", "7"]
     assert evaluate.main(argv) == 0
     capsys.readouterr()
-    cells = sorted(p.name for p in (out / "cells").glob("*.json"))
-    assert cells == ["pods__random__7.json", "pods_multigpu__random__7.json"]
+    cells = sorted(p.name.rsplit("__", 1)[0] for p in (out / "cells").glob("*.json"))
+    assert cells == ["pods__random__7", "pods_multigpu__random__7"]
     rows = json.loads((out / "results.json").read_text())
     assert sorted((r["trace"], r["policy"], r["seed"]) for r in rows) == [
         ("pods", "random", 7),
@@ -210,3 +212,19 @@ def test_workers_give_the_same_results(tmp_path, capsys):
     capsys.readouterr()
     assert rows_without_seconds(tmp_path / "pool") == rows_without_seconds(tmp_path / "serial")
     assert len(rows_without_seconds(tmp_path / "pool")) == 4
+
+
+def test_another_node_list_is_not_served_from_old_cells(tmp_path):
+    """Resuming into the same output with a different node list must compute new cells, not reuse old ones."""
+    out = tmp_path / "out"
+    config = write_config(tmp_path, policies=["random"], seeds=[1])
+    assert evaluate.main(["--config", str(config), "--out", str(out)]) == 0
+    first = json.loads((out / "results.json").read_text())
+    small = tmp_path / "three-nodes.csv"
+    lines = Path(NODES).read_text().splitlines()
+    small.write_text("\n".join(lines[:4]) + "\n")
+    assert evaluate.main(["--config", str(config), "--out", str(out), "--nodes", str(small)]) == 0
+    second = json.loads((out / "results.json").read_text())
+    assert len(list((out / "cells").glob("*.json"))) == 2
+    assert second[0]["placed"] <= first[0]["placed"]
+    assert second != first

@@ -70,11 +70,6 @@ def test_bucket_half_to_even_small_capacity():
     assert got == {0: 1.0, 1: 2.33, 2: 3.0, 3: 3.0}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: bucket computes arrived / capacity * 100 instead of the spec's arrived / total_gpus / 10, "
-    "so some exact half percents (54.5, 57.5, 101.5, 103.5, 122.5 ... of 6,212,000) lose half-to-even",
-)
 def test_bucket_half_to_even_on_the_openb_capacity():
     # Section 2.3: arrive_ratio = round(arrived / 6212 / 10). 3,385,540 = 54.5% exactly -> 54 (even);
     # 3,571,900 = 57.5% -> 58 (even). 3,416,600 = 55% and 3,540,840 = 57% exactly.
