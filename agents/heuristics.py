@@ -28,7 +28,7 @@ from envs.cluster import ClusterState, PodRequest
 from envs.kube.objects import CPU, MEMORY
 from envs.kube.profile import API_VERSION, parse_configuration
 from envs.policy import KubeSchedulerPolicy
-from envs.workload.types import MILLI_GPU
+from envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
 MAX_SPEC_CPU = 128000  # the FGD simulator's MaxSpecCpu (milli-CPU)
 MAX_SPEC_GPU = 8000  # the FGD simulator's MaxSpecGpu (milli-GPU)
@@ -54,8 +54,11 @@ def _cpu_req(cluster: ClusterState, pod: PodRequest) -> int:
 
 
 def _gpu_left_total(cluster: ClusterState, nodes: np.ndarray) -> np.ndarray:
-    """Idle milli-GPU summed over each node's GPUs (missing devices, -1 in gpu_free, count 0)."""
-    return np.clip(cluster.gpu_free[nodes], 0, None).sum(axis=1).astype(np.int64)
+    """Idle milli-GPU summed over each node's GPUs (the free nvidia.com/gpu column, in milli)."""
+    col = cluster.column.get(GPU_RESOURCE)
+    if col is None:
+        return np.zeros(len(nodes), dtype=np.int64)
+    return cluster.free_t[col].take(nodes)
 
 
 def _go_div(a: np.ndarray, b: int) -> np.ndarray:

@@ -131,6 +131,9 @@ class ClusterState:
         g = int(self.gpu_count.max(initial=0))
         self.gpu_free = np.where(np.arange(g)[None, :] < self.gpu_count[:, None], MILLI_GPU, -1).astype(np.int64)
         self.gpu_model = [node.labels.get(GPU_MODEL_LABEL, "") for node in self.nodes]
+        # Per node: GPUs fully idle, and the most idle milli on one GPU (kept by bind/unbind for the GPU filter).
+        self.gpu_idle = self.gpu_count.copy()
+        self.gpu_max_free = np.where(self.gpu_count > 0, MILLI_GPU, -1).astype(np.int64)
         self.unschedulable = np.array([node.unschedulable for node in self.nodes], dtype=bool)
         self.alive = np.ones(n, dtype=bool)
         self.labels = LabelIndex(self.nodes)
@@ -222,6 +225,10 @@ class ClusterState:
             return np.ones(self.num_nodes, dtype=bool)
         if self.gpu_free.shape[1] == 0:
             return np.zeros(self.num_nodes, dtype=bool)
+        if pod.gpu_milli >= MILLI_GPU:
+            return self.gpu_idle >= pod.gpu_count
+        if pod.gpu_count == 1:
+            return self.gpu_max_free >= pod.gpu_milli
         return (self.gpu_free >= pod.gpu_milli).sum(axis=1) >= pod.gpu_count
 
     def choose_gpus(self, node: int, pod: PodRequest) -> tuple[int, ...]:
@@ -255,6 +262,8 @@ class ClusterState:
             self.active_count += 1
         for d in gpus:
             self.gpu_free[node, d] -= pod.gpu_milli
+        if gpus:
+            self._gpu_row_changed(node)
         return gpus
 
     def unbind(self, node: int, pod: PodRequest, gpus: tuple[int, ...]) -> None:
@@ -268,6 +277,13 @@ class ClusterState:
             self.active_count -= 1
         for d in gpus:
             self.gpu_free[node, d] += pod.gpu_milli
+        if gpus:
+            self._gpu_row_changed(node)
+
+    def _gpu_row_changed(self, node: int) -> None:
+        row = self.gpu_free[node]
+        self.gpu_idle[node] = int((row >= MILLI_GPU).sum())
+        self.gpu_max_free[node] = int(row.max())
 
     # ---- nodes -------------------------------------------------------------------------------
     def set_alive(self, node: int, alive: bool) -> None:
