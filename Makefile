@@ -16,8 +16,18 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# The main job on the default scenario: simulate with kube-scheduler, train a policy (about ten minutes),
+# evaluate it against the baselines on ten unseen seeds, export it as a plugin model.
+RUN := runs/quickstart-$(shell date +%Y%m%d-%H%M%S)
+SEEDS := 100 101 102 103 104 105 106 107 108 109
+
 run: setup
 	$(PY) -m envs.simulate
+	$(PY) train.py --run-dir $(RUN)
+	$(PY) evaluate.py --policies $(RUN) random round-robin kube-default best-fit fgd --scenarios default \
+		--seeds $(SEEDS) --workers 2 --out $(RUN)/evaluation
+	$(PY) export.py $(RUN) --out $(RUN)/exported
+	@echo "Report: $(RUN)/evaluation/report.html   Plugin model: $(RUN)/exported/policy.onnx"
 
 lint: setup
 	$(PY) -m ruff check .

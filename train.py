@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         "overrides.simulation.horizon=3600 (repeatable)",
     )
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    parser.add_argument("--run-dir", help="write the run here instead of runs/{scenario}__{algo}__{seed}__{time}")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
@@ -51,7 +52,11 @@ def main(argv: list[str] | None = None) -> int:
             overrides = {k.removeprefix("overrides."): v for k, v in sets.items() if k.startswith("overrides.")}
             cfg = load_train_config(args.config, {k: v for k, v in sets.items() if not k.startswith("overrides.")})
             cfg.overrides.update(overrides)
-            run_dir = train(cfg, progress_bar=not args.no_progress)
+            run_dir = Path(args.run_dir) if args.run_dir else None
+            if run_dir is not None and (run_dir / "config.yaml").exists():
+                raise KubeObjectError("a run already exists here: use --resume to continue it, or another --run-dir",
+                                      source=str(run_dir))
+            run_dir = train(cfg, run_dir, progress_bar=not args.no_progress)
     except (KubeObjectError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -115,3 +115,81 @@ def write_report(rows: list[dict], policies: list[str], out: Path) -> None:
     atomic_write_text(out / "results.csv", results_csv(rows))
     atomic_write_text(out / "summary.md", summary_markdown(rows, policies))
     write_figures(rows, policies, out)
+
+
+def read_paper_tables(spec: str | Path) -> dict[str, dict[str, dict[str, tuple[float, float]]]]:
+    """The published means ± std from the spec's "8.1 Summary" tables: {"130"|"100": {workload: {policy: (m, s)}}}."""
+    text = Path(spec).read_text()
+    out: dict[str, dict[str, dict[str, tuple[float, float]]]] = {}
+    for column in ("130", "100"):
+        start = text.index(f"**Column {column} (mean ± std over seeds 42–51):**")
+        lines = text[start:].splitlines()[2:]
+        header = [h.strip() for h in lines[0].strip("|").split("|")]
+        policies = [h.split("-", 1)[1] if "-" in h else h for h in header[1:]]
+        table: dict[str, dict[str, tuple[float, float]]] = {}
+        for line in lines[2:]:
+            if not line.startswith("|"):
+                break
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            table[cells[0]] = {p: tuple(float(x) for x in c.split("±")) for p, c in zip(policies, cells[1:])}
+        out[column] = table
+    return out
+
+
+PAPER_NAMES = {
+    "Random": "random",
+    "DotProd": "dot-product",
+    "GpuClustering": "gpu-clustering",
+    "GpuPacking": "gpu-packing",
+    "BestFit": "best-fit",
+    "FGD": "fgd",
+}
+
+
+def comparison_markdown(rows: list[dict], paper: dict) -> str:
+    """Side by side: podgym's mean ± std over seeds and the paper's, per workload and policy, with the gap."""
+    agg = aggregate(rows)
+    lines = []
+    worst = 0.0
+    for column, key in (("130", "alloc_130"), ("100", "alloc_100")):
+        lines += [
+            f"### GPU allocation (%) at {column}% arrived workload: podgym / paper (difference)",
+            "",
+            "| workload | " + " | ".join(PAPER_NAMES) + " |",
+            "|---|" + "---|" * len(PAPER_NAMES),
+        ]
+        for workload, published in paper[column].items():
+            trace = f"openb_pod_list_{workload}"
+            cells = []
+            for paper_name, ours_name in PAPER_NAMES.items():
+                s = agg.get((trace, ours_name))
+                p_mean, p_std = published[paper_name]
+                if not s or not s.get(f"{key}_n"):
+                    cells.append(f"— / {p_mean:.2f}")
+                    continue
+                diff = s[f"{key}_mean"] - p_mean
+                worst = max(worst, abs(diff))
+                cells.append(
+                    f"{s[key + '_mean']:.2f} ± {s[key + '_std']:.2f} / {p_mean:.2f} ± {p_std:.2f} ({diff:+.2f})"
+                )
+            lines.append(f"| {workload} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines.append(f"Largest absolute difference from the paper's means: {worst:.2f} percentage points.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description="Compare FGD-experiment results with the paper's table.")
+    parser.add_argument("--results", required=True, help="the evaluation output directory (results.json)")
+    parser.add_argument("--paper", required=True, help="the experiment spec holding the paper's tables")
+    args = parser.parse_args(argv)
+    rows = json.loads((Path(args.results) / "results.json").read_text())
+    print(comparison_markdown(rows, read_paper_tables(args.paper)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
