@@ -47,10 +47,10 @@ class NodeScoringNet(nn.Module):
         b, n, _ = nodes.shape
         h = self.encoder(th.cat([nodes, pod[:, None, :].expand(b, n, pod.shape[-1])], dim=-1))
         w = valid.to(h.dtype)[..., None]
-        count = w.sum(dim=1).clamp(min=1.0)
-        mean = (h * w).sum(dim=1) / count
+        count = w.sum(dim=1)
+        mean = (h * w).sum(dim=1) / count.clamp(min=1.0)
         maxed = th.where(w > 0, h, th.full_like(h, -1e4)).max(dim=1).values
-        maxed = th.where(count > 0, maxed, th.zeros_like(maxed))
+        maxed = th.where(count > 0, maxed, th.zeros_like(maxed))  # no real node (e.g. after the episode): zeros
         return h, th.cat([mean, maxed], dim=-1)
 
     def node_scores(self, nodes: th.Tensor, pod: th.Tensor, valid: th.Tensor) -> tuple[th.Tensor, th.Tensor]:

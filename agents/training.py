@@ -22,7 +22,7 @@ from agents.rollout import evaluate_actor, heuristic_actor
 from agents.sb3_policy import MaskableNodeScoringPolicy, NodeScoringPolicy, greedy_action
 from envs.env import PodSchedulingEnv
 from envs.kube.errors import KubeObjectError, from_validation_error
-from envs.scenario import set_override
+from envs.scenario import load_scenario, set_override
 from envs.vector import PodSchedulingVectorEnv, SB3VecEnv
 from envs.workload._fields import StrictModel
 
@@ -198,7 +198,8 @@ class CheckpointAndEvalCallback(BaseCallback):
         state = run_dir / "state.json"
         if state.exists():
             data = json.loads(state.read_text())
-            self.best = data.get("best_return", -np.inf)
+            best = data.get("best_return")
+            self.best = -np.inf if best is None else best
         self.baselines = self._baselines()
 
     def _baselines(self) -> dict[str, float]:
@@ -215,7 +216,11 @@ class CheckpointAndEvalCallback(BaseCallback):
         save_model_atomically(self.model, self.run_dir / "checkpoints" / "latest.zip")
         atomic_write_json(
             self.run_dir / "state.json",
-            {"num_timesteps": int(self.model.num_timesteps), "best_return": float(self.best)},
+            # JSON has no -Infinity: no evaluation yet is null.
+            {
+                "num_timesteps": int(self.model.num_timesteps),
+                "best_return": float(self.best) if np.isfinite(self.best) else None,
+            },
         )
 
     def evaluate(self) -> float:
@@ -236,6 +241,10 @@ class CheckpointAndEvalCallback(BaseCallback):
             )
         return result["return_mean"]
 
+    def _on_training_start(self) -> None:
+        # A resumed run counts its intervals from where it restarted.
+        self._last_ckpt = self._last_eval = int(self.model.num_timesteps)
+
     def _on_step(self) -> bool:
         t = self.model.num_timesteps
         if t - self._last_eval >= self.cfg.eval.every:
@@ -253,7 +262,8 @@ class CheckpointAndEvalCallback(BaseCallback):
 
 def new_run_dir(cfg: TrainConfig) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path(cfg.runs_dir) / f"{cfg.scenario}__{cfg.algo}__{cfg.seed}__{stamp}"
+    scenario = Path(cfg.scenario).stem if cfg.scenario.endswith((".yaml", ".yml")) else cfg.scenario
+    base = Path(cfg.runs_dir) / f"{scenario}__{cfg.algo}__{cfg.seed}__{stamp}"
     path, k = base, 1
     while path.exists():
         path, k = Path(f"{base}-{k}"), k + 1
@@ -263,6 +273,7 @@ def new_run_dir(cfg: TrainConfig) -> Path:
 def train(cfg: TrainConfig, run_dir: Path | None = None, resume: bool = False, progress_bar: bool = True) -> Path:
     """Train (or resume) and return the run directory."""
     th.set_num_threads(cfg.torch_threads)
+    load_scenario(cfg.scenario, dict(cfg.overrides))  # a bad scenario or override fails before anything is written
     if run_dir is None:
         run_dir = new_run_dir(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
