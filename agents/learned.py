@@ -65,6 +65,9 @@ class LearnedPolicy:
     """A trained node-scoring network as a NodeScorer."""
 
     def __init__(self, net: NodeScoringNet, name: str = "learned"):
+        # One pod's scores are a small computation: torch's thread pool only adds overhead and contention
+        # (about 20x slower with parallel evaluation workers), so inference runs on one thread.
+        th.set_num_threads(1)
         self.net = net
         self.name = name
         self._sim = None
