@@ -54,8 +54,9 @@ def main(argv: list[str] | None = None) -> int:
             cfg.overrides.update(overrides)
             run_dir = Path(args.run_dir) if args.run_dir else None
             if run_dir is not None and (run_dir / "config.yaml").exists():
-                raise KubeObjectError("a run already exists here: use --resume to continue it, or another --run-dir",
-                                      source=str(run_dir))
+                raise KubeObjectError(
+                    "a run already exists here: use --resume to continue it, or another --run-dir", source=str(run_dir)
+                )
             run_dir = train(cfg, run_dir, progress_bar=not args.no_progress)
     except (KubeObjectError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

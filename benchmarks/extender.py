@@ -1,0 +1,246 @@
+"""Prioritize latency and throughput of the scheduler extender at the Kubernetes scale limit.
+
+The cache holds 5,000 nodes (scheduler_perf's node-default: 4 cpu, 32Gi, 110 pods; hostname and zone
+labels) and 20,000 bound pods, loaded from files (``python -m plugin.serve --no-watch``). Each request is
+what a nodeCacheCapable kube-scheduler sends: ExtenderArgs with a pending pod (three shapes, 100m/500Mi as
+scheduler_perf's pod-default among them) and 500 candidate NodeNames (numFeasibleNodesToFind at 5,000
+nodes), the window moving round-robin over the nodes as kube-scheduler's start index does.
+
+The server runs in its own process, pinned to one core; the client (this process, pinned to another)
+sends the requests one after another over one keep-alive connection (http.client with TCP_NODELAY, as Go's
+net/http), as kube-scheduler's one-pod-at-a-time cycle does. Server-side time is the handler's own, read
+from the ``Server-Timing`` header of every response; requests/s is sustained over the whole measured run.
+
+Targets: p99 server time <= 1.5 ms and >= 810 requests/s (scheduler_perf's SchedulingBasic/5000Nodes_50000Pods
+threshold: the extender must not slow kube-scheduler below it). Two scorers are measured: a heuristic
+(``--policy``, default kube-default, the whole default profile) and an ONNX per-node scoring network
+(``--model``; by default a randomly initialised one of the training default size, hidden 64, exported here
+with torch; the server never imports torch). Prints one JSON object.
+
+    python benchmarks/extender.py [--nodes 5000] [--candidates 500] [--bound-pods 20000] [--requests 2000]
+                                  [--policy kube-default] [--model policy.onnx | --no-onnx]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import http.client  # noqa: E402
+import json  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET_P99_MS = 1.5
+TARGET_RPS = 810  # pods/s, scheduler_perf SchedulingBasic/5000Nodes_50000Pods
+WARMUP = 200
+POD_SHAPES = (("100m", "500Mi"), ("250m", "1Gi"), ("1", "2Gi"))
+CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def node(i: int) -> dict:
+    alloc = {"cpu": "4", "memory": "32Gi", "pods": "110"}
+    labels = {"kubernetes.io/hostname": f"node-{i}", "topology.kubernetes.io/zone": f"zone-{i % 3}"}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": f"node-{i}", "labels": labels},
+        "status": {"capacity": alloc, "allocatable": alloc},
+    }
+
+
+def pod(name: str, shape: int, node_name: str | None = None) -> dict:
+    cpu, memory = POD_SHAPES[shape]
+    obj = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default", "uid": f"uid-{name}", "labels": {"app": f"app-{shape}"}},
+        "spec": {
+            "schedulerName": "default-scheduler",
+            "containers": [
+                {
+                    "name": "pause",
+                    "image": "registry.k8s.io/pause:3.10",
+                    "resources": {"requests": {"cpu": cpu, "memory": memory}},
+                }
+            ],
+        },
+        "status": {"phase": "Pending"},
+    }
+    if node_name:
+        obj["spec"]["nodeName"] = node_name
+        obj["status"] = {"phase": "Running"}
+    return obj
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pin(pid: int, core: int) -> None:
+    """Pin `pid` (0: this process) to one of the cores we started with, when there are several."""
+    if len(CORES) > 1:
+        os.sched_setaffinity(pid, {CORES[core % len(CORES)]})
+
+
+def connect(port: int) -> http.client.HTTPConnection:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.connect()
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return conn
+
+
+def start_server(scorer: list[str], files: Path, port: int) -> subprocess.Popen:
+    """`python -m plugin.serve` on its own core (pinned before exec, so every thread it starts is pinned too)."""
+    cmd = [sys.executable, "-m", "plugin.serve", *scorer, "--no-watch", "--nodes", str(files / "nodes.json")]
+    cmd += ["--pods", str(files / "pods.json"), "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    log = open(files / f"server-{port}.log", "w+")  # noqa: SIM115 (closed with the process)
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, preexec_fn=lambda: pin(0, 0))
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"the extender exited ({proc.returncode}): {log.read()[-2000:]}")
+        try:
+            conn = connect(port)
+            conn.request("GET", "/healthz")
+            ok = conn.getresponse().status == 200
+            conn.close()
+            if ok:
+                return proc
+        except OSError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the extender did not become healthy in 300 s")
+
+
+def measure(port: int, bodies: list[bytes], requests: int) -> dict:
+    conn = connect(port)
+    headers = {"Content-Type": "application/json"}
+
+    def one(body: bytes) -> tuple[float, float]:
+        t = time.perf_counter()
+        conn.request("POST", "/scheduler/prioritize", body, headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        elapsed = time.perf_counter() - t
+        if resp.status != 200 or not data.startswith(b'[{"Host":'):
+            raise RuntimeError(f"prioritize answered {resp.status}: {data[:300]!r}")
+        timing = resp.getheader("Server-Timing") or ""
+        return float(timing.partition("dur=")[2]), elapsed * 1000
+
+    for k in range(WARMUP):
+        one(bodies[k % len(bodies)])
+    server, client = np.zeros(requests), np.zeros(requests)
+    start = time.perf_counter()
+    for k in range(requests):
+        server[k], client[k] = one(bodies[k % len(bodies)])
+    wall = time.perf_counter() - start
+    conn.close()
+    p50, p99 = (float(x) for x in np.percentile(server, [50, 99]))
+    rps = requests / wall
+    return {
+        "server_p50_ms": round(p50, 4),
+        "server_p99_ms": round(p99, 4),
+        "server_mean_ms": round(float(server.mean()), 4),
+        "client_p50_ms": round(float(np.percentile(client, 50)), 4),
+        "client_p99_ms": round(float(np.percentile(client, 99)), 4),
+        "requests_per_s": round(rps, 1),
+        "p99_to_target": round(p99 / TARGET_P99_MS, 3),
+        "throughput_to_target": round(rps / TARGET_RPS, 3),
+        "meets_targets": bool(p99 <= TARGET_P99_MS and rps >= TARGET_RPS),
+    }
+
+
+def onnx_model(directory: Path) -> Path:
+    """A randomly initialised scoring network of the training default size, exported to ONNX."""
+    import torch as th
+
+    sys.path.insert(0, str(REPO))
+    from agents.network import NodeScoringNet, ScoreOneNet
+    from export import to_onnx
+
+    th.manual_seed(0)
+    path = directory / "policy.onnx"
+    path.write_bytes(to_onnx(ScoreOneNet(NodeScoringNet(64).eval()).eval()))
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--nodes", type=int, default=5000)
+    parser.add_argument("--candidates", type=int, default=500)
+    parser.add_argument("--bound-pods", type=int, default=20000)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--policy", default="kube-default", help="the heuristic to serve")
+    parser.add_argument("--model", help="an exported policy.onnx (default: a random network, hidden 64)")
+    parser.add_argument("--no-onnx", action="store_true", help="measure the heuristic only")
+    args = parser.parse_args()
+
+    pin(0, 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = Path(tmp)
+        t0 = time.perf_counter()
+        (files / "nodes.json").write_text(json.dumps({"kind": "List", "items": [node(i) for i in range(args.nodes)]}))
+        bound = [pod(f"running-{k}", k % 3, f"node-{k % args.nodes}") for k in range(args.bound_pods)]
+        (files / "pods.json").write_text(json.dumps({"kind": "List", "items": bound}))
+        bodies = []
+        for k in range(256):
+            first = (k * args.candidates) % args.nodes
+            names = [f"node-{(first + j) % args.nodes}" for j in range(args.candidates)]
+            payload = {"Pod": pod(f"pending-{k}", k % 3), "Nodes": None, "NodeNames": names}
+            bodies.append(json.dumps(payload, separators=(",", ":")).encode())
+        scorers: list[tuple[str, list[str]]] = [(args.policy, ["--policy", args.policy])]
+        if not args.no_onnx:
+            model = Path(args.model) if args.model else onnx_model(files)
+            scorers.append(
+                (f"onnx:{model.name}" + ("" if args.model else " (random, hidden 64)"), ["--model", str(model)])
+            )
+        setup = time.perf_counter() - t0
+        results = []
+        for name, flags in scorers:
+            port = free_port()
+            t1 = time.perf_counter()
+            proc = start_server(flags, files, port)
+            startup = time.perf_counter() - t1
+            try:
+                results.append(
+                    {"scorer": name, "server_startup_s": round(startup, 2), **measure(port, bodies, args.requests)}
+                )
+            finally:
+                proc.terminate()
+                proc.wait(30)
+    print(
+        json.dumps(
+            {
+                "benchmark": "extender",
+                "verb": "prioritize",
+                "nodes": args.nodes,
+                "candidates": args.candidates,
+                "bound_pods": args.bound_pods,
+                "requests": args.requests,
+                "target_p99_ms": TARGET_P99_MS,
+                "target_requests_per_s": TARGET_RPS,
+                "cores": len(CORES) or os.cpu_count(),
+                "setup_s": round(setup, 2),
+                "results": results,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

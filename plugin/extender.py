@@ -1,0 +1,453 @@
+"""A kube-scheduler extender (HTTP, ``filterVerb`` and ``prioritizeVerb``) that scores nodes with any podgym policy.
+
+Wire format (``k8s.io/kube-scheduler/extender/v1``, whose structs have no json tags, so the keys are the Go
+field names, capitalised exactly so):
+
+* request, both verbs: ``ExtenderArgs`` ``{"Pod": <v1.Pod>, "Nodes": <v1.NodeList> | null,
+  "NodeNames": [..] | null}``. With ``nodeCacheCapable: true`` the scheduler sends ``NodeNames`` and the
+  extender judges them on its own cache (``plugin.cache.ClusterCache``); otherwise it sends whole ``Nodes``,
+  judged with the cache's pods on them.
+* ``filter`` answers ``ExtenderFilterResult`` ``{"Nodes", "NodeNames", "FailedNodes",
+  "FailedAndUnresolvableNodes", "Error"}``: the nodes that pass (``NodeNames`` or ``Nodes``, as the caller
+  gave them, in its order) and, for the others, the upstream reason of the first failing plugin of the
+  default profile (``envs.scheduling.VectorProfile``, the same as ``envs.kube.filter_status``):
+  UnschedulableAndUnresolvable ones in ``FailedAndUnresolvableNodes``, Unschedulable ones in
+  ``FailedNodes``. A node the cache does not know is Unschedulable ("node(s) unknown to the extender's
+  cache"), so the pod is retried once the watch has caught up.
+* ``prioritize`` answers ``HostPriorityList`` ``[{"Host", "Score"}]``, one entry per node, in the caller's
+  order: the scorer's scores mapped to integers by ``extender_scores`` (below); a node the cache does not
+  know scores 0.
+
+Errors: a body that is not JSON, not an ExtenderArgs, or whose Pod or Nodes are malformed (a Pod without
+spec...) gets 400 with ``{"Error": message}``. An internal error in ``prioritize`` gives neutral scores (all
+0) and a log line, never a 500 (kube-scheduler would ignore the extender's scores anyway); in ``filter`` it
+gives a 200 ``ExtenderFilterResult`` whose ``Error`` says what failed, as upstream expects (configure the
+extender ``ignorable: true`` to schedule without it then).
+
+Also: ``GET /healthz`` (503 until the watch has listed nodes and pods once), ``GET /metrics`` (Prometheus
+text: requests and errors per verb, a latency histogram, the cache's sizes), every route also under a URL
+prefix (``urlPrefix: http://host:8888/scheduler`` -> ``/scheduler/filter``), and each response carries a
+``Server-Timing: app;dur=<ms>`` header, the time spent in the handler. The hot paths are plain Starlette
+endpoints (no pydantic, no dependency injection); host entries of responses are pre-encoded.
+
+With ``cache_api=True`` (``--cache-api``; for simulations and tests, never needed in a cluster) two more
+routes feed the cache: ``POST /cache/state {"nodes": [...], "pods": [...]}`` replaces everything and
+``POST /cache/events {"events": [{"type": "ADDED"|"MODIFIED"|"DELETED", "object": <Node|Pod>}, ...]}``
+applies watch events in order. ``agents.extender_client.ExtenderPolicy`` mirrors a simulation through them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Request, Response
+
+from envs.cluster import ClusterState, PodRequest
+from envs.kube import parse_nodes
+from envs.kube.errors import KubeObjectError
+from envs.kube.framework import MAX_EXTENDER_PRIORITY, UNSCHEDULABLE_AND_UNRESOLVABLE
+from plugin.cache import ClusterCache, ClusterView
+
+log = logging.getLogger("podgym.plugin.extender")
+
+UNKNOWN_NODE = "node(s) unknown to the extender's cache"
+JSON = "application/json"
+VERBS = ("filter", "prioritize")
+
+
+# ---- the score mapping ------------------------------------------------------------------------------------
+def extender_scores(scores: Any, max_score: int = MAX_EXTENDER_PRIORITY) -> np.ndarray:
+    """Scores of any scale -> integers 0..`max_score` (MaxExtenderPriority, 10), preserving the argmax exactly.
+
+    The best node(s) (every node whose score equals the maximum) get `max_score`; every other node gets
+    ``min(floor(max_score * (s - lo) / (hi - lo)), max_score - 1)``, with lo, hi the lowest and highest finite
+    scores: a linear min-max scale, capped one below the top so that no other node ties with the best.
+    So the set of nodes at `max_score` is exactly the set of argmax nodes: ties at the top stay ties,
+    and no new tie appears there (lower down, nearby scores may share a level). All scores equal -> all
+    `max_score`. NaN counts as the lowest score; -inf maps to 0, +inf to the top.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    out = np.zeros(len(s), dtype=np.int64)
+    if len(s) == 0:
+        return out
+    s = np.where(np.isnan(s), -np.inf, s)
+    top = s == s.max()
+    out[top] = max_score
+    rest = ~top
+    if rest.any():
+        finite = np.isfinite(s)
+        if finite.any():
+            lo, hi = s[finite].min(), s[finite].max()
+            span = hi - lo
+            if span > 0:
+                r = np.where(finite & rest, s, lo)
+                levels = np.floor(max_score * ((r - lo) / span))
+                out[rest] = np.clip(levels[rest], 0, max_score - 1).astype(np.int64)
+    return out
+
+
+# ---- running a policy outside the simulator --------------------------------------------------------------
+class ScorerHost:
+    """Runs a NodeScorer (``envs.policy``) against the cache instead of a simulator.
+
+    It is a cache listener: after each rebuild of the ClusterState it calls the scorer's ``reset(view)``
+    (``ClusterView``: the bound pods, the pending count, no clock), and it forwards ``on_bind``/``on_unbind``
+    to a scorer that keeps state (round-robin, FGD), so that the scorer follows the cluster exactly as it
+    follows a simulation. For a cluster of nodes the scheduler sent (``nodeCacheCapable: false`` with nodes
+    the cache does not hold) a stateful scorer is a fresh copy reset on that cluster.
+    """
+
+    def __init__(self, scorer: Any, cache: ClusterCache):
+        self.scorer = scorer
+        self.cache = cache
+        self.name = getattr(scorer, "name", type(scorer).__name__)
+        self.stateful = hasattr(scorer, "on_bind")
+        self._prototype = copy.deepcopy(scorer) if self.stateful else None
+        self._cluster: ClusterState | None = None
+        cache.listeners.append(self)
+
+    def on_reset(self, view: ClusterView) -> None:
+        self._cluster = None
+        try:
+            if hasattr(self.scorer, "reset"):
+                self.scorer.reset(view)
+        except Exception:
+            log.exception("scorer %s: reset on the cache's state failed; it is retried on the next request", self.name)
+            return
+        self._cluster = view.cluster
+
+    def on_bind(self, cluster: ClusterState, node: int, pod: PodRequest, gpus: tuple[int, ...]) -> None:
+        if self.stateful and cluster is self._cluster:
+            self.scorer.on_bind(cluster, node, pod, gpus)
+
+    def on_unbind(self, cluster: ClusterState, node: int, pod: PodRequest, gpus: tuple[int, ...]) -> None:
+        if self.stateful and cluster is self._cluster:
+            self.scorer.on_unbind(cluster, node, pod, gpus)
+
+    def score(self, cluster: ClusterState, pod: PodRequest, nodes: np.ndarray) -> np.ndarray:
+        """The scorer's raw scores of `nodes` (indices into `cluster`). Hold the cache's lock."""
+        if cluster is self.cache.cluster():
+            if self._cluster is not cluster:
+                view = self.cache.view()
+                if hasattr(self.scorer, "reset"):
+                    self.scorer.reset(view)
+                self._cluster = cluster
+            return np.asarray(self.scorer.score(cluster, pod, nodes))
+        scorer = self.scorer
+        if self._prototype is not None:
+            scorer = copy.deepcopy(self._prototype)
+        if hasattr(scorer, "reset") and self._prototype is not None:
+            bound = []  # the pods ClusterCache.cluster_for bound are not listed: stateful scorers start empty
+            scorer.reset(ClusterView(cluster, bound))
+        return np.asarray(scorer.score(cluster, pod, nodes))
+
+
+# ---- metrics ----------------------------------------------------------------------------------------------
+class Metrics:
+    """Counters and a latency histogram per verb, rendered in the Prometheus text format (version 0.0.4)."""
+
+    BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0015, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+    def __init__(self, verbs: tuple[str, ...] = VERBS):
+        self.requests = dict.fromkeys(verbs, 0)
+        self.errors = dict.fromkeys(verbs, 0)
+        self.sums = dict.fromkeys(verbs, 0.0)
+        self.counts = {v: [0] * (len(self.BUCKETS) + 1) for v in verbs}
+
+    def observe(self, verb: str, seconds: float, error: bool = False) -> None:
+        self.requests[verb] += 1
+        if error:
+            self.errors[verb] += 1
+        self.sums[verb] += seconds
+        self.counts[verb][bisect.bisect_left(self.BUCKETS, seconds)] += 1
+
+    def render(self, cache: ClusterCache) -> str:
+        p = "podgym_extender"
+        lines = [
+            f"# HELP {p}_requests_total Extender requests handled, by verb.",
+            f"# TYPE {p}_requests_total counter",
+            *(f'{p}_requests_total{{verb="{v}"}} {n}' for v, n in self.requests.items()),
+            f"# HELP {p}_errors_total Requests answered with an error (400, Error, or neutral scores), by verb.",
+            f"# TYPE {p}_errors_total counter",
+            *(f'{p}_errors_total{{verb="{v}"}} {n}' for v, n in self.errors.items()),
+            f"# HELP {p}_request_duration_seconds Time spent in the handler, by verb.",
+            f"# TYPE {p}_request_duration_seconds histogram",
+        ]
+        for v, counts in self.counts.items():
+            total = 0
+            for le, c in zip((*self.BUCKETS, None), counts):
+                total += c
+                bound = "+Inf" if le is None else repr(le)
+                lines.append(f'{p}_request_duration_seconds_bucket{{verb="{v}",le="{bound}"}} {total}')
+            lines.append(f'{p}_request_duration_seconds_sum{{verb="{v}"}} {self.sums[v]!r}')
+            lines.append(f'{p}_request_duration_seconds_count{{verb="{v}"}} {total}')
+        gauges = (
+            ("cache_nodes", "Nodes in the extender's cache.", cache.num_nodes),
+            ("cache_pods", "Pods in the extender's cache (bound and pending).", cache.num_pods),
+            ("cache_pending_pods", "Pending pods in the extender's cache.", cache.num_pending),
+            ("cache_synced", "1 once the watch has listed nodes and pods (1 without a watch).", int(cache.synced)),
+        )
+        for name, doc, value in gauges:
+            lines += [f"# HELP {p}_{name} {doc}", f"# TYPE {p}_{name} gauge", f"{p}_{name} {value}"]
+        lines += [
+            f"# HELP {p}_cache_relists_total Lists of the apiserver (initial and after 410 Gone or errors).",
+            f"# TYPE {p}_cache_relists_total counter",
+        ]
+        lines += [f'{p}_cache_relists_total{{kind="{k}"}} {n}' for k, n in cache.relists.items()]
+        lines += [
+            f"# HELP {p}_cache_rebuilds_total Rebuilds of the cluster state (node changes).",
+            f"# TYPE {p}_cache_rebuilds_total counter",
+            f"{p}_cache_rebuilds_total {cache.rebuilds}",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+# ---- the app ----------------------------------------------------------------------------------------------
+class BadRequest(Exception):
+    """A request the extender cannot read: answered 400."""
+
+
+def _field(args: Mapping[str, Any], name: str) -> Any:
+    """``args[name]``, matching the key case-insensitively as Go's encoding/json does."""
+    if name in args:
+        return args[name]
+    lower = name.lower()
+    for k, v in args.items():
+        if isinstance(k, str) and k.lower() == lower:
+            return v
+    return None
+
+
+def parse_args(body: bytes) -> tuple[dict[str, Any], list[str] | None, list[dict[str, Any]] | None]:
+    """(Pod, NodeNames, Nodes' items) of an ExtenderArgs body; exactly one of the last two is not None."""
+    try:
+        args = json.loads(body)
+    except ValueError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(args, dict):
+        raise BadRequest(f"expected ExtenderArgs, an object with Pod and NodeNames or Nodes; got {type(args).__name__}")
+    pod = _field(args, "Pod")
+    if not isinstance(pod, dict):
+        raise BadRequest("ExtenderArgs.Pod is missing or not an object")
+    nodes = _field(args, "Nodes")
+    if nodes is not None:
+        items = nodes.get("items") if isinstance(nodes, dict) else None
+        if items is None and isinstance(nodes, dict):
+            items = []
+        if not isinstance(items, list) or not all(isinstance(n, dict) for n in items):
+            raise BadRequest("ExtenderArgs.Nodes must be a NodeList: an object with items, a list of Node objects")
+        return pod, None, items
+    names = _field(args, "NodeNames")
+    if names is None:
+        raise BadRequest("ExtenderArgs has neither NodeNames (nodeCacheCapable: true) nor Nodes")
+    if not isinstance(names, list) or not set(map(type, names)) <= {str}:
+        raise BadRequest("ExtenderArgs.NodeNames must be a list of node names")
+    return pod, names, None
+
+
+class Extender:
+    """The handlers of create_app, over one cache and one scorer."""
+
+    def __init__(self, scorer: Any, cache: ClusterCache, max_score: int = MAX_EXTENDER_PRIORITY):
+        if max_score < 1:
+            raise ValueError(f"max_score must be at least 1, got {max_score}")
+        self.cache = cache
+        self.host = ScorerHost(scorer, cache)
+        self.max_score = max_score
+        self.metrics = Metrics()
+        self._entries: dict[str, tuple[bytes, ...]] = {}
+
+    # -- helpers
+    def _encode(self, names: list[str], scores: np.ndarray) -> bytes:
+        """The HostPriorityList, from pre-encoded ``{"Host":name,"Score":s}`` entries (every s in 0..max_score)."""
+        entries = self._entries
+        if len(entries) > 4 * self.cache.num_nodes + 1024:  # names of nodes long gone: start over
+            entries.clear()
+        for n in names:
+            if n not in entries:
+                host = json.dumps(n).encode()
+                entries[n] = tuple(b'{"Host":%s,"Score":%d}' % (host, s) for s in range(self.max_score + 1))
+        return b"[" + b",".join([entries[n][s] for n, s in zip(names, scores.tolist())]) + b"]"
+
+    def _respond(self, verb: str, t0: float, body: bytes, status: int = 200, error: bool = False) -> Response:
+        elapsed = time.perf_counter() - t0
+        self.metrics.observe(verb, elapsed, error)
+        return Response(body, status, {"Server-Timing": f"app;dur={elapsed * 1000:.3f}"}, media_type=JSON)
+
+    def _bad(self, verb: str, t0: float, message: str) -> Response:
+        log.info("%s: 400: %s", verb, message)
+        return self._respond(verb, t0, json.dumps({"Error": message}).encode(), 400, True)
+
+    def _resolve(self, pod_obj: dict[str, Any], names: list[str] | None, items: list[dict[str, Any]] | None):
+        """(cluster, vector, pod request, node names, indices with -1 for unknown names); hold the lock."""
+        cache = self.cache
+        pod = cache.pod_request(pod_obj)  # KubeObjectError for a malformed pod; adds a missing column
+        if items is None:
+            assert names is not None
+            snap = cache.snapshot()
+            found = list(map(snap.cluster.node_index.get, names))
+            if None in found:
+                found = [-1 if j is None else j for j in found]
+            return snap.cluster, snap.vector, pod, names, np.array(found, dtype=np.int64)
+        nodes = parse_nodes(items)
+        cluster, vector, idx = cache.cluster_for(nodes)
+        if cluster is not cache.cluster():
+            pod = cache.pod_request(pod_obj, cluster)
+        return cluster, vector, pod, [n.name for n in nodes], idx
+
+    # -- verbs
+    async def prioritize(self, request: Request) -> Response:
+        t0 = time.perf_counter()
+        try:
+            pod_obj, names, items = parse_args(await request.body())
+        except BadRequest as exc:
+            return self._bad("prioritize", t0, str(exc))
+        error = False
+        with self.cache.lock:
+            try:
+                cluster, _, pod, names, idx = self._resolve(pod_obj, names, items)
+            except KubeObjectError as exc:
+                return self._bad("prioritize", t0, str(exc))
+            scores = np.zeros(len(idx), dtype=np.int64)
+            known = idx >= 0
+            try:
+                if known.any():
+                    raw = self.host.score(cluster, pod, idx[known])
+                    if len(raw) != int(known.sum()):
+                        raise ValueError(f"the scorer returned {len(raw)} scores for {int(known.sum())} nodes")
+                    scores[known] = extender_scores(raw, self.max_score)
+            except Exception:
+                log.exception("prioritize: scoring pod %s failed; answering neutral scores (0)", pod.name)
+                scores[:] = 0
+                error = True
+        return self._respond("prioritize", t0, self._encode(names, scores), error=error)
+
+    async def filter(self, request: Request) -> Response:
+        t0 = time.perf_counter()
+        try:
+            pod_obj, names, items = parse_args(await request.body())
+        except BadRequest as exc:
+            return self._bad("filter", t0, str(exc))
+        by_name = items is not None
+        with self.cache.lock:
+            try:
+                cluster, vector, pod, names, idx = self._resolve(pod_obj, names, items)
+            except KubeObjectError as exc:
+                return self._bad("filter", t0, str(exc))
+            try:
+                failed: dict[str, str] = {}
+                unresolvable: dict[str, str] = {}
+                known = idx >= 0
+                ok = np.zeros(len(idx), dtype=bool)
+                ok[known] = vector.filter(cluster, pod)[idx[known]]
+                if not ok[known].all():
+                    statuses = vector.filter_statuses(cluster, pod)
+                    for k in np.flatnonzero(known & ~ok):
+                        status = statuses[int(idx[k])]
+                        if status is None:  # cannot happen: filter and filter_statuses agree
+                            raise RuntimeError(f"node {names[k]}: filter and filter_statuses disagree")
+                        target = unresolvable if status.code == UNSCHEDULABLE_AND_UNRESOLVABLE else failed
+                        target[names[k]] = status.message
+                for k in np.flatnonzero(~known):
+                    failed[names[k]] = UNKNOWN_NODE
+                passing = [names[k] for k in np.flatnonzero(ok)]
+                result: dict[str, Any] = {
+                    "Nodes": None,
+                    "NodeNames": passing,
+                    "FailedNodes": failed,
+                    "FailedAndUnresolvableNodes": unresolvable,
+                    "Error": "",
+                }
+                if by_name:
+                    assert items is not None
+                    result["Nodes"] = {"metadata": {}, "items": [items[k] for k in np.flatnonzero(ok)]}
+                    result["NodeNames"] = None
+                error = False
+            except Exception as exc:
+                log.exception("filter: pod %s failed", pod.name)
+                result = {
+                    "Nodes": None,
+                    "NodeNames": None,
+                    "FailedNodes": {},
+                    "FailedAndUnresolvableNodes": {},
+                    "Error": f"podgym extender: {type(exc).__name__}: {exc}",
+                }
+                error = True
+        return self._respond("filter", t0, json.dumps(result, separators=(",", ":")).encode(), error=error)
+
+    async def healthz(self, request: Request) -> Response:
+        c = self.cache
+        body = {
+            "status": "ok" if c.synced else "syncing",
+            "scorer": self.host.name,
+            "nodes": c.num_nodes,
+            "pods": c.num_pods,
+            "pending": c.num_pending,
+            "synced": c.synced,
+        }
+        return Response(json.dumps(body).encode(), 200 if c.synced else 503, media_type=JSON)
+
+    async def metrics_text(self, request: Request) -> Response:
+        return Response(self.metrics.render(self.cache).encode(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    # -- the cache API (tests and simulations)
+    async def cache_state(self, request: Request) -> Response:
+        try:
+            data = json.loads(await request.body())
+            if not isinstance(data, dict):
+                raise BadRequest('expected {"nodes": [...], "pods": [...]}')
+            self.cache.set_state(data.get("nodes") or [], data.get("pods") or [])
+        except (ValueError, BadRequest) as exc:  # KubeObjectError and JSONDecodeError are ValueErrors
+            return Response(json.dumps({"Error": str(exc)}).encode(), 400, media_type=JSON)
+        return Response(json.dumps({"version": self.cache.version}).encode(), media_type=JSON)
+
+    async def cache_events(self, request: Request) -> Response:
+        try:
+            data = json.loads(await request.body())
+            events = data.get("events") if isinstance(data, dict) else data
+            if not isinstance(events, list):
+                raise BadRequest('expected {"events": [{"type": ..., "object": ...}, ...]}')
+            for event in events:
+                self.cache.apply_event(event)
+        except (ValueError, BadRequest) as exc:
+            return Response(json.dumps({"Error": str(exc)}).encode(), 400, media_type=JSON)
+        return Response(json.dumps({"version": self.cache.version}).encode(), media_type=JSON)
+
+
+def create_app(
+    scorer: Any,
+    cache: ClusterCache | None = None,
+    *,
+    max_score: int = MAX_EXTENDER_PRIORITY,
+    cache_api: bool = False,
+) -> FastAPI:
+    """The extender as an ASGI app: `scorer` (a NodeScorer: OnnxPolicy, a heuristic) over `cache`.
+
+    `max_score` is the top of the prioritize scale (MaxExtenderPriority, 10, unless the scheduler's
+    configuration is known to expect another range: kube-scheduler does not clamp extender scores);
+    `cache_api` adds the routes that feed the cache by hand (module doc).
+    """
+    cache = cache or ClusterCache()
+    ext = Extender(scorer, cache, max_score)
+    app = FastAPI(title="podgym scheduler extender", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.extender = ext
+    for verb, endpoint in (("filter", ext.filter), ("prioritize", ext.prioritize)):
+        app.add_route(f"/{verb}", endpoint, methods=["POST"])
+        app.add_route(f"/{{prefix:path}}/{verb}", endpoint, methods=["POST"])
+    app.add_route("/healthz", ext.healthz, methods=["GET"])
+    app.add_route("/metrics", ext.metrics_text, methods=["GET"])
+    if cache_api:
+        for path, endpoint in (("cache/state", ext.cache_state), ("cache/events", ext.cache_events)):
+            app.add_route(f"/{path}", endpoint, methods=["POST"])
+            app.add_route(f"/{{prefix:path}}/{path}", endpoint, methods=["POST"])
+    return app
+
+
+__all__ = ["MAX_EXTENDER_PRIORITY", "Extender", "Metrics", "ScorerHost", "create_app", "extender_scores", "parse_args"]

@@ -1,0 +1,908 @@
+"""A standalone secondary scheduler: podgym's policy places the pods that ask for it, no kube-scheduler involved.
+
+``SecondaryScheduler(api, scorer)`` takes a ``kubernetes.client.CoreV1Api`` and a node scorer (an
+``OnnxPolicy`` or any ``agents.make_policy`` heuristic) and runs kube-scheduler's cycle with podgym's
+semantics (``envs.kube``, vectorised by ``envs.scheduling.VectorProfile``, the filters the simulator uses):
+
+* **Watches** three streams, list then watch as client-go's reflector does (relist on 410 Gone):
+  nodes; bound pods (``spec.nodeName!=``, terminal pods excluded); and the pods addressed to it
+  (``spec.schedulerName=<name>,spec.nodeName=``). Pods with scheduling gates or a deletion timestamp
+  wait. All events are applied by one thread, so the cluster state needs no lock.
+* **Keeps** a ``ClusterState`` of the nodes (indexed in node-name order) and the bound pods of every
+  scheduler: bound pods update it in place; a node change rebuilds it. A pod it binds is accounted at
+  once, before the watch reports it, so the next pod sees the resources it uses.
+* **Filters** with the profile's Filter plugins (default: kube-scheduler v1.35's default profile, or
+  ``--config`` KubeSchedulerConfiguration), looks for ``scorer.num_to_find`` feasible nodes from a
+  round-robin start as kube-scheduler does (``Simulator.candidates``), **scores** them with the scorer,
+  and takes the highest score. **Ties**: uniformly at random from a seeded RNG, the same stream the
+  simulator uses for the same seed (``tie_break="random"``, default, kube-scheduler's selectHost), or
+  the lowest node name (``tie_break="name"``).
+* **Binds** with ``POST /api/v1/namespaces/{ns}/pods/{name}/binding`` (``create_namespaced_pod_binding``)
+  and ``_preload_content=False``: the client cannot deserialise the Status the server answers into a
+  V1Binding (kubernetes-client/python#547, #825: "Invalid value for `target`, must not be None"; the
+  legacy namespaced ``bindings`` endpoint has the same problem). A 409 Conflict is retried with
+  exponential backoff (0.2 s, doubling, 5 attempts), unless the message or a fresh GET of the pod says it
+  is already assigned (another scheduler won); 429, 5xx and connection errors are retried too.
+* **Records** a core/v1 Event on the pod: ``Scheduled`` ("Successfully assigned ns/pod to node") or
+  ``FailedScheduling`` (Warning) with upstream's FitError message, recorded again only when it changes.
+* **Retries** an unschedulable pod when a node is added or changes, when a bound pod is deleted or
+  finishes, when the pod itself changes, and every 5 minutes (PodMaxInUnschedulablePodsDuration).
+
+The FitError message follows ``pkg/scheduler/framework/types.go`` ``(*FitError).Error()`` (v1.35, read via
+the code search): ``"0/%v nodes are available:"``, then, when a PreFilter plugin rejected the pod,
+``" <PreFilterMsg>."``; otherwise every reason of every node's Status is counted, the strings
+``"<count> <reason>"`` are sorted (Go ``sort.Strings``: byte order, so "10 x" sorts before "2 y"), joined
+with ", " and appended as ``" <joined>."``. PostFilter (preemption) messages are not produced: this
+scheduler does not preempt. The Event message is cut to 1024 bytes with a " ..." suffix (truncateMessage,
+NoteLengthLimit). With no nodes at all the message is upstream's ErrNoNodesAvailable, "no nodes available
+to schedule pods".
+
+Not done: preemption, pod status conditions (PodScheduled=False), leader election (run one replica),
+volume, port and inter-pod-affinity filters (not modelled by envs.kube; see the README).
+
+    python -m plugin.scheduler --model policy.onnx [--scheduler-name podgym-scheduler] [--in-cluster]
+    python -m plugin.scheduler --policy kube-default --kubeconfig ~/.kube/config
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import math
+import os
+import queue
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from envs.cluster import ClusterState, PodRequest
+from envs.kube.errors import KubeObjectError
+from envs.kube.framework import Status
+from envs.kube.objects import parse_pod
+from envs.kube.profile import Profile, default_profile
+from envs.scheduling import VectorProfile
+from envs.simulator import Simulator
+from envs.workload.objects import workload_from_pods
+from envs.workload.types import GPU_RESOURCE, Workload
+
+log = logging.getLogger("podgym.scheduler")
+
+DEFAULT_SCHEDULER_NAME = "podgym-scheduler"
+NO_NODES_AVAILABLE = "no nodes available to schedule pods"  # upstream ErrNoNodesAvailable
+NOTE_LENGTH_LIMIT = 1024  # k8s.io/apimachinery validation.NoteLengthLimit
+MAX_IN_UNSCHEDULABLE_S = 300.0  # DefaultPodMaxInUnschedulablePodsDuration
+BOUND_SELECTOR = "spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed"
+RETRYABLE_STATUS = (409, 429, 500, 502, 503, 504)
+ASSUMED_TTL_S = 30.0  # how long a pod this scheduler bound is kept across a relist that does not show it yet
+LIST_PAGE = 500
+
+
+# ---- small helpers on Kubernetes JSON ------------------------------------------------------------------------
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def _spec(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return obj.get("spec") or {}
+
+
+def pod_uid(pod: Mapping[str, Any]) -> str:
+    meta = _meta(pod)
+    return meta.get("uid") or f"{meta.get('namespace', 'default')}/{meta.get('name', '')}"
+
+
+def pod_ref(pod: Mapping[str, Any]) -> str:
+    meta = _meta(pod)
+    return f"{meta.get('namespace', 'default')}/{meta.get('name', '')}"
+
+
+def _is_terminal(pod: Mapping[str, Any]) -> bool:
+    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+
+
+def _node_key(node: Mapping[str, Any]) -> str:
+    """What scheduling reads of a Node: a change elsewhere (heartbeats, conditions, images) changes nothing."""
+    meta, spec = _meta(node), _spec(node)
+    return json.dumps(
+        [
+            meta.get("labels") or {},
+            spec.get("taints") or [],
+            bool(spec.get("unschedulable")),
+            (node.get("status") or {}).get("allocatable") or {},
+        ],
+        sort_keys=True,
+    )
+
+
+def _pod_key(pod: Mapping[str, Any]) -> str:
+    """What scheduling reads of a Pod (its spec, labels and annotations)."""
+    meta = _meta(pod)
+    return json.dumps([_spec(pod), meta.get("labels") or {}, meta.get("annotations") or {}], sort_keys=True)
+
+
+def binding_body(name: str, namespace: str, node: str) -> dict[str, Any]:
+    """The Binding a scheduler POSTs to pods/{name}/binding."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": name, "namespace": namespace},
+        "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+    }
+
+
+def fit_error_message(num_all_nodes: int, statuses: Iterable[Status | None], prefilter_msg: str = "") -> str:
+    """Upstream ``(*FitError).Error()`` for a pod no node accepted (see the module docstring)."""
+    if num_all_nodes == 0:
+        return NO_NODES_AVAILABLE
+    msg = f"0/{num_all_nodes} nodes are available:"
+    if prefilter_msg:
+        return msg + f" {prefilter_msg}."
+    counts: dict[str, int] = {}
+    for status in statuses:
+        for reason in status.reasons if status is not None else ():
+            counts[reason] = counts.get(reason, 0) + 1
+    histogram = sorted((f"{v} {k}" for k, v in counts.items()), key=lambda s: s.encode())
+    if histogram:
+        msg += f" {', '.join(histogram)}."
+    return msg
+
+
+def truncate_message(message: str, limit: int = NOTE_LENGTH_LIMIT) -> str:
+    """Upstream truncateMessage: at most `limit` bytes, cut with a " ..." suffix."""
+    data = message.encode()
+    if len(data) <= limit:
+        return message
+    suffix = " ..."
+    return data[: limit - len(suffix)].decode(errors="ignore") + suffix
+
+
+def _now_rfc3339() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---- the cluster as the scheduler sees it --------------------------------------------------------------------
+
+
+class _Context:
+    """What a policy's ``reset(sim)`` reads of a simulator, for the live cluster (policies written for the
+    simulator, e.g. OnnxPolicy's pending-pods feature, GpuClustering's tags, FGD's typical pods)."""
+
+    def __init__(self, view: ClusterView, pending: Callable[[], int], seed: int):
+        self.cluster = view.cluster
+        self.seed = seed
+        self.now = 0.0
+        self.options = SimpleNamespace(horizon_s=math.inf)
+        held = list(view.held.values())
+        self.node_of = np.array([h[0] for h in held], dtype=np.int64)
+        self.gpus_of = [h[2] for h in held]
+        self._requests = [h[1] for h in held]
+        self._pods = [view.pods[uid] for uid in view.held]
+        self._pending = pending
+        self._workload: Workload | None = None
+
+    @property
+    def pending(self) -> int:
+        return self._pending()
+
+    def request(self, i: int) -> PodRequest:
+        return self._requests[i]
+
+    @property
+    def workload(self) -> Workload:
+        if self._workload is None:
+            self._workload = workload_from_pods(self._pods, source="bound pods")
+        return self._workload
+
+
+class ClusterView:
+    """Nodes and bound pods (dicts as the API serves them) and the ClusterState they make.
+
+    Bound pods are bound into the state in place; a node change, a relist, or a pod asking for a resource
+    the state has no column for marks it stale, and ``state()`` rebuilds it (nodes in name order).
+    """
+
+    def __init__(self, profile: Profile, on_rebuild: Callable[[ClusterView], None] | None = None):
+        self.profile = profile
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self._node_keys: dict[str, str] = {}
+        self.pods: dict[str, dict[str, Any]] = {}  # uid -> bound, non-terminal Pod
+        self._pod_keys: dict[str, str] = {}
+        self.held: dict[str, tuple[int, PodRequest, tuple[int, ...]]] = {}  # uid -> (node index, request, gpus)
+        self.cluster: ClusterState | None = None
+        self.vector = VectorProfile(profile)
+        self.next_start_index = 0  # kube-scheduler's round-robin start (read and advanced by Simulator.candidates)
+        self.listeners: list[Any] = []  # policies with on_bind / on_unbind
+        self.generation = 0
+        self._stale = True
+        self._resources: set[str] = set()
+        self._templates: dict[str, Any] = {}
+        self._on_rebuild = on_rebuild
+
+    # ---- nodes -------------------------------------------------------------------------------
+    def replace_nodes(self, nodes: Iterable[dict[str, Any]]) -> bool:
+        new = {_meta(n).get("name", ""): n for n in nodes}
+        keys = {name: _node_key(n) for name, n in new.items()}
+        changed = keys != self._node_keys
+        self.nodes, self._node_keys = new, keys
+        self._stale |= changed
+        return changed
+
+    def upsert_node(self, node: dict[str, Any]) -> bool:
+        """Add or update a node; True when what scheduling reads of it changed."""
+        name = _meta(node).get("name", "")
+        key = _node_key(node)
+        self.nodes[name] = node
+        if self._node_keys.get(name) == key:
+            return False
+        self._node_keys[name] = key
+        self._stale = True
+        return True
+
+    def delete_node(self, name: str) -> bool:
+        if self.nodes.pop(name, None) is None:
+            return False
+        self._node_keys.pop(name, None)
+        self._stale = True
+        return True
+
+    # ---- pods --------------------------------------------------------------------------------
+    def replace_pods(self, pods: Iterable[dict[str, Any]]) -> None:
+        self.pods = {pod_uid(p): p for p in pods if _spec(p).get("nodeName") and not _is_terminal(p)}
+        self._pod_keys = {uid: _pod_key(p) + _spec(p)["nodeName"] for uid, p in self.pods.items()}
+        self._stale = True
+
+    def upsert_pod(self, pod: dict[str, Any]) -> bool:
+        """Account a bound pod (or forget one that finished); True when resources may have been freed."""
+        uid = pod_uid(pod)
+        node = _spec(pod).get("nodeName")
+        if not node or _is_terminal(pod):
+            return self.delete_pod(uid)
+        key = _pod_key(pod) + node
+        if self._pod_keys.get(uid) == key:
+            self.pods[uid] = pod
+            return False
+        freed = self._release(uid)
+        self.pods[uid], self._pod_keys[uid] = pod, key
+        self._hold(uid)
+        return freed
+
+    def delete_pod(self, uid: str) -> bool:
+        if self.pods.pop(uid, None) is None:
+            return False
+        self._pod_keys.pop(uid, None)
+        self._release(uid)
+        return True
+
+    def assume(self, pod: dict[str, Any], node: str, request: PodRequest, gpus: tuple[int, ...] | None) -> None:
+        """Account a pod this scheduler just bound to `node`, before the watch reports it."""
+        bound = {**pod, "spec": {**_spec(pod), "nodeName": node}}
+        uid = pod_uid(bound)
+        self._release(uid)
+        self.pods[uid], self._pod_keys[uid] = bound, _pod_key(bound) + node
+        if self.cluster is not None and not self._stale and node in self.cluster.node_index:
+            self._bind(uid, self.cluster.node_index[node], request, gpus)
+
+    def _hold(self, uid: str) -> None:
+        """Bind pod `uid` into the current state (when there is one and it knows the node)."""
+        if self.cluster is None or self._stale:
+            return
+        pod = self.pods[uid]
+        j = self.cluster.node_index.get(_spec(pod)["nodeName"])
+        if j is None:
+            return  # a node not listed yet: counted when it comes (its event rebuilds the state)
+        try:
+            request, _ = self._convert(pod)
+        except KubeObjectError as exc:
+            log.warning("ignoring bound pod %s: %s", pod_ref(pod), exc)
+            return
+        if request is not None:  # else the state is stale: the rebuild counts the pod
+            self._bind(uid, j, request, None)
+
+    def _bind(self, uid: str, j: int, request: PodRequest, gpus: tuple[int, ...] | None) -> None:
+        assert self.cluster is not None
+        try:
+            gpus = self.cluster.bind(j, request, gpus)
+        except ValueError as exc:  # its GPUs as placed in the real cluster do not fit podgym's device model
+            log.warning("pod %s on %s: %s; counting its requests without GPU devices", uid, j, exc)
+            gpus = self.cluster.bind(j, request, ())
+        self.held[uid] = (j, request, gpus)
+        for listener in self.listeners:
+            listener.on_bind(self.cluster, j, request, gpus)
+
+    def _release(self, uid: str) -> bool:
+        held = self.held.pop(uid, None)
+        if held is None or self.cluster is None:
+            return held is not None
+        j, request, gpus = held
+        self.cluster.unbind(j, request, gpus)
+        for listener in self.listeners:
+            if hasattr(listener, "on_unbind"):
+                listener.on_unbind(self.cluster, j, request, gpus)
+        return True
+
+    # ---- the state ---------------------------------------------------------------------------
+    def state(self) -> ClusterState:
+        if self._stale or self.cluster is None:
+            self._rebuild()
+        assert self.cluster is not None
+        return self.cluster
+
+    def _rebuild(self) -> None:
+        bound = [(uid, p) for uid, p in self.pods.items() if _spec(p)["nodeName"] in self.nodes]
+        parsed, uids = [], []
+        for uid, p in bound:
+            try:
+                parsed.append(parse_pod(p))
+                uids.append(uid)
+            except KubeObjectError as exc:
+                log.warning("ignoring bound pod %s: %s", pod_ref(p), exc)
+        workload = workload_from_pods(parsed, source="bound pods")
+        resources = set(self._resources) | set(workload.resource_names)
+        if len(workload) and workload.gpu_count.any():
+            resources.add(GPU_RESOURCE)
+        self.cluster = ClusterState([self.nodes[n] for n in sorted(self.nodes)], resources)
+        self.vector = VectorProfile(self.profile)  # its per-template caches belong to one ClusterState
+        self._templates = {}
+        self.held = {}
+        self._stale = False
+        self.generation += 1
+        n = self.cluster.num_nodes
+        self.next_start_index = self.next_start_index % n if n else 0
+        listeners, self.listeners = self.listeners, []  # reset() below replays the bound pods
+        for i, uid in enumerate(uids):
+            j = self.cluster.node_index[_spec(self.pods[uid])["nodeName"]]
+            self._bind(uid, j, self.cluster.pod_request(workload, i), None)
+        self.listeners = listeners
+        if self._on_rebuild is not None:
+            self._on_rebuild(self)
+
+    def _convert(self, pod: dict[str, Any]) -> tuple[PodRequest | None, Workload]:
+        """The pod over the current state's columns; None when it asks for a resource with no column (the
+        state is then marked stale, to be rebuilt with that column)."""
+        workload = workload_from_pods([pod])
+        assert self.cluster is not None
+        try:
+            return self.cluster.pod_request(workload, 0), workload
+        except ValueError:
+            self._resources.update(workload.resource_names)
+            if workload.gpu_count.any():
+                self._resources.add(GPU_RESOURCE)
+            self._stale = True
+            return None, workload
+
+    def request(self, pod: dict[str, Any]) -> PodRequest:
+        """A pending pod as a PodRequest over the state's columns (a resource with no column yet adds one, by
+        a rebuild). Pods with the same constraints share one template object, so the VectorProfile computes
+        the static filters once per template."""
+        self.state()
+        request, workload = self._convert(pod)
+        if request is None:
+            request = self.state().pod_request(workload, 0)
+        template = workload.templates[0]
+        key = json.dumps(template.raw, sort_keys=True)
+        if len(self._templates) > 4096:  # bound the per-template caches of a long-running scheduler
+            self._templates, self.vector = {}, VectorProfile(self.profile)
+        return replace(request, template=self._templates.setdefault(key, template))
+
+
+# ---- the scheduler -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One scheduling attempt: the node the pod was bound to, or why not."""
+
+    pod: str  # namespace/name
+    node: str | None
+    message: str = ""
+    bind_attempts: int = 0
+
+
+class SecondaryScheduler:
+    """Schedules the pods whose ``spec.schedulerName`` is `scheduler_name` with `scorer` (see the module doc)."""
+
+    def __init__(
+        self,
+        api: Any,
+        scorer: Any,
+        scheduler_name: str = DEFAULT_SCHEDULER_NAME,
+        profile: Profile | None = None,
+        *,
+        seed: int = 0,
+        tie_break: str = "random",
+        bind_attempts: int = 5,
+        backoff_s: float = 0.2,
+        max_backoff_s: float = 5.0,
+        watch_timeout_s: int = 300,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        instance: str | None = None,
+    ):
+        if tie_break not in ("random", "name"):
+            raise ValueError(f"tie_break must be 'random' or 'name', got {tie_break!r}")
+        self.api = api
+        self.scorer = scorer
+        self.scheduler_name = scheduler_name
+        self.profile = profile or default_profile()
+        self.seed = seed
+        self.tie_break = tie_break
+        # The simulator's tie-break stream for the same seed (Simulator.reset: SeedSequence(seed).spawn(4)[0]).
+        self.rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(4)[0])
+        self.bind_attempts = bind_attempts
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.watch_timeout_s = watch_timeout_s
+        self._sleep = sleep
+        self._clock = clock
+        self.instance = instance or os.environ.get("POD_NAME") or socket.gethostname()
+        self.view = ClusterView(self.profile, on_rebuild=self._reset_scorer)
+        if hasattr(scorer, "on_bind"):
+            self.view.listeners.append(scorer)
+        self.pending: dict[str, dict[str, Any]] = {}  # uid -> pod waiting for this scheduler
+        self._pending_keys: dict[str, str] = {}
+        self._order: dict[str, tuple[int, str, int]] = {}
+        self._seq = 0
+        self.unschedulable: dict[str, float] = {}  # uid -> since (clock)
+        self._last_failure: dict[str, str] = {}
+        self._assumed: dict[str, tuple[float, dict[str, Any]]] = {}
+        self.stats = {"scheduled": 0, "failed": 0, "bind_conflicts": 0, "bind_errors": 0}
+        self.pending_selector = (
+            f"spec.schedulerName={scheduler_name},spec.nodeName=,status.phase!=Succeeded,status.phase!=Failed"
+        )
+
+    # ---- state from the API --------------------------------------------------------------------
+    def _reset_scorer(self, view: ClusterView) -> None:
+        if hasattr(self.scorer, "reset"):
+            self.scorer.reset(_Context(view, lambda: len(self.pending), self.seed))
+
+    def _waits_for_us(self, pod: Mapping[str, Any]) -> bool:
+        spec = _spec(pod)
+        return (
+            spec.get("schedulerName", "default-scheduler") == self.scheduler_name
+            and not spec.get("nodeName")
+            and not _is_terminal(pod)
+            and not _meta(pod).get("deletionTimestamp")
+            and not spec.get("schedulingGates")
+        )
+
+    def _add_pending(self, pod: dict[str, Any]) -> None:
+        uid = pod_uid(pod)
+        if uid in self.view.pods:
+            return  # a late event of the pending stream for a pod already bound
+        key = _pod_key(pod)
+        if uid not in self._order:
+            priority = int(_spec(pod).get("priority") or 0)
+            self._order[uid] = (-priority, str(_meta(pod).get("creationTimestamp") or ""), self._seq)
+            self._seq += 1
+        elif self._pending_keys.get(uid) != key:
+            self.unschedulable.pop(uid, None)  # the pod changed: try it again
+        self.pending[uid], self._pending_keys[uid] = pod, key
+
+    def _drop_pending(self, uid: str) -> None:
+        self.pending.pop(uid, None)
+        self._pending_keys.pop(uid, None)
+        self._order.pop(uid, None)
+        self.unschedulable.pop(uid, None)
+        self._last_failure.pop(uid, None)
+
+    def _activate_all(self) -> None:
+        self.unschedulable.clear()
+
+    def handle(self, stream: str, event_type: str, obj: Any) -> None:
+        """Apply one list (``event_type`` "SYNC", `obj` the items) or watch event of `stream`:
+        "nodes", "bound" (pods with a node) or "pending" (pods addressed to this scheduler)."""
+        if stream == "nodes":
+            if event_type == "SYNC":
+                changed = self.view.replace_nodes(obj)
+            elif event_type == "DELETED":
+                changed = self.view.delete_node(_meta(obj).get("name", ""))
+            else:
+                changed = self.view.upsert_node(obj)
+            if changed:
+                self._activate_all()
+        elif stream == "bound":
+            now = self._clock()
+            if event_type == "SYNC":
+                listed = {pod_uid(p) for p in obj}
+                keep = [p for uid, (t, p) in self._assumed.items() if uid not in listed and now - t < ASSUMED_TTL_S]
+                self._assumed = {}
+                self.view.replace_pods([*obj, *keep])
+                self._activate_all()
+                for p in obj:
+                    self._drop_pending(pod_uid(p))
+                return
+            uid = pod_uid(obj)
+            self._assumed.pop(uid, None)
+            freed = self.view.delete_pod(uid) if event_type == "DELETED" else self.view.upsert_pod(obj)
+            if event_type != "DELETED":
+                self._drop_pending(uid)  # bound (by us or by someone else): nothing left to do
+            if freed:
+                self._activate_all()
+        elif stream == "pending":
+            if event_type == "SYNC":
+                items = [p for p in obj if self._waits_for_us(p)]
+                uids = {pod_uid(p) for p in items}
+                for uid in [u for u in self.pending if u not in uids]:
+                    self._drop_pending(uid)
+                for p in items:
+                    self._add_pending(p)
+            elif event_type == "DELETED" or not self._waits_for_us(obj):
+                self._drop_pending(pod_uid(obj))
+            else:
+                self._add_pending(obj)
+        else:
+            raise ValueError(f"unknown stream {stream!r}")
+
+    # ---- scheduling ------------------------------------------------------------------------------
+    def schedule_pending(self) -> list[Outcome]:
+        """One attempt for every pod in the active queue (not unschedulable), in PrioritySort order:
+        priority (high first), then creationTimestamp, then the order they were seen."""
+        now = self._clock()
+        for uid in [u for u, since in self.unschedulable.items() if now - since >= MAX_IN_UNSCHEDULABLE_S]:
+            del self.unschedulable[uid]
+        active = sorted((u for u in self.pending if u not in self.unschedulable), key=self._order.__getitem__)
+        outcomes = []
+        for uid in active:
+            pod = self.pending.get(uid)
+            if pod is None:
+                continue
+            try:
+                outcomes.append(self.schedule_one(pod))
+            except Exception:  # a bug or a lost connection: this pod waits like an unschedulable one
+                log.exception("cannot schedule pod %s", pod_ref(pod))
+                self.unschedulable[uid] = now
+        return outcomes
+
+    def select(self, pod: dict[str, Any]) -> tuple[str | None, str, PodRequest | None]:
+        """The node `pod` goes to (None: no node fits) and the FitError message; does not bind."""
+        try:
+            request = self.view.request(pod)
+        except KubeObjectError as exc:
+            return None, str(exc), None
+        cluster = self.view.state()
+        mask = self.view.vector.filter(cluster, request)
+        nodes = Simulator.candidates(self.view, mask, self.scorer.num_to_find(cluster.live_count))
+        if len(nodes) == 0:
+            return None, self._failure_message(cluster, request, pod), request
+        if len(nodes) == 1:
+            return cluster.node_names[int(nodes[0])], "", request
+        scores = np.asarray(self.scorer.score(cluster, request, nodes))
+        best = np.flatnonzero(scores == scores.max())
+        if len(best) == 1 or self.tie_break == "name":
+            j = int(nodes[best[0]]) if len(best) == 1 else int(nodes[best].min())  # nodes are in name order
+        else:
+            j = int(nodes[best[int(self.rng.integers(len(best)))]])
+        return cluster.node_names[j], "", request
+
+    def _failure_message(self, cluster: ClusterState, request: PodRequest, pod: dict[str, Any]) -> str:
+        prefilter = ""
+        try:  # a PreFilter rejection (e.g. NodeAffinity's conflicting metadata.name terms) is reported alone
+            parsed = parse_pod(pod)
+            for plugin in self.profile.filter_plugins:
+                result = plugin.pre_filter({}, parsed, [])
+                if isinstance(result, Status):
+                    prefilter = result.message
+                    break
+        except Exception:  # the vectorised statuses below are the answer anyway
+            log.debug("PreFilter replay failed for %s", pod_ref(pod), exc_info=True)
+        statuses = self.view.vector.filter_statuses(cluster, request) if not prefilter else []
+        return fit_error_message(cluster.num_nodes, statuses, prefilter)
+
+    def schedule_one(self, pod: dict[str, Any]) -> Outcome:
+        """Filter, score, bind and record an Event for one pending pod."""
+        uid, ref = pod_uid(pod), pod_ref(pod)
+        node, message, request = self.select(pod)
+        if node is None:
+            self.stats["failed"] += 1
+            self.unschedulable[uid] = self._clock()
+            if self._last_failure.get(uid) != message:
+                self._last_failure[uid] = message
+                self._event(pod, "FailedScheduling", message, "Warning", "Scheduling")
+            log.info("pod %s is unschedulable: %s", ref, message)
+            return Outcome(ref, None, message)
+        result, attempts, detail = self._bind(pod, node)
+        if result == "bound":
+            assert request is not None
+            gpus = None
+            choose = getattr(self.scorer, "choose_gpus", None)
+            cluster = self.view.state()
+            if choose is not None and node in cluster.node_index:
+                gpus = choose(cluster, cluster.node_index[node], request)
+            self.view.assume(pod, node, request, gpus)
+            self._assumed[uid] = (self._clock(), {**pod, "spec": {**_spec(pod), "nodeName": node}})
+            self._drop_pending(uid)
+            self.stats["scheduled"] += 1
+            text = f"Successfully assigned {ref} to {node}"
+            self._event(pod, "Scheduled", text, "Normal", "Binding")
+            log.info("%s (%d binding attempt(s))", text, attempts)
+            return Outcome(ref, node, text, attempts)
+        if result == "gone":  # deleted, or bound by someone else: the watch will tell
+            self._drop_pending(uid)
+            return Outcome(ref, None, detail, attempts)
+        self.stats["bind_errors"] += 1
+        self.unschedulable[uid] = self._clock()
+        message = f"Binding rejected: {detail}"
+        self._last_failure[uid] = message
+        self._event(pod, "FailedScheduling", message, "Warning", "Scheduling")
+        log.warning("pod %s: %s", ref, message)
+        return Outcome(ref, None, message, attempts)
+
+    def _bind(self, pod: dict[str, Any], node: str) -> tuple[str, int, str]:
+        """POST the Binding; ("bound" | "gone" | "error", attempts, detail). Retries 409/429/5xx with backoff."""
+        meta = _meta(pod)
+        name, namespace = meta.get("name", ""), meta.get("namespace", "default")
+        body = binding_body(name, namespace, node)
+        detail = ""
+        for attempt in range(1, self.bind_attempts + 1):
+            try:
+                resp = self.api.create_namespaced_pod_binding(name, namespace, body, _preload_content=False)
+                _release(resp)
+                return "bound", attempt, ""
+            except Exception as exc:  # ApiException, or a connection error (no status: retried)
+                status = getattr(exc, "status", None)
+                detail = _api_error_detail(exc) if status is not None else str(exc)
+                if status == 404:
+                    return "gone", attempt, detail
+                if status == 409:
+                    self.stats["bind_conflicts"] += 1
+                    if "already assigned" in detail or self._bound_elsewhere(name, namespace):
+                        return "gone", attempt, detail
+                if status is not None and status not in RETRYABLE_STATUS:
+                    return "error", attempt, detail
+            if attempt < self.bind_attempts:
+                self._sleep(min(self.backoff_s * 2 ** (attempt - 1), self.max_backoff_s))
+        return "error", self.bind_attempts, f"{detail} (after {self.bind_attempts} attempts)"
+
+    def _bound_elsewhere(self, name: str, namespace: str) -> bool:
+        """After a 409: whether the pod is gone or already has a node (then retrying cannot succeed)."""
+        try:
+            resp = self.api.read_namespaced_pod(name, namespace, _preload_content=False)
+            current = json.loads(resp.data)
+            _release(resp)
+        except Exception as exc:
+            return getattr(exc, "status", None) == 404
+        return bool(_spec(current).get("nodeName"))
+
+    def _event(self, pod: Mapping[str, Any], reason: str, message: str, event_type: str, action: str) -> None:
+        """Record a core/v1 Event on the pod, as kube-scheduler's recorder does; failures are only logged."""
+        meta = _meta(pod)
+        namespace = meta.get("namespace", "default")
+        now = _now_rfc3339()
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": f"{meta.get('name', '')}.{time.time_ns():x}", "namespace": namespace},
+            "involvedObject": {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "name": meta.get("name", ""),
+                "namespace": namespace,
+                "uid": meta.get("uid", ""),
+                "resourceVersion": meta.get("resourceVersion", ""),
+            },
+            "reason": reason,
+            "message": truncate_message(message),
+            "type": event_type,
+            "action": action,
+            "source": {"component": self.scheduler_name},
+            "reportingComponent": self.scheduler_name,
+            "reportingInstance": self.instance,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        try:
+            _release(self.api.create_namespaced_event(namespace, body, _preload_content=False))
+        except Exception as exc:
+            log.warning("cannot record event %s for %s: %s", reason, pod_ref(pod), exc)
+
+    # ---- list/watch and the main loop ------------------------------------------------------------
+    def streams(self) -> dict[str, tuple[Callable[..., Any], dict[str, Any]]]:
+        return {
+            "nodes": (self.api.list_node, {}),
+            "bound": (self.api.list_pod_for_all_namespaces, {"field_selector": BOUND_SELECTOR}),
+            "pending": (self.api.list_pod_for_all_namespaces, {"field_selector": self.pending_selector}),
+        }
+
+    def list_all(self, func: Callable[..., Any], **kwargs: Any) -> tuple[list[dict[str, Any]], str]:
+        """All items of a list call, page by page; (items, resourceVersion)."""
+        items: list[dict[str, Any]] = []
+        token = None
+        while True:
+            extra = {"_continue": token} if token else {}
+            resp = func(limit=LIST_PAGE, _preload_content=False, _request_timeout=60, **kwargs, **extra)
+            data = json.loads(resp.data)
+            _release(resp)
+            items.extend(data.get("items") or [])
+            meta = data.get("metadata") or {}
+            token = meta.get("continue")
+            if not token:
+                return items, str(meta.get("resourceVersion") or "")
+
+    def watch(self, func: Callable[..., Any], resource_version: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """The events of one watch request (it ends at the server's timeout)."""
+        resp = func(
+            watch=True,
+            resource_version=resource_version,
+            allow_watch_bookmarks=True,
+            timeout_seconds=self.watch_timeout_s,
+            _preload_content=False,
+            _request_timeout=(10, self.watch_timeout_s + 30),
+            **kwargs,
+        )
+        try:
+            for line in _lines(resp):
+                yield json.loads(line)
+        finally:
+            close = getattr(resp, "close", None)
+            if close is not None:
+                close()
+            _release(resp)
+
+    def _reflect(self, stream: str, out: queue.Queue, stop: threading.Event) -> None:
+        """list, then watch from the list's resourceVersion, forever; relist on 410 Gone or an error."""
+        func, kwargs = self.streams()[stream]
+        backoff = 1.0
+        while not stop.is_set():
+            try:
+                items, rv = self.list_all(func, **kwargs)
+                out.put((stream, "SYNC", items))
+                backoff = 1.0
+                relist = False
+                while not stop.is_set() and not relist:
+                    for event in self.watch(func, rv, **kwargs):
+                        kind, obj = event.get("type"), event.get("object") or {}
+                        if kind == "ERROR":
+                            if obj.get("code") == 410:
+                                relist = True
+                                break
+                            raise RuntimeError(f"watch error: {obj.get('message')}")
+                        rv = str(_meta(obj).get("resourceVersion") or rv)
+                        if kind != "BOOKMARK":
+                            out.put((stream, kind, obj))
+                        if stop.is_set():
+                            break
+            except Exception as exc:
+                if getattr(exc, "status", None) == 410:
+                    continue
+                log.warning("%s list/watch failed: %s; retrying in %.0fs", stream, exc, backoff)
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        """Watch and schedule until `stop` is set (or forever)."""
+        stop = stop or threading.Event()
+        events: queue.Queue = queue.Queue()
+        names = list(self.streams())
+        for name in names:
+            threading.Thread(target=self._reflect, args=(name, events, stop), name=f"watch-{name}", daemon=True).start()
+        synced: set[str] = set()
+        log.info("scheduler %s started (scorer %s)", self.scheduler_name, getattr(self.scorer, "name", self.scorer))
+        while not stop.is_set():
+            batch = []
+            try:
+                batch.append(events.get(timeout=1.0))
+                while True:
+                    batch.append(events.get_nowait())
+            except queue.Empty:
+                pass
+            for stream, kind, obj in batch:
+                try:
+                    self.handle(stream, kind, obj)
+                except Exception:
+                    log.exception("cannot apply %s %s event", stream, kind)
+                if kind == "SYNC":
+                    synced.add(stream)
+            if len(synced) == len(names) and not stop.is_set():
+                self.schedule_pending()
+
+
+def _release(resp: Any) -> None:
+    release = getattr(resp, "release_conn", None)
+    if release is not None:
+        release()
+
+
+def _api_error_detail(exc: Any) -> str:
+    """The Status message of an ApiException (its reason when the body is not a Status)."""
+    body = getattr(exc, "body", None)
+    if body:
+        try:
+            message = json.loads(body).get("message")
+            if message:
+                return str(message)
+        except (ValueError, AttributeError):
+            pass
+    return f"{getattr(exc, 'status', '')} {getattr(exc, 'reason', '') or ''}".strip()
+
+
+def _lines(resp: Any) -> Iterator[str]:
+    """Lines of a streamed response (a watch sends one JSON event per line)."""
+    buffer = b""
+    for chunk in resp.stream(amt=None, decode_content=False):
+        buffer += chunk.encode() if isinstance(chunk, str) else chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            if line.strip():
+                yield line.decode(errors="replace")
+    if buffer.strip():
+        yield buffer.decode(errors="replace")
+
+
+# ---- command line ---------------------------------------------------------------------------------------------
+
+
+def make_scorer(model: str | None, policy: str | None) -> Any:
+    """An OnnxPolicy for `model`, or the heuristic `policy` (agents.make_policy)."""
+    if model:
+        from plugin.scorer import OnnxPolicy
+
+        return OnnxPolicy(model)
+    from agents import make_policy
+
+    return make_policy(policy or "kube-default")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m plugin.scheduler", description=__doc__.split("\n")[0])
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", help="an exported policy (policy.onnx from export.py)")
+    which.add_argument("--policy", help="a heuristic policy by name (agents.HEURISTICS), e.g. kube-default")
+    parser.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER_NAME, help="the spec.schedulerName to serve")
+    parser.add_argument("--config", help="a KubeSchedulerConfiguration whose profile gives the Filter plugins")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--kubeconfig", help="a kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    where.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the tie-break RNG")
+    parser.add_argument("--tie-break", choices=("random", "name"), default="random")
+    parser.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from kubernetes import client, config
+
+    try:
+        scorer = make_scorer(args.model, args.policy)
+        profile = None
+        if args.config:
+            from envs.kube.profile import load_profile
+
+            profile = load_profile(args.config, scheduler_name=args.scheduler_name)
+    except (KubeObjectError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.in_cluster:
+            config.load_incluster_config()
+        else:
+            config.load_kube_config(config_file=args.kubeconfig)
+    except (config.ConfigException, OSError) as exc:
+        print(f"error: cannot load the Kubernetes client configuration: {exc}", file=sys.stderr)
+        return 2
+    scheduler = SecondaryScheduler(
+        client.CoreV1Api(), scorer, args.scheduler_name, profile, seed=args.seed, tie_break=args.tie_break
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        scheduler.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

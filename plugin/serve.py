@@ -1,0 +1,110 @@
+"""``python -m plugin.serve``: run the scheduler extender.
+
+::
+
+    python -m plugin.serve --model policy.onnx --port 8888                   # watch the cluster of ~/.kube/config
+    python -m plugin.serve --policy kube-default --in-cluster                # inside a pod (service account)
+    python -m plugin.serve --policy best-fit --no-watch --nodes nodes.json --pods pods.json
+
+The scorer is an exported model (``--model``: policy.onnx from export.py) or a heuristic by name
+(``--policy``: see ``agents.HEURISTICS``). The cache of nodes and pods comes from the apiserver (list and
+watch, with ``--kubeconfig`` or ``--in-cluster``) or, with ``--no-watch``, from ``kubectl get nodes -o json`` /
+``kubectl get pods -A -o json`` files. Point kube-scheduler at it with an ``extenders`` entry
+(``urlPrefix: http://<host>:8888``, ``filterVerb: filter``, ``prioritizeVerb: prioritize``,
+``nodeCacheCapable: true``, ``weight``, ``ignorable: true``). Never imports torch (DESIGN rule 6).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import sys
+from typing import Any
+
+from envs.kube.errors import KubeObjectError
+from envs.workload.snapshot import load_documents
+from plugin.cache import ClusterCache, KubeSource, load_kube_client
+from plugin.extender import MAX_EXTENDER_PRIORITY, create_app
+
+log = logging.getLogger("podgym.plugin.serve")
+
+
+def load_scorer(model: str | None = None, policy: str | None = None) -> Any:
+    """An OnnxPolicy for `model`, or the heuristic named `policy`."""
+    if model:
+        from plugin.scorer import OnnxPolicy
+
+        return OnnxPolicy(model)
+    from agents import make_policy
+
+    return make_policy(policy or "kube-default")
+
+
+def _kind(obj: Any, default: str = "") -> str:
+    return str(obj.get("kind", default)) if isinstance(obj, dict) else ""
+
+
+def build_cache(args: argparse.Namespace) -> ClusterCache:
+    """The cache, filled from files (--no-watch) or watching the apiserver."""
+    cache = ClusterCache()
+    if args.no_watch:
+        nodes = load_documents(args.nodes) if args.nodes else []
+        # One file may hold both (`kubectl get nodes,pods -A -o json`): tell them apart by kind.
+        pods = load_documents(args.pods) if args.pods else [o for o in nodes if _kind(o) == "Pod"]
+        cache.set_state([n for n in nodes if _kind(n, "Node") == "Node"], [p for p in pods if _kind(p, "Pod") == "Pod"])
+        return cache
+    client = load_kube_client(args.kubeconfig, args.in_cluster)
+    cache.start_watch(KubeSource(client))
+    return cache
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m plugin.serve", description=__doc__.split("\n")[0])
+    scorer = parser.add_mutually_exclusive_group(required=True)
+    scorer.add_argument("--model", help="an exported policy.onnx (export.py)")
+    scorer.add_argument("--policy", help="a heuristic by name, e.g. kube-default, best-fit, fgd")
+    parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    parser.add_argument("--port", type=int, default=8888)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    source.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
+    source.add_argument("--no-watch", action="store_true", help="no apiserver: the cache is --nodes and --pods")
+    parser.add_argument("--nodes", help="with --no-watch: `kubectl get nodes -o json` output (JSON or YAML)")
+    parser.add_argument("--pods", help="with --no-watch: `kubectl get pods -A -o json` output")
+    parser.add_argument("--max-score", type=int, default=MAX_EXTENDER_PRIORITY, help="top of the prioritize scale")
+    parser.add_argument("--cache-api", action="store_true", help="add POST /cache/state and /cache/events (tests)")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--access-log", action="store_true", help="log every request (slower)")
+    args = parser.parse_args(argv)
+    if (args.nodes or args.pods) and not args.no_watch:
+        parser.error("--nodes and --pods need --no-watch")
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        policy = load_scorer(args.model, args.policy)
+        cache = build_cache(args)
+    except (KubeObjectError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app = create_app(policy, cache, max_score=args.max_score, cache_api=args.cache_api)
+    # The cache's objects (every node and pod dict) live as long as the server: freeze them out of the
+    # collector's view, so that its full passes, which would walk all of them, stay off the request path.
+    gc.collect()
+    gc.freeze()
+    log.info(
+        "scorer %s, %d nodes and %d pods cached, listening on %s:%d",
+        getattr(policy, "name", policy),
+        cache.num_nodes,
+        cache.num_pods,
+        args.host,
+        args.port,
+    )
+    import uvicorn
+
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=args.access_log)
+    cache.stop_watch()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
