@@ -18,7 +18,7 @@ import numpy as np
 from agents import HEURISTICS, make_policy
 from envs.kube.errors import KubeObjectError
 from envs.kube.objects import CPU
-from envs.rewards import RewardState, make_reward
+from envs.rewards import RewardState, current_allocation, make_reward
 from envs.scenario import available_scenarios, load_and_build, scenario_path
 from envs.simulator import Simulator
 from envs.workload.types import GPU_RESOURCE, MILLI_GPU
@@ -100,7 +100,7 @@ def run_cell(policy_ref: str, scenario: str, seed: int) -> dict[str, Any]:
     summary = sim.run(scorer)
     seconds = time.perf_counter() - start
     end = sim.options.horizon_s if sim.truncated else sim.now
-    objective = reward.potential(RewardState(end, sim.metrics.integrals_until(end)))
+    objective = reward.potential(RewardState(end, sim.metrics.integrals_until(end), current_allocation(sim.cluster)))
     m = sim.metrics
     times = np.asarray(m.times)
     alloc_t, alloc_gpu = _downsample(times, np.asarray(m.alloc[GPU_RESOURCE]))

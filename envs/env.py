@@ -12,7 +12,7 @@ from gymnasium import spaces
 
 from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder
 from envs.kube.errors import KubeObjectError
-from envs.rewards import RewardFn, RewardState, make_reward
+from envs.rewards import RewardFn, RewardState, current_allocation, make_reward
 from envs.scenario import BuiltScenario, Scenario, build_scenario, load_scenario
 from envs.simulator import Simulator
 
@@ -222,7 +222,7 @@ class PodSchedulingEnv(gym.Env):
     def _current_reward_state(self) -> RewardState:
         # A run cut by the horizon counts until the horizon: the last state holds until then.
         t = self.sim.options.horizon_s if self._done and self.sim.truncated else self.sim.now
-        return RewardState(t, self.sim.metrics.integrals_until(t))
+        return RewardState(t, self.sim.metrics.integrals_until(t), current_allocation(self.sim.cluster))
 
     def _invalid(self, a: int):
         rule = self.scenario.env.invalid_action

@@ -9,6 +9,8 @@ name        objective (the episode return)                        optimises
 =========== ===================================================== =========================================
 packing     (1/T) ∫ (w_gpu·gpu + w_cpu·cpu)/(w_gpu+w_cpu)          allocated share of GPU and cpu, less
             − fragmentation_weight · (1/T) ∫ fragmentation dt       GPU capacity stranded on partly used GPUs
+allocation  (w_gpu·gpu + w_cpu·cpu)/(w_gpu+w_cpu) at the end        the share allocated when the run ends: for
+                                                                    runs without time (the FGD experiment)
 spreading   −(1/T) ∫ imbalance_cpu dt                              balance: std of node cpu allocation
 waiting     −(1/(T·N)) ∫ pending dt                                wait: ∫ pending dt is the total wait time
 energy      −(1/(T·N)) ∫ active_nodes dt                           active node-hours (nodes running pods)
@@ -30,7 +32,7 @@ from pydantic import Field, model_validator
 
 from envs.workload._fields import StrictModel
 
-OBJECTIVES = ("packing", "spreading", "waiting", "energy")
+OBJECTIVES = ("packing", "allocation", "spreading", "waiting", "energy")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class RewardState:
 
     time: float
     integrals: dict[str, float] = field(default_factory=dict)
+    # The allocated share of each resource now ("cpu", "gpu"): for objectives measured at a point, not over time.
+    current: dict[str, float] = field(default_factory=dict)
 
 
 class RewardFn(Protocol):
@@ -54,9 +58,11 @@ class RewardFn(Protocol):
 class RewardConfig(StrictModel):
     """The scenario's `reward:` section."""
 
-    name: Literal["packing", "spreading", "waiting", "energy", "weighted"] = "packing"
+    name: Literal["packing", "allocation", "spreading", "waiting", "energy", "weighted"] = "packing"
     form: Literal["dense", "sparse"] = "dense"
-    weights: dict[Literal["packing", "spreading", "waiting", "energy"], float] = Field(default_factory=dict)
+    weights: dict[Literal["packing", "allocation", "spreading", "waiting", "energy"], float] = Field(
+        default_factory=dict
+    )
     gpu_weight: float = Field(default=1.0, ge=0)
     cpu_weight: float = Field(default=1.0, ge=0)
     fragmentation_weight: float = Field(default=0.0, ge=0)
@@ -94,6 +100,11 @@ class IntegralReward:
                 c.gpu_weight + c.cpu_weight
             )
             return (share - c.fragmentation_weight * i.get("fragmentation", 0.0)) / self.scale
+        if name == "allocation":
+            cur = s.current
+            return (c.gpu_weight * cur.get("gpu", 0.0) + c.cpu_weight * cur.get("cpu", 0.0)) / (
+                c.gpu_weight + c.cpu_weight
+            )
         if name == "spreading":
             return -i.get("imbalance_cpu", 0.0) / self.scale
         if name == "waiting":
@@ -112,6 +123,11 @@ class IntegralReward:
         if self.config.form == "dense":
             return self.potential(next_state) - self.potential(state)
         return self.potential(next_state) if is_done else 0.0
+
+
+def current_allocation(cluster) -> dict[str, float]:
+    """The allocated share of cpu and GPU now (an envs.cluster.ClusterState)."""
+    return {"cpu": cluster.allocation_ratio("cpu"), "gpu": cluster.allocation_ratio("nvidia.com/gpu")}
 
 
 def make_reward(config: RewardConfig | dict | None, horizon: float, num_nodes: int) -> IntegralReward:

@@ -24,6 +24,7 @@ REWARDS = {
     "spreading": {"name": "spreading"},
     "waiting": {"name": "waiting"},
     "energy": {"name": "energy"},
+    "allocation": {"name": "allocation", "cpu_weight": 0.0},
     "weighted-packing-waiting": {"name": "weighted", "weights": {"packing": 1.0, "waiting": 0.5}},
     "weighted-spreading-energy": {"name": "weighted", "weights": {"spreading": 2.0, "energy": 0.25}},
 }
@@ -238,3 +239,17 @@ def test_energy_prefers_a_packing_policy(tmp_path):
     for rewards, info in ((spread, spread_info), (pack, pack_info)):
         expected = -info["metrics"]["active_node_hours"] * 3600 / (20000.0 * 3)
         assert math.isclose(math.fsum(rewards), expected, rel_tol=1e-9)
+
+
+def test_allocation_return_is_the_final_allocated_share():
+    """The `allocation` objective is the share allocated when the run ends (runs without time: FGD rules)."""
+    env = PodSchedulingEnv("default", reward={"name": "allocation", "cpu_weight": 0.0}, overrides=SHORT)
+    obs, _ = env.reset(seed=3)
+    total = 0.0
+    while True:
+        obs, reward, terminated, truncated, _ = env.step(int(np.flatnonzero(obs["action_mask"])[0]))
+        total += reward
+        if terminated or truncated:
+            break
+    assert total == pytest.approx(env.sim.cluster.allocation_ratio("nvidia.com/gpu"), abs=1e-12)
+    assert 0 < total <= 1
