@@ -86,6 +86,17 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")[:80]
 
 
+def _resolve_all(policies: list[str]):
+    """Every policy resolved before any work starts; an error names its place in `policies`."""
+    specs = []
+    for i, ref in enumerate(policies):
+        try:
+            specs.append(resolve_policy(ref))
+        except KubeObjectError as exc:
+            raise KubeObjectError(str(exc), field=f"policies[{i}]") from None
+    return specs
+
+
 def run_cells(todo: list[tuple[Path, tuple]], fn, workers: int, ray_address: str | None, desc: str) -> None:
     """Run every cell (serially, in processes or on Ray) and save each result as soon as it is done."""
     with tqdm(total=len(todo), desc=desc, unit="run", disable=not todo) as bar:
@@ -121,7 +132,7 @@ def run_cells(todo: list[tuple[Path, tuple]], fn, workers: int, ray_address: str
 
 def evaluate_policies(cfg: PoliciesConfig, workers: int = 1, ray_address: str | None = None) -> tuple[Path, dict]:
     """Check every input, run the missing cells, aggregate and write the report."""
-    specs = [resolve_policy(p) for p in cfg.policies]  # fails before any work on a bad policy
+    specs = _resolve_all(cfg.policies)
     for s in cfg.scenarios:
         check_scenario(s)
     out = Path(cfg.out)
@@ -153,9 +164,7 @@ def run_fgd_openb(cfg: FgdOpenbConfig, workers: int = 1, ray_address: str | None
     for path in [nodes, *traces]:
         if not Path(path).is_file():
             raise KubeObjectError(f"trace file not found: {path} (set PODGYM_DATA or pass --nodes/--pods)")
-    unknown = [p for p in cfg.policies if p not in HEURISTICS]
-    if unknown:
-        raise KubeObjectError(f"unknown policy {unknown[0]!r}; known: {', '.join(HEURISTICS)}", field="policies")
+    _resolve_all(cfg.policies)
     cells = out / "cells"
     todo, wanted = [], []
     for trace in traces:
@@ -163,7 +172,7 @@ def run_fgd_openb(cfg: FgdOpenbConfig, workers: int = 1, ray_address: str | None
             for seed in cfg.seeds:
                 # The inputs that change a result are in the name: another node list or tune is another cell.
                 key = hashlib.sha1(f"{Path(nodes).resolve()}|{Path(trace).resolve()}|{cfg.tune}".encode()).hexdigest()
-                path = cells / f"{Path(trace).stem}__{policy}__{seed}__{key[:10]}.json"
+                path = cells / f"{Path(trace).stem}__{_safe(resolve_policy(policy).label)}__{seed}__{key[:10]}.json"
                 wanted.append(path)
                 if not path.exists():
                     todo.append((path, (nodes, trace, policy, seed, cfg.tune)))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agents import make_policy
+from agents import HEURISTICS, make_policy
 from agents.fgd import FGDPolicy
 from envs.fragmentation import FragmentationIndex, TypicalPods, typical_pods
 from envs.kube.profile import Profile, parse_configuration
@@ -121,7 +121,14 @@ def run_one(nodes_csv: str | Path, pods_csv: str | Path, policy: str, seed: int,
     sim = Simulator(cluster, pods, options, experiment_profile(), seed=seed)
     recorder = FragmentationRecorder(typical)
     recorder.attach(sim)
-    scorer = FGDPolicy(typical) if policy == "fgd" else make_policy(policy)
+    if policy == "fgd":
+        scorer = FGDPolicy(typical)
+    elif policy in HEURISTICS:
+        scorer = make_policy(policy)
+    else:  # a learned policy (run directory or model file) or an exported .onnx
+        from agents.evaluation import make_scorer, resolve_policy
+
+        scorer = make_scorer(resolve_policy(policy))
     start = time.perf_counter()
     summary = sim.run(scorer)
     seconds = time.perf_counter() - start
@@ -133,7 +140,7 @@ def run_one(nodes_csv: str | Path, pods_csv: str | Path, policy: str, seed: int,
     idle = np.maximum(np.asarray(recorder.idle, dtype=np.float64), 1.0)
     return RunResult(
         trace=Path(pods_csv).stem,
-        policy=policy,
+        policy=policy if policy in HEURISTICS else Path(policy.rstrip("/")).name,
         seed=seed,
         pods=len(pods),
         placed=summary.pods_scheduled,
