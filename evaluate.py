@@ -179,7 +179,7 @@ def run_fgd_openb(cfg: FgdOpenbConfig, workers: int = 1, ray_address: str | None
     run_cells(todo, _fgd_cell, workers, ray_address, "fgd-openb")
     rows = [json.loads(p.read_text()) for p in wanted]
     atomic_write_json(out / "results.json", rows)
-    write_fgd_report(rows, cfg.policies, out)
+    write_fgd_report(rows, [s.label for s in _resolve_all(cfg.policies)], out)
     return out
 
 
