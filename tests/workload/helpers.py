@@ -7,19 +7,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from envs.scenario import data_dir
 from envs.workload import Workload
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
-SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
-OPENB_CSV = SHARED_DATA / "openb" / "csv"
+OPENB_CSV = data_dir() / "openb" / "csv"
 
 
 def openb_file(name: str) -> Path:
-    """A file of the real openb trace, or skip the test when ../shared/data is not there."""
+    """A file of the real openb trace, or skip the test when it is not there ($PODGYM_DATA/openb/csv)."""
     path = OPENB_CSV / name
     if not path.is_file():
-        pytest.skip(f"real openb trace not found at {path} (expected <repo>/../shared/data/openb/csv)")
+        pytest.skip(f"real openb trace not found at {path} (set PODGYM_DATA; default <repo>/../shared/data)")
     return path
 
 
