@@ -353,3 +353,22 @@ def test_same_config_and_seed_give_the_same_weights(tmp_path):
     for key in a:
         assert th.equal(a[key], b[key]), key
     assert any(not th.equal(a[key], c[key]) for key in a)  # the comparison can tell runs apart
+
+
+def test_train_cli_with_its_progress_bar_and_an_explicit_run_dir(tmp_path, capsys):
+    """The default invocation shows SB3's progress bar (its dependencies must be installed); --run-dir names
+    the run and refuses to overwrite an existing one."""
+    run_dir = tmp_path / "my-run"
+    argv = sets(
+        "total_timesteps=256",
+        "eval.every=100000",
+        "eval.episodes=1",
+        "overrides.simulation.horizon=900",
+        "hyperparameters.n_steps=64",
+        "hyperparameters.batch_size=64",
+        "n_envs=2",
+    )
+    assert train.main([*argv, "--run-dir", str(run_dir)]) == 0
+    assert (run_dir / "final_model.zip").is_file() and (run_dir / "config.yaml").is_file()
+    assert train.main([*argv, "--run-dir", str(run_dir), "--no-progress"]) == 2
+    assert "use --resume" in capsys.readouterr().err
