@@ -16,7 +16,7 @@ import torch as th
 
 from agents.network import NodeScoringNet, valid_rows
 from envs.cluster import ClusterState, PodRequest
-from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder
+from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder, encode_candidates
 from envs.kube.errors import KubeObjectError
 
 MODEL_FILES = ("best_model.zip", "final_model.zip", "checkpoints/latest.zip")
@@ -88,15 +88,9 @@ class LearnedPolicy:
     def score(self, cluster: ClusterState, pod: PodRequest, nodes: np.ndarray) -> np.ndarray:
         if self._encoder is None or self._encoder.cluster is not cluster:
             self._encoder = FeatureEncoder(cluster)
-        feasible = np.zeros(cluster.num_nodes, dtype=bool)
-        feasible[nodes] = True
-        pending, time_fraction = 0, 0.0
-        if self._sim is not None and self._sim.cluster is cluster:
-            pending = self._sim.pending
-            horizon = self._sim.options.horizon_s
-            time_fraction = self._sim.now / horizon if np.isfinite(horizon) else 0.0
-        node_x = th.as_tensor(self._encoder.nodes(pod, feasible)[None])
-        pod_x = th.as_tensor(self._encoder.pod(pod, pending, time_fraction)[None])
+        node_features, pod_features = encode_candidates(self._encoder, pod, nodes, self._sim)
+        node_x = th.as_tensor(node_features[None])
+        pod_x = th.as_tensor(pod_features[None])
         with th.no_grad():
             scores, _ = self.net.node_scores(node_x, pod_x, valid_rows(node_x))
         return scores[0].numpy()[nodes].astype(np.float64)

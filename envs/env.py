@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder
+from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder, simulation_context
 from envs.kube.errors import KubeObjectError
 from envs.rewards import RewardFn, RewardState, current_allocation, make_reward
 from envs.scenario import BuiltScenario, Scenario, build_scenario, load_scenario
@@ -245,8 +245,7 @@ class PodSchedulingEnv(gym.Env):
         if self._pod is not None:
             request = self.sim.request(self._pod)
             nodes[: self.num_nodes] = self.encoder.nodes(request, self._feasible)
-            horizon = self.sim.options.horizon_s
-            pod = self.encoder.pod(request, self.sim.pending, self.sim.now / horizon if np.isfinite(horizon) else 0.0)
+            pod = self.encoder.pod(request, *simulation_context(self.sim))
         return {"nodes": nodes, "pod": pod, "action_mask": self._mask.copy()}
 
     def _info(self) -> dict[str, Any]:

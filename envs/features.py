@@ -129,3 +129,22 @@ def feature_table() -> str:
     for group, feats in (("node", NODE_FEATURES), ("pod", POD_FEATURES)):
         rows += [f"| {group} | {i} | `{f.name}` | {f.meaning} | [{f.low:g}, {f.high:g}] |" for i, f in enumerate(feats)]
     return "\n".join(rows)
+
+
+def simulation_context(sim) -> tuple[int, float]:
+    """(pending pods, simulated time / horizon) of a simulator, for the pod features; (0, 0) without one."""
+    if sim is None:
+        return 0, 0.0
+    horizon = sim.options.horizon_s
+    return sim.pending, (sim.now / horizon if np.isfinite(horizon) else 0.0)
+
+
+def encode_candidates(
+    encoder: FeatureEncoder, pod: PodRequest, nodes: np.ndarray, sim=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Node features of the whole cluster with `nodes` marked feasible, and the pod's features in `sim`'s context
+    (a scorer outside the simulator gets no queue or clock: zeros)."""
+    feasible = np.zeros(encoder.cluster.num_nodes, dtype=bool)
+    feasible[nodes] = True
+    pending, time_fraction = simulation_context(sim if sim is not None and sim.cluster is encoder.cluster else None)
+    return encoder.nodes(pod, feasible), encoder.pod(pod, pending, time_fraction)

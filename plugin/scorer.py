@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from envs.cluster import ClusterState, PodRequest
-from envs.features import FEATURE_VERSION, NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder
+from envs.features import FEATURE_VERSION, NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder, encode_candidates
 from envs.kube.errors import KubeObjectError
 
 
@@ -77,13 +77,5 @@ class OnnxPolicy:
         return out
 
     def score(self, cluster: ClusterState, pod: PodRequest, nodes: np.ndarray) -> np.ndarray:
-        enc = self.encoder(cluster)
-        feasible = np.zeros(cluster.num_nodes, dtype=bool)
-        feasible[nodes] = True
-        pending, time_fraction = 0, 0.0
-        if self._sim is not None and self._sim.cluster is cluster:
-            pending = self._sim.pending
-            horizon = self._sim.options.horizon_s
-            time_fraction = self._sim.now / horizon if np.isfinite(horizon) else 0.0
-        scores = self.scores_for(enc.nodes(pod, feasible), enc.pod(pod, pending, time_fraction))
+        scores = self.scores_for(*encode_candidates(self.encoder(cluster), pod, nodes, self._sim))
         return scores[nodes].astype(np.float64)
