@@ -50,7 +50,6 @@ import argparse
 import contextlib
 import json
 import logging
-import math
 import os
 import queue
 import socket
@@ -60,7 +59,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -74,6 +72,7 @@ from envs.scheduling import VectorProfile
 from envs.simulator import Simulator
 from envs.workload.objects import workload_from_pods
 from envs.workload.types import GPU_RESOURCE, Workload
+from plugin.cache import ClusterView as SimulatorView
 
 log = logging.getLogger("podgym.scheduler")
 
@@ -173,37 +172,6 @@ def _now_rfc3339() -> str:
 
 
 # ---- the cluster as the scheduler sees it --------------------------------------------------------------------
-
-
-class _Context:
-    """What a policy's ``reset(sim)`` reads of a simulator, for the live cluster (policies written for the
-    simulator, e.g. OnnxPolicy's pending-pods feature, GpuClustering's tags, FGD's typical pods)."""
-
-    def __init__(self, view: ClusterView, pending: Callable[[], int], seed: int):
-        self.cluster = view.cluster
-        self.seed = seed
-        self.now = 0.0
-        self.options = SimpleNamespace(horizon_s=math.inf)
-        held = list(view.held.values())
-        self.node_of = np.array([h[0] for h in held], dtype=np.int64)
-        self.gpus_of = [h[2] for h in held]
-        self._requests = [h[1] for h in held]
-        self._pods = [view.pods[uid] for uid in view.held]
-        self._pending = pending
-        self._workload: Workload | None = None
-
-    @property
-    def pending(self) -> int:
-        return self._pending()
-
-    def request(self, i: int) -> PodRequest:
-        return self._requests[i]
-
-    @property
-    def workload(self) -> Workload:
-        if self._workload is None:
-            self._workload = workload_from_pods(self._pods, source="bound pods")
-        return self._workload
 
 
 class ClusterView:
@@ -465,7 +433,15 @@ class SecondaryScheduler:
     # ---- state from the API --------------------------------------------------------------------
     def _reset_scorer(self, view: ClusterView) -> None:
         if hasattr(self.scorer, "reset"):
-            self.scorer.reset(_Context(view, lambda: len(self.pending), self.seed))
+            held = list(view.held.values())
+            context = SimulatorView(
+                view.cluster,
+                held,
+                pending=lambda: len(self.pending),
+                pods=lambda: [view.pods[uid] for uid in view.held],
+            )
+            context.seed = self.seed
+            self.scorer.reset(context)
 
     def _waits_for_us(self, pod: Mapping[str, Any]) -> bool:
         spec = _spec(pod)
