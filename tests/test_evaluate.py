@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import evaluate
-from agents.evaluation import aggregate, bootstrap_ci, paired_difference_significant
+from agents.evaluation import METRICS_FOR_TABLES, aggregate, bootstrap_ci, paired_difference_significant
 
 SHORT = "default"  # the cells below override nothing: a default episode takes well under a second
 
@@ -119,22 +119,7 @@ def test_aggregate_ranks_by_objective():
             "scenario": "s",
             "policy": p,
             "seed": k,
-            **{
-                m: v + k * 0.01
-                for m in (
-                    "objective",
-                    "gpu_allocation_mean",
-                    "cpu_allocation_mean",
-                    "pods_never_scheduled",
-                    "wait_mean_s",
-                    "wait_p95_s",
-                    "pending_pods_mean",
-                    "imbalance_cpu_mean",
-                    "gpu_fragmentation_mean",
-                    "active_node_hours",
-                    "evictions",
-                )
-            },
+            **{m: v + k * 0.01 for m in METRICS_FOR_TABLES},
         }
         for p, v in (("a", 0.5), ("b", 0.7), ("c", 0.6))
         for k in range(4)

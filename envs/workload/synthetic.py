@@ -34,6 +34,7 @@ from pydantic import Field, field_validator, model_validator
 from envs.kube.objects import CPU, EPHEMERAL_STORAGE, MEMORY
 from envs.workload._fields import Labels, Quantity, StrictModel, TolerationSpec
 from envs.workload.objects import workload_from_pods
+from envs.workload.ops import take
 from envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_RESOURCE, MILLI_GPU, Workload
 
 CLASS_LABEL = "podgym.io/class"
@@ -282,17 +283,8 @@ def generate(config: SyntheticWorkloadConfig | Mapping[str, Any], seed: int) -> 
 
     per_class = workload_from_pods([pc.pod() for pc in cfg.classes], source="synthetic classes")
     prefixes = [f"{pc.name}-" for pc in cfg.classes]
-    return Workload(
-        names=[prefixes[c] + str(i) for c, i in zip(cls.tolist(), index_in_class.tolist())],
-        arrival=arrival,
-        duration=duration,
-        requests={r: v[cls] for r, v in per_class.requests.items()},
-        nonzero_cpu=per_class.nonzero_cpu[cls],
-        nonzero_memory=per_class.nonzero_memory[cls],
-        gpu_count=per_class.gpu_count[cls],
-        gpu_milli=per_class.gpu_milli[cls],
-        priority=per_class.priority[cls],
-        template=per_class.template[cls],
-        templates=per_class.templates,
-        source=f"synthetic(seed={int(seed)})",
-    )
+    # Each pod is its class's pod with its own name, arrival and lifetime.
+    workload = take(per_class, cls, names=[prefixes[c] + str(i) for c, i in zip(cls.tolist(), index_in_class.tolist())])
+    workload.arrival, workload.duration = arrival, duration
+    workload.source = f"synthetic(seed={int(seed)})"
+    return workload
