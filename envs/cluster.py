@@ -141,6 +141,8 @@ class ClusterState:
         self.names_array = np.array(self.node_names, dtype=object)
         # Bumped whenever what the static filters read changes (cordon), so caches can tell.
         self.static_version = 0
+        # Bumped by every change of what any Filter reads (binds, departures, failures, cordons).
+        self.version = 0
         # Running totals over live nodes, kept by bind/unbind/set_alive so metrics never scan all nodes.
         self.total_allocatable = self.allocatable.sum(axis=0)
         self.total_requested = np.zeros(r, dtype=np.int64)
@@ -253,6 +255,7 @@ class ClusterState:
         """Account for `pod` running on `node`; returns the GPU devices it took."""
         if gpus is None:
             gpus = self.choose_gpus(node, pod)
+        self.version += 1
         self.requested_t[:, node] += pod.requests
         self.free_t[:, node] -= pod.requests
         self.scoring_requested_t[:, node] += pod.scoring_requests
@@ -268,6 +271,7 @@ class ClusterState:
 
     def unbind(self, node: int, pod: PodRequest, gpus: tuple[int, ...]) -> None:
         """Release what `pod` held on `node` (a departure or an eviction)."""
+        self.version += 1
         self.requested_t[:, node] -= pod.requests
         self.free_t[:, node] += pod.requests
         self.scoring_requested_t[:, node] -= pod.scoring_requests
@@ -293,6 +297,7 @@ class ClusterState:
         if not alive and self.pod_count[node]:
             raise ValueError(f"node {self.node_names[node]} still runs {self.pod_count[node]} pods; unbind them first")
         self.alive[node] = alive
+        self.version += 1
         sign = 1 if alive else -1
         self.total_allocatable += sign * self.allocatable_t[:, node]
         self.live_count += sign
@@ -302,6 +307,7 @@ class ClusterState:
         if self.unschedulable[node] != unschedulable:
             self.unschedulable[node] = unschedulable
             self.static_version += 1
+            self.version += 1
 
     # ---- totals for metrics ------------------------------------------------------------------
     def allocation_ratio(self, resource: str) -> float:

@@ -58,8 +58,20 @@ NUM_NODE_FEATURES = len(NODE_FEATURES)
 NUM_POD_FEATURES = len(POD_FEATURES)
 
 
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    return np.divide(num, den, out=np.zeros(num.shape, dtype=np.float64), where=den > 0)
+class _Divisor:
+    """num / den per node, 0 where den is 0: the division of every feature ratio, with the zero test done once."""
+
+    def __init__(self, den: np.ndarray):
+        den = np.asarray(den, dtype=np.float64)
+        self.zero = den <= 0
+        self.any_zero = bool(self.zero.any())
+        self.den = np.where(self.zero, 1.0, den)
+
+    def ratio(self, num: np.ndarray) -> np.ndarray:
+        out = num / self.den
+        if self.any_zero:
+            out[self.zero] = 0.0
+        return out
 
 
 class FeatureEncoder:
@@ -82,30 +94,41 @@ class FeatureEncoder:
         static[:, 1] = alloc[self.mem] / self.max_mem
         static[:, 2] = c.gpu_count / self.max_gpus
         self.static = static
+        self.has_gpus = bool(c.gpu_free.shape[1])
+        self._cpu = _Divisor(alloc[self.cpu])
+        self._mem = _Divisor(alloc[self.mem])
+        self._gpu = _Divisor(self.gpu_capacity)
+        self._devices = _Divisor(c.gpu_count)
+        self._pods = _Divisor(self.allowed)
 
     def nodes(self, pod: PodRequest, feasible: np.ndarray) -> np.ndarray:
         """float32 [N, NUM_NODE_FEATURES] for `pod` (feasible: the Filter mask)."""
         c = self.cluster
-        alloc, free = c.allocatable_t, c.free_t
+        free = c.free_t
         out = np.empty((c.num_nodes, NUM_NODE_FEATURES), dtype=np.float32)
-        out[:, 0] = _ratio(free[self.cpu], alloc[self.cpu])
-        out[:, 1] = _ratio(free[self.mem], alloc[self.mem])
+        free_cpu, free_mem = free[self.cpu], free[self.mem]
+        out[:, 0] = self._cpu.ratio(free_cpu)
+        out[:, 1] = self._mem.ratio(free_mem)
         out[:, 3:6] = self.static
-        out[:, 6] = np.clip(_ratio(free[self.cpu] - pod.requests[self.cpu], alloc[self.cpu]), -1, 1)
-        out[:, 7] = np.clip(_ratio(free[self.mem] - pod.requests[self.mem], alloc[self.mem]), -1, 1)
-        if c.gpu_free.shape[1]:
-            devices = np.maximum(c.gpu_free, 0)
-            out[:, 2] = _ratio(devices.sum(axis=1), self.gpu_capacity)
+        out[:, 6] = np.clip(self._cpu.ratio(free_cpu - pod.requests[self.cpu]), -1, 1)
+        out[:, 7] = np.clip(self._mem.ratio(free_mem - pod.requests[self.mem]), -1, 1)
+        if self.has_gpus:
+            gpu_free = c.gpu_free
+            out[:, 2] = self._gpu.ratio(np.maximum(gpu_free, 0).sum(axis=1))
             milli = pod.gpu_milli if pod.gpu_count else MILLI_GPU
-            out[:, 8] = _ratio((c.gpu_free >= milli).sum(axis=1).astype(np.float64), c.gpu_count.astype(np.float64))
-            partial = np.where((c.gpu_free > 0) & (c.gpu_free < MILLI_GPU), c.gpu_free, 0).sum(axis=1)
-            out[:, 9] = _ratio(partial, self.gpu_capacity)
+            out[:, 8] = self._devices.ratio((gpu_free >= milli).sum(axis=1))
+            out[:, 9] = self._gpu.ratio(np.where((gpu_free > 0) & (gpu_free < MILLI_GPU), gpu_free, 0).sum(axis=1))
         else:
             out[:, (2, 8, 9)] = 0.0
-        out[:, 10] = _ratio(c.allowed_pods - c.pod_count, self.allowed)
+        out[:, 10] = self._pods.ratio(c.allowed_pods - c.pod_count)
         out[:, 11] = feasible
-        out[~c.alive, :11] = 0.0
+        if self._any_dead(c):
+            out[~c.alive, :11] = 0.0
         return out
+
+    @staticmethod
+    def _any_dead(c: ClusterState) -> bool:
+        return c.live_count != c.num_nodes
 
     def pod(self, pod: PodRequest, pending: int = 0, time_fraction: float = 0.0) -> np.ndarray:
         """float32 [NUM_POD_FEATURES] of the pending pod and its context."""

@@ -122,6 +122,9 @@ class Simulator:
         self._queue: list[tuple[int, int, int]] = []
         self._unschedulable = UnschedulablePods(len(self.cluster.resources))
         self._current: int | None = None
+        # Filter results by pod shape, valid while the cluster's version is unchanged: pods retried in a
+        # row (a flush of the unschedulable set) mostly share a few shapes and nothing changes between them.
+        self._filter_memo: dict[tuple, tuple[int, np.ndarray]] = {}
         self.next_start_index = 0
         self.running = 0
         self._dirty = False
@@ -336,7 +339,21 @@ class Simulator:
     def feasible(self, i: int | None = None) -> np.ndarray:
         """Nodes where the current pod (or pod `i`) passes every Filter plugin."""
         i = self._current if i is None else i
-        return self.filters.filter(self.cluster, self.request(i))
+        return self._filter(self.request(i))
+
+    def _filter(self, pod: PodRequest) -> np.ndarray:
+        """`filters.filter` for `pod`, memoised per pod shape and cluster version (read-only: it is shared)."""
+        key = (id(pod.template), pod.requests.tobytes(), pod.gpu_count, pod.gpu_milli)
+        hit = self._filter_memo.get(key)
+        version = self.cluster.version
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        mask = self.filters.filter(self.cluster, pod)
+        mask.flags.writeable = False
+        if len(self._filter_memo) > 4096:
+            self._filter_memo.clear()
+        self._filter_memo[key] = (version, mask)
+        return mask
 
     def candidates(self, feasible: np.ndarray, num_to_find: int) -> np.ndarray:
         """The feasible nodes kube-scheduler would score: up to `num_to_find`, scanning from the round-robin
@@ -437,7 +454,7 @@ class Simulator:
         while (i := self.next_pod()) is not None:
             num_to_find = policy.num_to_find(self.cluster.live_count)
             pod = self.request(i)
-            mask = self.filters.filter(self.cluster, pod)
+            mask = self._filter(pod)
             nodes = self.candidates(mask, num_to_find)
             if len(nodes) == 0:
                 self.defer()
