@@ -481,3 +481,31 @@ def test_ties_are_broken_by_the_seed():
         again.run(KubeSchedulerPolicy())
         assert again.node_of[0] == sim.node_of[0]
     assert len(firsts) > 1
+
+
+@pytest.mark.parametrize("scenario", ["default", "node-failures"])
+def test_memoised_filter_results_match_a_fresh_filter_through_binds_departures_and_failures(scenario):
+    from envs.scenario import load_and_build
+
+    built = load_and_build(scenario, {"simulation.horizon": 7200})
+    sim = Simulator(built.cluster, built.workload, built.options, built.profile, seed=1)
+    rng = np.random.default_rng(0)
+    checked = hits = 0
+    while (i := sim.next_pod()) is not None:
+        before = sim.cluster.version
+        mask = sim.feasible()
+        hits += sim.feasible() is mask  # asked again, nothing changed: the memoised array
+        fresh = sim.filters.filter(sim.cluster, sim.request(i))
+        assert np.array_equal(mask, fresh), (sim.now, sim.request(i).name)
+        assert not mask.flags.writeable  # shared between pods of one shape: nobody may change it
+        assert sim.cluster.version == before  # filtering changes nothing
+        checked += 1
+        if mask.any():
+            sim.bind(int(rng.choice(np.flatnonzero(mask))))
+            assert sim.cluster.version > before
+        else:
+            sim.defer()
+    assert checked > 200 and hits == checked
+    assert sim.metrics.failed_attempts > 0  # some pods fitted nowhere and were retried
+    if scenario == "node-failures":
+        assert sim.metrics.evictions > 0
