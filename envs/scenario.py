@@ -14,7 +14,7 @@ relative to the file. Unknown fields and wrong values are errors that name the f
                |  {snapshot_pending: true}
     scheduler: {config: kube-scheduler-config.yaml, scheduler_name: NAME, sample_nodes: true}
     simulation: {horizon: 21600, retry_unschedulable: true, departures: true, sample_interval: 60}
-    env:       {max_nodes: 32, allow_pending: false, invalid_action: {rule: penalty, penalty: 1.0}}
+    env:       {max_nodes: 32, allow_pending: false, invalid_action: {rule: penalty, penalty: 1.0}, engine: auto}
     reward:    {name: packing, form: dense, gpu_weight: 1, cpu_weight: 1, fragmentation_weight: 0}
     failures:  {mtbf: 86400, mttr: 3600, events: [{time: 600, node: n-0, action: fail}]}
     autoscaler: {pool: NAME, provision_delay: 60, scale_down_after: 600}
@@ -187,6 +187,10 @@ class EnvConfig(StrictModel):
     max_nodes: int | None = Field(default=None, ge=1, description="observation padding (default: the cluster size)")
     allow_pending: bool = Field(default=False, description="one more action: leave the pod pending")
     invalid_action: InvalidActionConfig = Field(default_factory=InvalidActionConfig)
+    engine: Literal["auto", "python", "compiled"] = Field(
+        default="auto",
+        description="auto: the compiled engine where the scenario allows it, else Python; compiled: it or an error",
+    )
 
 
 class Scenario(StrictModel):
