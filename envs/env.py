@@ -212,7 +212,7 @@ class PodSchedulingEnv(gym.Env):
             raise RuntimeError("call reset() before step()")
         if self._done:
             raise RuntimeError("the episode has ended: call reset() before step()")
-        a = int(action) if np.ndim(action) == 0 else -1
+        a = int(action) if isinstance(action, (int, np.integer)) or np.ndim(action) == 0 else -1
         if self._episode is not None:
             obs, reward, invalid = self._compiled_step(a if -(2**62) < a < 2**62 else -1)
             info = self._compiled_info()
@@ -265,18 +265,19 @@ class PodSchedulingEnv(gym.Env):
         return {"nodes": nodes[0], "pod": pod[0], "action_mask": mask[0]}, reward, invalid
 
     def _after_compiled_step(self) -> None:
-        """Read the episode's flags; at its end, hand it to the Python engine (which reports the metrics)."""
+        """Read the episode's flags."""
         ib = self._episode.ib
         self._pod = self._episode.current
         self._invalid_streak = int(ib[kernels.STREAK])
         self._done, self._truncated = bool(ib[kernels.DONE]), bool(ib[kernels.TRUNCATED])
-        if self._done:
-            self._hand_over()
 
     def _compiled_info(self) -> dict[str, Any]:
         if self._episode is None:
             return self._info()
-        return self._episode.info()
+        info = self._episode.info()
+        if self._done:
+            info["metrics"] = self._episode.summary().as_dict()
+        return info
 
     def _hand_over(self) -> None:
         """Continue the episode on the Python engine from the compiled engine's exact state."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import math
 import os
 from dataclasses import dataclass, replace
@@ -289,6 +290,17 @@ def _read_cached(kind: str, path: str, mtime: float, times: bool = True):
     return read_openb_pods(path, times=times)
 
 
+@functools.lru_cache(maxsize=16)
+def _pools_cached(pools_json: str) -> ClusterSource:
+    return cluster_from_pools(NodePool.model_validate(p) for p in json.loads(pools_json))
+
+
+def _pool_cluster(pools: list[NodePool]) -> ClusterSource:
+    """The pools' nodes, parsed once per process (episodes reset often; Node objects are immutable)."""
+    cached = _pools_cached(json.dumps([p.model_dump(mode="json") for p in pools]))
+    return replace(cached, nodes=list(cached.nodes))
+
+
 def _read_openb(kind: str, path: Path, times: bool = True):
     try:
         mtime = path.stat().st_mtime
@@ -316,7 +328,7 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
     c, w = scenario.cluster, scenario.workload
     snapshot = None
     if c.pools is not None:
-        cluster = cluster_from_pools(c.pools)
+        cluster = _pool_cluster(c.pools)
     elif c.openb_nodes is not None:
         spec = c.openb_nodes if isinstance(c.openb_nodes, OpenbNodes) else OpenbNodes(path=c.openb_nodes)
         cluster = _located("cluster.openb_nodes", lambda: _read_openb("nodes", resolve(spec.path)))

@@ -124,8 +124,8 @@ class PodSchedulingVectorEnv(VectorEnv):
             infos[k]["invalid_action"] = True
         for k in np.flatnonzero(done).tolist():
             env = self.envs[k]
-            env._after_compiled_step()  # the episode ends: the Python engine reports its metrics
-            info = env._info()
+            env._after_compiled_step()
+            info = env._compiled_info()
             if invalid[k]:
                 info["invalid_action"] = True
             final_obs[k] = {"nodes": nodes[k].copy(), "pod": pods[k].copy(), "action_mask": masks[k].copy()}

@@ -15,7 +15,7 @@ import numpy as np
 from envs.cluster import ClusterState
 from envs.features import FeatureEncoder
 from envs.kube.objects import CPU, MEMORY
-from envs.metrics import SIGNALS
+from envs.metrics import SIGNALS, MetricsRecorder, Summary
 from envs.rewards import OBJECTIVES, IntegralReward, RewardState
 from envs.scenario import BuiltScenario, Scenario
 from envs.scheduling import VectorProfile
@@ -87,6 +87,7 @@ class CompiledEpisode:
         p, t = len(w), len(w.templates)
         cap = 2 * p + 2  # observations: at most one per event time, plus the last
         weights = list(reward_fn.weights.items())
+        shape, num_shapes = self._shapes(cluster, w)
 
         lay = _Layout()
         for slot, size in (
@@ -131,6 +132,10 @@ class CompiledEpisode:
             (K.O_CURVE_B, p),
             (K.O_MASK, n_actions),
             (K.O_OBJ, len(weights)),
+            (K.O_SHAPE, p),
+            (K.O_NOFIT, num_shapes),
+            (K.O_FITSTAMP, num_shapes),
+            (K.O_FITOK, num_shapes),
         ):
             lay.int_array(slot, size)
         for slot, size in (
@@ -216,6 +221,8 @@ class CompiledEpisode:
         for k, template in enumerate(w.templates):
             static[k] = filters.static_verdict(cluster, template).code
         self._view(K.O_NODEOF, p)[:] = -1
+        self._view(K.O_SHAPE, p)[:] = shape
+        self._view(K.O_NOFIT, num_shapes)[:] = -1
         self._view(K.O_USNEXT, p)[:] = -1
         self._view(K.O_USPREV, p)[:] = -1
         # The arrivals, pushed in pod order: a list sorted by (time, seq) is a valid heap.
@@ -257,6 +264,21 @@ class CompiledEpisode:
         self.ib2, self.fb2 = ib[None, :], fb[None, :]
         self._action = np.zeros(1, dtype=np.int64)
         self._reward = np.zeros(1, dtype=np.float64)
+
+    @staticmethod
+    def _shapes(cluster: ClusterState, w) -> tuple[np.ndarray, int]:
+        """Per pod, an id of what its Filter result depends on: template, requests and GPU ask."""
+        cols = [np.asarray(c, dtype=np.int64) for c in (w.template, w.gpu_count, w.gpu_milli)]
+        cols += [np.asarray(w.requests[name], dtype=np.int64) for name in sorted(w.requests)]
+        if not len(w):
+            return np.zeros(0, dtype=np.int64), 1
+        order = np.lexsort(cols)
+        changed = np.zeros(len(w), dtype=bool)
+        for c in cols:
+            changed[1:] |= c[order][1:] != c[order][:-1]
+        ids = np.empty(len(w), dtype=np.int64)
+        ids[order] = np.cumsum(changed)
+        return ids, int(ids.max()) + 1
 
     # ---- buffers ----------------------------------------------------------------------------------------
     def _view(self, slot: int, n: int) -> np.ndarray:
@@ -304,25 +326,10 @@ class CompiledEpisode:
         b, ib, fb = self.built, self.ib, self.fb
         sim = Simulator(b.cluster, b.workload, b.options, b.profile, seed=self.seed)
         sim.metrics.track_node_stats = self.track_node_stats
-        n, r, g, gd, p = (int(ib[s]) for s in (K.N, K.R, K.G, K.GD, K.P))
-        c = sim.cluster
-        c.free_t[:] = self._view(K.O_FREE, r * n).reshape(r, n)
-        c.requested_t[:] = c.allocatable_t - c.free_t
-        c.pod_count[:] = self._view(K.O_PODCOUNT, n)
-        c.gpu_free[:] = self._view(K.O_GFREE, n * g).reshape(n, g)
-        c.gpu_idle[:] = self._view(K.O_GIDLE, n)
-        c.gpu_max_free[:] = self._view(K.O_GMAX, n)
-        c.total_requested[:] = self._view(K.O_TOTREQ, r)
-        c.active_count = int(ib[K.ACTIVE])
-        c.version = int(ib[K.VERSION])
+        n, r, gd, p = (int(ib[s]) for s in (K.N, K.R, K.GD, K.P))
+        self._sync_cluster(sim.cluster)
         node_of = self._view(K.O_NODEOF, p)
         bound = np.flatnonzero(node_of >= 0)
-        scoring = self._view(K.O_REQ, p * r).reshape(p, r)[bound].copy()
-        w = b.workload
-        scoring[:, c.column[CPU]] = w.nonzero_cpu[bound]
-        scoring[:, c.column[MEMORY]] = w.nonzero_memory[bound]
-        c.scoring_requested_t[:] = 0
-        np.add.at(c.scoring_requested_t.T, node_of[bound], scoring)
 
         sim.now = float(fb[K.NOW])
         sim.node_of[:] = node_of
@@ -369,12 +376,51 @@ class CompiledEpisode:
         sim.curve = list(
             zip(self._view(K.O_CURVE_A, ncurve).tolist(), self._view(K.O_CURVE_B, ncurve).tolist(), strict=True)
         )
-        self._fill_metrics(sim)
+        self._fill_metrics(sim.metrics)
         return sim
 
-    def _fill_metrics(self, sim: Simulator) -> None:
+    def summary(self) -> Summary:
+        """Simulator.summary of this episode, without building a Simulator."""
         ib, fb = self.ib, self.fb
-        m = sim.metrics
+        self._sync_cluster(self.cluster)
+        m = MetricsRecorder(self.cluster, self.built.options.sample_interval_s)
+        m.track_node_stats = self.track_node_stats
+        self._fill_metrics(m)
+        now, p = float(fb[K.NOW]), int(ib[K.P])
+        end = now
+        if ib[K.NEV] > 0 and fb[int(ib[K.OF_EVT])] > fb[K.HORIZON]:
+            end = float(fb[K.HORIZON])
+        arrived = self._fview(K.OF_ARR, p) <= now
+        bound = self._view(K.O_EVERB, p).astype(bool)
+        pending, running = self.info()["pending"], int(ib[K.RUNNING])
+        current = (now, pending, running) if ib[K.DIRTY] else None
+        never = int((arrived & ~bound).sum())
+        return m.summary(int(arrived.sum()), int(bound.sum()), pending, never, end, current)
+
+    def _sync_cluster(self, c: ClusterState) -> None:
+        """Write the episode's cluster state into `c` (a ClusterState of the same nodes)."""
+        ib = self.ib
+        n, r, g, p = (int(ib[s]) for s in (K.N, K.R, K.G, K.P))
+        c.free_t[:] = self._view(K.O_FREE, r * n).reshape(r, n)
+        c.requested_t[:] = c.allocatable_t - c.free_t
+        c.pod_count[:] = self._view(K.O_PODCOUNT, n)
+        c.gpu_free[:] = self._view(K.O_GFREE, n * g).reshape(n, g)
+        c.gpu_idle[:] = self._view(K.O_GIDLE, n)
+        c.gpu_max_free[:] = self._view(K.O_GMAX, n)
+        c.total_requested[:] = self._view(K.O_TOTREQ, r)
+        c.active_count = int(ib[K.ACTIVE])
+        c.version = int(ib[K.VERSION])
+        node_of = self._view(K.O_NODEOF, p)
+        bound = np.flatnonzero(node_of >= 0)
+        scoring = self._view(K.O_REQ, p * r).reshape(p, r)[bound].copy()
+        w = self.built.workload
+        scoring[:, c.column[CPU]] = w.nonzero_cpu[bound]
+        scoring[:, c.column[MEMORY]] = w.nonzero_memory[bound]
+        c.scoring_requested_t[:] = 0
+        np.add.at(c.scoring_requested_t.T, node_of[bound], scoring)
+
+    def _fill_metrics(self, m: MetricsRecorder) -> None:
+        ib, fb = self.ib, self.fb
         nobs, nsamp, nwaits = int(ib[K.NOBS]), int(ib[K.NSAMP]), int(ib[K.NWAITS])
         m.times = self._fview(K.OF_TIMES, nobs).tolist()
         m.alloc = {

@@ -107,6 +107,11 @@ from numba import njit
     O_CURVE_B,
     O_MASK,  # [A]
     O_OBJ,  # objective codes
+    O_SHAPE,  # [P] the pod's shape (template, requests, GPU ask)
+    O_NOFIT,  # [shapes] the cluster version at which the shape fitted nowhere (-1: none)
+    O_FITSTAMP,  # [shapes] the queueing-hint scan that last evaluated the shape
+    O_FITOK,  # [shapes] its verdict in that scan
+    HINTS,  # queueing-hint scans so far
     # offsets of float64 arrays (in fb)
     OF_ARR,
     OF_DUR,
@@ -133,7 +138,7 @@ from numba import njit
     OF_TPEND,  # tanh(pending / nodes) per pending count
     OF_OBJW,
     INT_HEADER,
-) = range(114)
+) = range(119)
 
 # ---- float64 header slots -----------------------------------------------------------------------------------
 (
@@ -353,10 +358,20 @@ def _retry_unschedulable(ib, fb, node):
         return
     nr, g = ib[R], ib[G]
     ofree, oreq, ochk, ogf = ib[O_FREE], ib[O_REQ], ib[O_CHECKED], ib[O_GFREE]
+    ostamp, ook, oshape = ib[O_FITSTAMP], ib[O_FITOK], ib[O_SHAPE]
+    ib[HINTS] += 1
+    stamp = ib[HINTS]
     buf = np.empty(ib[USN], dtype=np.int64)
     nfit = 0
     i = ib[USHEAD]
     while i >= 0:
+        sh = ib[oshape + i]
+        if ib[ostamp + sh] == stamp:  # a pod of the same shape was just evaluated on this node
+            if ib[ook + sh] == 1:
+                buf[nfit] = i
+                nfit += 1
+            i = ib[ib[O_USNEXT] + i]
+            continue
         ok = ib[ib[O_STATIC] + ib[ib[O_TMPL] + i] * n_nodes + node] == 0
         if ok and ib[FIT] == 1:
             for col in range(nr):
@@ -372,6 +387,8 @@ def _retry_unschedulable(ib, fb, node):
                 if ib[ogf + node * g + d] >= milli:
                     enough += 1
             ok = enough >= count
+        ib[ostamp + sh] = stamp
+        ib[ook + sh] = 1 if ok else 0
         if ok:
             buf[nfit] = i
             nfit += 1
@@ -769,12 +786,16 @@ def _next_decision(ib, fb):
                 return
         i = _q_pop(ib, fb)
         ib[CURRENT] = i
-        if _filter(ib, i):
-            for k in range(ib[N], n_actions):
-                ib[omask + k] = 0
-            if ib[PENDING_ACTION] >= 0:
-                ib[omask + ib[PENDING_ACTION]] = 1
-            return
+        # Pods retried in a row (a flush) mostly share a few shapes and nothing changes between them.
+        nofit = ib[O_NOFIT] + ib[ib[O_SHAPE] + i]
+        if ib[nofit] != ib[VERSION]:
+            if _filter(ib, i):
+                for k in range(ib[N], n_actions):
+                    ib[omask + k] = 0
+                if ib[PENDING_ACTION] >= 0:
+                    ib[omask + ib[PENDING_ACTION]] = 1
+                return
+            ib[nofit] = ib[VERSION]
         _defer(ib, fb)
 
 
