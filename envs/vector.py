@@ -100,7 +100,11 @@ class PodSchedulingVectorEnv(VectorEnv):
     def _step_compiled(self, actions: np.ndarray):
         """Every cluster in one kernel call; Python only builds the infos and ends and resets episodes."""
         e, env0 = self.num_envs, self.envs[0]
-        acts = np.array([int(a) if -(2**62) < int(a) < 2**62 else -1 for a in actions.tolist()], dtype=np.int64)
+        if actions.dtype.kind in "iu":
+            acts = actions.astype(np.int64)  # a value beyond int64 wraps to a negative, invalid action as well
+        else:
+            acts = np.array([int(a) for a in actions.tolist()], dtype=object)
+        acts = np.where((acts > -(2**62)) & (acts < 2**62), acts, -1).astype(np.int64)  # kernels.START is reserved
         nodes = np.empty((e, env0.max_nodes, env0.observation_space["nodes"].shape[1]), dtype=np.float32)
         pods = np.empty((e, env0.observation_space["pod"].shape[0]), dtype=np.float32)
         masks = np.empty((e, env0.action_space.n), dtype=np.int8)
