@@ -382,10 +382,8 @@ class CompiledEpisode:
     def summary(self) -> Summary:
         """Simulator.summary of this episode, without building a Simulator."""
         ib, fb = self.ib, self.fb
-        self._sync_cluster(self.cluster)
         m = MetricsRecorder(self.cluster, self.built.options.sample_interval_s)
         m.track_node_stats = self.track_node_stats
-        self._fill_metrics(m)
         now, p = float(fb[K.NOW]), int(ib[K.P])
         end = now
         if ib[K.NEV] > 0 and fb[int(ib[K.OF_EVT])] > fb[K.HORIZON]:
@@ -395,6 +393,11 @@ class CompiledEpisode:
         pending, running = self.info()["pending"], int(ib[K.RUNNING])
         current = (now, pending, running) if ib[K.DIRTY] else None
         never = int((arrived & ~bound).sum())
+        if current is None:  # nothing to add to the series: aggregate the buffers as they are
+            self._fill_metrics(m, as_arrays=True)
+            return m._summary(int(arrived.sum()), int(bound.sum()), pending, never, end)
+        self._sync_cluster(self.cluster)
+        self._fill_metrics(m)
         return m.summary(int(arrived.sum()), int(bound.sum()), pending, never, end, current)
 
     def _sync_cluster(self, c: ClusterState) -> None:
@@ -419,24 +422,29 @@ class CompiledEpisode:
         c.scoring_requested_t[:] = 0
         np.add.at(c.scoring_requested_t.T, node_of[bound], scoring)
 
-    def _fill_metrics(self, m: MetricsRecorder) -> None:
+    def _fill_metrics(self, m: MetricsRecorder, as_arrays: bool = False) -> None:
+        """The recorder's series and totals; `as_arrays`: views of the buffers, for a read-only aggregate."""
         ib, fb = self.ib, self.fb
         nobs, nsamp, nwaits = int(ib[K.NOBS]), int(ib[K.NSAMP]), int(ib[K.NWAITS])
-        m.times = self._fview(K.OF_TIMES, nobs).tolist()
+
+        def series(view: np.ndarray) -> np.ndarray | list:
+            return view if as_arrays else view.tolist()
+
+        m.times = series(self._fview(K.OF_TIMES, nobs))
         m.alloc = {
-            CPU: self._fview(K.OF_ACPU, nobs).tolist(),
-            MEMORY: self._fview(K.OF_AMEM, nobs).tolist(),
-            GPU_RESOURCE: self._fview(K.OF_AGPU, nobs).tolist(),
+            CPU: series(self._fview(K.OF_ACPU, nobs)),
+            MEMORY: series(self._fview(K.OF_AMEM, nobs)),
+            GPU_RESOURCE: series(self._fview(K.OF_AGPU, nobs)),
         }
-        m.pending = self._view(K.O_MPEND, nobs).tolist()
-        m.running = self._view(K.O_MRUN, nobs).tolist()
-        m.active_nodes = self._view(K.O_MACT, nobs).tolist()
-        m.live_nodes = self._view(K.O_MLIVE, nobs).tolist()
-        m.sample_times = self._fview(K.OF_STIMES, nsamp).tolist()
-        m.imbalance_cpu = self._fview(K.OF_IMBC, nsamp).tolist()
-        m.imbalance_memory = self._fview(K.OF_IMBM, nsamp).tolist()
-        m.fragmentation = self._fview(K.OF_FRAG, nsamp).tolist()
-        m.waits = self._fview(K.OF_WAITS, nwaits).tolist()
+        m.pending = series(self._view(K.O_MPEND, nobs))
+        m.running = series(self._view(K.O_MRUN, nobs))
+        m.active_nodes = series(self._view(K.O_MACT, nobs))
+        m.live_nodes = series(self._view(K.O_MLIVE, nobs))
+        m.sample_times = series(self._fview(K.OF_STIMES, nsamp))
+        m.imbalance_cpu = series(self._fview(K.OF_IMBC, nsamp))
+        m.imbalance_memory = series(self._fview(K.OF_IMBM, nsamp))
+        m.fragmentation = series(self._fview(K.OF_FRAG, nsamp))
+        m.waits = series(self._fview(K.OF_WAITS, nwaits))
         m.attempts, m.failed_attempts = int(ib[K.ATTEMPTS]), int(ib[K.FAILED])
         m._next_sample = float(fb[K.NEXT_SAMPLE])
         m.integrals = dict(zip(SIGNALS, fb[K.INTEG : K.INTEG + 8].tolist(), strict=True))
