@@ -5,6 +5,8 @@ envs; a scenario the compiled engine does not run falls back under `auto` and is
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,7 @@ from envs.kube.errors import KubeObjectError
 from envs.vector import PodSchedulingVectorEnv
 
 HUNDRED = {**pool_overrides(), "simulation.horizon": 7200}
+OPENB_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "openb"
 
 CASES = [
     pytest.param("default", {}, {}, id="default"),
@@ -37,6 +40,19 @@ CASES = [
         {"simulation.retry_unschedulable": False, "simulation.departures": False, "simulation.horizon": 5400},
         {},
         id="default-no-retry-no-departures",
+    ),
+    pytest.param("default", {"env.max_nodes": 30, "simulation.horizon": 3600}, {}, id="default-padded"),
+    pytest.param(
+        "large", {"simulation.horizon": 120, "workload.synthetic.horizon": 120}, {}, id="large-2-minutes"
+    ),  # 5,000 nodes: the imbalance metric's pairwise sum beyond one block
+    pytest.param(
+        "openb",
+        {
+            "cluster.openb_nodes": str(OPENB_SAMPLE / "nodes.csv"),
+            "workload.openb_pods.path": str(OPENB_SAMPLE / "pods.csv"),
+        },
+        {},
+        id="openb-sample-trace",
     ),
 ]
 
