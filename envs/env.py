@@ -214,7 +214,7 @@ class PodSchedulingEnv(gym.Env):
             raise RuntimeError("the episode has ended: call reset() before step()")
         a = int(action) if isinstance(action, (int, np.integer)) or np.ndim(action) == 0 else -1
         if self._episode is not None:
-            obs, reward, invalid = self._compiled_step(a if -(2**62) < a < 2**62 else -1)
+            obs, reward, invalid = self._compiled_step(a if abs(a) < kernels.ACTION_LIMIT else -1)
             info = self._compiled_info()
             if invalid:
                 info["invalid_action"] = True

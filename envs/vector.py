@@ -104,7 +104,8 @@ class PodSchedulingVectorEnv(VectorEnv):
             acts = actions.astype(np.int64)  # a value beyond int64 wraps to a negative, invalid action as well
         else:
             acts = np.array([int(a) for a in actions.tolist()], dtype=object)
-        acts = np.where((acts > -(2**62)) & (acts < 2**62), acts, -1).astype(np.int64)  # kernels.START is reserved
+        limit = kernels.ACTION_LIMIT  # beyond it, an action is invalid anyway; kernels.START is reserved
+        acts = np.where((acts > -limit) & (acts < limit), acts, -1).astype(np.int64)
         nodes = np.empty((e, env0.max_nodes, env0.observation_space["nodes"].shape[1]), dtype=np.float32)
         pods = np.empty((e, env0.observation_space["pod"].shape[0]), dtype=np.float32)
         masks = np.empty((e, env0.action_space.n), dtype=np.int8)

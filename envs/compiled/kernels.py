@@ -173,6 +173,7 @@ S_CPU, S_MEM, S_GPU, S_PENDING, S_ACTIVE, S_LIVE, S_IMB, S_FRAG = range(8)
 PACKING, ALLOCATION, SPREADING, WAITING, ENERGY = range(5)
 ARRIVE, DEPART = 0, 1
 START = -(2**62)  # the action that starts an episode (the first decision after reset)
+ACTION_LIMIT = 2**62  # actions passed to the kernels lie strictly within +-ACTION_LIMIT (others: -1, invalid)
 MILLI_GPU = 1000
 MAX_IN_UNSCHEDULABLE_S = 300.0
 INT64_MAX = np.iinfo(np.int64).max
