@@ -2,10 +2,12 @@
 
 Random valid actions (a uniform choice among the allowed ones) for a fixed wall time each:
 CartPole-v1 (gymnasium.make, random actions), the single PodSchedulingEnv on `default` and on a
-100-node cluster, and the batched PodSchedulingVectorEnv (pod placements per second over all its
-clusters). Targets: single env at 100 nodes >= 0.3x CartPole; batched env >= 2x CartPole.
+100-node cluster, and the batched PodSchedulingVectorEnv on `default` (pod placements per second over
+all its clusters; the actions of all clusters are drawn at once). Each runs the engine `env.engine: auto`
+picks (the compiled one on these scenarios; `--engine python` for the Python engine), and the JSON says
+which. Targets: single env at 100 nodes >= 0.3x CartPole; batched env >= 2x CartPole.
 
-    python benchmarks/env_throughput.py [--seconds 3] [--num-envs 16]
+    python benchmarks/env_throughput.py [--seconds 3] [--num-envs 64] [--engine auto|python|compiled]
 """
 
 from __future__ import annotations
@@ -46,45 +48,56 @@ def cartpole(seconds: float) -> float:
     return n / (time.perf_counter() - start)
 
 
-def single(seconds: float, **kwargs) -> float:
-    env = gym.make("podgym/PodScheduling-v0", **kwargs)
+def single(seconds: float, overrides: dict) -> tuple[float, str]:
+    """Steps per second of one env and the engine that ran it."""
+    env = gym.make("podgym/PodScheduling-v0", scenario="default", overrides=overrides)
     obs, _ = env.reset(seed=0)
+    engine = env.unwrapped.engine_name
     rng = np.random.default_rng(0)
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        obs, _, terminated, truncated, _ = env.step(int(rng.choice(np.flatnonzero(obs["action_mask"]))))
+        allowed = np.flatnonzero(obs["action_mask"])
+        obs, _, terminated, truncated, _ = env.step(int(allowed[rng.integers(len(allowed))]))
         n += 1
         if terminated or truncated:
             obs, _ = env.reset()
-    return n / (time.perf_counter() - start)
+    return n / (time.perf_counter() - start), engine
 
 
-def batched(seconds: float, num_envs: int) -> float:
-    env = PodSchedulingVectorEnv("default", num_envs=num_envs)
-    env.reset(seed=0)
+def batched(seconds: float, num_envs: int, overrides: dict) -> tuple[float, str]:
+    """Pod placements per second of the vector env (all clusters) and the engine that ran it."""
+    env = PodSchedulingVectorEnv("default", num_envs=num_envs, overrides=overrides)
+    obs, _ = env.reset(seed=0)
+    engine = env.envs[0].engine_name
     rng = np.random.default_rng(0)
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        masks = env.action_masks()
-        actions = [int(rng.choice(np.flatnonzero(m))) for m in masks]
-        env.step(actions)
+        # A uniform choice among each cluster's allowed actions: the largest of iid uniforms over them.
+        actions = np.argmax(rng.random(obs["action_mask"].shape) * obs["action_mask"], axis=1)
+        obs, *_ = env.step(actions)
         n += num_envs
-    return n / (time.perf_counter() - start)
+    return n / (time.perf_counter() - start), engine
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0)
-    parser.add_argument("--num-envs", type=int, default=16)
+    parser.add_argument("--num-envs", type=int, default=64)
+    parser.add_argument("--engine", choices=["auto", "python", "compiled"], default="auto")
     args = parser.parse_args()
+    engine = {"env.engine": args.engine}
+    single(0.0, {**engine, "simulation.horizon": 60})  # load the compiled kernels before timing
     ref = cartpole(args.seconds)
-    default = single(args.seconds, scenario="default")
-    hundred = single(args.seconds, scenario="default", overrides=pool_overrides())
-    vec = batched(args.seconds, args.num_envs)
+    default, default_engine = single(args.seconds, engine)
+    hundred, hundred_engine = single(args.seconds, {**pool_overrides(), **engine})
+    vec, vec_engine = batched(args.seconds, args.num_envs, engine)
     print(
         json.dumps(
             {
                 "benchmark": "env_throughput",
+                "engine_single_default": default_engine,
+                "engine_single_100_nodes": hundred_engine,
+                "engine_batched": vec_engine,
                 "cartpole_steps_per_s": round(ref),
                 "single_default_steps_per_s": round(default),
                 "single_100_nodes_steps_per_s": round(hundred),

@@ -205,12 +205,13 @@ class MetricsRecorder:
     def _summary(
         self, pods_total: int, scheduled: int, pending_at_end: int, never_scheduled: int, end: float
     ) -> Summary:
-        t = np.asarray([*self.times, end], dtype=np.float64)
+        """The Summary of the recorded series (lists, or numpy arrays of the same values)."""
+        t = np.append(np.asarray(self.times, dtype=np.float64), end)
         dt = np.diff(t) if len(t) > 1 else np.zeros(0)
         span = float(dt.sum())
 
         def twm(series: list[float] | list[int]) -> float:
-            if not series:
+            if len(series) == 0:
                 return 0.0
             values = np.asarray(series, dtype=np.float64)
             return float((values * dt).sum() / span) if span > 0 else float(values[-1])
@@ -229,17 +230,17 @@ class MetricsRecorder:
             cpu_allocation_mean=twm(self.alloc[CPU]),
             memory_allocation_mean=twm(self.alloc[MEMORY]),
             gpu_allocation_mean=twm(self.alloc[GPU_RESOURCE]),
-            cpu_allocation_peak=max(self.alloc[CPU], default=0.0),
-            gpu_allocation_final=self.alloc[GPU_RESOURCE][-1] if self.alloc[GPU_RESOURCE] else 0.0,
+            cpu_allocation_peak=float(np.max(self.alloc[CPU])) if len(self.alloc[CPU]) else 0.0,
+            gpu_allocation_final=float(self.alloc[GPU_RESOURCE][-1]) if len(self.alloc[GPU_RESOURCE]) else 0.0,
             pending_pods_mean=twm(self.pending),
-            imbalance_cpu_mean=float(np.mean(self.imbalance_cpu)) if self.imbalance_cpu else 0.0,
-            imbalance_memory_mean=float(np.mean(self.imbalance_memory)) if self.imbalance_memory else 0.0,
-            gpu_fragmentation_mean=float(np.mean(self.fragmentation)) if self.fragmentation else 0.0,
+            imbalance_cpu_mean=float(np.mean(self.imbalance_cpu)) if len(self.imbalance_cpu) else 0.0,
+            imbalance_memory_mean=float(np.mean(self.imbalance_memory)) if len(self.imbalance_memory) else 0.0,
+            gpu_fragmentation_mean=float(np.mean(self.fragmentation)) if len(self.fragmentation) else 0.0,
             active_node_hours=float((np.asarray(self.active_nodes, dtype=np.float64) * dt).sum() / 3600)
-            if self.active_nodes
+            if len(self.active_nodes)
             else 0.0,
             node_hours=float((np.asarray(self.live_nodes, dtype=np.float64) * dt).sum() / 3600)
-            if self.live_nodes
+            if len(self.live_nodes)
             else 0.0,
             duration_s=span,
         )

@@ -14,7 +14,7 @@ relative to the file. Unknown fields and wrong values are errors that name the f
                |  {snapshot_pending: true}
     scheduler: {config: kube-scheduler-config.yaml, scheduler_name: NAME, sample_nodes: true}
     simulation: {horizon: 21600, retry_unschedulable: true, departures: true, sample_interval: 60}
-    env:       {max_nodes: 32, allow_pending: false, invalid_action: {rule: penalty, penalty: 1.0}}
+    env:       {max_nodes: 32, allow_pending: false, invalid_action: {rule: penalty, penalty: 1.0}, engine: auto}
     reward:    {name: packing, form: dense, gpu_weight: 1, cpu_weight: 1, fragmentation_weight: 0}
     failures:  {mtbf: 86400, mttr: 3600, events: [{time: 600, node: n-0, action: fail}]}
     autoscaler: {pool: NAME, provision_delay: 60, scale_down_after: 600}
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import math
 import os
 from dataclasses import dataclass, replace
@@ -187,6 +188,10 @@ class EnvConfig(StrictModel):
     max_nodes: int | None = Field(default=None, ge=1, description="observation padding (default: the cluster size)")
     allow_pending: bool = Field(default=False, description="one more action: leave the pod pending")
     invalid_action: InvalidActionConfig = Field(default_factory=InvalidActionConfig)
+    engine: Literal["auto", "python", "compiled"] = Field(
+        default="auto",
+        description="auto: the compiled engine where the scenario allows it, else Python; compiled: it or an error",
+    )
 
 
 class Scenario(StrictModel):
@@ -285,6 +290,17 @@ def _read_cached(kind: str, path: str, mtime: float, times: bool = True):
     return read_openb_pods(path, times=times)
 
 
+@functools.lru_cache(maxsize=16)
+def _pools_cached(pools_json: str) -> ClusterSource:
+    return cluster_from_pools(NodePool.model_validate(p) for p in json.loads(pools_json))
+
+
+def _pool_cluster(pools: list[NodePool]) -> ClusterSource:
+    """The pools' nodes, parsed once per process (episodes reset often; Node objects are immutable)."""
+    cached = _pools_cached(json.dumps([p.model_dump(mode="json") for p in pools]))
+    return replace(cached, nodes=list(cached.nodes))
+
+
 def _read_openb(kind: str, path: Path, times: bool = True):
     try:
         mtime = path.stat().st_mtime
@@ -312,7 +328,7 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
     c, w = scenario.cluster, scenario.workload
     snapshot = None
     if c.pools is not None:
-        cluster = cluster_from_pools(c.pools)
+        cluster = _pool_cluster(c.pools)
     elif c.openb_nodes is not None:
         spec = c.openb_nodes if isinstance(c.openb_nodes, OpenbNodes) else OpenbNodes(path=c.openb_nodes)
         cluster = _located("cluster.openb_nodes", lambda: _read_openb("nodes", resolve(spec.path)))

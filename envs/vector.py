@@ -5,6 +5,10 @@ seed stream) and steps them in one call, with observations batched into arrays: 
 loops, and for training through ``SB3VecEnv`` (MaskablePPO reads ``env_method("action_masks")``).
 Episodes reset in the same step that ends them (Gymnasium's SAME_STEP autoreset): the returned
 observation is the new episode's first; the last one is in ``infos["final_obs"]``.
+
+Under the compiled engine (``env.engine``, see PodSchedulingEnv) the episodes' buffers are rows of two
+[num_envs, length] arrays and one kernel call steps every cluster, writing the batched observations in
+place; only the infos, the end of an episode and the resets run in Python.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from stable_baselines3.common.vec_env import VecEnv
 
-from envs.env import PodSchedulingEnv
+from envs.env import PodSchedulingEnv, kernels
 
 
 class PodSchedulingVectorEnv(VectorEnv):
@@ -34,6 +38,10 @@ class PodSchedulingVectorEnv(VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self._keys = list(self.single_observation_space.spaces)
+        # The compiled episodes' buffers, one row per env (grown when a new episode needs more room).
+        self._ibuf = np.zeros((num_envs, 0), dtype=np.int64)
+        self._fbuf = np.zeros((num_envs, 0), dtype=np.float64)
+        self._rows: list[Any] = [None] * num_envs  # the episode that lives in each row
 
     def _stack(self, observations: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         return {k: np.stack([o[k] for o in observations]) for k in self._keys}
@@ -42,10 +50,36 @@ class PodSchedulingVectorEnv(VectorEnv):
         """Reset every cluster; an int seed gives env i the seed `seed + i`."""
         seeds = seed if isinstance(seed, list) else [None if seed is None else seed + i for i in range(self.num_envs)]
         results = [env.reset(seed=s, options=options) for env, s in zip(self.envs, seeds)]
+        for k in range(self.num_envs):
+            self._adopt(k)
         return self._stack([o for o, _ in results]), {"env_infos": [i for _, i in results]}
+
+    def _adopt(self, k: int) -> None:
+        """Move env k's compiled episode (if it has one) into row k of the shared buffers."""
+        ep = self.envs[k]._episode
+        if ep is None:
+            return
+        ni, nf = len(ep.ib), len(ep.fb)
+        if ni > self._ibuf.shape[1] or nf > self._fbuf.shape[1]:
+            wi = max(ni, self._ibuf.shape[1]) + max(ni, self._ibuf.shape[1]) // 4
+            wf = max(nf, self._fbuf.shape[1]) + max(nf, self._fbuf.shape[1]) // 4
+            ibuf = np.zeros((self.num_envs, wi), dtype=np.int64)
+            fbuf = np.zeros((self.num_envs, wf), dtype=np.float64)
+            ibuf[:, : self._ibuf.shape[1]] = self._ibuf
+            fbuf[:, : self._fbuf.shape[1]] = self._fbuf
+            self._ibuf, self._fbuf = ibuf, fbuf
+            for j, row in enumerate(self._rows):
+                if row is not None:
+                    row.rebind(ibuf[j], fbuf[j])
+        self._ibuf[k, :ni] = ep.ib
+        self._fbuf[k, :nf] = ep.fb
+        ep.rebind(self._ibuf[k], self._fbuf[k])
+        self._rows[k] = ep
 
     def step(self, actions):
         actions = np.asarray(actions).reshape(self.num_envs)
+        if all(env._episode is not None for env in self.envs):
+            return self._step_compiled(actions)
         observations, rewards = [], np.zeros(self.num_envs, dtype=np.float64)
         terminated = np.zeros(self.num_envs, dtype=bool)
         truncated = np.zeros(self.num_envs, dtype=bool)
@@ -57,10 +91,57 @@ class PodSchedulingVectorEnv(VectorEnv):
                 final_obs[k] = obs
                 info = {**info, "final_info": dict(info)}
                 obs, reset_info = env.reset()
+                self._adopt(k)
                 info["reset_info"] = reset_info
             observations.append(obs)
             infos.append(info)
         return self._stack(observations), rewards, terminated, truncated, {"env_infos": infos, "final_obs": final_obs}
+
+    def _step_compiled(self, actions: np.ndarray):
+        """Every cluster in one kernel call; Python only builds the infos and ends and resets episodes."""
+        e, env0 = self.num_envs, self.envs[0]
+        if actions.dtype.kind in "iu":
+            acts = actions.astype(np.int64)  # a value beyond int64 wraps to a negative, invalid action as well
+        else:
+            acts = np.array([int(a) for a in actions.tolist()], dtype=object)
+        limit = kernels.ACTION_LIMIT  # beyond it, an action is invalid anyway; kernels.START is reserved
+        acts = np.where((acts > -limit) & (acts < limit), acts, -1).astype(np.int64)
+        nodes = np.empty((e, env0.max_nodes, env0.observation_space["nodes"].shape[1]), dtype=np.float32)
+        pods = np.empty((e, env0.observation_space["pod"].shape[0]), dtype=np.float32)
+        masks = np.empty((e, env0.action_space.n), dtype=np.int8)
+        rewards = np.empty(e, dtype=np.float64)
+        ib, fb = self._ibuf, self._fbuf
+        kernels.step_all(ib, fb, acts, nodes, pods, masks, rewards)
+        current = ib[:, kernels.CURRENT]
+        pending = (ib[:, kernels.NQ] + ib[:, kernels.USN] + (current >= 0)).tolist()
+        done = ib[:, kernels.DONE].astype(bool)
+        truncated = ib[:, kernels.TRUNCATED].astype(bool) & done
+        terminated = done & ~truncated
+        invalid = ib[:, kernels.INVALID].tolist()
+        infos: list[dict[str, Any]] = [
+            {"time": t, "pending": n, "running": r, "pod": env._episode.names[i] if i >= 0 else None}
+            for env, t, n, r, i in zip(
+                self.envs, fb[:, kernels.NOW].tolist(), pending, ib[:, kernels.RUNNING].tolist(), current.tolist()
+            )
+        ]
+        final_obs: list[Any] = [None] * e
+        for k in np.flatnonzero(invalid).tolist():
+            infos[k]["invalid_action"] = True
+        for k in np.flatnonzero(done).tolist():
+            env = self.envs[k]
+            env._after_compiled_step()
+            info = env._compiled_info()
+            if invalid[k]:
+                info["invalid_action"] = True
+            final_obs[k] = {"nodes": nodes[k].copy(), "pod": pods[k].copy(), "action_mask": masks[k].copy()}
+            info = {**info, "final_info": dict(info)}
+            obs, reset_info = env.reset()
+            self._adopt(k)
+            nodes[k], pods[k], masks[k] = obs["nodes"], obs["pod"], obs["action_mask"]
+            info["reset_info"] = reset_info
+            infos[k] = info
+        observations = {"nodes": nodes, "pod": pods, "action_mask": masks}
+        return observations, rewards, terminated, truncated, {"env_infos": infos, "final_obs": final_obs}
 
     def action_masks(self) -> np.ndarray:
         """[num_envs, n_actions] booleans."""

@@ -23,9 +23,13 @@ extends the sequence without changing its beginning.
 
 from __future__ import annotations
 
+import copy
+import functools
+import json
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -256,6 +260,19 @@ def arrival_times(
     return np.concatenate(chunks) if chunks else np.zeros(0)
 
 
+@functools.lru_cache(maxsize=32)
+def _class_pods_cached(classes_json: str) -> Workload:
+    classes = [PodClass.model_validate(c) for c in json.loads(classes_json)]
+    return workload_from_pods([pc.pod() for pc in classes], source="synthetic classes")
+
+
+def _class_pods(cfg: SyntheticWorkloadConfig) -> Workload:
+    """One pod per class, parsed once per process (episodes reset often). The templates are fresh copies, as
+    if parsed again: caches key on a template's identity together with a cluster's."""
+    cached = _class_pods_cached(json.dumps([pc.model_dump(mode="json") for pc in cfg.classes]))
+    return replace(cached, templates=[copy.copy(t) for t in cached.templates])
+
+
 def generate(config: SyntheticWorkloadConfig | Mapping[str, Any], seed: int) -> Workload:
     """The pods of `config` for `seed`, in arrival order, named ``<class>-<i>`` (i counts within a class, from 0).
 
@@ -281,7 +298,7 @@ def generate(config: SyntheticWorkloadConfig | Mapping[str, Any], seed: int) -> 
         index_in_class[mask] = np.arange(count)
         duration[mask] = (pc.lifetime or cfg.lifetime).sample(np.random.default_rng(lifetime_ss[c]), count)
 
-    per_class = workload_from_pods([pc.pod() for pc in cfg.classes], source="synthetic classes")
+    per_class = _class_pods(cfg)
     prefixes = [f"{pc.name}-" for pc in cfg.classes]
     # Each pod is its class's pod with its own name, arrival and lifetime.
     workload = take(per_class, cls, names=[prefixes[c] + str(i) for c, i in zip(cls.tolist(), index_in_class.tolist())])

@@ -1,0 +1,461 @@
+"""The compiled engine's Python side: which scenarios it runs, an episode's buffers, and the way back to a
+``Simulator`` (the exact same state) for everything that reads the simulator itself.
+
+At reset the parts that depend only on the pod's template and the node (the static Filter plugins) are
+evaluated in Python with ``VectorProfile.static_verdict`` into a [templates, nodes] table; so are the
+feature encoder's constants. The kernels (``envs.compiled.kernels``) do everything else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from envs.cluster import ClusterState
+from envs.features import FeatureEncoder
+from envs.kube.objects import CPU, MEMORY
+from envs.metrics import SIGNALS, MetricsRecorder, Summary
+from envs.rewards import OBJECTIVES, IntegralReward, RewardState
+from envs.scenario import BuiltScenario, Scenario
+from envs.scheduling import VectorProfile
+from envs.simulator import ARRIVE, Simulator
+from envs.unschedulable import UnschedulablePods
+from envs.workload.types import GPU_RESOURCE
+
+try:
+    from envs.compiled import kernels as K
+except ImportError:  # numba missing: every scenario runs on the Python engine
+    K = None
+
+
+def unsupported_features(scenario: Scenario, reward_fn: Any) -> list[str]:
+    """What keeps `scenario` (with `reward_fn`) off the compiled engine: 'field: feature' lines; [] when supported."""
+    out = []
+    if K is None:
+        out.append("env.engine: numba is not installed")
+    f = scenario.failures
+    if f.mtbf is not None or f.events:
+        out.append("failures: node failures and recoveries")
+    if scenario.autoscaler is not None:
+        out.append("autoscaler: nodes powered on and off")
+    if scenario.cluster.snapshot is not None:
+        out.append("cluster.snapshot: pods already bound and cordoned nodes of a snapshot")
+    if type(reward_fn) is not IntegralReward:
+        out.append(f"reward_fn: a custom reward function ({type(reward_fn).__name__})")
+    return out
+
+
+class _Layout:
+    """Offsets of the arrays that follow the headers of the int64 and float64 buffers."""
+
+    def __init__(self) -> None:
+        self.ints: list[tuple[int, int]] = []
+        self.floats: list[tuple[int, int]] = []
+        self.i_end, self.f_end = K.INT_HEADER, K.FLOAT_HEADER
+
+    def int_array(self, slot: int, n: int) -> None:
+        self.ints.append((slot, self.i_end))
+        self.i_end += max(int(n), 0)
+
+    def float_array(self, slot: int, n: int) -> None:
+        self.floats.append((slot, self.f_end))
+        self.f_end += max(int(n), 0)
+
+
+class CompiledEpisode:
+    """One episode of `built` in the compiled engine's buffers ``ib`` (int64) and ``fb`` (float64)."""
+
+    def __init__(
+        self,
+        built: BuiltScenario,
+        seed: int,
+        reward_fn: IntegralReward,
+        max_nodes: int,
+        n_actions: int,
+        pending_action: int | None,
+    ):
+        self.built, self.seed, self.reward_fn = built, seed, reward_fn
+        source, w, options = built.cluster, built.workload, built.options
+        self.cluster = cluster = ClusterState.for_workloads(source.nodes, source.initial, w)
+        self.filters = filters = VectorProfile(built.profile)
+        self.names = w.names
+        self.track_node_stats = bool(getattr(reward_fn, "needs_node_stats", True))
+        n, r = cluster.num_nodes, len(cluster.resources)
+        g = cluster.gpu_free.shape[1]
+        gd = max(g, 1)
+        p, t = len(w), len(w.templates)
+        cap = 2 * p + 2  # observations: at most one per event time, plus the last
+        weights = list(reward_fn.weights.items())
+        shape, num_shapes = self._shapes(cluster, w)
+
+        lay = _Layout()
+        for slot, size in (
+            (K.O_PRIO, p),
+            (K.O_TMPL, p),
+            (K.O_GCOUNT, p),
+            (K.O_GMILLI, p),
+            (K.O_REQ, p * r),
+            (K.O_ALLOC, r * n),
+            (K.O_ALLOWED, n),
+            (K.O_STATIC, t * n),
+            (K.O_CHECKED, r),
+            (K.O_FREE, r * n),
+            (K.O_PODCOUNT, n),
+            (K.O_GFREE, n * g),
+            (K.O_GIDLE, n),
+            (K.O_GMAX, n),
+            (K.O_TOTREQ, r),
+            (K.O_TOTALLOC, r),
+            (K.O_NODEOF, p),
+            (K.O_INC, p),
+            (K.O_EVERB, p),
+            (K.O_ATT, p),
+            (K.O_DROP, p),
+            (K.O_GDEV, p * gd),
+            (K.O_GN, p),
+            (K.O_EVSEQ, 2 * p),
+            (K.O_EVKIND, 2 * p),
+            (K.O_EVA, 2 * p),
+            (K.O_EVB, 2 * p),
+            (K.O_QNP, p),
+            (K.O_QSEQ, p),
+            (K.O_QI, p),
+            (K.O_USNEXT, p),
+            (K.O_USPREV, p),
+            (K.O_USIN, p),
+            (K.O_MPEND, cap),
+            (K.O_MRUN, cap),
+            (K.O_MACT, cap),
+            (K.O_MLIVE, cap),
+            (K.O_CURVE_A, p),
+            (K.O_CURVE_B, p),
+            (K.O_MASK, n_actions),
+            (K.O_OBJ, len(weights)),
+            (K.O_SHAPE, p),
+            (K.O_NOFIT, num_shapes),
+            (K.O_FITSTAMP, num_shapes),
+            (K.O_FITOK, num_shapes),
+        ):
+            lay.int_array(slot, size)
+        for slot, size in (
+            (K.OF_ARR, p),
+            (K.OF_DUR, p),
+            (K.OF_QAT, p),
+            (K.OF_EVT, 2 * p),
+            (K.OF_QT, p),
+            (K.OF_USSINCE, p),
+            (K.OF_TIMES, cap),
+            (K.OF_ACPU, cap),
+            (K.OF_AMEM, cap),
+            (K.OF_AGPU, cap),
+            (K.OF_STIMES, cap),
+            (K.OF_IMBC, cap),
+            (K.OF_IMBM, cap),
+            (K.OF_FRAG, cap),
+            (K.OF_WAITS, p),
+            (K.OF_STATICF, 3 * n),
+            (K.OF_DCPU, n),
+            (K.OF_DMEM, n),
+            (K.OF_DGPU, n),
+            (K.OF_DDEV, n),
+            (K.OF_DPODS, n),
+            (K.OF_TPRIO, p),
+            (K.OF_TPEND, p + 2),
+            (K.OF_OBJW, len(weights)),
+        ):
+            lay.float_array(slot, size)
+        self.ib = ib = np.zeros(lay.i_end, dtype=np.int64)
+        self.fb = fb = np.zeros(lay.f_end, dtype=np.float64)
+        for slot, off in lay.ints:
+            ib[slot] = off
+        for slot, off in lay.floats:
+            ib[slot] = off
+
+        col = cluster.column
+        gpu_col = col.get(GPU_RESOURCE, -1)
+        ib[K.N], ib[K.R], ib[K.G], ib[K.GD], ib[K.P], ib[K.T] = n, r, g, gd, p, t
+        ib[K.M], ib[K.A] = max_nodes, n_actions
+        ib[K.FIT] = filters.fit is not None
+        ib[K.RETRY] = options.retry_unschedulable
+        ib[K.TRACK] = self.track_node_stats
+        ib[K.CPU], ib[K.MEM], ib[K.GPUCOL] = col[CPU], col[MEMORY], gpu_col
+        ib[K.PENDING_ACTION] = -1 if pending_action is None else pending_action
+        invalid = built.scenario.env.invalid_action
+        ib[K.TERMINATE] = invalid.rule == "terminate"
+        ib[K.MAX_CONSEC] = invalid.max_consecutive
+        ib[K.SPARSE] = reward_fn.config.form == "sparse"
+        ib[K.NOBJ] = len(weights)
+        ib[K.SEQ] = p
+        ib[K.CURRENT] = -1
+        ib[K.NEV] = p
+        ib[K.USHEAD] = ib[K.USTAIL] = -1
+        ib[K.PREV_INITIAL] = 1
+        ib[K.LIVE] = cluster.live_count
+
+        # Pods: requests over the cluster's columns, as ClusterState.pod_request builds them.
+        req = self._view(K.O_REQ, p * r).reshape(p, r)
+        for name, arr in w.requests.items():
+            c = col.get(name)
+            if c is not None:
+                req[:, c] = arr
+        gcount = np.asarray(w.gpu_count, dtype=np.int64)
+        gmilli = np.asarray(w.gpu_milli, dtype=np.int64)
+        if gpu_col >= 0:
+            asks = gcount > 0
+            req[asks, gpu_col] = gcount[asks] * gmilli[asks]
+        self._view(K.O_PRIO, p)[:] = w.priority
+        self._view(K.O_TMPL, p)[:] = w.template
+        self._view(K.O_GCOUNT, p)[:] = gcount
+        self._view(K.O_GMILLI, p)[:] = gmilli
+        # Nodes.
+        self._view(K.O_ALLOC, r * n)[:] = cluster.allocatable_t.ravel()
+        self._view(K.O_FREE, r * n)[:] = cluster.free_t.ravel()
+        self._view(K.O_ALLOWED, n)[:] = cluster.allowed_pods
+        self._view(K.O_GFREE, n * g)[:] = cluster.gpu_free.ravel()
+        self._view(K.O_GIDLE, n)[:] = cluster.gpu_idle
+        self._view(K.O_GMAX, n)[:] = cluster.gpu_max_free
+        self._view(K.O_TOTALLOC, r)[:] = cluster.total_allocatable
+        self._view(K.O_CHECKED, r)[:] = filters.fit_checked(cluster)
+        static = self._view(K.O_STATIC, t * n).reshape(t, n)
+        for k, template in enumerate(w.templates):
+            static[k] = filters.static_verdict(cluster, template).code
+        self._view(K.O_NODEOF, p)[:] = -1
+        self._view(K.O_SHAPE, p)[:] = shape
+        self._view(K.O_NOFIT, num_shapes)[:] = -1
+        self._view(K.O_USNEXT, p)[:] = -1
+        self._view(K.O_USPREV, p)[:] = -1
+        # The arrivals, pushed in pod order: a list sorted by (time, seq) is a valid heap.
+        order = np.argsort(w.arrival, kind="stable")
+        self._view(K.O_EVSEQ, p)[:] = order
+        self._view(K.O_EVKIND, p)[:] = ARRIVE
+        self._view(K.O_EVA, p)[:] = order
+        self._fview(K.OF_EVT, p)[:] = w.arrival[order]
+        self._fview(K.OF_ARR, p)[:] = w.arrival
+        self._fview(K.OF_DUR, p)[:] = w.duration if options.departures else np.inf
+        self._fview(K.OF_QAT, p)[:] = np.nan
+        # Features: the encoder's own constants, so every ratio divides the same numbers.
+        enc = FeatureEncoder(cluster)
+        ib[K.MAX_CPU], ib[K.MAX_MEM], ib[K.MAX_GPUS] = enc.max_cpu, enc.max_mem, enc.max_gpus
+        ib[K.HAS_GPUS] = enc.has_gpus
+        self._fview(K.OF_STATICF, 3 * n)[:] = enc.static.ravel()
+        for slot, div in (
+            (K.OF_DCPU, enc._cpu),
+            (K.OF_DMEM, enc._mem),
+            (K.OF_DGPU, enc._gpu),
+            (K.OF_DDEV, enc._devices),
+            (K.OF_DPODS, enc._pods),
+        ):
+            self._fview(slot, n)[:] = np.where(div.zero, -1.0, div.den)
+        tanh = {v: np.tanh(v / 1000) for v in set(w.priority.tolist())}
+        self._fview(K.OF_TPRIO, p)[:] = [tanh[v] for v in w.priority.tolist()]
+        self._fview(K.OF_TPEND, p + 2)[:] = np.tanh(np.arange(p + 2) / max(n, 1))
+        # Simulation, metrics and reward settings.
+        fb[K.HORIZON] = options.horizon_s
+        fb[K.INTERVAL] = options.sample_interval_s
+        fb[K.PENALTY] = invalid.penalty
+        cfg = reward_fn.config
+        fb[K.GW], fb[K.CW], fb[K.FW] = cfg.gpu_weight, cfg.cpu_weight, cfg.fragmentation_weight
+        fb[K.SCALE], fb[K.NUM_NODES] = reward_fn.scale, reward_fn.num_nodes
+        self._view(K.O_OBJ, len(weights))[:] = [OBJECTIVES.index(k) for k, _ in weights]
+        self._fview(K.OF_OBJW, len(weights))[:] = [v for _, v in weights]
+
+        # A one-row batch, so that a single env steps through the same kernel as the vector env.
+        self.ib2, self.fb2 = ib[None, :], fb[None, :]
+        self._action = np.zeros(1, dtype=np.int64)
+        self._reward = np.zeros(1, dtype=np.float64)
+
+    @staticmethod
+    def _shapes(cluster: ClusterState, w) -> tuple[np.ndarray, int]:
+        """Per pod, an id of what its Filter result depends on: template, requests and GPU ask."""
+        cols = [np.asarray(c, dtype=np.int64) for c in (w.template, w.gpu_count, w.gpu_milli)]
+        cols += [np.asarray(w.requests[name], dtype=np.int64) for name in sorted(w.requests)]
+        if not len(w):
+            return np.zeros(0, dtype=np.int64), 1
+        order = np.lexsort(cols)
+        changed = np.zeros(len(w), dtype=bool)
+        for c in cols:
+            changed[1:] |= c[order][1:] != c[order][:-1]
+        ids = np.empty(len(w), dtype=np.int64)
+        ids[order] = np.cumsum(changed)
+        return ids, int(ids.max()) + 1
+
+    # ---- buffers ----------------------------------------------------------------------------------------
+    def _view(self, slot: int, n: int) -> np.ndarray:
+        off = int(self.ib[slot])
+        return self.ib[off : off + n]
+
+    def _fview(self, slot: int, n: int) -> np.ndarray:
+        off = int(self.ib[slot])
+        return self.fb[off : off + n]
+
+    def rebind(self, ibuf: np.ndarray, fbuf: np.ndarray) -> None:
+        """Use `ibuf`/`fbuf` (rows of a vector env's buffers holding a copy of this episode) from now on."""
+        self.ib, self.fb = ibuf, fbuf
+        self.ib2, self.fb2 = ibuf[None, :], fbuf[None, :]
+
+    # ---- stepping ---------------------------------------------------------------------------------------
+    def step(self, action: int, nodes: np.ndarray, pod: np.ndarray, mask: np.ndarray) -> float:
+        """One env step (K.START: the first decision) writing the observation into [1, ...] arrays."""
+        self._action[0] = action
+        K.step_all(self.ib2, self.fb2, self._action, nodes, pod, mask, self._reward)
+        return float(self._reward[0])
+
+    @property
+    def current(self) -> int | None:
+        i = int(self.ib[K.CURRENT])
+        return None if i < 0 else i
+
+    def info(self) -> dict[str, Any]:
+        """PodSchedulingEnv._info without the metrics."""
+        ib = self.ib
+        i = int(ib[K.CURRENT])
+        return {
+            "time": float(self.fb[K.NOW]),
+            "pending": int(ib[K.NQ] + ib[K.USN] + (i >= 0)),
+            "running": int(ib[K.RUNNING]),
+            "pod": self.names[i] if i >= 0 else None,
+        }
+
+    def mask(self) -> np.ndarray:
+        return self._view(K.O_MASK, int(self.ib[K.A]))
+
+    # ---- back to the Python engine -----------------------------------------------------------------------
+    def materialize(self) -> Simulator:
+        """A Simulator in exactly this episode's state (as if the Python engine had run it)."""
+        b, ib, fb = self.built, self.ib, self.fb
+        sim = Simulator(b.cluster, b.workload, b.options, b.profile, seed=self.seed)
+        sim.metrics.track_node_stats = self.track_node_stats
+        n, r, gd, p = (int(ib[s]) for s in (K.N, K.R, K.GD, K.P))
+        self._sync_cluster(sim.cluster)
+        node_of = self._view(K.O_NODEOF, p)
+        bound = np.flatnonzero(node_of >= 0)
+
+        sim.now = float(fb[K.NOW])
+        sim.node_of[:] = node_of
+        gn, gdev = self._view(K.O_GN, p), self._view(K.O_GDEV, p * gd).reshape(p, gd)
+        sim.gpus_of = [tuple(int(d) for d in gdev[i, : gn[i]]) if gn[i] else () for i in range(p)]
+        sim.queued_at[:] = self._fview(K.OF_QAT, p)
+        sim.ever_bound[:] = self._view(K.O_EVERB, p).astype(bool)
+        sim.dropped[:] = self._view(K.O_DROP, p).astype(bool)
+        sim._incarnation[:] = self._view(K.O_INC, p)
+        sim._attempted[:] = self._view(K.O_ATT, p).astype(bool)
+        sim.node_pods = [set() for _ in range(n)]
+        for i in bound.tolist():
+            sim.node_pods[int(node_of[i])].add(i)
+        nev = int(ib[K.NEV])
+        events = zip(
+            self._fview(K.OF_EVT, nev).tolist(),
+            self._view(K.O_EVSEQ, nev).tolist(),
+            self._view(K.O_EVKIND, nev).tolist(),
+            self._view(K.O_EVA, nev).tolist(),
+            self._view(K.O_EVB, nev).tolist(),
+        )
+        sim._events = sorted(events)  # a sorted list is a valid heap; keys (time, seq) are unique
+        sim._work_events = nev
+        nq = int(ib[K.NQ])
+        queue = zip(
+            self._view(K.O_QNP, nq).tolist(),
+            self._fview(K.OF_QT, nq).tolist(),
+            self._view(K.O_QSEQ, nq).tolist(),
+            self._view(K.O_QI, nq).tolist(),
+        )
+        sim._queue = sorted(queue)
+        sim._seq = int(ib[K.SEQ])
+        sim._unschedulable = UnschedulablePods(r)
+        since, nxt = self._fview(K.OF_USSINCE, p), self._view(K.O_USNEXT, p)
+        i = int(ib[K.USHEAD])
+        while i >= 0:
+            sim._unschedulable.add(i, sim.request(i), float(since[i]))
+            i = int(nxt[i])
+        sim._current = self.current
+        sim.running = int(ib[K.RUNNING])
+        sim._dirty = bool(ib[K.DIRTY])
+        sim.gpu_arrived = int(ib[K.GPU_ARRIVED])
+        ncurve = int(ib[K.NCURVE])
+        sim.curve = list(
+            zip(self._view(K.O_CURVE_A, ncurve).tolist(), self._view(K.O_CURVE_B, ncurve).tolist(), strict=True)
+        )
+        self._fill_metrics(sim.metrics)
+        return sim
+
+    def summary(self) -> Summary:
+        """Simulator.summary of this episode, without building a Simulator."""
+        ib, fb = self.ib, self.fb
+        m = MetricsRecorder(self.cluster, self.built.options.sample_interval_s)
+        m.track_node_stats = self.track_node_stats
+        now, p = float(fb[K.NOW]), int(ib[K.P])
+        end = now
+        if ib[K.NEV] > 0 and fb[int(ib[K.OF_EVT])] > fb[K.HORIZON]:
+            end = float(fb[K.HORIZON])
+        arrived = self._fview(K.OF_ARR, p) <= now
+        bound = self._view(K.O_EVERB, p).astype(bool)
+        pending, running = self.info()["pending"], int(ib[K.RUNNING])
+        current = (now, pending, running) if ib[K.DIRTY] else None
+        never = int((arrived & ~bound).sum())
+        if current is None:  # nothing to add to the series: aggregate the buffers as they are
+            self._fill_metrics(m, as_arrays=True)
+            return m._summary(int(arrived.sum()), int(bound.sum()), pending, never, end)
+        self._sync_cluster(self.cluster)
+        self._fill_metrics(m)
+        return m.summary(int(arrived.sum()), int(bound.sum()), pending, never, end, current)
+
+    def _sync_cluster(self, c: ClusterState) -> None:
+        """Write the episode's cluster state into `c` (a ClusterState of the same nodes)."""
+        ib = self.ib
+        n, r, g, p = (int(ib[s]) for s in (K.N, K.R, K.G, K.P))
+        c.free_t[:] = self._view(K.O_FREE, r * n).reshape(r, n)
+        c.requested_t[:] = c.allocatable_t - c.free_t
+        c.pod_count[:] = self._view(K.O_PODCOUNT, n)
+        c.gpu_free[:] = self._view(K.O_GFREE, n * g).reshape(n, g)
+        c.gpu_idle[:] = self._view(K.O_GIDLE, n)
+        c.gpu_max_free[:] = self._view(K.O_GMAX, n)
+        c.total_requested[:] = self._view(K.O_TOTREQ, r)
+        c.active_count = int(ib[K.ACTIVE])
+        c.version = int(ib[K.VERSION])
+        node_of = self._view(K.O_NODEOF, p)
+        bound = np.flatnonzero(node_of >= 0)
+        scoring = self._view(K.O_REQ, p * r).reshape(p, r)[bound].copy()
+        w = self.built.workload
+        scoring[:, c.column[CPU]] = w.nonzero_cpu[bound]
+        scoring[:, c.column[MEMORY]] = w.nonzero_memory[bound]
+        c.scoring_requested_t[:] = 0
+        np.add.at(c.scoring_requested_t.T, node_of[bound], scoring)
+
+    def _fill_metrics(self, m: MetricsRecorder, as_arrays: bool = False) -> None:
+        """The recorder's series and totals; `as_arrays`: views of the buffers, for a read-only aggregate."""
+        ib, fb = self.ib, self.fb
+        nobs, nsamp, nwaits = int(ib[K.NOBS]), int(ib[K.NSAMP]), int(ib[K.NWAITS])
+
+        def series(view: np.ndarray) -> np.ndarray | list:
+            return view if as_arrays else view.tolist()
+
+        m.times = series(self._fview(K.OF_TIMES, nobs))
+        m.alloc = {
+            CPU: series(self._fview(K.OF_ACPU, nobs)),
+            MEMORY: series(self._fview(K.OF_AMEM, nobs)),
+            GPU_RESOURCE: series(self._fview(K.OF_AGPU, nobs)),
+        }
+        m.pending = series(self._view(K.O_MPEND, nobs))
+        m.running = series(self._view(K.O_MRUN, nobs))
+        m.active_nodes = series(self._view(K.O_MACT, nobs))
+        m.live_nodes = series(self._view(K.O_MLIVE, nobs))
+        m.sample_times = series(self._fview(K.OF_STIMES, nsamp))
+        m.imbalance_cpu = series(self._fview(K.OF_IMBC, nsamp))
+        m.imbalance_memory = series(self._fview(K.OF_IMBM, nsamp))
+        m.fragmentation = series(self._fview(K.OF_FRAG, nsamp))
+        m.waits = series(self._fview(K.OF_WAITS, nwaits))
+        m.attempts, m.failed_attempts = int(ib[K.ATTEMPTS]), int(ib[K.FAILED])
+        m._next_sample = float(fb[K.NEXT_SAMPLE])
+        m.integrals = dict(zip(SIGNALS, fb[K.INTEG : K.INTEG + 8].tolist(), strict=True))
+        m._last = dict(zip(SIGNALS, fb[K.LAST : K.LAST + 8].tolist(), strict=True))
+        m._last_t = float(fb[K.LAST_T]) if ib[K.HAS_LAST_T] else None
+
+    def reward_state(self) -> RewardState:
+        """The env's previous RewardState (what the next dense reward is measured from)."""
+        fb = self.fb
+        integrals = dict(zip(SIGNALS, fb[K.PREV_INTEG : K.PREV_INTEG + 8].tolist(), strict=True))
+        if self.ib[K.PREV_INITIAL]:
+            return RewardState(0.0, integrals)
+        current = {"cpu": float(fb[K.PREV_CUR_CPU]), "gpu": float(fb[K.PREV_CUR_GPU])}
+        return RewardState(float(fb[K.PREV_T]), integrals, current)
