@@ -48,7 +48,9 @@ def make_node(name: str, cpu: int, gpus: int = 0, memory: str = "64Gi") -> dict:
 
 
 def make_pod(name: str, shape: int) -> dict:
-    """Five shapes: small and large CPU pods, a shared GPU, one whole GPU, two whole GPUs."""
+    """Six shapes: small and large CPU pods, a shared GPU, one whole GPU, two whole GPUs, no requests at all."""
+    if shape == 5:
+        return pod(name)  # BestEffort: binding it changes only the node's pod count
     cpu, memory, gpu = [("500m", "1Gi", 0), ("2", "4Gi", 0), ("1", "2Gi", -300), ("1", "2Gi", 1), ("2", "8Gi", 2)][
         shape
     ]
@@ -105,7 +107,7 @@ class Churn:
                 if not c.alive[j]:
                     continue
                 self.count += 1
-                req = request(c, int(rng.integers(0, 5)), f"b{self.count}")
+                req = request(c, int(rng.integers(0, 6)), f"b{self.count}")
                 try:
                     self.bound.append((j, req, c.bind(j, req)))
                 except ValueError:  # no GPU fits: the simulator would not pick it
@@ -130,9 +132,9 @@ def test_cached_scores_equal_the_full_model(model_dir, seed):
     policy = policy_of(model_dir)
     assert policy.uses_parts
     churn = Churn(cluster, rng)
-    shapes = [int(s) for s in rng.choice(5, size=3, replace=False)]
+    shapes = [int(s) for s in rng.choice(6, size=3, replace=False)]
     for step in range(60):
-        req = request(cluster, shapes[step % 3] if rng.random() < 0.9 else int(rng.integers(0, 5)))
+        req = request(cluster, shapes[step % 3] if rng.random() < 0.9 else int(rng.integers(0, 6)))
         nodes = candidates(rng, n, max(1, n // 4))
         got = policy.score(cluster, req, nodes)
         assert got.shape == nodes.shape and got.dtype == np.float64
@@ -177,6 +179,23 @@ def test_every_node_failed_but_the_candidates(model_dir):
         policy.score(cluster, req, nodes), full_scores(policy, cluster, req, nodes), rtol=0, atol=TOL
     )
     assert policy.score(cluster, req, np.zeros(0, dtype=np.int64)).shape == (0,)
+
+
+def test_a_shared_gpu_moved_to_another_device(model_dir):
+    # Same totals, same pod count, other devices: only the per-device free milli-GPU tells the change.
+    cluster = ClusterState([make_node("g", 16, gpus=2), make_node("c", 16)], {"nvidia.com/gpu"})
+    policy = policy_of(model_dir)
+    a, b = request(cluster, 2, "a"), request(cluster, 2, "b")
+    cluster.bind(0, a, (0,))
+    cluster.bind(0, b, (1,))
+    req, nodes = request(cluster, 2), np.array([0, 1])
+    for _ in range(2):
+        policy.score(cluster, req, nodes)  # cached
+    cluster.unbind(0, b, (1,))
+    cluster.bind(0, b, (0,))  # 700/700 free -> 400/1000: partly used milli-GPU and devices that fit change
+    np.testing.assert_allclose(
+        policy.score(cluster, req, nodes), full_scores(policy, cluster, req, nodes), rtol=0, atol=TOL
+    )
 
 
 def test_cached_scores_follow_the_cache(model_dir):
@@ -227,7 +246,7 @@ def test_node_features_of_some_rows_equal_the_full_encoding(seed):
     encoder = FeatureEncoder(cluster)
     rows = np.sort(rng.choice(30, size=7, replace=False))
     feasible = rng.random(30) < 0.5
-    for shape in range(5):
+    for shape in range(6):
         req = request(cluster, shape)
         np.testing.assert_array_equal(
             node_features(encoder, req, rows, feasible[rows]), encoder.nodes(req, feasible)[rows]
