@@ -349,35 +349,31 @@ class OnnxPolicy:
             return
         h0, h1 = self._embed(features, pod_features)
         was, now = emb.valid[rows], valid_rows(features)
-        h0_valid = np.where(now[:, None], h0, np.float32(0.0))
-        emb.total += h0_valid.sum(axis=0, dtype=np.float64) - emb.h0t[:, rows[was]].sum(axis=1, dtype=np.float64)
+        old = emb.h0t[:, rows]  # [H, k]
+        new = np.where(now, h0.T, np.float32(-np.inf))
+        emb.total += np.where(now, h0.T, 0.0).sum(axis=1, dtype=np.float64)
+        emb.total -= np.where(was, old, 0.0).sum(axis=1, dtype=np.float64)
         emb.count += int(now.sum()) - int(was.sum())
         emb.features[rows] = features
         emb.valid[rows] = now
         emb.h1[rows] = h1
-        emb.delta[rows] = h1 - h0_valid
-        new = np.where(now, h0.T, np.float32(-np.inf))  # [H, k]
+        emb.delta[rows] = h1 - np.where(now[:, None], h0, np.float32(0.0))
         emb.h0t[:, rows] = new
-        # The max: a new row above it takes over; one equal to it may widen the witnesses.
+        # The max: changed rows above it take over (and witness it); where a witness changed and no longer
+        # reaches it, that dimension is taken over all the rows again.
         top, witnesses = emb.top, emb.witnesses
         best = new.max(axis=1)
-        found = _witnesses(new, best)
-        found = np.where(found >= 0, rows[np.maximum(found, 0)], -1)
-        higher = best > top
-        same = (best == top) & np.isfinite(best)
-        witnesses = np.where(higher[:, None], found, witnesses)
-        witnesses[same, 0] = np.minimum(witnesses[same, 0], found[same, 0])
-        witnesses[same, 1] = np.maximum(witnesses[same, 1], found[same, 1])
-        top = np.where(higher, best, top)
-        # A witness among the changed rows that no longer reaches the max: that dimension over all rows again.
+        higher = np.flatnonzero(best > top)
+        if len(higher):
+            top[higher] = best[higher]
+            witnesses[higher] = rows[_witnesses(new[higher], best[higher])]
         dims = np.arange(len(top))
-        stale = np.isfinite(top) & ((emb.h0t[dims, witnesses[:, 0]] != top) | (emb.h0t[dims, witnesses[:, 1]] != top))
-        redo = np.flatnonzero(stale)
+        stale = (emb.h0t[dims, witnesses[:, 0]] != top) | (emb.h0t[dims, witnesses[:, 1]] != top)
+        redo = np.flatnonzero(stale & np.isfinite(top))
         if len(redo):
             cols = emb.h0t[redo]
             top[redo] = cols.max(axis=1)
             witnesses[redo] = _witnesses(cols, top[redo])
-        emb.top, emb.witnesses = top, witnesses
 
     def _cached_scores(self, emb: _Embeddings, nodes: np.ndarray) -> np.ndarray:
         """The scores of `nodes` as candidates: h = φ1 on them, φ0 elsewhere; pooled; the head on them only."""

@@ -162,6 +162,20 @@ def test_moving_window_over_identical_nodes(model_dir):
         )
 
 
+def test_the_only_rows_reaching_the_max_change(model_dir):
+    # Few distinct nodes: each dimension's max is one node's. It fills up while the others are the candidates.
+    cluster = ClusterState([make_node("a", 32), make_node("b", 8), make_node("c", 2)], {"nvidia.com/gpu"})
+    policy = policy_of(model_dir)
+    req = request(cluster, 0)
+    for step in range(12):
+        for nodes in (np.array([1]), np.array([2]), np.array([1, 2])):
+            for _ in range(2):  # the first time uncached, then cached
+                np.testing.assert_allclose(
+                    policy.score(cluster, req, nodes), full_scores(policy, cluster, req, nodes), rtol=0, atol=TOL
+                )
+        cluster.bind(step % 3 if step > 5 else 0, request(cluster, 1, f"fill-{step}"))
+
+
 def test_every_node_failed_but_the_candidates(model_dir):
     cluster = random_cluster(np.random.default_rng(1), 12)
     policy = policy_of(model_dir)
