@@ -1,13 +1,20 @@
 """Scoring nodes in the deployed plugin: an exported ONNX policy, or a heuristic, behind one interface.
 
 ``OnnxPolicy`` is a node scorer (``envs.policy.NodeScorer``) over the files export.py writes. The network is
-(agents/network.py) h_n = φ([x_n, p]), c = [mean, max] of h over the real nodes, s_n = ψ([h_n, c]); only the
-last node feature, ``feasible``, depends on which nodes a request asks about. So, with the two exported parts
-(policy.encoder.onnx: φ, policy.head.onnx: ψ), a pod that comes back (same pod features) costs no encoding:
-per pod it keeps every node's features and two embeddings, φ with feasible = 0 and with feasible = 1, and a
-request re-encodes only the nodes whose state changed since, pools (candidates take their feasible = 1
-embedding) and runs the head on the candidates only. The scores are the full model's (float32 rounding
-aside). Without the parts (an older export) every request runs policy.onnx over the whole cluster.
+(agents/network.py) h_n = φ([x_n, p]), c = [mean, max] of h over the real nodes, s_n = ψ([h_n, c]), and of the
+node features only the last, ``feasible``, depends on which nodes a request asks about. With the two exported
+parts (policy.encoder.onnx: φ, policy.head.onnx: ψ) a pod that comes back costs no encoding of the cluster:
+
+* per pod feature vector (a bounded LRU) it keeps every node's features and two embeddings, φ with
+  feasible = 0 and with feasible = 1, and the sums and maxima the pooling needs;
+* a request re-encodes only the nodes whose state changed since that pod's last request (binds, releases,
+  failures: ``_NodeChanges``), pools with the candidates' feasible = 1 embedding and everyone else's
+  feasible = 0 one, and runs the head on the candidates only;
+* a pod feature vector seen for the first time (a one-off: a new pending count, a simulated clock) is
+  encoded once, candidates marked, without caching; it is cached when it comes back.
+
+The scores are the full model's, to float32 rounding. Without the parts (an export from before them) every
+request runs policy.onnx over the whole cluster.
 """
 
 from __future__ import annotations
@@ -38,9 +45,9 @@ HEAD_FILE = "policy.head.onnx"
 PARITY_TOLERANCE = 1e-4  # largest |score difference| allowed between torch, policy.onnx and the parts
 POOLING = "context = [mean, max] of h over the valid rows (node feature rows not all zero); zeros without any"
 FEASIBLE = next(i for i, f in enumerate(NODE_FEATURES) if f.name == "feasible")
-MAX_TEMPLATES = 64  # pods (distinct pod feature vectors) whose node embeddings are kept
-CACHE_BYTES = 256 << 20  # ... and at most this much memory for them (a template is ~2.8 MB at 5,000 nodes, H 64)
-MAX_SEEN = 1024  # pod feature vectors seen once (a vector is cached the second time it comes)
+MAX_TEMPLATES = 64  # pod feature vectors whose node embeddings are kept
+CACHE_BYTES = 256 << 20  # ... in at most this much memory (4.1 MB each at 5,000 nodes and H 64: 62 of them)
+MAX_SEEN = 1024  # pod feature vectors remembered as seen once (one is cached the second time it comes)
 
 
 def load_metadata(onnx_path: str | Path) -> dict[str, Any]:
@@ -186,8 +193,15 @@ class OnnxPolicy:
         self.encoder_session = self.head_session = None
         parts = self.metadata.get("parts")
         if parts:
-            self.encoder_session = self._load(self.path.with_name(parts["encoder"]["file"]))
-            self.head_session = self._load(self.path.with_name(parts["head"]["file"]))
+            try:
+                files = str(parts["encoder"]["file"]), str(parts["head"]["file"])
+            except (KeyError, TypeError):
+                raise KubeObjectError(
+                    "policy.json: `parts` must name the encoder and head files; re-export the policy",
+                    source=str(self.path),
+                ) from None
+            self.encoder_session = self._load(self.path.with_name(files[0]))
+            self.head_session = self._load(self.path.with_name(files[1]))
             self._check_parts()
         self.name = name or f"onnx:{self.path.name}"
         self._sim = None
@@ -239,10 +253,12 @@ class OnnxPolicy:
         return num_nodes
 
     def reset(self, sim) -> None:
+        """Follow `sim` (a Simulator or the cache's ClusterView): its cluster, pending count and clock."""
         self._sim = sim
         self._set_encoder(FeatureEncoder(sim.cluster))
 
     def encoder(self, cluster: ClusterState) -> FeatureEncoder:
+        """The FeatureEncoder of `cluster` (a new cluster drops every cached embedding)."""
         if self._encoder is None or self._encoder.cluster is not cluster:
             self._set_encoder(FeatureEncoder(cluster))
         assert self._encoder is not None
@@ -263,6 +279,7 @@ class OnnxPolicy:
         return out
 
     def score(self, cluster: ClusterState, pod: PodRequest, nodes: np.ndarray) -> np.ndarray:
+        """Scores (float64) of `nodes`, the candidates of `pod` (indices into `cluster`), in their order."""
         encoder = self.encoder(cluster)
         if not self.uses_parts:
             scores = self.scores_for(*encode_candidates(encoder, pod, nodes, self._sim))

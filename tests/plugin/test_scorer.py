@@ -330,3 +330,7 @@ def test_policy_refuses_parts_of_another_export(tmp_path, model_dir):
     (mixed / HEAD_FILE).unlink()
     with pytest.raises(KubeObjectError, match="not found"):
         policy_of(mixed)
+    meta = json.loads((mixed / "policy.json").read_text())
+    (mixed / "policy.json").write_text(json.dumps({**meta, "parts": {"encoder": ENCODER_FILE}}))
+    with pytest.raises(KubeObjectError, match="must name the encoder and head files"):
+        policy_of(mixed)
