@@ -114,18 +114,24 @@ class _NodeChanges:
         """Record the nodes changed since the last update; returns the tick they are marked with (or the last)."""
         c = self.cluster
         free, gpus, pods, alive = self._seen
+        if not (
+            (pods != c.pod_count).any()
+            or (alive != c.alive).any()
+            or (free != c.free_t).any()
+            or (gpus != c.gpu_free).any()
+        ):
+            return self.tick  # nothing changed since the last request: no per-node reductions
         changed = (pods != c.pod_count) | (alive != c.alive)
         changed |= (free != c.free_t).any(axis=0)
         if gpus.shape[1]:
             changed |= (gpus != c.gpu_free).any(axis=1)
-        if changed.any():
-            rows = np.flatnonzero(changed)
-            self.tick += 1
-            self.changed_at[rows] = self.tick
-            free[:, rows] = c.free_t[:, rows]
-            gpus[rows] = c.gpu_free[rows]
-            pods[rows] = c.pod_count[rows]
-            alive[rows] = c.alive[rows]
+        rows = np.flatnonzero(changed)
+        self.tick += 1
+        self.changed_at[rows] = self.tick
+        free[:, rows] = c.free_t[:, rows]
+        gpus[rows] = c.gpu_free[rows]
+        pods[rows] = c.pod_count[rows]
+        alive[rows] = c.alive[rows]
         return self.tick
 
     def since(self, tick: int) -> np.ndarray:
