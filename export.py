@@ -3,9 +3,12 @@
     python export.py RUN_DIR_OR_MODEL --out DIR
 
 Writes DIR/policy.onnx (the per-node scorer: inputs `nodes` [N, F] with a dynamic node axis and `pod` [P],
-output `scores` [N]) and DIR/policy.json (feature schema and version, source run and scenario, evaluation
-metrics). Before writing, it checks that onnxruntime and torch agree on sample states, and refuses to
-write a model that does not.
+output `scores` [N]), the same network in two parts, DIR/policy.encoder.onnx (`nodes` [N, F], `pod` [P] ->
+`h` [N, H]) and DIR/policy.head.onnx (`h` [M, H], `context` [2H] -> `scores` [M]), with which the plugin
+re-encodes only the nodes whose state changed and scores only the candidates, and DIR/policy.json (feature
+schema and version, the parts and the pooling between them, source run and scenario, evaluation metrics).
+Before writing, it checks that onnxruntime and torch agree on sample states, for the whole model and for
+encoder + pooling + head, and refuses to write a model that does not.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ import torch as th
 
 from agents.io import atomic_write_bytes, atomic_write_json
 from agents.learned import load_scoring_net, resolve_model_path
-from agents.network import ScoreOneNet
+from agents.network import EncodeOneNet, HeadOneNet, NodeScoringNet, ScoreOneNet
 from envs.features import FEATURE_VERSION, NODE_FEATURES, NUM_NODE_FEATURES, NUM_POD_FEATURES, POD_FEATURES
 from envs.kube.errors import KubeObjectError
+from plugin.scorer import ENCODER_FILE, HEAD_FILE, PARITY_TOLERANCE, POOLING, pool_context, valid_rows
 
-TOLERANCE = 1e-4
+TOLERANCE = PARITY_TOLERANCE
 
 
 def sample_states(rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -44,25 +48,45 @@ def sample_states(rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray
 
 def to_onnx(module: ScoreOneNet) -> bytes:
     """The scorer as ONNX bytes, with a dynamic node axis."""
-    buf = io.BytesIO()
     example = (th.zeros(5, NUM_NODE_FEATURES), th.zeros(NUM_POD_FEATURES))
+    return _export(
+        module, example, ["nodes", "pod"], ["scores"], {"nodes": {0: "num_nodes"}, "scores": {0: "num_nodes"}}
+    )
+
+
+def parts_to_onnx(net: NodeScoringNet) -> tuple[bytes, bytes]:
+    """The encoder and head parts (EncodeOneNet, HeadOneNet) as ONNX bytes, each with a dynamic row axis."""
+    encoder = _export(
+        EncodeOneNet(net).eval(),
+        (th.zeros(5, NUM_NODE_FEATURES), th.zeros(NUM_POD_FEATURES)),
+        ["nodes", "pod"],
+        ["h"],
+        {"nodes": {0: "num_nodes"}, "h": {0: "num_nodes"}},
+    )
+    head = _export(
+        HeadOneNet(net).eval(),
+        (th.zeros(5, net.hidden), th.zeros(2 * net.hidden)),
+        ["h", "context"],
+        ["scores"],
+        {"h": {0: "num_scored"}, "scores": {0: "num_scored"}},
+    )
+    return encoder, head
+
+
+def _export(module: th.nn.Module, example: tuple, inputs: list[str], outputs: list[str], axes: dict) -> bytes:
+    buf = io.BytesIO()
     with warnings.catch_warnings():  # the TorchScript exporter needs no onnxscript; its deprecation is noise here
         warnings.simplefilter("ignore", DeprecationWarning)
-        _export(module, example, buf)
-    return buf.getvalue()
-
-
-def _export(module: ScoreOneNet, example: tuple, buf: io.BytesIO) -> None:
-    th.onnx.export(
-        module,
-        example,
-        buf,
-        input_names=["nodes", "pod"],
-        output_names=["scores"],
-        dynamic_axes={"nodes": {0: "num_nodes"}, "scores": {0: "num_nodes"}},
-        opset_version=17,
-        dynamo=False,
-    )
+        th.onnx.export(
+            module,
+            example,
+            buf,
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
     return buf.getvalue()
 
 
@@ -82,25 +106,49 @@ def check_parity(module: ScoreOneNet, model_bytes: bytes, seed: int = 0) -> floa
     return worst
 
 
-def export(source: str | Path, out: str | Path) -> tuple[Path, float]:
-    """Export `source` (a run directory or model file) into `out`; returns (onnx path, max parity error)."""
-    model_path = resolve_model_path(source)
-    net = load_scoring_net(model_path)
+def check_parts_parity(module: ScoreOneNet, encoder_bytes: bytes, head_bytes: bytes, seed: int = 0) -> float:
+    """Largest |torch - (encoder, numpy pooling, head on onnxruntime)| score difference over the sample states.
+
+    The pooling is the plugin's own (``plugin.scorer.pool_context`` over ``valid_rows``), so this checks the
+    path the plugin serves, not a copy of it.
+    """
+    import onnxruntime as ort
+
+    encoder = ort.InferenceSession(encoder_bytes, providers=["CPUExecutionProvider"])
+    head = ort.InferenceSession(head_bytes, providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for nodes, pod in sample_states(np.random.default_rng(seed)):
+        with th.no_grad():
+            expected = module(th.as_tensor(nodes), th.as_tensor(pod)).numpy()
+        (h,) = encoder.run(None, {"nodes": nodes, "pod": pod})
+        (got,) = head.run(None, {"h": h, "context": pool_context(h, valid_rows(nodes))})
+        if got.shape != expected.shape:
+            raise KubeObjectError(f"the exported parts gave scores of shape {got.shape}, torch {expected.shape}")
+        worst = max(worst, float(np.max(np.abs(got - expected))))
+    return worst
+
+
+def write_policy(
+    net: NodeScoringNet, out: str | Path, extra: dict | None = None, source: str | None = None
+) -> tuple[Path, float]:
+    """Export `net` into directory `out`: policy.onnx, its two parts and policy.json (`extra` added to it).
+
+    Every file is written atomically, the parts before policy.onnx and policy.json last (it names the parts),
+    and only after both parity checks pass: a model that onnxruntime does not reproduce is never written.
+    Returns (policy.onnx path, largest parity error).
+    """
     module = ScoreOneNet(net).eval()
     model_bytes = to_onnx(module)
+    encoder_bytes, head_bytes = parts_to_onnx(net)
     error = check_parity(module, model_bytes)
-    if not error <= TOLERANCE:
-        raise KubeObjectError(
-            f"onnxruntime and torch disagree by {error:.3g} (tolerance {TOLERANCE}): not written",
-            source=str(model_path),
-        )
-    run_dir = model_path.parent if model_path.parent.name != "checkpoints" else model_path.parent.parent
-    config = {}
-    if (run_dir / "config.yaml").exists():
-        import yaml
-
-        config = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
-    evaluation = json.loads((run_dir / "best_eval.json").read_text()) if (run_dir / "best_eval.json").exists() else {}
+    parts_error = check_parts_parity(module, encoder_bytes, head_bytes)
+    for what, err in (("the model", error), ("encoder + pooling + head", parts_error)):
+        if not err <= TOLERANCE:
+            raise KubeObjectError(
+                f"onnxruntime ({what}) and torch disagree by {err:.3g} (tolerance {TOLERANCE}): not written",
+                source=source,
+            )
+    h = net.hidden
     meta = {
         "format": "podgym-policy",
         "features": {
@@ -111,7 +159,45 @@ def export(source: str | Path, out: str | Path) -> tuple[Path, float]:
         },
         "inputs": {"nodes": ["num_nodes", NUM_NODE_FEATURES], "pod": [NUM_POD_FEATURES]},
         "output": {"scores": ["num_nodes"], "meaning": "higher is better; the plugin maps them to 0-10"},
-        "hidden": net.hidden,
+        "hidden": h,
+        "parts": {
+            "encoder": {
+                "file": ENCODER_FILE,
+                "inputs": {"nodes": ["num_nodes", NUM_NODE_FEATURES], "pod": [NUM_POD_FEATURES]},
+                "output": {"h": ["num_nodes", h]},
+            },
+            "pooling": POOLING,
+            "head": {
+                "file": HEAD_FILE,
+                "inputs": {"h": ["num_scored", h], "context": [2 * h]},
+                "output": {"scores": ["num_scored"]},
+            },
+        },
+        **(extra or {}),
+        "parity_max_abs_error": error,
+        "parts_parity_max_abs_error": parts_error,
+        "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    out = Path(out)
+    atomic_write_bytes(out / ENCODER_FILE, encoder_bytes)
+    atomic_write_bytes(out / HEAD_FILE, head_bytes)
+    atomic_write_bytes(out / "policy.onnx", model_bytes)
+    atomic_write_json(out / "policy.json", meta)
+    return out / "policy.onnx", max(error, parts_error)
+
+
+def export(source: str | Path, out: str | Path) -> tuple[Path, float]:
+    """Export `source` (a run directory or model file) into `out`; returns (onnx path, max parity error)."""
+    model_path = resolve_model_path(source)
+    net = load_scoring_net(model_path)
+    run_dir = model_path.parent if model_path.parent.name != "checkpoints" else model_path.parent.parent
+    config = {}
+    if (run_dir / "config.yaml").exists():
+        import yaml
+
+        config = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
+    evaluation = json.loads((run_dir / "best_eval.json").read_text()) if (run_dir / "best_eval.json").exists() else {}
+    meta = {
         "source": {
             "model": str(model_path),
             "run": str(run_dir),
@@ -122,19 +208,14 @@ def export(source: str | Path, out: str | Path) -> tuple[Path, float]:
         "evaluation": {
             k: evaluation[k] for k in ("return_mean", "num_timesteps", "baselines", "metrics") if k in evaluation
         },
-        "parity_max_abs_error": error,
-        "exported": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    out = Path(out)
-    atomic_write_bytes(out / "policy.onnx", model_bytes)
-    atomic_write_json(out / "policy.json", meta)
-    return out / "policy.onnx", error
+    return write_policy(net, out, meta, source=str(model_path))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="export.py", description=__doc__.split("\n")[0])
     parser.add_argument("source", help="a training run directory or a model file (.zip)")
-    parser.add_argument("--out", required=True, help="output directory for policy.onnx and policy.json")
+    parser.add_argument("--out", required=True, help="output directory for policy.onnx, its parts and policy.json")
     args = parser.parse_args(argv)
     try:
         path, error = export(args.source, args.out)

@@ -82,3 +82,36 @@ class ScoreOneNet(nn.Module):
     def forward(self, nodes: th.Tensor, pod: th.Tensor) -> th.Tensor:
         scores, _ = self.net.node_scores(nodes[None], pod[None], valid_rows(nodes[None]))
         return scores[0]
+
+
+class EncodeOneNet(nn.Module):
+    """The exported encoder part: one pod, N nodes (any N) -> embeddings h [N, H], φ of ScoreOneNet.
+
+    With the head part and the pooling of ``NodeScoringNet.encode`` in between, it gives ScoreOneNet's scores;
+    the plugin caches h per node, so that a request re-encodes only the nodes whose state changed.
+    """
+
+    def __init__(self, net: NodeScoringNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, nodes: th.Tensor, pod: th.Tensor) -> th.Tensor:
+        return self.net.encoder(th.cat([nodes, pod[None, :].expand(nodes.shape[0], pod.shape[-1])], dim=-1))
+
+
+class HeadOneNet(nn.Module):
+    """The exported head part: M embeddings h [M, H] and the pooled context c [2H] -> M scores, ψ([h, c]).
+
+    The first layer is split into its h and c halves, so that c's product is computed once, not once per
+    node: the same function as ``NodeScoringNet.node_scores``'s scorer, at a third of its cost.
+    """
+
+    def __init__(self, net: NodeScoringNet):
+        super().__init__()
+        self.net = net
+
+    def forward(self, h: th.Tensor, context: th.Tensor) -> th.Tensor:
+        first, rest = self.net.scorer[0], self.net.scorer[1:]
+        hidden = h.shape[-1]
+        x = h @ first.weight[:, :hidden].T + (context @ first.weight[:, hidden:].T + first.bias)
+        return rest(x).squeeze(-1)

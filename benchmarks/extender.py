@@ -15,7 +15,8 @@ Targets: p99 server time <= 1.5 ms and >= 810 requests/s (scheduler_perf's Sched
 threshold: the extender must not slow kube-scheduler below it). Two scorers are measured: a heuristic
 (``--policy``, default kube-default, the whole default profile) and an ONNX per-node scoring network
 (``--model``; by default a randomly initialised one of the training default size, hidden 64, exported here
-with torch; the server never imports torch). Prints one JSON object.
+with export.py's write_policy: policy.onnx, its parts, policy.json; the server never imports torch). Prints one
+JSON object.
 
     python benchmarks/extender.py [--nodes 5000] [--candidates 500] [--bound-pods 20000] [--requests 2000]
                                   [--policy kube-default] [--model policy.onnx | --no-onnx]
@@ -166,16 +167,15 @@ def measure(port: int, bodies: list[bytes], requests: int) -> dict:
 
 
 def onnx_model(directory: Path) -> Path:
-    """A randomly initialised scoring network of the training default size, exported to ONNX."""
+    """A randomly initialised scoring network of the training default size, exported as export.py does."""
     import torch as th
 
     sys.path.insert(0, str(REPO))
-    from agents.network import NodeScoringNet, ScoreOneNet
-    from export import to_onnx
+    from agents.network import NodeScoringNet
+    from export import write_policy
 
     th.manual_seed(0)
-    path = directory / "policy.onnx"
-    path.write_bytes(to_onnx(ScoreOneNet(NodeScoringNet(64).eval()).eval()))
+    path, _ = write_policy(NodeScoringNet(64).eval(), directory)
     return path
 
 

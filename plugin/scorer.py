@@ -1,20 +1,53 @@
 """Scoring nodes in the deployed plugin: an exported ONNX policy, or a heuristic, behind one interface.
 
-``OnnxPolicy`` is a node scorer (``envs.policy.NodeScorer``): features from ``envs.features`` over the
-whole cluster, then one onnxruntime call scores every candidate node of the pod.
+``OnnxPolicy`` is a node scorer (``envs.policy.NodeScorer``) over the files export.py writes. The network is
+(agents/network.py) h_n = φ([x_n, p]), c = [mean, max] of h over the real nodes, s_n = ψ([h_n, c]), and of the
+node features only the last, ``feasible``, depends on which nodes a request asks about. With the two exported
+parts (policy.encoder.onnx: φ, policy.head.onnx: ψ) a pod that comes back costs no encoding of the cluster:
+
+* per pod feature vector (a bounded LRU) it keeps every node's features and two embeddings, φ with
+  feasible = 0 and with feasible = 1, and the sums and maxima the pooling needs;
+* a request re-encodes only the nodes whose state changed since that pod's last request (binds, releases,
+  failures: ``_NodeChanges``), pools with the candidates' feasible = 1 embedding and everyone else's
+  feasible = 0 one, and runs the head on the candidates only;
+* a pod feature vector seen for the first time (a one-off: a new pending count, a simulated clock) is
+  encoded once, candidates marked, without caching; it is cached when it comes back.
+
+The scores are the full model's, to float32 rounding. Without the parts (an export from before them) every
+request runs policy.onnx over the whole cluster.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from envs.cluster import ClusterState, PodRequest
-from envs.features import FEATURE_VERSION, NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder, encode_candidates
+from envs.features import (
+    FEATURE_VERSION,
+    NODE_FEATURES,
+    NUM_NODE_FEATURES,
+    NUM_POD_FEATURES,
+    FeatureEncoder,
+    encode_candidates,
+    simulation_context,
+)
 from envs.kube.errors import KubeObjectError
+
+ENCODER_FILE = "policy.encoder.onnx"
+HEAD_FILE = "policy.head.onnx"
+PARITY_TOLERANCE = 1e-4  # largest |score difference| allowed between torch, policy.onnx and the parts
+POOLING = "context = [mean, max] of h over the valid rows (node feature rows not all zero); zeros without any"
+FEASIBLE = next(i for i, f in enumerate(NODE_FEATURES) if f.name == "feasible")
+MAX_TEMPLATES = 64  # pod feature vectors whose node embeddings are kept
+CACHE_BYTES = 256 << 20  # ... in at most this much memory (4.1 MB each at 5,000 nodes and H 64: 62 of them)
+MAX_SEEN = 1024  # pod feature vectors remembered as seen once (one is cached the second time it comes)
 
 
 def load_metadata(onnx_path: str | Path) -> dict[str, Any]:
@@ -23,12 +56,129 @@ def load_metadata(onnx_path: str | Path) -> dict[str, Any]:
     return json.loads(meta.read_text()) if meta.exists() else {}
 
 
+def valid_rows(nodes: np.ndarray) -> np.ndarray:
+    """Rows of node features [N, F] that are real nodes: padding and failed nodes are all-zero rows
+    (numpy's ``agents.network.valid_rows``)."""
+    return np.any(nodes != 0, axis=1)
+
+
+def pool_context(h: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The pooled context c [2H] of embeddings h [N, H]: [mean, max] over the `valid` rows, zeros without any
+    (``NodeScoringNet.encode``'s pooling), float32."""
+    rows = h[valid]
+    if not len(rows):
+        return np.zeros(2 * h.shape[1], dtype=np.float32)
+    return np.concatenate([rows.mean(axis=0, dtype=np.float64), rows.max(axis=0)]).astype(np.float32)
+
+
+class _Rows:
+    """The per-node arrays ``FeatureEncoder.nodes`` reads of a ClusterState, for some of its nodes only."""
+
+    def __init__(self, cluster: ClusterState, rows: np.ndarray):
+        self.allocatable_t = cluster.allocatable_t[:, rows]
+        self.free_t = cluster.free_t[:, rows]
+        self.gpu_free = cluster.gpu_free[rows]
+        self.gpu_count = cluster.gpu_count[rows]
+        self.allowed_pods = cluster.allowed_pods[rows]
+        self.pod_count = cluster.pod_count[rows]
+        self.alive = cluster.alive[rows]
+        self.num_nodes = len(rows)
+
+
+def node_features(encoder: FeatureEncoder, pod: PodRequest, rows: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+    """``encoder.nodes(pod, feasible)[rows]`` without computing the other rows: the one encoding of
+    envs/features.py, run on the nodes `rows` (`feasible`: their Filter mask)."""
+    sub = copy.copy(encoder)
+    sub.cluster = _Rows(encoder.cluster, rows)  # type: ignore[assignment]
+    sub.static = encoder.static[rows]
+    sub.gpu_capacity = encoder.gpu_capacity[rows]
+    sub.allowed = encoder.allowed[rows]
+    return sub.nodes(pod, feasible)
+
+
+class _NodeChanges:
+    """Which nodes' features may have changed, and when: a diff, at each request, of the cluster arrays that
+    ``FeatureEncoder.nodes`` reads and that binds, unbinds and node failures change (a few vector compares
+    over N). Allocatable, GPU counts and allowed pods are fixed for a ClusterState (FeatureEncoder relies on
+    that too); anything else that changes builds a new ClusterState, and so a new FeatureEncoder.
+    """
+
+    def __init__(self, cluster: ClusterState):
+        self.cluster = cluster
+        self.tick = 0
+        self.changed_at = np.zeros(cluster.num_nodes, dtype=np.int64)
+        c = cluster
+        self._seen = (c.free_t.copy(), c.gpu_free.copy(), c.pod_count.copy(), c.alive.copy())
+
+    def update(self) -> int:
+        """Record the nodes changed since the last update; returns the tick they are marked with (or the last)."""
+        c = self.cluster
+        free, gpus, pods, alive = self._seen
+        if not (
+            (pods != c.pod_count).any()
+            or (alive != c.alive).any()
+            or (free != c.free_t).any()
+            or (gpus != c.gpu_free).any()
+        ):
+            return self.tick  # nothing changed since the last request: no per-node reductions
+        changed = (pods != c.pod_count) | (alive != c.alive)
+        changed |= (free != c.free_t).any(axis=0)
+        if gpus.shape[1]:
+            changed |= (gpus != c.gpu_free).any(axis=1)
+        rows = np.flatnonzero(changed)
+        self.tick += 1
+        self.changed_at[rows] = self.tick
+        free[:, rows] = c.free_t[:, rows]
+        gpus[rows] = c.gpu_free[rows]
+        pods[rows] = c.pod_count[rows]
+        alive[rows] = c.alive[rows]
+        return self.tick
+
+    def since(self, tick: int) -> np.ndarray:
+        """Nodes changed after `tick`."""
+        return np.flatnonzero(self.changed_at > tick)
+
+
+@dataclass
+class _Embeddings:
+    """Every node of the cluster encoded for one pod (one pod feature vector), as of `tick`.
+
+    A request pools h = φ1 on its candidates and φ0 elsewhere. The sum is `total` plus the candidates' rows of
+    `delta`; the max is the candidates' φ1 max and, per dimension, `top` (φ0's max over the valid rows) unless
+    both witnesses, rows that reach `top`, are candidates, in which case that dimension is taken over the
+    other rows. So a request reads only its candidates' rows.
+    """
+
+    features: np.ndarray  # [N, F] float32: the node features with feasible = 0
+    valid: np.ndarray  # [N] bool: rows of `features` not all zero
+    h1: np.ndarray  # [N, H] float32: φ1, φ with feasible = 1 (a candidate's embedding)
+    delta: np.ndarray  # [N, H] float32: φ1 - φ0 on valid rows, φ1 on the others (what a candidate adds to the sum)
+    h0t: np.ndarray  # [H, N] float32: φ0 (feasible = 0), transposed (a dimension reduces fast); -inf where not valid
+    total: np.ndarray  # [H] float64: sum of φ0 over the valid rows
+    count: int  # valid rows
+    top: np.ndarray  # [H] float32: max of φ0 over the valid rows (-inf without any)
+    witnesses: np.ndarray  # [H, 2] int64: the first and the last valid row reaching `top` (-1 without any)
+    tick: int  # _NodeChanges.tick the rows are current at
+
+
+def _witnesses(h0t: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """[D, 2]: the first and the last column of each row of h0t [D, N] that equals `top` [D] (-1 where top is -inf)."""
+    reach = h0t == top[:, None]
+    first = np.argmax(reach, axis=1)
+    last = h0t.shape[1] - 1 - np.argmax(reach[:, ::-1], axis=1)
+    out = np.stack([first, last], axis=1)
+    out[~np.isfinite(top)] = -1
+    return out
+
+
 class OnnxPolicy:
-    """An exported per-node scorer on onnxruntime, as a NodeScorer."""
+    """An exported per-node scorer on onnxruntime, as a NodeScorer (see the module doc).
+
+    `path` is policy.onnx; the parts and policy.json are looked up next to it. Raises KubeObjectError when the
+    model is missing or unreadable, was exported for other features, or its parts do not reproduce it.
+    """
 
     def __init__(self, path: str | Path, name: str | None = None):
-        import onnxruntime as ort
-
         self.path = Path(path)
         if not self.path.is_file():
             raise KubeObjectError("ONNX model not found", source=str(self.path))
@@ -45,31 +195,89 @@ class OnnxPolicy:
                 f"computes version {FEATURE_VERSION} ({NUM_NODE_FEATURES} node, {NUM_POD_FEATURES} pod features)",
                 source=str(self.path),
             )
+        self.session = self._load(self.path)
+        self.encoder_session = self.head_session = None
+        parts = self.metadata.get("parts")
+        if parts:
+            try:
+                files = str(parts["encoder"]["file"]), str(parts["head"]["file"])
+            except (KeyError, TypeError):
+                raise KubeObjectError(
+                    "policy.json: `parts` must name the encoder and head files; re-export the policy",
+                    source=str(self.path),
+                ) from None
+            self.encoder_session = self._load(self.path.with_name(files[0]))
+            self.head_session = self._load(self.path.with_name(files[1]))
+            self._check_parts()
+        self.name = name or f"onnx:{self.path.name}"
+        self._sim = None
+        self._encoder: FeatureEncoder | None = None
+        self._changes: _NodeChanges | None = None
+        self._embeddings: OrderedDict[bytes, _Embeddings] = OrderedDict()
+        self._seen: OrderedDict[bytes, None] = OrderedDict()
+
+    @staticmethod
+    def _load(path: Path) -> Any:
+        import onnxruntime as ort
+
+        if not path.is_file():
+            raise KubeObjectError("ONNX model not found (policy.json lists it: re-export the policy)", source=str(path))
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         try:
-            self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+            return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
-            raise KubeObjectError(f"cannot load the ONNX model: {exc}", source=str(self.path)) from None
-        self.name = name or f"onnx:{self.path.name}"
-        self._sim = None
-        self._encoder: FeatureEncoder | None = None
+            raise KubeObjectError(f"cannot load the ONNX model: {exc}", source=str(path)) from None
+
+    def _check_parts(self) -> None:
+        """Refuse parts that do not reproduce policy.onnx (files of different exports side by side)."""
+        rng = np.random.default_rng(0)
+        nodes = rng.uniform(-1, 1, (9, NUM_NODE_FEATURES)).astype(np.float32)
+        nodes[:, FEASIBLE] = rng.integers(0, 2, len(nodes))
+        nodes[4] = 0.0
+        pod = rng.uniform(0, 1, NUM_POD_FEATURES).astype(np.float32)
+        try:
+            expected = self.scores_for(nodes, pod)
+            got = self._parts_scores(nodes, pod, np.arange(len(nodes)))
+            error = float(np.max(np.abs(got - expected))) if got.shape == expected.shape else np.inf
+        except Exception as exc:  # wrong input names or shapes
+            raise KubeObjectError(f"the exported parts cannot score: {exc}", source=str(self.path)) from None
+        if not error <= PARITY_TOLERANCE:
+            raise KubeObjectError(
+                f"{ENCODER_FILE} and {HEAD_FILE} do not reproduce {self.path.name} (max |difference| {error:.3g}, "
+                f"tolerance {PARITY_TOLERANCE}): they come from different exports; re-export the policy",
+                source=str(self.path),
+            )
+
+    @property
+    def uses_parts(self) -> bool:
+        """Whether requests go through the encoder and head parts (else the full model scores every node)."""
+        return self.encoder_session is not None
 
     def num_to_find(self, num_nodes: int) -> int:
         return num_nodes
 
     def reset(self, sim) -> None:
+        """Follow `sim` (a Simulator or the cache's ClusterView): its cluster, pending count and clock."""
         self._sim = sim
-        self._encoder = FeatureEncoder(sim.cluster)
+        self._set_encoder(FeatureEncoder(sim.cluster))
 
     def encoder(self, cluster: ClusterState) -> FeatureEncoder:
+        """The FeatureEncoder of `cluster` (a new cluster drops every cached embedding)."""
         if self._encoder is None or self._encoder.cluster is not cluster:
-            self._encoder = FeatureEncoder(cluster)
+            self._set_encoder(FeatureEncoder(cluster))
+        assert self._encoder is not None
         return self._encoder
 
+    def _set_encoder(self, encoder: FeatureEncoder) -> None:
+        self._encoder = encoder
+        self._changes = None
+        self._embeddings.clear()
+        self._seen.clear()
+
     def scores_for(self, node_features: np.ndarray, pod_features: np.ndarray) -> np.ndarray:
-        """Scores of the rows of `node_features` [N, F] for `pod_features` [P] (one onnxruntime call)."""
+        """Scores of the rows of `node_features` [N, F] for `pod_features` [P] (policy.onnx, one call)."""
         (out,) = self.session.run(
             None,
             {"nodes": node_features.astype(np.float32, copy=False), "pod": pod_features.astype(np.float32, copy=False)},
@@ -77,5 +285,137 @@ class OnnxPolicy:
         return out
 
     def score(self, cluster: ClusterState, pod: PodRequest, nodes: np.ndarray) -> np.ndarray:
-        scores = self.scores_for(*encode_candidates(self.encoder(cluster), pod, nodes, self._sim))
-        return scores[nodes].astype(np.float64)
+        """Scores (float64) of `nodes`, the candidates of `pod` (indices into `cluster`), in their order."""
+        encoder = self.encoder(cluster)
+        if not self.uses_parts:
+            scores = self.scores_for(*encode_candidates(encoder, pod, nodes, self._sim))
+            return scores[nodes].astype(np.float64)
+        nodes = np.asarray(nodes, dtype=np.int64)
+        if not len(nodes):
+            return np.zeros(0)
+        sim = self._sim if self._sim is not None and self._sim.cluster is cluster else None
+        pod_features = encoder.pod(pod, *simulation_context(sim))
+        key = pod_features.tobytes()
+        if self._changes is None:
+            self._changes = _NodeChanges(cluster)
+        tick = self._changes.update()
+        emb = self._embeddings.get(key)
+        if emb is None:
+            if key not in self._seen:  # a one-off (a new pending count, a simulated clock): no caching
+                self._seen[key] = None
+                if len(self._seen) > MAX_SEEN:
+                    self._seen.popitem(last=False)
+                feasible = np.zeros(cluster.num_nodes, dtype=bool)
+                feasible[nodes] = True
+                return self._parts_scores(encoder.nodes(pod, feasible), pod_features, nodes).astype(np.float64)
+            emb = self._build(encoder, pod, pod_features, tick)
+        else:
+            self._embeddings.move_to_end(key)
+            if emb.tick != tick:
+                self._refresh(emb, encoder, pod, pod_features, self._changes.since(emb.tick))
+                emb.tick = tick
+        return self._cached_scores(emb, nodes).astype(np.float64)
+
+    # ---- the parts ------------------------------------------------------------------------------------
+    def _parts_scores(self, nodes: np.ndarray, pod_features: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Scores of `rows` of the node features `nodes` [N, F]: encoder over all, pooling, head over `rows`."""
+        assert self.encoder_session is not None and self.head_session is not None
+        (h,) = self.encoder_session.run(None, {"nodes": nodes, "pod": pod_features})
+        context = pool_context(h, valid_rows(nodes))
+        (out,) = self.head_session.run(None, {"h": h.take(rows, axis=0), "context": context})
+        return out
+
+    def _embed(self, nodes: np.ndarray, pod_features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """φ of the rows of `nodes` (feasible = 0) with feasible 0 and with feasible 1, in one call."""
+        assert self.encoder_session is not None
+        n = len(nodes)
+        both = np.concatenate([nodes, nodes])
+        both[n:, FEASIBLE] = 1.0
+        (h,) = self.encoder_session.run(None, {"nodes": both, "pod": pod_features})
+        return h[:n], h[n:]
+
+    def _build(self, encoder: FeatureEncoder, pod: PodRequest, pod_features: np.ndarray, tick: int) -> _Embeddings:
+        features = encoder.nodes(pod, np.zeros(encoder.cluster.num_nodes, dtype=bool))
+        h0, h1 = self._embed(features, pod_features)
+        valid = valid_rows(features)
+        h0t = np.ascontiguousarray(np.where(valid, h0.T, np.float32(-np.inf)))
+        top = h0t.max(axis=1) if len(valid) else np.full(h0t.shape[0], -np.inf, dtype=np.float32)
+        emb = _Embeddings(
+            features=features,
+            valid=valid,
+            h1=np.ascontiguousarray(h1),
+            delta=h1 - np.where(valid[:, None], h0, np.float32(0.0)),
+            h0t=h0t,
+            total=h0[valid].sum(axis=0, dtype=np.float64),
+            count=int(valid.sum()),
+            top=top,
+            witnesses=_witnesses(h0t, top),
+            tick=tick,
+        )
+        per_template = sum(a.nbytes for a in (emb.features, emb.h1, emb.delta, emb.h0t))
+        limit = max(1, min(MAX_TEMPLATES, CACHE_BYTES // max(per_template, 1)))
+        while len(self._embeddings) >= limit:
+            self._embeddings.popitem(last=False)
+        self._embeddings[pod_features.tobytes()] = emb
+        return emb
+
+    def _refresh(
+        self, emb: _Embeddings, encoder: FeatureEncoder, pod: PodRequest, pod_features: np.ndarray, rows: np.ndarray
+    ) -> None:
+        """Re-encode the nodes among `rows` whose features changed; keep the pooling's sum and max current."""
+        if not len(rows):
+            return
+        features = node_features(encoder, pod, rows, np.zeros(len(rows), dtype=bool))
+        moved = np.any(features != emb.features[rows], axis=1)
+        rows, features = rows[moved], features[moved]
+        if not len(rows):
+            return
+        h0, h1 = self._embed(features, pod_features)
+        was, now = emb.valid[rows], valid_rows(features)
+        old = emb.h0t[:, rows]  # [H, k]
+        new = np.where(now, h0.T, np.float32(-np.inf))
+        emb.total += np.where(now, h0.T, 0.0).sum(axis=1, dtype=np.float64)
+        emb.total -= np.where(was, old, 0.0).sum(axis=1, dtype=np.float64)
+        emb.count += int(now.sum()) - int(was.sum())
+        emb.features[rows] = features
+        emb.valid[rows] = now
+        emb.h1[rows] = h1
+        emb.delta[rows] = h1 - np.where(now[:, None], h0, np.float32(0.0))
+        emb.h0t[:, rows] = new
+        # The max: changed rows above it take over (and witness it); where a witness changed and no longer
+        # reaches it, that dimension is taken over all the rows again.
+        top, witnesses = emb.top, emb.witnesses
+        best = new.max(axis=1)
+        higher = np.flatnonzero(best > top)
+        if len(higher):
+            top[higher] = best[higher]
+            witnesses[higher] = rows[_witnesses(new[higher], best[higher])]
+        dims = np.arange(len(top))
+        stale = (emb.h0t[dims, witnesses[:, 0]] != top) | (emb.h0t[dims, witnesses[:, 1]] != top)
+        redo = np.flatnonzero(stale & np.isfinite(top))
+        if len(redo):
+            cols = emb.h0t[redo]
+            top[redo] = cols.max(axis=1)
+            witnesses[redo] = _witnesses(cols, top[redo])
+
+    def _cached_scores(self, emb: _Embeddings, nodes: np.ndarray) -> np.ndarray:
+        """The scores of `nodes` as candidates: h = φ1 on them, φ0 elsewhere; pooled; the head on them only."""
+        assert self.head_session is not None
+        mask = np.zeros(len(emb.valid), dtype=bool)
+        mask[nodes] = True
+        cand = np.flatnonzero(mask)
+        h1 = emb.h1.take(cand, axis=0)  # [U, H]
+        count = emb.count + len(cand) - int(np.count_nonzero(emb.valid[cand]))  # a candidate is valid (feasible 1)
+        total = emb.total + np.ones(len(cand), dtype=np.float32) @ emb.delta.take(cand, axis=0)
+        rest = emb.top.copy()  # max of φ0 over the valid rows that are not candidates
+        if emb.count:
+            redo = np.flatnonzero(mask[emb.witnesses].all(axis=1))
+            if len(redo):  # both witnesses are candidates: those dimensions over the other rows
+                cols = emb.h0t[redo]
+                cols[:, cand] = -np.inf
+                rest[redo] = cols.max(axis=1)
+        top = np.maximum(rest, h1.max(axis=0))
+        context = np.concatenate([total / count, top]).astype(np.float32)
+        rows = h1 if np.array_equal(cand, nodes) else emb.h1.take(nodes, axis=0)
+        (out,) = self.head_session.run(None, {"h": rows, "context": context})
+        return out

@@ -6,6 +6,7 @@ the default environment, greedy actions that respect the mask, and loading saved
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 
 import numpy as np
@@ -15,7 +16,7 @@ from sb3_contrib import MaskablePPO
 from stable_baselines3 import A2C, PPO
 
 from agents.learned import LearnedPolicy, load_scoring_net
-from agents.network import NodeScoringNet, ScoreOneNet, valid_rows
+from agents.network import EncodeOneNet, HeadOneNet, NodeScoringNet, ScoreOneNet, valid_rows
 from agents.sb3_policy import MaskableNodeScoringPolicy, NodeScoringPolicy, greedy_action
 from envs.env import PodSchedulingEnv
 from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES
@@ -108,6 +109,21 @@ def test_score_one_net_matches_node_scores():
         for b in range(2):
             assert th.allclose(one(nodes[b], pod[b]), scores[b], atol=1e-6)
         assert th.allclose(one(nodes[1, :5], pod[1]), scores[1, :5], atol=1e-6)
+
+
+def test_encoder_and_head_parts_compose_to_score_one_net():
+    # The exported parts: φ per node, the pooled context in between, ψ on any subset of the rows.
+    net = random_net()
+    nodes, pod = random_inputs(9)
+    nodes, pod = nodes[0], pod[0]
+    nodes[3] = 0.0  # a failed node: out of the pooling
+    with th.no_grad():
+        h = EncodeOneNet(net)(nodes, pod)
+        _, context = net.encode(nodes[None], pod[None], valid_rows(nodes[None]))
+        expected = ScoreOneNet(net)(nodes, pod)
+        assert h.shape == (9, net.hidden)
+        assert th.allclose(HeadOneNet(net)(h, context[0]), expected, atol=1e-6)
+        assert th.allclose(HeadOneNet(net)(h[[7, 2]], context[0]), expected[[7, 2]], atol=1e-6)
 
 
 # ---- SB3 policies ------------------------------------------------------------------------------------------------
@@ -251,6 +267,34 @@ def test_learned_policy_scores_what_the_trained_network_sees_in_the_env(saved_mo
         action = greedy_action(net, obs, False)
         assert action == feasible[np.argmax(scores)]
         obs, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            break
+
+
+def test_exported_policy_scores_as_the_learned_one(saved_model, tmp_path):
+    """export.py on a trained model writes policy.onnx, its parts and policy.json; the plugin's OnnxPolicy, on
+    the parts, scores as LearnedPolicy (torch) along an episode, uncached and cached."""
+    from export import main
+    from plugin.scorer import OnnxPolicy
+
+    path, _ = saved_model
+    assert main([str(path), "--out", str(tmp_path)]) == 0
+    meta = json.loads((tmp_path / "policy.json").read_text())
+    assert meta["hidden"] == 8 and set(meta["parts"]) == {"encoder", "pooling", "head"}
+    assert meta["source"]["model"] == str(path)
+    onnx, learned = OnnxPolicy(tmp_path / "policy.onnx"), LearnedPolicy.load(path)
+    assert onnx.uses_parts
+    env = PodSchedulingEnv("default", overrides=SHORT)
+    obs, _ = env.reset(seed=5)
+    onnx.reset(env.sim)
+    learned.reset(env.sim)
+    for _ in range(40):
+        feasible = np.flatnonzero(obs["action_mask"][: env.num_nodes])
+        request = env.sim.request(env._pod)
+        expected = learned.score(env.sim.cluster, request, feasible)
+        for _ in range(2):  # the first time encoded for this request only, the second from the cache
+            np.testing.assert_allclose(onnx.score(env.sim.cluster, request, feasible), expected, rtol=0, atol=1e-5)
+        obs, _, terminated, truncated, _ = env.step(int(feasible[np.argmax(expected)]))
         if terminated or truncated:
             break
 

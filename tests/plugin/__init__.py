@@ -36,15 +36,20 @@ def serve(app, host: str = "127.0.0.1") -> Iterator[str]:
         sock.close()
 
 
-def tiny_onnx_model(directory: Path, hidden: int = 16, seed: int = 0) -> Path:
-    """A randomly initialised per-node scoring network exported to ONNX (torch only here, never in plugin/)."""
+def tiny_onnx_model(directory: Path, hidden: int = 16, seed: int = 0, parts: bool = True) -> Path:
+    """A randomly initialised per-node scoring network exported as export.py does (torch only here, never in
+    plugin/); `parts=False`: policy.onnx alone, as an export that predates the encoder and head parts."""
     import torch as th
 
     from agents.network import NodeScoringNet, ScoreOneNet
-    from export import to_onnx
+    from export import to_onnx, write_policy
 
     th.manual_seed(seed)
     net = NodeScoringNet(hidden).eval()
+    if parts:
+        path, _ = write_policy(net, directory)
+        return path
     path = Path(directory) / "policy.onnx"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(to_onnx(ScoreOneNet(net).eval()))
     return path
