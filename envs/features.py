@@ -73,6 +73,13 @@ class _Divisor:
             out[self.zero] = 0.0
         return out
 
+    def take(self, rows: np.ndarray) -> _Divisor:
+        """The divisor of the nodes `rows` only."""
+        sub = _Divisor.__new__(_Divisor)
+        sub.zero, sub.den = self.zero[rows], self.den[rows]
+        sub.any_zero = bool(sub.zero.any())
+        return sub
+
 
 class FeatureEncoder:
     """Encodes nodes and the pending pod of one ClusterState; constant per-node parts are computed once."""
@@ -101,29 +108,37 @@ class FeatureEncoder:
         self._devices = _Divisor(c.gpu_count)
         self._pods = _Divisor(self.allowed)
 
-    def nodes(self, pod: PodRequest, feasible: np.ndarray) -> np.ndarray:
-        """float32 [N, NUM_NODE_FEATURES] for `pod` (feasible: the Filter mask)."""
+    def nodes(self, pod: PodRequest, feasible: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """float32 [N, NUM_NODE_FEATURES] for `pod` (feasible: the Filter mask).
+
+        With `rows` (node indices), only those nodes, in that order: ``nodes(pod, f)[rows]`` computed without
+        the other rows (`feasible` then holds the mask of `rows`).
+        """
         c = self.cluster
-        free = c.free_t
-        out = np.empty((c.num_nodes, NUM_NODE_FEATURES), dtype=np.float32)
-        free_cpu, free_mem = free[self.cpu], free[self.mem]
-        out[:, 0] = self._cpu.ratio(free_cpu)
-        out[:, 1] = self._mem.ratio(free_mem)
-        out[:, 3:6] = self.static
-        out[:, 6] = np.clip(self._cpu.ratio(free_cpu - pod.requests[self.cpu]), -1, 1)
-        out[:, 7] = np.clip(self._mem.ratio(free_mem - pod.requests[self.mem]), -1, 1)
+        cpu, mem, pods, gpu, devices = self._cpu, self._mem, self._pods, self._gpu, self._devices
+        free_cpu, free_mem = c.free_t[self.cpu], c.free_t[self.mem]
+        gpu_free, slots, alive, static = c.gpu_free, c.allowed_pods - c.pod_count, c.alive, self.static
+        if rows is not None:
+            cpu, mem, pods, gpu, devices = (d.take(rows) for d in (cpu, mem, pods, gpu, devices))
+            free_cpu, free_mem, gpu_free, slots = free_cpu[rows], free_mem[rows], gpu_free[rows], slots[rows]
+            alive, static = alive[rows], static[rows]
+        out = np.empty((len(free_cpu), NUM_NODE_FEATURES), dtype=np.float32)
+        out[:, 0] = cpu.ratio(free_cpu)
+        out[:, 1] = mem.ratio(free_mem)
+        out[:, 3:6] = static
+        out[:, 6] = np.clip(cpu.ratio(free_cpu - pod.requests[self.cpu]), -1, 1)
+        out[:, 7] = np.clip(mem.ratio(free_mem - pod.requests[self.mem]), -1, 1)
         if self.has_gpus:
-            gpu_free = c.gpu_free
-            out[:, 2] = self._gpu.ratio(np.maximum(gpu_free, 0).sum(axis=1))
+            out[:, 2] = gpu.ratio(np.maximum(gpu_free, 0).sum(axis=1))
             milli = pod.gpu_milli if pod.gpu_count else MILLI_GPU
-            out[:, 8] = self._devices.ratio((gpu_free >= milli).sum(axis=1))
-            out[:, 9] = self._gpu.ratio(np.where((gpu_free > 0) & (gpu_free < MILLI_GPU), gpu_free, 0).sum(axis=1))
+            out[:, 8] = devices.ratio((gpu_free >= milli).sum(axis=1))
+            out[:, 9] = gpu.ratio(np.where((gpu_free > 0) & (gpu_free < MILLI_GPU), gpu_free, 0).sum(axis=1))
         else:
             out[:, (2, 8, 9)] = 0.0
-        out[:, 10] = self._pods.ratio(c.allowed_pods - c.pod_count)
+        out[:, 10] = pods.ratio(slots)
         out[:, 11] = feasible
         if self._any_dead(c):
-            out[~c.alive, :11] = 0.0
+            out[~alive, :11] = 0.0
         return out
 
     @staticmethod
