@@ -4,7 +4,10 @@
 seed stream) and steps them in one call, with observations batched into arrays: for evaluation
 loops, and for training through ``SB3VecEnv`` (MaskablePPO reads ``env_method("action_masks")``).
 Episodes reset in the same step that ends them (Gymnasium's SAME_STEP autoreset): the returned
-observation is the new episode's first; the last one is in ``infos["final_obs"]``.
+observation is the new episode's first; the last one is in ``infos["final_obs"]`` and the last step's
+info (with the episode's ``metrics``) in ``infos["final_info"]``. Infos follow Gymnasium's vector
+convention exactly as ``gymnasium.vector.SyncVectorEnv`` builds them: a dict of arrays, one entry per
+env, with a boolean mask ``infos["_key"]`` of the envs that have `key` (``unbatch_info`` gives one env's).
 
 Under the compiled engine (``env.engine``, see PodSchedulingEnv) the episodes' buffers are rows of two
 [num_envs, length] arrays and one kernel call steps every cluster, writing the batched observations in
@@ -52,7 +55,10 @@ class PodSchedulingVectorEnv(VectorEnv):
         results = [env.reset(seed=s, options=options) for env, s in zip(self.envs, seeds)]
         for k in range(self.num_envs):
             self._adopt(k)
-        return self._stack([o for o, _ in results]), {"env_infos": [i for _, i in results]}
+        infos: dict[str, Any] = {}
+        for k, (_, info) in enumerate(results):
+            infos = self._add_info(infos, info, k)
+        return self._stack([o for o, _ in results]), infos
 
     def _adopt(self, k: int) -> None:
         """Move env k's compiled episode (if it has one) into row k of the shared buffers."""
@@ -83,19 +89,16 @@ class PodSchedulingVectorEnv(VectorEnv):
         observations, rewards = [], np.zeros(self.num_envs, dtype=np.float64)
         terminated = np.zeros(self.num_envs, dtype=bool)
         truncated = np.zeros(self.num_envs, dtype=bool)
-        infos: list[dict[str, Any]] = []
-        final_obs: list[Any] = [None] * self.num_envs
+        infos: dict[str, Any] = {}
         for k, (env, a) in enumerate(zip(self.envs, actions)):
             obs, rewards[k], terminated[k], truncated[k], info = env.step(int(a))
             if terminated[k] or truncated[k]:
-                final_obs[k] = obs
-                info = {**info, "final_info": dict(info)}
-                obs, reset_info = env.reset()
+                infos = self._add_info(infos, {"final_obs": obs, "final_info": info}, k)
+                obs, info = env.reset()
                 self._adopt(k)
-                info["reset_info"] = reset_info
+            infos = self._add_info(infos, info, k)
             observations.append(obs)
-            infos.append(info)
-        return self._stack(observations), rewards, terminated, truncated, {"env_infos": infos, "final_obs": final_obs}
+        return self._stack(observations), rewards, terminated, truncated, infos
 
     def _step_compiled(self, actions: np.ndarray):
         """Every cluster in one kernel call; Python only builds the infos and ends and resets episodes."""
@@ -113,35 +116,40 @@ class PodSchedulingVectorEnv(VectorEnv):
         ib, fb = self._ibuf, self._fbuf
         kernels.step_all(ib, fb, acts, nodes, pods, masks, rewards)
         current = ib[:, kernels.CURRENT]
-        pending = (ib[:, kernels.NQ] + ib[:, kernels.USN] + (current >= 0)).tolist()
         done = ib[:, kernels.DONE].astype(bool)
         truncated = ib[:, kernels.TRUNCATED].astype(bool) & done
         terminated = done & ~truncated
-        invalid = ib[:, kernels.INVALID].tolist()
-        infos: list[dict[str, Any]] = [
-            {"time": t, "pending": n, "running": r, "pod": env._episode.names[i] if i >= 0 else None}
-            for env, t, n, r, i in zip(
-                self.envs, fb[:, kernels.NOW].tolist(), pending, ib[:, kernels.RUNNING].tolist(), current.tolist()
-            )
-        ]
-        final_obs: list[Any] = [None] * e
-        for k in np.flatnonzero(invalid).tolist():
-            infos[k]["invalid_action"] = True
+        invalid = ib[:, kernels.INVALID].astype(bool)
+        # The infos PodSchedulingEnv.step gives, batched as Gymnasium's _add_info would batch them.
+        names = np.full(e, None, dtype=object)
+        for k, i in enumerate(current.tolist()):
+            if i >= 0:
+                names[k] = self.envs[k]._episode.names[i]
+        infos: dict[str, Any] = {
+            "time": fb[:, kernels.NOW].copy(),
+            "pending": ib[:, kernels.NQ] + ib[:, kernels.USN] + (current >= 0),
+            "running": ib[:, kernels.RUNNING].copy(),
+            "pod": names,
+        }
+        for key in list(infos):
+            infos[f"_{key}"] = np.ones(e, dtype=bool)
+        live_invalid = invalid & ~done  # an ended env's top-level info is its new episode's reset info
+        if live_invalid.any():
+            infos["invalid_action"], infos["_invalid_action"] = live_invalid.copy(), live_invalid.copy()
         for k in np.flatnonzero(done).tolist():
             env = self.envs[k]
             env._after_compiled_step()
             info = env._compiled_info()
             if invalid[k]:
                 info["invalid_action"] = True
-            final_obs[k] = {"nodes": nodes[k].copy(), "pod": pods[k].copy(), "action_mask": masks[k].copy()}
-            info = {**info, "final_info": dict(info)}
+            final = {"nodes": nodes[k].copy(), "pod": pods[k].copy(), "action_mask": masks[k].copy()}
+            infos = self._add_info(infos, {"final_obs": final, "final_info": info}, k)
             obs, reset_info = env.reset()
             self._adopt(k)
             nodes[k], pods[k], masks[k] = obs["nodes"], obs["pod"], obs["action_mask"]
-            info["reset_info"] = reset_info
-            infos[k] = info
+            infos = self._add_info(infos, reset_info, k)
         observations = {"nodes": nodes, "pod": pods, "action_mask": masks}
-        return observations, rewards, terminated, truncated, {"env_infos": infos, "final_obs": final_obs}
+        return observations, rewards, terminated, truncated, infos
 
     def action_masks(self) -> np.ndarray:
         """[num_envs, n_actions] booleans."""
@@ -150,6 +158,19 @@ class PodSchedulingVectorEnv(VectorEnv):
     def close_extras(self, **kwargs: Any) -> None:
         for env in self.envs:
             env.close()
+
+
+def unbatch_info(infos: dict[str, Any], k: int) -> dict[str, Any]:
+    """Env `k`'s info out of Gymnasium's batched infos: the keys whose mask ``_key`` is set for `k`,
+    with numpy scalars as Python numbers (as the single env gives them)."""
+    out: dict[str, Any] = {}
+    for key, value in infos.items():
+        mask = infos.get(f"_{key}")
+        if key.startswith("_") or mask is None or not mask[k]:
+            continue
+        item = unbatch_info(value, k) if isinstance(value, dict) else value[k]
+        out[key] = item.item() if isinstance(item, np.generic) else item
+    return out
 
 
 class SB3VecEnv(VecEnv):
@@ -173,11 +194,13 @@ class SB3VecEnv(VecEnv):
         obs, rewards, terminated, truncated, info = self.vector.step(self._actions)
         dones = terminated | truncated
         infos = []
-        for k, env_info in enumerate(info["env_infos"]):
-            item = dict(env_info.get("final_info", env_info))
+        for k in range(self.num_envs):
             if dones[k]:
+                item = unbatch_info(info["final_info"], k)
                 item["terminal_observation"] = info["final_obs"][k]
                 item["TimeLimit.truncated"] = bool(truncated[k] and not terminated[k])
+            else:
+                item = unbatch_info(info, k)
             infos.append(item)
         return obs, rewards.astype(np.float32), dones, infos
 

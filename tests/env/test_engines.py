@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -14,7 +15,7 @@ from benchmarks.env_throughput import pool_overrides
 from envs.compiled import kernels
 from envs.env import PodSchedulingEnv
 from envs.kube.errors import KubeObjectError
-from envs.vector import PodSchedulingVectorEnv
+from envs.vector import PodSchedulingVectorEnv, unbatch_info
 
 HUNDRED = {**pool_overrides(), "simulation.horizon": 7200}
 OPENB_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "openb"
@@ -172,38 +173,78 @@ def test_numpy_pairwise_sum_order():
         assert kernels._np_sum(a, n) == float(np.sum(a)), n
 
 
-def test_vector_env_equals_single_envs():
-    """The vector env steps every cluster in one compiled call; each equals a single env with the same seed."""
+def assert_infos_equal(got: dict, want: dict, where: str = "infos") -> None:
+    """Batched infos equal key by key: arrays, masks, nested infos and final observations."""
+    assert set(got) == set(want), (where, sorted(set(got) ^ set(want)))
+    for key, w in want.items():
+        g = got[key]
+        if isinstance(w, dict):
+            assert_infos_equal(g, w, f"{where}[{key!r}]")
+        elif key == "final_obs":
+            assert [o is None for o in g] == [o is None for o in w], where
+            for go, wo in zip(g, w):
+                if wo is not None:
+                    assert {k: v.tobytes() for k, v in go.items()} == {k: v.tobytes() for k, v in wo.items()}
+        else:
+            assert g.dtype == w.dtype and g.tolist() == w.tolist(), (where, key, g, w)
+
+
+def test_vector_env_equals_gymnasium_sync_vector_env_over_python_engine_envs():
+    """One kernel call steps every cluster; observations, rewards, ends and the batched infos (final_obs,
+    final_info with the metrics, reset infos, invalid actions) are those of Gymnasium's own SyncVectorEnv
+    (SAME_STEP autoreset) over single envs on the Python engine."""
     num_envs, seed, steps = 3, 5, 2500
     overrides = {"simulation.horizon": 3600, "env.allow_pending": True}
     vec = PodSchedulingVectorEnv("default", num_envs=num_envs, overrides=overrides)
-    singles = [PodSchedulingEnv("default", overrides={**overrides, "env.engine": "python"}) for _ in range(num_envs)]
+    ref = gym.vector.SyncVectorEnv(
+        [lambda: PodSchedulingEnv("default", overrides={**overrides, "env.engine": "python"})] * num_envs,
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
     obs, info = vec.reset(seed=seed)
-    single_obs = []
-    for k, env in enumerate(singles):
-        o, i = env.reset(seed=seed + k)
-        single_obs.append(o)
-        assert info["env_infos"][k] == i
+    want_obs, want_info = ref.reset(seed=seed)
+    assert all(env.engine_name == "compiled" for env in vec.envs)
+    assert all(env.engine_name == "python" for env in ref.envs)
+    assert_infos_equal(info, want_info)
     rng = np.random.default_rng(0)
-    episodes = 0
+    episodes = invalid = 0
     for _ in range(steps):
-        for k in range(num_envs):
-            for key in obs:
-                assert obs[key][k].tobytes() == single_obs[k][key].tobytes()
-        np.testing.assert_array_equal(vec.action_masks(), np.stack([e.action_masks() for e in singles]))
-        actions = [int(rng.choice(np.flatnonzero(m))) for m in vec.action_masks()]
+        for key in obs:
+            assert obs[key].tobytes() == want_obs[key].tobytes()
+        masks = vec.action_masks()
+        np.testing.assert_array_equal(masks, np.stack(ref.call("action_masks")))
+        actions = np.array([int(rng.choice(np.flatnonzero(m))) for m in masks])
+        if rng.random() < 0.05:  # now and then an action that is not allowed
+            actions[int(rng.integers(num_envs))] = -1
+            invalid += 1
         obs, rewards, terminated, truncated, info = vec.step(actions)
+        want_obs, want_rewards, want_terminated, want_truncated, want_info = ref.step(actions)
+        assert rewards.tolist() == want_rewards.tolist()
+        assert terminated.tolist() == want_terminated.tolist() and truncated.tolist() == want_truncated.tolist()
+        assert_infos_equal(info, want_info)
+        episodes += int((terminated | truncated).sum())
+    assert episodes >= num_envs and invalid > 0
+
+
+def test_unbatch_info_gives_each_envs_own_info():
+    vec = PodSchedulingVectorEnv("default", num_envs=2, overrides={"simulation.horizon": 600})
+    singles = [PodSchedulingEnv("default", overrides={"simulation.horizon": 600}) for _ in range(2)]
+    _, info = vec.reset(seed=3)
+    for k, env in enumerate(singles):
+        assert unbatch_info(info, k) == env.reset(seed=3 + k)[1]
+    ended = False
+    while not ended:
+        actions = [int(np.flatnonzero(m)[0]) for m in vec.action_masks()]
+        _, _, terminated, truncated, info = vec.step(actions)
         for k, env in enumerate(singles):
-            o, r, te, tr, i = env.step(actions[k])
-            assert (rewards[k], terminated[k], truncated[k]) == (r, te, tr)
+            _, _, te, tr, single = env.step(actions[k])
+            assert (terminated[k], truncated[k]) == (te, tr)
             if te or tr:
-                episodes += 1
-                for key in o:
-                    assert info["final_obs"][k][key].tobytes() == o[key].tobytes()
-                assert info["env_infos"][k]["final_info"] == i
-                o, i2 = env.reset()
-                assert info["env_infos"][k]["reset_info"] == i2
+                ended = True
+                assert unbatch_info(info["final_info"], k) == single  # with the episode's metrics
+                assert "metrics" in single
+                top = unbatch_info(info, k)
+                assert set(top.pop("final_obs")) == {"nodes", "pod", "action_mask"}
+                assert top.pop("final_info") == single
+                assert top == env.reset()[1]  # the new episode's reset info
             else:
-                assert info["env_infos"][k] == i
-            single_obs[k] = o
-    assert episodes >= num_envs
+                assert unbatch_info(info, k) == single
