@@ -103,7 +103,7 @@ class HeadOneNet(nn.Module):
     """The exported head part: M embeddings h [M, H] and the pooled context c [2H] -> M scores, ψ([h, c]).
 
     The first layer is split into its h and c halves, so that c's product is computed once, not once per
-    node: the same function as ``NodeScoringNet.node_scores``'s scorer, at a third of its cost.
+    node: the same function as ``NodeScoringNet.node_scores``'s scorer, its first layer at a third of the cost.
     """
 
     def __init__(self, net: NodeScoringNet):

@@ -136,7 +136,7 @@ class _Embeddings:
     total: np.ndarray  # [H] float64: sum of φ0 over the valid rows
     count: int  # valid rows
     top: np.ndarray  # [H] float32: max of φ0 over the valid rows (-inf without any)
-    witnesses: np.ndarray  # [H, 2] int64: the first and the last valid row reaching `top` (-1 without any)
+    witnesses: np.ndarray  # [H, 2] int64: two valid rows reaching `top` (built: the first, the last; -1: none)
     tick: int  # _NodeChanges.tick the rows are current at
 
 
