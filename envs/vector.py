@@ -45,6 +45,8 @@ class PodSchedulingVectorEnv(VectorEnv):
         self._ibuf = np.zeros((num_envs, 0), dtype=np.int64)
         self._fbuf = np.zeros((num_envs, 0), dtype=np.float64)
         self._rows: list[Any] = [None] * num_envs  # the episode that lives in each row
+        self._names = np.full((num_envs, 0), None, dtype=object)  # each row's pod names, for the infos
+        self._env_index = np.arange(num_envs)
 
     def _stack(self, observations: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         return {k: np.stack([o[k] for o in observations]) for k in self._keys}
@@ -81,10 +83,16 @@ class PodSchedulingVectorEnv(VectorEnv):
         self._fbuf[k, :nf] = ep.fb
         ep.rebind(self._ibuf[k], self._fbuf[k])
         self._rows[k] = ep
+        if len(ep.names) > self._names.shape[1]:
+            grown = np.full((self.num_envs, len(ep.names) + len(ep.names) // 4), None, dtype=object)
+            grown[:, : self._names.shape[1]] = self._names
+            self._names = grown
+        self._names[k, : len(ep.names)] = ep.names
 
     def step(self, actions):
         actions = np.asarray(actions).reshape(self.num_envs)
-        if all(env._episode is not None for env in self.envs):
+        # Reading an env's `sim` hands its episode to the Python engine: then this step runs env by env.
+        if all([env._episode is row and row is not None for env, row in zip(self.envs, self._rows)]):
             return self._step_compiled(actions)
         observations, rewards = [], np.zeros(self.num_envs, dtype=np.float64)
         terminated = np.zeros(self.num_envs, dtype=bool)
@@ -103,12 +111,15 @@ class PodSchedulingVectorEnv(VectorEnv):
     def _step_compiled(self, actions: np.ndarray):
         """Every cluster in one kernel call; Python only builds the infos and ends and resets episodes."""
         e, env0 = self.num_envs, self.envs[0]
-        if actions.dtype.kind in "iu":
-            acts = actions.astype(np.int64)  # a value beyond int64 wraps to a negative, invalid action as well
-        else:
-            acts = np.array([int(a) for a in actions.tolist()], dtype=object)
         limit = kernels.ACTION_LIMIT  # beyond it, an action is invalid anyway; kernels.START is reserved
-        acts = np.where((acts > -limit) & (acts < limit), acts, -1).astype(np.int64)
+        if actions.dtype == np.int64 and ((actions > -limit) & (actions < limit)).all():
+            acts = actions  # the common case, as it is
+        else:
+            if actions.dtype.kind in "iu":
+                acts = actions.astype(np.int64)  # a value beyond int64 wraps to a negative, invalid action as well
+            else:
+                acts = np.array([int(a) for a in actions.tolist()], dtype=object)
+            acts = np.where((acts > -limit) & (acts < limit), acts, -1).astype(np.int64)
         nodes = np.empty((e, env0.max_nodes, env0.observation_space["nodes"].shape[1]), dtype=np.float32)
         pods = np.empty((e, env0.observation_space["pod"].shape[0]), dtype=np.float32)
         masks = np.empty((e, env0.action_space.n), dtype=np.int8)
@@ -121,10 +132,8 @@ class PodSchedulingVectorEnv(VectorEnv):
         terminated = done & ~truncated
         invalid = ib[:, kernels.INVALID].astype(bool)
         # The infos PodSchedulingEnv.step gives, batched as Gymnasium's _add_info would batch them.
-        names = np.full(e, None, dtype=object)
-        for k, i in enumerate(current.tolist()):
-            if i >= 0:
-                names[k] = self.envs[k]._episode.names[i]
+        names = self._names[self._env_index, np.maximum(current, 0)]
+        names[current < 0] = None
         infos: dict[str, Any] = {
             "time": fb[:, kernels.NOW].copy(),
             "pending": ib[:, kernels.NQ] + ib[:, kernels.USN] + (current >= 0),

@@ -44,6 +44,7 @@ from envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_
 CLASS_LABEL = "podgym.io/class"
 MAX_PODS = 20_000_000
 _CHUNK = 1 << 16
+_PIECE = 1 << 12
 _CLASS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 
@@ -246,17 +247,25 @@ def arrival_times(
     chunks: list[np.ndarray] = []
     have, t0 = 0, 0.0
     while have < limit:
-        t = t0 + np.cumsum(gap_rng.exponential(1.0 / peak, _CHUNK))
-        t0 = float(t[-1])
-        if diurnal:
-            t = t[thin_rng.random(_CHUNK) * peak < arrivals.rate_at(t)]
-        done = horizon is not None and t0 >= horizon
-        if done:
-            t = t[t < horizon]
-        chunks.append(t[: limit - have])
-        have += len(chunks[-1])
+        # One chunk of _CHUNK gaps, drawn and summed in pieces of _PIECE (the same numbers: the draws and the
+        # running sum are sequential), so that a short workload does not pay for a whole chunk.
+        carry = np.zeros(1)
+        for _ in range(_CHUNK // _PIECE):
+            prefix = np.cumsum(np.concatenate((carry, gap_rng.exponential(1.0 / peak, _PIECE))))[1:]
+            carry = prefix[-1:]
+            t = t0 + prefix
+            if diurnal:
+                t = t[thin_rng.random(_PIECE) * peak < arrivals.rate_at(t)]
+            done = horizon is not None and t0 + float(carry[0]) >= horizon
+            if done:
+                t = t[t < horizon]
+            chunks.append(t[: limit - have])
+            have += len(chunks[-1])
+            if done or have >= limit:
+                break
         if done:
             break
+        t0 = t0 + float(carry[0])
     return np.concatenate(chunks) if chunks else np.zeros(0)
 
 

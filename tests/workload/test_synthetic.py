@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from envs.kube.resources import DEFAULT_MEMORY_REQUEST, DEFAULT_MILLI_CPU_REQUEST
-from envs.workload import GPU_MODEL_LABEL, SyntheticWorkloadConfig, arrival_times, generate
+from envs.workload import GPU_MODEL_LABEL, SyntheticWorkloadConfig, arrival_times, generate, synthetic
 from envs.workload.synthetic import CLASS_LABEL, DiurnalArrivals, PoissonArrivals
 
 GIB = 1 << 30
@@ -262,3 +262,21 @@ def test_bad_config_names_the_field(change, message):
 def test_bad_seed(seed):
     with pytest.raises(ValueError, match="seed"):
         generate(config(), seed=seed)
+
+
+@pytest.mark.parametrize(
+    ("arrivals", "num_pods", "horizon"),
+    [
+        ({"process": "poisson", "rate": 40.0}, None, 5000.0),  # several chunks, cut by the horizon
+        ({"process": "poisson", "rate": 0.07}, None, 21600.0),  # less than one piece
+        ({"process": "poisson", "rate": 3.0}, 150_000, None),  # a pod count over three chunks
+        ({"process": "diurnal", "mean_rate": 5.0, "amplitude": 0.8}, 90_000, 86400.0),  # thinned
+    ],
+)
+def test_arrivals_drawn_in_pieces_are_those_of_whole_chunks(monkeypatch, arrivals, num_pods, horizon):
+    """Gaps are drawn and summed in pieces of a chunk: the same numbers as one draw of the whole chunk."""
+    cfg = SyntheticWorkloadConfig.model_validate({"arrivals": arrivals, "num_pods": 1, "classes": [{"name": "a"}]})
+    pieces = synthetic.arrival_times(cfg.arrivals, 11, num_pods, horizon)
+    monkeypatch.setattr(synthetic, "_PIECE", synthetic._CHUNK)
+    whole = synthetic.arrival_times(cfg.arrivals, 11, num_pods, horizon)
+    assert len(whole) > 100 and pieces.tobytes() == whole.tobytes()
