@@ -5,7 +5,9 @@ CartPole-v1 (gymnasium.make, random actions), the single PodSchedulingEnv on `de
 100-node cluster, and the batched PodSchedulingVectorEnv on `default` (pod placements per second over
 all its clusters; the actions of all clusters are drawn at once). Each runs the engine `env.engine: auto`
 picks (the compiled one on these scenarios; `--engine python` for the Python engine), and the JSON says
-which. Targets: single env at 100 nodes >= 0.3x CartPole; batched env >= 2x CartPole.
+which. The batched env's kernel steps its clusters on numba's threads (one per core by default); it is
+measured with those and again on one thread. Targets: single env at 100 nodes >= 0.3x CartPole; batched
+env >= 2x CartPole.
 
     python benchmarks/env_throughput.py [--seconds 3] [--num-envs 64] [--engine auto|python|compiled]
 """
@@ -22,6 +24,7 @@ import json  # noqa: E402
 import time  # noqa: E402
 
 import gymnasium as gym  # noqa: E402
+import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 import envs  # noqa: E402, F401  (registers the environment)
@@ -91,6 +94,10 @@ def main() -> None:
     default, default_engine = single(args.seconds, engine)
     hundred, hundred_engine = single(args.seconds, {**pool_overrides(), **engine})
     vec, vec_engine = batched(args.seconds, args.num_envs, engine)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    vec_one, _ = batched(args.seconds, args.num_envs, engine)
+    numba.set_num_threads(threads)
     print(
         json.dumps(
             {
@@ -103,9 +110,12 @@ def main() -> None:
                 "single_100_nodes_steps_per_s": round(hundred),
                 "batched_placements_per_s": round(vec),
                 "num_envs": args.num_envs,
+                "numba_threads": threads,
+                "batched_one_thread_placements_per_s": round(vec_one),
                 "ratio_single_default": round(default / ref, 4),
                 "ratio_single_100_nodes": round(hundred / ref, 4),
                 "ratio_batched": round(vec / ref, 4),
+                "ratio_batched_one_thread": round(vec_one / ref, 4),
                 "target_ratio_single_100_nodes": 0.3,
                 "target_ratio_batched": 2.0,
             }

@@ -13,6 +13,7 @@ column counts milli-GPU (1000 per whole GPU), which leaves every kube-scheduler 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,17 @@ from envs.kube.validation import parse_int64
 from envs.workload.types import GPU_MODEL_LABEL, GPU_RESOURCE, MILLI_GPU, Workload
 
 NATIVE_RESOURCES = (CPU, MEMORY, EPHEMERAL_STORAGE)
+
+
+def requested_resources(*workloads: Workload | None) -> set[str]:
+    """The resources the workloads request (nvidia.com/gpu when a pod asks GPUs): the columns they need."""
+    resources: set[str] = set()
+    for w in workloads:
+        if w is not None:
+            resources.update(w.resource_names)
+            if len(w) and w.gpu_count.any():
+                resources.add(GPU_RESOURCE)
+    return resources
 
 
 @dataclass(frozen=True)
@@ -152,13 +164,31 @@ class ClusterState:
     @classmethod
     def for_workloads(cls, nodes: Sequence[Node | dict], *workloads: Workload | None) -> ClusterState:
         """A ClusterState with a column for every resource the nodes offer or the workloads request."""
-        resources: set[str] = set()
-        for w in workloads:
-            if w is not None:
-                resources.update(w.resource_names)
-                if len(w) and w.gpu_count.any():
-                    resources.add(GPU_RESOURCE)
-        return cls(nodes, resources)
+        return cls(nodes, requested_resources(*workloads))
+
+    # What bind/unbind/set_alive/set_unschedulable change: a copy owns these; the rest is read-only node data.
+    _STATE_ARRAYS = (
+        "requested_t",
+        "free_t",
+        "scoring_requested_t",
+        "pod_count",
+        "gpu_free",
+        "gpu_idle",
+        "gpu_max_free",
+        "unschedulable",
+        "alive",
+        "total_allocatable",
+        "total_requested",
+    )
+
+    def copy(self) -> ClusterState:
+        """A copy with its own state (requests, GPUs, liveness, cordons, counters) that shares the read-only node
+        data (nodes, labels, taints, allocatable): cheaper than building the ClusterState again."""
+        c = copy.copy(self)
+        c.nodes, c.node_names = list(self.nodes), list(self.node_names)
+        for name in self._STATE_ARRAYS:
+            setattr(c, name, getattr(self, name).copy())
+        return c
 
     # ---- sizes -------------------------------------------------------------------------------
     @property

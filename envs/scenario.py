@@ -295,6 +295,12 @@ def _pools_cached(pools_json: str) -> ClusterSource:
     return cluster_from_pools(NodePool.model_validate(p) for p in json.loads(pools_json))
 
 
+@functools.lru_cache(maxsize=1)
+def _default_profile() -> Profile:
+    """kube-scheduler's default profile, built once per process (a Profile is immutable)."""
+    return default_profile()
+
+
 def _pool_cluster(pools: list[NodePool]) -> ClusterSource:
     """The pools' nodes, parsed once per process (episodes reset often; Node objects are immutable)."""
     cached = _pools_cached(json.dumps([p.model_dump(mode="json") for p in pools]))
@@ -380,7 +386,7 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
             raise KubeObjectError(
                 f"unknown node {e.node!r}: not in the cluster", obj="Scenario", field=f"failures.events[{i}].node"
             )
-    profile = default_profile()
+    profile = _default_profile()
     if scenario.scheduler.config:
         profile = load_profile(resolve(scenario.scheduler.config), scenario.scheduler.scheduler_name)
     if scenario.scheduler.filters is not None:

@@ -8,11 +8,12 @@ feature encoder's constants. The kernels (``envs.compiled.kernels``) do everythi
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
-from envs.cluster import ClusterState
+from envs.cluster import ClusterState, requested_resources
 from envs.features import FeatureEncoder
 from envs.kube.objects import CPU, MEMORY
 from envs.metrics import SIGNALS, MetricsRecorder, Summary
@@ -63,6 +64,23 @@ class _Layout:
         self.f_end += max(int(n), 0)
 
 
+_PRISTINE: OrderedDict[tuple, tuple[list, ClusterState]] = OrderedDict()
+
+
+def _fresh_cluster(nodes: list, workload) -> ClusterState:
+    """``ClusterState.for_workloads(nodes, None, workload)``, as a copy of the one built for the same Node objects
+    and resource columns by an earlier episode (episodes reset often; Node objects are immutable)."""
+    key = (tuple(map(id, nodes)), frozenset(requested_resources(workload)))
+    hit = _PRISTINE.get(key)
+    if hit is None:
+        # The entry keeps its Node objects alive, so their ids in the key cannot be reused.
+        hit = _PRISTINE[key] = (list(nodes), ClusterState.for_workloads(nodes, workload))
+        while len(_PRISTINE) > 4:
+            _PRISTINE.popitem(last=False)
+    _PRISTINE.move_to_end(key)
+    return hit[1].copy()
+
+
 class CompiledEpisode:
     """One episode of `built` in the compiled engine's buffers ``ib`` (int64) and ``fb`` (float64)."""
 
@@ -77,7 +95,11 @@ class CompiledEpisode:
     ):
         self.built, self.seed, self.reward_fn = built, seed, reward_fn
         source, w, options = built.cluster, built.workload, built.options
-        self.cluster = cluster = ClusterState.for_workloads(source.nodes, source.initial, w)
+        self.cluster = cluster = (
+            _fresh_cluster(source.nodes, w)
+            if source.initial is None
+            else ClusterState.for_workloads(source.nodes, source.initial, w)
+        )
         self.filters = filters = VectorProfile(built.profile)
         self.names = w.names
         self.track_node_stats = bool(getattr(reward_fn, "needs_node_stats", True))

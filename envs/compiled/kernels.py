@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 # ---- int64 header slots -------------------------------------------------------------------------------------
 (
@@ -960,10 +960,13 @@ def _step_one(ib, fb, a, nodes, pod, mask):
     _write_observation(ib, fb, nodes, pod, mask)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def step_all(ibuf, fbuf, actions, nodes, pods, masks, rewards):
-    """Step every episode (row) of the buffers with its action, writing row k of the batched outputs."""
-    for k in range(ibuf.shape[0]):
+    """Step every episode (row) of the buffers with its action, writing row k of the batched outputs.
+
+    Rows are independent episodes, so they run on numba's threads (``NUMBA_NUM_THREADS``, by default one per
+    core); the results do not depend on the number of threads."""
+    for k in prange(ibuf.shape[0]):
         ib, fb = ibuf[k], fbuf[k]
         _step_one(ib, fb, actions[k], nodes[k], pods[k], masks[k])
         rewards[k] = fb[REWARD]

@@ -275,6 +275,18 @@ def _class_pods_cached(classes_json: str) -> Workload:
     return workload_from_pods([pc.pod() for pc in classes], source="synthetic classes")
 
 
+_NAMES: dict[str, np.ndarray] = {}
+
+
+def _pod_names(class_name: str, count: int) -> np.ndarray:
+    """``<class>-0`` .. ``<class>-<count-1>`` (object array; the strings are made once per process)."""
+    table = _NAMES.get(class_name)
+    if table is None or len(table) < count:
+        size = max(count, 2 * len(table) if table is not None else 1024)
+        table = _NAMES[class_name] = np.array([f"{class_name}-{i}" for i in range(size)], dtype=object)
+    return table[:count]
+
+
 def _class_pods(cfg: SyntheticWorkloadConfig) -> Workload:
     """One pod per class, parsed once per process (episodes reset often). The templates are fresh copies, as
     if parsed again: caches key on a template's identity together with a cluster's."""
@@ -300,17 +312,15 @@ def generate(config: SyntheticWorkloadConfig | Mapping[str, Any], seed: int) -> 
     cls = np.random.default_rng(class_ss).choice(k, size=n, p=weights / weights.sum()).astype(np.intp)
 
     duration = np.empty(n, dtype=np.float64)
-    index_in_class = np.empty(n, dtype=np.int64)
+    names = np.empty(n, dtype=object)
     for c, pc in enumerate(cfg.classes):
         mask = cls == c
         count = int(mask.sum())
-        index_in_class[mask] = np.arange(count)
         duration[mask] = (pc.lifetime or cfg.lifetime).sample(np.random.default_rng(lifetime_ss[c]), count)
+        names[mask] = _pod_names(pc.name, count)  # i-th pod of the class: "<class>-<i>"
 
-    per_class = _class_pods(cfg)
-    prefixes = [f"{pc.name}-" for pc in cfg.classes]
     # Each pod is its class's pod with its own name, arrival and lifetime.
-    workload = take(per_class, cls, names=[prefixes[c] + str(i) for c, i in zip(cls.tolist(), index_in_class.tolist())])
+    workload = take(_class_pods(cfg), cls, names=names.tolist())
     workload.arrival, workload.duration = arrival, duration
     workload.source = f"synthetic(seed={int(seed)})"
     return workload
