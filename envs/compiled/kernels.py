@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -970,3 +971,9 @@ def step_all(ibuf, fbuf, actions, nodes, pods, masks, rewards):
         ib, fb = ibuf[k], fbuf[k]
         _step_one(ib, fb, actions[k], nodes[k], pods[k], masks[k])
         rewards[k] = fb[REWARD]
+
+
+# numba's thread pool, when it starts, sets the process's default OpenMP thread count, which torch reads as
+# its own: started lazily by the first kernel call, it would change the thread count a training run set
+# (and with it torch's results). Started at import, it comes before any such setting.
+numba.get_num_threads()

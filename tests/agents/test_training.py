@@ -372,3 +372,38 @@ def test_train_cli_with_its_progress_bar_and_an_explicit_run_dir(tmp_path, capsy
     assert (run_dir / "final_model.zip").is_file() and (run_dir / "config.yaml").is_file()
     assert train.main([*argv, "--run-dir", str(run_dir), "--no-progress"]) == 2
     assert "use --resume" in capsys.readouterr().err
+
+
+ENGINE_PARITY_SCRIPT = """
+import json, sys
+import torch as th
+from agents.training import TrainConfig, build_model
+from envs.vector import PodSchedulingVectorEnv, SB3VecEnv
+
+th.set_num_threads(1)
+out = {}
+for engine in ("python", "compiled"):
+    overrides = {"env.engine": engine, "simulation.horizon": 1800}
+    cfg = TrainConfig.model_validate({"scenario": "default", "n_envs": 2, "total_timesteps": 1024,
+                                      "hyperparameters": {"n_steps": 256, "batch_size": 128}, "overrides": overrides})
+    venv = SB3VecEnv(PodSchedulingVectorEnv(num_envs=2, scenario="default", overrides=overrides))
+    venv.seed(0)
+    model = build_model(cfg, venv, None)
+    model.learn(1024)
+    out[engine] = {"engines": [e.engine_name for e in venv.vector.envs], "threads": th.get_num_threads(),
+                   "weights": {k: v.flatten().tolist() for k, v in model.policy.state_dict().items()}}
+json.dump(out, sys.stdout)
+"""
+
+
+def test_training_on_either_engine_gives_the_same_weights():
+    """In a fresh process, as a training run starts: the compiled engine (and its thread pool) leaves torch's
+    thread count alone, so training on it gives the Python engine's weights bit for bit."""
+    done = subprocess.run(
+        [sys.executable, "-c", ENGINE_PARITY_SCRIPT], capture_output=True, text=True, timeout=300, check=True
+    )
+    out = json.loads(done.stdout)
+    assert out["python"]["engines"] == ["python", "python"]
+    assert out["compiled"]["engines"] == ["compiled", "compiled"]
+    assert out["python"]["threads"] == out["compiled"]["threads"] == 1
+    assert out["python"]["weights"] == out["compiled"]["weights"]
