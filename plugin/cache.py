@@ -1,7 +1,8 @@
-"""The extender's own view of the cluster: the nodes and the pods bound to them, kept current by list and watch.
+"""The plugin's view of the cluster: the nodes and the pods bound to them, kept current by list and watch.
 
 kube-scheduler calls a ``nodeCacheCapable`` extender with node *names* only, so the extender keeps its own
-cache, as kube-scheduler's informers do. ``ClusterCache`` holds the Node and Pod dicts exactly as the API
+cache, as kube-scheduler's informers do; the secondary scheduler (``plugin.scheduler``) keeps the same one,
+so that both account nodes and pods alike. ``ClusterCache`` holds the Node and Pod dicts exactly as the API
 gives them and maintains, under one lock, the ``envs.cluster.ClusterState`` that the filters
 (``envs.scheduling.VectorProfile``) and the scorers read:
 
@@ -17,8 +18,10 @@ Feeding it: ``start_watch(KubeSource(...))`` lists and watches nodes and pods wi
 client (``kubernetes.watch.Watch`` on ``CoreV1Api.list_node`` / ``list_pod_for_all_namespaces``),
 resumes each watch from the last ``resourceVersion`` seen (bookmarks included) and relists on
 ``410 Gone``; or, for tests, ``--no-watch`` and simulations, ``set_state`` / ``set_nodes`` /
-``apply_event`` / ``apply_pod_event`` by hand. Readers hold ``cache.lock`` while they use what
-``snapshot()`` returns: the ClusterState is the live one, updated in place by the watch threads.
+``apply_event`` / ``apply_pod_event`` by hand. The secondary scheduler applies its own streams (nodes,
+bound pods) this way, and accounts a pod it has just bound with ``assume``, before the watch reports it.
+Readers hold ``cache.lock`` while they use what ``snapshot()`` returns: the ClusterState is the live one,
+updated in place by the watch threads.
 
 Listeners (``on_reset(view)`` after a rebuild, ``on_bind``/``on_unbind`` as the simulator calls them)
 let a stateful scorer (round-robin, FGD's fragmentation index) follow the cache as it follows a simulation.
@@ -163,12 +166,29 @@ class Snapshot:
 
 
 class ClusterCache:
-    """Nodes and pods as the API gives them, and the ClusterState built from them (see the module doc)."""
+    """Nodes and pods as the API gives them, and the ClusterState built from them (see the module doc).
 
-    def __init__(self, profile: Profile | None = None, resources: Iterable[str] = ()):
+    `seed` is what a policy's ``reset`` reads as the simulation's seed. `pending` counts the pending pods
+    when they are kept elsewhere (the secondary scheduler's queue); by default the cache counts the pods
+    without a node it holds. `sort_nodes` puts the nodes in name order in the ClusterState (the secondary
+    scheduler's order); by default they keep the order they were listed and added in.
+    """
+
+    def __init__(
+        self,
+        profile: Profile | None = None,
+        resources: Iterable[str] = (),
+        *,
+        seed: int = 0,
+        pending: Callable[[], int] | None = None,
+        sort_nodes: bool = False,
+    ):
         self.lock = threading.RLock()
         self.profile = profile or default_profile()
+        self.seed = seed
+        self.sort_nodes = sort_nodes
         self.listeners: list[Listener] = []
+        self._count_pending = pending or (lambda: len(self._pending))
         self._nodes: dict[str, Node] = {}
         self._pods: dict[str, _PodEntry] = {}
         self._by_node: dict[str, dict[str, None]] = {}  # node name -> keys of the pods bound to it, in order
@@ -201,7 +221,7 @@ class ClusterCache:
 
     @property
     def num_pending(self) -> int:
-        return len(self._pending)
+        return self._count_pending()
 
     @property
     def synced(self) -> bool:
@@ -234,14 +254,16 @@ class ClusterCache:
         """The state to score against (hold ``lock`` while using it: it is the live state)."""
         with self.lock:
             cluster = self.cluster()
-            return Snapshot(cluster, self._vector, len(self._pending), self.version)
+            return Snapshot(cluster, self._vector, self._count_pending(), self.version)
 
     def view(self) -> ClusterView:
         """A simulator-like view of the current state, for a policy's ``reset``."""
         with self.lock:
             cluster = self.cluster()
             bound = [(e.index, e.request, e.gpus) for e in self._pods.values() if e.index >= 0]
-            return ClusterView(cluster, bound, lambda: len(self._pending), self.pod_objects)
+            view = ClusterView(cluster, bound, self._count_pending, self.pod_objects)
+            view.seed = self.seed
+            return view
 
     # ---- pods as PodRequests --------------------------------------------------------------------------
     def pod_request(self, obj: Mapping[str, Any], cluster: ClusterState | None = None) -> PodRequest:
@@ -335,7 +357,10 @@ class ClusterCache:
     def _rebuild(self) -> None:
         """A new ClusterState from the nodes; every bound pod bound again, in the order it was bound."""
         while True:
-            state = ClusterState(list(self._nodes.values()), self._extra)
+            nodes = list(self._nodes.values())
+            if self.sort_nodes:
+                nodes.sort(key=lambda n: n.name)
+            state = ClusterState(nodes, self._extra)
             try:
                 for e in self._pods.values():
                     e.index, e.gpus = -1, ()
@@ -368,38 +393,43 @@ class ClusterCache:
         e.columns = state.resources_key
 
     @staticmethod
-    def _bind(state: ClusterState, j: int, e: _PodEntry) -> tuple[int, ...]:
+    def _bind(state: ClusterState, j: int, e: _PodEntry, gpus: tuple[int, ...] | None = None) -> tuple[int, ...]:
         assert e.request is not None
         try:
-            return state.bind(j, e.request)
+            return state.bind(j, e.request, gpus)
         except ValueError as exc:  # no GPU device fits (an over-committed shared GPU): account without devices
             log.warning("pod %s on node %s: %s; accounted without GPU devices", e.request.name, e.node, exc)
             return state.bind(j, e.request, ())
 
     # ---- nodes --------------------------------------------------------------------------------------
-    def set_nodes(self, nodes: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> None:
-        """Replace every node (a list of Node dicts or a NodeList). Raises KubeObjectError for a bad node."""
+    def set_nodes(self, nodes: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> bool:
+        """Replace every node (a list of Node dicts or a NodeList); True when what scheduling reads changed.
+        Raises KubeObjectError for a bad node."""
         parsed = parse_nodes(nodes)
         with self.lock:
             self.version += 1
-            same = list(self._nodes.values()) == parsed  # Node equality ignores `raw`: a relist of the same nodes
-            self._nodes = {n.name: n for n in parsed}
+            new = {n.name: n for n in parsed}
+            # Node equality ignores `raw`: a relist of the same nodes (in the same order, unless sorted) is no change
+            same = self._nodes == new and (self.sort_nodes or list(self._nodes.values()) == parsed)
+            self._nodes = new
             if not same:
                 self._dirty = True
+            return not same
 
-    def apply_node_event(self, kind: str, obj: Mapping[str, Any]) -> None:
-        """ADDED / MODIFIED / DELETED of a Node dict."""
+    def apply_node_event(self, kind: str, obj: Mapping[str, Any]) -> bool:
+        """ADDED / MODIFIED / DELETED of a Node dict; True when what scheduling reads changed."""
         if kind == "BOOKMARK":
-            return
+            return False
         node = parse_node(obj)
         with self.lock:
             self.version += 1
             old = self._nodes.get(node.name)
             if kind == "DELETED":
-                if old is not None:
-                    del self._nodes[node.name]
-                    self._dirty = True
-                return
+                if old is None:
+                    return False
+                del self._nodes[node.name]
+                self._dirty = True
+                return True
             if kind not in ("ADDED", "MODIFIED"):
                 raise KubeObjectError(f"unknown event type {kind!r}; expected one of {', '.join(EVENT_TYPES)}")
             self._nodes[node.name] = node
@@ -414,6 +444,7 @@ class ClusterCache:
                     state.nodes[j] = node
                 else:
                     self._dirty = True
+            return old != node
 
     # ---- pods ---------------------------------------------------------------------------------------
     def set_pods(self, pods: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> None:
@@ -442,17 +473,18 @@ class ClusterCache:
             self.version += 1
             self.cluster()
 
-    def apply_pod_event(self, kind: str, obj: Mapping[str, Any]) -> None:
-        """ADDED / MODIFIED / DELETED of a Pod dict."""
+    def apply_pod_event(self, kind: str, obj: Mapping[str, Any]) -> bool:
+        """ADDED / MODIFIED / DELETED of a Pod dict; True when resources may have been freed (a known pod was
+        deleted, or one bound in the state changed)."""
         if kind == "BOOKMARK":
-            return
+            return False
         pod = parse_pod(obj)
         with self.lock:
             self.version += 1
             if kind == "DELETED":
-                self._remove(_pod_key(pod))
+                return self._remove(_pod_key(pod))
             elif kind in ("ADDED", "MODIFIED"):
-                self._apply_pod(kind, pod)
+                return self._apply_pod(kind, pod)
             else:
                 raise KubeObjectError(f"unknown event type {kind!r}; expected one of {', '.join(EVENT_TYPES)}")
 
@@ -471,26 +503,55 @@ class ClusterCache:
         else:
             raise KubeObjectError(f"event object kind must be Node or Pod, got {what!r}", field="object.kind")
 
-    def _apply_pod(self, kind: str, pod: Pod) -> None:
+    def assume(
+        self, obj: Mapping[str, Any], node: str, request: PodRequest, gpus: tuple[int, ...] | None = None
+    ) -> None:
+        """Account a pod just bound to `node` (by the secondary scheduler), before the watch reports it.
+
+        `request` is the pod's ``pod_request`` over the current state; `gpus` its devices (None: the ClusterState
+        chooses). The pod's watch event then finds it already bound and changes nothing.
+        """
+        bound = dict(obj)
+        bound["spec"] = {**(obj.get("spec") or {}), "nodeName": node}
+        pod = parse_pod(bound)
+        with self.lock:
+            self.version += 1
+            key = _pod_key(pod)
+            self._remove(key)
+            e = _PodEntry(pod.raw, node)
+            self._pods[key] = e
+            self._by_node.setdefault(node, {})[key] = None
+            state = self._state
+            if not self._dirty and state is not None:  # else bound at the next rebuild
+                e.request, e.columns = request, state.resources_key
+                self._place(e, state, gpus)
+
+    def _apply_pod(self, kind: str, pod: Pod) -> bool:
         key = _pod_key(pod)
         old = self._pods.get(key)
         if pod.is_terminal:
-            self._remove(key)
-            return
+            return self._remove(key)
         if old is not None and old.node == pod.node_name and _scheduling_view(old.obj) == _scheduling_view(pod.raw):
             old.obj = pod.raw  # a status-only update
-            return
+            return False
+        freed = old is not None and old.index >= 0
         if old is not None:
             self._remove(key)
         e = _PodEntry(pod.raw, pod.node_name)
         self._pods[key] = e
         if not e.node:
             self._pending.add(key)
-            return
+            return freed
         self._by_node.setdefault(e.node, {})[key] = None
         state = self._state
-        if self._dirty or state is None or e.node not in state.node_index:
-            return  # bound at the next rebuild (when its node is known)
+        if not self._dirty and state is not None:
+            self._place(e, state)
+        return freed
+
+    def _place(self, e: _PodEntry, state: ClusterState, gpus: tuple[int, ...] | None = None) -> None:
+        """Bind entry `e` into the current `state` now, if its node is there (else at the next rebuild)."""
+        if e.node not in state.node_index:
+            return
         try:
             self._ensure_request(e, state)
         except _MissingColumns as missing:
@@ -499,14 +560,14 @@ class ClusterCache:
             return
         assert e.request is not None
         j = state.node_index[e.node]
-        e.index, e.gpus = j, self._bind(state, j, e)
+        e.index, e.gpus = j, self._bind(state, j, e, gpus)
         for listener in self.listeners:
             listener.on_bind(state, j, e.request, e.gpus)
 
-    def _remove(self, key: str) -> None:
+    def _remove(self, key: str) -> bool:
         e = self._pods.pop(key, None)
         if e is None:
-            return
+            return False
         self._pending.discard(key)
         if e.node:
             on_node = self._by_node.get(e.node)
@@ -521,6 +582,7 @@ class ClusterCache:
             for listener in self.listeners:
                 listener.on_unbind(state, e.index, e.request, e.gpus)
         e.index, e.gpus = -1, ()
+        return True
 
     # ---- a cluster of given nodes (nodeCacheCapable: false) ----------------------------------------------
     def cluster_for(self, nodes: list[Node]) -> tuple[ClusterState, VectorProfile, np.ndarray]:

@@ -7,10 +7,13 @@ semantics (``envs.kube``, vectorised by ``envs.scheduling.VectorProfile``, the f
 * **Watches** three streams, list then watch as client-go's reflector does (relist on 410 Gone):
   nodes; bound pods (``spec.nodeName!=``, terminal pods excluded); and the pods addressed to it
   (``spec.schedulerName=<name>,spec.nodeName=``). Pods with scheduling gates or a deletion timestamp
-  wait. All events are applied by one thread, so the cluster state needs no lock.
-* **Keeps** a ``ClusterState`` of the nodes (indexed in node-name order) and the bound pods of every
-  scheduler: bound pods update it in place; a node change rebuilds it. A pod it binds is accounted at
-  once, before the watch reports it, so the next pod sees the resources it uses.
+  wait. All events are applied by one thread.
+* **Keeps** the nodes and the bound pods of every scheduler in ``plugin.cache.ClusterCache``, the cache the
+  extender uses, so that both deployments account the cluster the same way: its ``ClusterState`` (nodes
+  in name order) follows bound pods in place and is rebuilt when what scheduling reads of a node changes.
+  A pod it binds is accounted at once (``ClusterCache.assume``), before the watch reports it, so the next
+  pod sees the resources it uses. What only a scheduler has stays here: the queue of pending pods, the
+  pods bound moments ago (kept across a relist that does not show them yet), the round-robin start.
 * **Filters** with the profile's Filter plugins (default: kube-scheduler v1.35's default profile, or
   ``--config`` KubeSchedulerConfiguration), looks for ``scorer.num_to_find`` feasible nodes from a
   round-robin start as kube-scheduler does (``Simulator.candidates``), **scores** them with the scorer,
@@ -57,7 +60,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -70,9 +73,7 @@ from envs.kube.objects import parse_pod
 from envs.kube.profile import Profile, default_profile
 from envs.scheduling import VectorProfile
 from envs.simulator import Simulator
-from envs.workload.objects import workload_from_pods
-from envs.workload.types import GPU_RESOURCE, Workload
-from plugin.cache import ClusterView as SimulatorView
+from plugin.cache import ClusterCache, ClusterView
 
 log = logging.getLogger("podgym.scheduler")
 
@@ -109,20 +110,6 @@ def pod_ref(pod: Mapping[str, Any]) -> str:
 
 def _is_terminal(pod: Mapping[str, Any]) -> bool:
     return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
-
-
-def _node_key(node: Mapping[str, Any]) -> str:
-    """What scheduling reads of a Node: a change elsewhere (heartbeats, conditions, images) changes nothing."""
-    meta, spec = _meta(node), _spec(node)
-    return json.dumps(
-        [
-            meta.get("labels") or {},
-            spec.get("taints") or [],
-            bool(spec.get("unschedulable")),
-            (node.get("status") or {}).get("allocatable") or {},
-        ],
-        sort_keys=True,
-    )
 
 
 def _pod_key(pod: Mapping[str, Any]) -> str:
@@ -171,201 +158,41 @@ def _now_rfc3339() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# ---- the cluster as the scheduler sees it --------------------------------------------------------------------
-
-
-class ClusterView:
-    """Nodes and bound pods (dicts as the API serves them) and the ClusterState they make.
-
-    Bound pods are bound into the state in place; a node change, a relist, or a pod asking for a resource
-    the state has no column for marks it stale, and ``state()`` rebuilds it (nodes in name order).
-    """
-
-    def __init__(self, profile: Profile, on_rebuild: Callable[[ClusterView], None] | None = None):
-        self.profile = profile
-        self.nodes: dict[str, dict[str, Any]] = {}
-        self._node_keys: dict[str, str] = {}
-        self.pods: dict[str, dict[str, Any]] = {}  # uid -> bound, non-terminal Pod
-        self._pod_keys: dict[str, str] = {}
-        self.held: dict[str, tuple[int, PodRequest, tuple[int, ...]]] = {}  # uid -> (node index, request, gpus)
-        self.cluster: ClusterState | None = None
-        self.vector = VectorProfile(profile)
-        self.next_start_index = 0  # kube-scheduler's round-robin start (read and advanced by Simulator.candidates)
-        self.listeners: list[Any] = []  # policies with on_bind / on_unbind
-        self.generation = 0
-        self._stale = True
-        self._resources: set[str] = set()
-        self._templates: dict[str, Any] = {}
-        self._on_rebuild = on_rebuild
-
-    # ---- nodes -------------------------------------------------------------------------------
-    def replace_nodes(self, nodes: Iterable[dict[str, Any]]) -> bool:
-        new = {_meta(n).get("name", ""): n for n in nodes}
-        keys = {name: _node_key(n) for name, n in new.items()}
-        changed = keys != self._node_keys
-        self.nodes, self._node_keys = new, keys
-        self._stale |= changed
-        return changed
-
-    def upsert_node(self, node: dict[str, Any]) -> bool:
-        """Add or update a node; True when what scheduling reads of it changed."""
-        name = _meta(node).get("name", "")
-        key = _node_key(node)
-        self.nodes[name] = node
-        if self._node_keys.get(name) == key:
-            return False
-        self._node_keys[name] = key
-        self._stale = True
-        return True
-
-    def delete_node(self, name: str) -> bool:
-        if self.nodes.pop(name, None) is None:
-            return False
-        self._node_keys.pop(name, None)
-        self._stale = True
-        return True
-
-    # ---- pods --------------------------------------------------------------------------------
-    def replace_pods(self, pods: Iterable[dict[str, Any]]) -> None:
-        self.pods = {pod_uid(p): p for p in pods if _spec(p).get("nodeName") and not _is_terminal(p)}
-        self._pod_keys = {uid: _pod_key(p) + _spec(p)["nodeName"] for uid, p in self.pods.items()}
-        self._stale = True
-
-    def upsert_pod(self, pod: dict[str, Any]) -> bool:
-        """Account a bound pod (or forget one that finished); True when resources may have been freed."""
-        uid = pod_uid(pod)
-        node = _spec(pod).get("nodeName")
-        if not node or _is_terminal(pod):
-            return self.delete_pod(uid)
-        key = _pod_key(pod) + node
-        if self._pod_keys.get(uid) == key:
-            self.pods[uid] = pod
-            return False
-        freed = self._release(uid)
-        self.pods[uid], self._pod_keys[uid] = pod, key
-        self._hold(uid)
-        return freed
-
-    def delete_pod(self, uid: str) -> bool:
-        if self.pods.pop(uid, None) is None:
-            return False
-        self._pod_keys.pop(uid, None)
-        self._release(uid)
-        return True
-
-    def assume(self, pod: dict[str, Any], node: str, request: PodRequest, gpus: tuple[int, ...] | None) -> None:
-        """Account a pod this scheduler just bound to `node`, before the watch reports it."""
-        bound = {**pod, "spec": {**_spec(pod), "nodeName": node}}
-        uid = pod_uid(bound)
-        self._release(uid)
-        self.pods[uid], self._pod_keys[uid] = bound, _pod_key(bound) + node
-        if self.cluster is not None and not self._stale and node in self.cluster.node_index:
-            self._bind(uid, self.cluster.node_index[node], request, gpus)
-
-    def _hold(self, uid: str) -> None:
-        """Bind pod `uid` into the current state (when there is one and it knows the node)."""
-        if self.cluster is None or self._stale:
-            return
-        pod = self.pods[uid]
-        j = self.cluster.node_index.get(_spec(pod)["nodeName"])
-        if j is None:
-            return  # a node not listed yet: counted when it comes (its event rebuilds the state)
-        try:
-            request, _ = self._convert(pod)
-        except KubeObjectError as exc:
-            log.warning("ignoring bound pod %s: %s", pod_ref(pod), exc)
-            return
-        if request is not None:  # else the state is stale: the rebuild counts the pod
-            self._bind(uid, j, request, None)
-
-    def _bind(self, uid: str, j: int, request: PodRequest, gpus: tuple[int, ...] | None) -> None:
-        assert self.cluster is not None
-        try:
-            gpus = self.cluster.bind(j, request, gpus)
-        except ValueError as exc:  # its GPUs as placed in the real cluster do not fit podgym's device model
-            log.warning("pod %s on %s: %s; counting its requests without GPU devices", uid, j, exc)
-            gpus = self.cluster.bind(j, request, ())
-        self.held[uid] = (j, request, gpus)
-        for listener in self.listeners:
-            listener.on_bind(self.cluster, j, request, gpus)
-
-    def _release(self, uid: str) -> bool:
-        held = self.held.pop(uid, None)
-        if held is None or self.cluster is None:
-            return held is not None
-        j, request, gpus = held
-        self.cluster.unbind(j, request, gpus)
-        for listener in self.listeners:
-            if hasattr(listener, "on_unbind"):
-                listener.on_unbind(self.cluster, j, request, gpus)
-        return True
-
-    # ---- the state ---------------------------------------------------------------------------
-    def state(self) -> ClusterState:
-        if self._stale or self.cluster is None:
-            self._rebuild()
-        assert self.cluster is not None
-        return self.cluster
-
-    def _rebuild(self) -> None:
-        bound = [(uid, p) for uid, p in self.pods.items() if _spec(p)["nodeName"] in self.nodes]
-        parsed, uids = [], []
-        for uid, p in bound:
-            try:
-                parsed.append(parse_pod(p))
-                uids.append(uid)
-            except KubeObjectError as exc:
-                log.warning("ignoring bound pod %s: %s", pod_ref(p), exc)
-        workload = workload_from_pods(parsed, source="bound pods")
-        resources = set(self._resources) | set(workload.resource_names)
-        if len(workload) and workload.gpu_count.any():
-            resources.add(GPU_RESOURCE)
-        self.cluster = ClusterState([self.nodes[n] for n in sorted(self.nodes)], resources)
-        self.vector = VectorProfile(self.profile)  # its per-template caches belong to one ClusterState
-        self._templates = {}
-        self.held = {}
-        self._stale = False
-        self.generation += 1
-        n = self.cluster.num_nodes
-        self.next_start_index = self.next_start_index % n if n else 0
-        listeners, self.listeners = self.listeners, []  # reset() below replays the bound pods
-        for i, uid in enumerate(uids):
-            j = self.cluster.node_index[_spec(self.pods[uid])["nodeName"]]
-            self._bind(uid, j, self.cluster.pod_request(workload, i), None)
-        self.listeners = listeners
-        if self._on_rebuild is not None:
-            self._on_rebuild(self)
-
-    def _convert(self, pod: dict[str, Any]) -> tuple[PodRequest | None, Workload]:
-        """The pod over the current state's columns; None when it asks for a resource with no column (the
-        state is then marked stale, to be rebuilt with that column)."""
-        workload = workload_from_pods([pod])
-        assert self.cluster is not None
-        try:
-            return self.cluster.pod_request(workload, 0), workload
-        except ValueError:
-            self._resources.update(workload.resource_names)
-            if workload.gpu_count.any():
-                self._resources.add(GPU_RESOURCE)
-            self._stale = True
-            return None, workload
-
-    def request(self, pod: dict[str, Any]) -> PodRequest:
-        """A pending pod as a PodRequest over the state's columns (a resource with no column yet adds one, by
-        a rebuild). Pods with the same constraints share one template object, so the VectorProfile computes
-        the static filters once per template."""
-        self.state()
-        request, workload = self._convert(pod)
-        if request is None:
-            request = self.state().pod_request(workload, 0)
-        template = workload.templates[0]
-        key = json.dumps(template.raw, sort_keys=True)
-        if len(self._templates) > 4096:  # bound the per-template caches of a long-running scheduler
-            self._templates, self.vector = {}, VectorProfile(self.profile)
-        return replace(request, template=self._templates.setdefault(key, template))
-
-
 # ---- the scheduler -------------------------------------------------------------------------------------------
+
+
+class _ScorerListener:
+    """Connects the scorer to the cache: ``reset(view)`` after each rebuild, then every bind and unbind."""
+
+    def __init__(self, scorer: Any):
+        self.scorer = scorer
+
+    def on_reset(self, view: ClusterView) -> None:
+        if hasattr(self.scorer, "reset"):
+            self.scorer.reset(view)
+
+    def on_bind(self, cluster: ClusterState, node: int, pod: PodRequest, gpus: tuple[int, ...]) -> None:
+        if hasattr(self.scorer, "on_bind"):
+            self.scorer.on_bind(cluster, node, pod, gpus)
+
+    def on_unbind(self, cluster: ClusterState, node: int, pod: PodRequest, gpus: tuple[int, ...]) -> None:
+        if hasattr(self.scorer, "on_unbind"):
+            self.scorer.on_unbind(cluster, node, pod, gpus)
+
+
+def _bound_pods(pods: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pods of a relist that hold resources: bound, not terminal, and readable (a malformed one is logged)."""
+    out = []
+    for p in pods:
+        if not _spec(p).get("nodeName") or _is_terminal(p):
+            continue
+        try:
+            parse_pod(p)
+        except KubeObjectError as exc:
+            log.warning("ignoring bound pod %s: %s", pod_ref(p), exc)
+            continue
+        out.append(p)
+    return out
 
 
 @dataclass(frozen=True)
@@ -415,10 +242,10 @@ class SecondaryScheduler:
         self._sleep = sleep
         self._clock = clock
         self.instance = instance or os.environ.get("POD_NAME") or socket.gethostname()
-        self.view = ClusterView(self.profile, on_rebuild=self._reset_scorer)
-        if hasattr(scorer, "on_bind"):
-            self.view.listeners.append(scorer)
         self.pending: dict[str, dict[str, Any]] = {}  # uid -> pod waiting for this scheduler
+        self.cache = ClusterCache(self.profile, seed=seed, pending=lambda: len(self.pending), sort_nodes=True)
+        self.cache.listeners.append(_ScorerListener(scorer))
+        self.next_start_index = 0  # kube-scheduler's round-robin start (read and advanced by Simulator.candidates)
         self._pending_keys: dict[str, str] = {}
         self._order: dict[str, tuple[int, str, int]] = {}
         self._seq = 0
@@ -431,17 +258,10 @@ class SecondaryScheduler:
         )
 
     # ---- state from the API --------------------------------------------------------------------
-    def _reset_scorer(self, view: ClusterView) -> None:
-        if hasattr(self.scorer, "reset"):
-            held = list(view.held.values())
-            context = SimulatorView(
-                view.cluster,
-                held,
-                pending=lambda: len(self.pending),
-                pods=lambda: [view.pods[uid] for uid in view.held],
-            )
-            context.seed = self.seed
-            self.scorer.reset(context)
+    @property
+    def cluster(self) -> ClusterState:
+        """The cache's current ClusterState (``Simulator.candidates`` reads it, with ``next_start_index``)."""
+        return self.cache.cluster()
 
     def _waits_for_us(self, pod: Mapping[str, Any]) -> bool:
         spec = _spec(pod)
@@ -455,7 +275,7 @@ class SecondaryScheduler:
 
     def _add_pending(self, pod: dict[str, Any]) -> None:
         uid = pod_uid(pod)
-        if uid in self.view.pods:
+        if self.cache.node_of(uid):
             return  # a late event of the pending stream for a pod already bound
         key = _pod_key(pod)
         if uid not in self._order:
@@ -481,11 +301,9 @@ class SecondaryScheduler:
         "nodes", "bound" (pods with a node) or "pending" (pods addressed to this scheduler)."""
         if stream == "nodes":
             if event_type == "SYNC":
-                changed = self.view.replace_nodes(obj)
-            elif event_type == "DELETED":
-                changed = self.view.delete_node(_meta(obj).get("name", ""))
+                changed = self.cache.set_nodes(obj)
             else:
-                changed = self.view.upsert_node(obj)
+                changed = self.cache.apply_node_event(event_type, obj)
             if changed:
                 self._activate_all()
         elif stream == "bound":
@@ -494,14 +312,19 @@ class SecondaryScheduler:
                 listed = {pod_uid(p) for p in obj}
                 keep = [p for uid, (t, p) in self._assumed.items() if uid not in listed and now - t < ASSUMED_TTL_S]
                 self._assumed = {}
-                self.view.replace_pods([*obj, *keep])
+                self.cache.set_pods(_bound_pods([*obj, *keep]))
                 self._activate_all()
                 for p in obj:
                     self._drop_pending(pod_uid(p))
                 return
             uid = pod_uid(obj)
             self._assumed.pop(uid, None)
-            freed = self.view.delete_pod(uid) if event_type == "DELETED" else self.view.upsert_pod(obj)
+            gone = event_type == "DELETED" or not _spec(obj).get("nodeName")
+            try:
+                freed = self.cache.apply_pod_event("DELETED" if gone else event_type, obj)
+            except KubeObjectError as exc:
+                log.warning("ignoring bound pod %s: %s", pod_ref(obj), exc)
+                freed = False
             if event_type != "DELETED":
                 self._drop_pending(uid)  # bound (by us or by someone else): nothing left to do
             if freed:
@@ -544,14 +367,17 @@ class SecondaryScheduler:
     def select(self, pod: dict[str, Any]) -> tuple[str | None, str, PodRequest | None]:
         """The node `pod` goes to (None: no node fits) and the FitError message; does not bind."""
         try:
-            request = self.view.request(pod)
+            request = self.cache.pod_request(pod)
         except KubeObjectError as exc:
             return None, str(exc), None
-        cluster = self.view.state()
-        mask = self.view.vector.filter(cluster, request)
-        nodes = Simulator.candidates(self.view, mask, self.scorer.num_to_find(cluster.live_count))
+        snapshot = self.cache.snapshot()
+        cluster = snapshot.cluster
+        mask = snapshot.vector.filter(cluster, request)
+        n = cluster.num_nodes
+        self.next_start_index = self.next_start_index % n if n else 0  # the node count may have changed
+        nodes = Simulator.candidates(self, mask, self.scorer.num_to_find(cluster.live_count))  # type: ignore[arg-type]
         if len(nodes) == 0:
-            return None, self._failure_message(cluster, request, pod), request
+            return None, self._failure_message(cluster, snapshot.vector, request, pod), request
         if len(nodes) == 1:
             return cluster.node_names[int(nodes[0])], "", request
         scores = np.asarray(self.scorer.score(cluster, request, nodes))
@@ -562,7 +388,9 @@ class SecondaryScheduler:
             j = int(nodes[best[int(self.rng.integers(len(best)))]])
         return cluster.node_names[j], "", request
 
-    def _failure_message(self, cluster: ClusterState, request: PodRequest, pod: dict[str, Any]) -> str:
+    def _failure_message(
+        self, cluster: ClusterState, vector: VectorProfile, request: PodRequest, pod: dict[str, Any]
+    ) -> str:
         prefilter = ""
         try:  # a PreFilter rejection (e.g. NodeAffinity's conflicting metadata.name terms) is reported alone
             parsed = parse_pod(pod)
@@ -573,7 +401,7 @@ class SecondaryScheduler:
                     break
         except Exception:  # the vectorised statuses below are the answer anyway
             log.debug("PreFilter replay failed for %s", pod_ref(pod), exc_info=True)
-        statuses = self.view.vector.filter_statuses(cluster, request) if not prefilter else []
+        statuses = vector.filter_statuses(cluster, request) if not prefilter else []
         return fit_error_message(cluster.num_nodes, statuses, prefilter)
 
     def schedule_one(self, pod: dict[str, Any]) -> Outcome:
@@ -593,10 +421,10 @@ class SecondaryScheduler:
             assert request is not None
             gpus = None
             choose = getattr(self.scorer, "choose_gpus", None)
-            cluster = self.view.state()
+            cluster = self.cache.cluster()
             if choose is not None and node in cluster.node_index:
                 gpus = choose(cluster, cluster.node_index[node], request)
-            self.view.assume(pod, node, request, gpus)
+            self.cache.assume(pod, node, request, gpus)
             self._assumed[uid] = (self._clock(), {**pod, "spec": {**_spec(pod), "nodeName": node}})
             self._drop_pending(uid)
             self.stats["scheduled"] += 1

@@ -377,12 +377,12 @@ def test_a_bound_pod_updates_the_cache():
     s = synced(api, PreferScorer({"a": 2, "b": 1}))
     # p1 takes a; p2, in the same cycle, sees a's 3 cpus used and goes to b.
     assert [(o.pod, o.node) for o in s.schedule_pending()] == [("default/p1", "a"), ("default/p2", "b")]
-    cluster = s.view.state()
+    cluster = s.cache.cluster()
     assert cluster.requested[:, cluster.column["cpu"]].tolist() == [3000, 3000]
     # The watch then reports both bound: nothing is counted twice.
     for p in api.pods.values():
         s.handle("bound", "ADDED", p)
-    assert s.view.state().requested[:, cluster.column["cpu"]].tolist() == [3000, 3000]
+    assert s.cache.cluster().requested[:, cluster.column["cpu"]].tolist() == [3000, 3000]
     # A pod of another scheduler bound to b... then deleted: the unschedulable pod is retried and fits.
     s.handle("pending", "ADDED", pending("p3", cpu="2"))
     (failed,) = s.schedule_pending()
