@@ -31,8 +31,8 @@ semantics (``envs.kube``, vectorised by ``envs.scheduling.VectorProfile``, the f
 * **Retries** an unschedulable pod when a node is added or changes, when a bound pod is deleted or
   finishes, when the pod itself changes, and every 5 minutes (PodMaxInUnschedulablePodsDuration).
 
-The FitError message follows ``pkg/scheduler/framework/types.go`` ``(*FitError).Error()`` (v1.35, read via
-the code search): ``"0/%v nodes are available:"``, then, when a PreFilter plugin rejected the pod,
+The FitError message follows ``pkg/scheduler/framework/types.go`` ``(*FitError).Error()`` (v1.35):
+``"0/%v nodes are available:"``, then, when a PreFilter plugin rejected the pod,
 ``" <PreFilterMsg>."``; otherwise every reason of every node's Status is counted, the strings
 ``"<count> <reason>"`` are sorted (Go ``sort.Strings``: byte order, so "10 x" sorts before "2 y"), joined
 with ", " and appended as ``" <joined>."``. PostFilter (preemption) messages are not produced: this
