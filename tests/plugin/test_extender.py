@@ -539,15 +539,64 @@ def test_watch_resumes_from_the_last_resource_version_and_relists_after_errors()
     assert cache.relists[NODES] == 3 and cache.cluster().node_names == ["n-b"]
 
 
-def test_plugin_never_imports_torch():
-    code = (
-        "import sys, plugin.extender, plugin.cache, plugin.scorer, plugin.serve, agents.extender_client; "
-        "from agents import make_policy; make_policy('fgd'); "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'stable_baselines3', 'sb3_contrib')))"
+IMAGE_SCRIPT = """
+import importlib.abc, json, sys
+from argparse import Namespace
+
+# What deploy/Dockerfile does not install: importing any of it fails, as it would in the image.
+MISSING = {"torch", "stable_baselines3", "sb3_contrib", "gymnasium", "numba", "matplotlib", "tensorboard", "ray"}
+
+
+class NotInTheImage(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in MISSING:
+            raise ImportError(f"{name} is not installed in the plugin image")
+
+
+sys.meta_path.insert(0, NotInTheImage())
+from fastapi.testclient import TestClient
+
+import agents.extender_client, plugin.scheduler
+from plugin.extender import create_app
+from plugin.serve import build_cache, load_scorer
+
+nodes, pods, model, pending = sys.argv[1:5]
+cache = build_cache(Namespace(no_watch=True, nodes=nodes, pods=pods))
+out = {}
+for name, scorer in (("onnx", load_scorer(model=model)), ("fgd", load_scorer(policy="fgd"))):
+    client = TestClient(create_app(scorer, cache))
+    body = {"Pod": json.loads(pending), "Nodes": None, "NodeNames": ["n-a", "n-b", "n-c"]}
+    response = client.post("/prioritize", json=body)
+    out[name] = {"status": response.status_code, "scores": response.json()}
+out["loaded"] = sorted({m.split(".")[0] for m in sys.modules} & MISSING)
+print(json.dumps(out))
+"""
+
+
+def test_the_plugin_serves_without_what_its_image_leaves_out(tmp_path):
+    """The extender with an exported ONNX policy and with FGD, in a process where torch, stable-baselines3,
+    Gymnasium, numba and the rest of the training stack cannot be imported (deploy/Dockerfile installs none)."""
+    import export
+    from agents.network import NodeScoringNet
+
+    export.write_policy(NodeScoringNet(16).eval(), tmp_path / "model")
+    (tmp_path / "nodes.json").write_text(json.dumps({"kind": "List", "items": NODES_}))
+    (tmp_path / "pods.json").write_text(json.dumps({"kind": "List", "items": BOUND}))
+    argv = [tmp_path / "nodes.json", tmp_path / "pods.json", tmp_path / "model" / "policy.onnx"]
+    proc = subprocess.run(
+        [sys.executable, "-c", IMAGE_SCRIPT, *map(str, argv), json.dumps(PENDING["small"])],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "[]"
+    out = json.loads(proc.stdout)
+    assert out["loaded"] == []
+    for name in ("onnx", "fgd"):
+        assert out[name]["status"] == 200, out[name]
+        assert sorted(h["Host"] for h in out[name]["scores"]) == ["n-a", "n-b", "n-c"]
+        assert all(0 <= h["Score"] <= 10 for h in out[name]["scores"])
 
 
 # ---- the command line's pieces ---------------------------------------------------------------------------
