@@ -11,6 +11,12 @@ sends the requests one after another over one keep-alive connection (http.client
 net/http), as kube-scheduler's one-pod-at-a-time cycle does. Server-side time is the handler's own, read
 from the ``Server-Timing`` header of every response; requests/s is sustained over the whole measured run.
 
+With ``--bind-every N`` (default 0: off, the measurement the targets are for), after every Nth request the
+client binds that request's pod to the node it scored highest and deletes the oldest pod it bound (once it
+has bound 50), as watch events through the server's ``/cache/events`` (``--cache-api``): in a cluster every
+scheduled pod reaches the extender's cache this way. Those events count in requests/s, not in the
+prioritize server times, and the ONNX policy re-encodes the nodes they change.
+
 Targets: p99 server time <= 1.5 ms and >= 810 requests/s (scheduler_perf's SchedulingBasic/5000Nodes_50000Pods
 threshold: the extender must not slow kube-scheduler below it). Two scorers are measured: a heuristic
 (``--policy``, default kube-default, the whole default profile) and an ONNX per-node scoring network
@@ -19,7 +25,7 @@ with export.py's write_policy: policy.onnx, its parts, policy.json; the server n
 JSON object.
 
     python benchmarks/extender.py [--nodes 5000] [--candidates 500] [--bound-pods 20000] [--requests 2000]
-                                  [--policy kube-default] [--model policy.onnx | --no-onnx]
+                                  [--policy kube-default] [--model policy.onnx | --no-onnx] [--bind-every N]
 """
 
 from __future__ import annotations
@@ -107,6 +113,7 @@ def start_server(scorer: list[str], files: Path, port: int) -> subprocess.Popen:
     """`python -m plugin.serve` on its own core (pinned before exec, so every thread it starts is pinned too)."""
     cmd = [sys.executable, "-m", "plugin.serve", *scorer, "--no-watch", "--nodes", str(files / "nodes.json")]
     cmd += ["--pods", str(files / "pods.json"), "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    cmd += ["--cache-api"]
     log = open(files / f"server-{port}.log", "w+")  # noqa: SIM115 (closed with the process)
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, preexec_fn=lambda: pin(0, 0))
     deadline = time.monotonic() + 300
@@ -128,11 +135,14 @@ def start_server(scorer: list[str], files: Path, port: int) -> subprocess.Popen:
     raise RuntimeError("the extender did not become healthy in 300 s")
 
 
-def measure(port: int, bodies: list[bytes], requests: int) -> dict:
+def measure(port: int, bodies: list[bytes], requests: int, bind_every: int = 0) -> dict:
     conn = connect(port)
     headers = {"Content-Type": "application/json"}
+    bound: list[dict] = []
+    event_server: list[float] = []
+    event_client: list[float] = []
 
-    def one(body: bytes) -> tuple[float, float]:
+    def one(body: bytes) -> tuple[float, float, bytes]:
         t = time.perf_counter()
         conn.request("POST", "/scheduler/prioritize", body, headers)
         resp = conn.getresponse()
@@ -141,18 +151,53 @@ def measure(port: int, bodies: list[bytes], requests: int) -> dict:
         if resp.status != 200 or not data.startswith(b'[{"Host":'):
             raise RuntimeError(f"prioritize answered {resp.status}: {data[:300]!r}")
         timing = resp.getheader("Server-Timing") or ""
-        return float(timing.partition("dur=")[2]), elapsed * 1000
+        return float(timing.partition("dur=")[2]), elapsed * 1000, data
+
+    def bind(k: int, body: bytes, answer: bytes) -> None:
+        """Bind request k's pod where it scored highest; delete the oldest bound one (watch events)."""
+        scores = json.loads(answer)
+        best = max(scores, key=lambda h: h["Score"])["Host"]
+        obj = json.loads(body)["Pod"]
+        name = f"bound-{k}"
+        obj["metadata"] = {**obj["metadata"], "name": name, "uid": f"uid-{name}"}
+        obj["spec"] = {**obj["spec"], "nodeName": best}
+        obj["status"] = {"phase": "Running"}
+        events = [{"type": "ADDED", "object": obj}]
+        bound.append(obj)
+        if len(bound) > 50:
+            events.append({"type": "DELETED", "object": bound.pop(0)})
+        t = time.perf_counter()
+        conn.request("POST", "/cache/events", json.dumps({"events": events}).encode(), headers)
+        resp = conn.getresponse()
+        if resp.status != 200:
+            raise RuntimeError(f"/cache/events answered {resp.status}: {resp.read()[:300]!r}")
+        resp.read()
+        event_client.append((time.perf_counter() - t) * 1000)
+        event_server.append(float((resp.getheader("Server-Timing") or "").partition("dur=")[2]))
 
     for k in range(WARMUP):
-        one(bodies[k % len(bodies)])
+        _, _, answer = one(bodies[k % len(bodies)])
+        if bind_every and k % bind_every == 0:
+            bind(k, bodies[k % len(bodies)], answer)
+    event_server.clear()
+    event_client.clear()
     server, client = np.zeros(requests), np.zeros(requests)
     start = time.perf_counter()
     for k in range(requests):
-        server[k], client[k] = one(bodies[k % len(bodies)])
+        body = bodies[k % len(bodies)]
+        server[k], client[k], answer = one(body)
+        if bind_every and k % bind_every == 0:
+            bind(WARMUP + k, body, answer)
     wall = time.perf_counter() - start
     conn.close()
     p50, p99 = (float(x) for x in np.percentile(server, [50, 99]))
     rps = requests / wall
+    events = {}
+    if event_server:
+        events = {
+            "event_server_mean_ms": round(float(np.mean(event_server)), 4),
+            "event_client_mean_ms": round(float(np.mean(event_client)), 4),
+        }
     return {
         "server_p50_ms": round(p50, 4),
         "server_p99_ms": round(p99, 4),
@@ -163,6 +208,7 @@ def measure(port: int, bodies: list[bytes], requests: int) -> dict:
         "p99_to_target": round(p99 / TARGET_P99_MS, 3),
         "throughput_to_target": round(rps / TARGET_RPS, 3),
         "meets_targets": bool(p99 <= TARGET_P99_MS and rps >= TARGET_RPS),
+        **events,
     }
 
 
@@ -188,6 +234,7 @@ def main() -> None:
     parser.add_argument("--policy", default="kube-default", help="the heuristic to serve")
     parser.add_argument("--model", help="an exported policy.onnx (default: a random network, hidden 64)")
     parser.add_argument("--no-onnx", action="store_true", help="measure the heuristic only")
+    parser.add_argument("--bind-every", type=int, default=0, help="bind a scored pod after every Nth request (0: none)")
     args = parser.parse_args()
 
     pin(0, 1)
@@ -218,7 +265,11 @@ def main() -> None:
             startup = time.perf_counter() - t1
             try:
                 results.append(
-                    {"scorer": name, "server_startup_s": round(startup, 2), **measure(port, bodies, args.requests)}
+                    {
+                        "scorer": name,
+                        "server_startup_s": round(startup, 2),
+                        **measure(port, bodies, args.requests, args.bind_every),
+                    }
                 )
             finally:
                 proc.terminate()
@@ -232,6 +283,7 @@ def main() -> None:
                 "candidates": args.candidates,
                 "bound_pods": args.bound_pods,
                 "requests": args.requests,
+                "bind_every": args.bind_every,
                 "target_p99_ms": TARGET_P99_MS,
                 "target_requests_per_s": TARGET_RPS,
                 "cores": len(CORES) or os.cpu_count(),

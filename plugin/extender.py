@@ -415,6 +415,7 @@ class Extender:
         return Response(json.dumps({"version": self.cache.version}).encode(), media_type=JSON)
 
     async def cache_events(self, request: Request) -> Response:
+        t0 = time.perf_counter()
         try:
             data = json.loads(await request.body())
             events = data.get("events") if isinstance(data, dict) else data
@@ -424,7 +425,8 @@ class Extender:
                 self.cache.apply_event(event)
         except (ValueError, BadRequest) as exc:
             return Response(json.dumps({"Error": str(exc)}).encode(), 400, media_type=JSON)
-        return Response(json.dumps({"version": self.cache.version}).encode(), media_type=JSON)
+        timing = {"Server-Timing": f"app;dur={(time.perf_counter() - t0) * 1000:.3f}"}
+        return Response(json.dumps({"version": self.cache.version}).encode(), headers=timing, media_type=JSON)
 
 
 def create_app(

@@ -46,3 +46,44 @@ def test_simulate_benchmark_small():
     assert result["target_placements_per_s"] == 8100
     assert abs(result["ratio_to_target"] - result["placements_per_s"] / 8100) < 0.01
     assert result["peak_rss_mib"] > 0
+
+
+def run_benchmark(*argv: str, timeout: int = 300) -> dict:
+    proc = subprocess.run(
+        [sys.executable, *argv], cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1, proc.stdout
+    return json.loads(lines[0])
+
+
+def test_extender_benchmark_small_with_binds():
+    """A small run in which every request's pod is then bound (through watch events) where it scored highest."""
+    out = run_benchmark(
+        "benchmarks/extender.py",
+        "--nodes",
+        "60",
+        "--candidates",
+        "12",
+        "--bound-pods",
+        "90",
+        "--requests",
+        "60",
+        "--bind-every",
+        "1",
+    )
+    assert out["bind_every"] == 1 and out["nodes"] == 60
+    assert [r["scorer"].split(":")[0] for r in out["results"]] == ["kube-default", "onnx"]
+    for r in out["results"]:
+        assert 0 < r["server_p50_ms"] <= r["server_p99_ms"] and r["requests_per_s"] > 0
+        assert isinstance(r["meets_targets"], bool)
+        assert 0 < r["event_server_mean_ms"] < r["event_client_mean_ms"]
+
+
+def test_env_throughput_benchmark_short():
+    out = run_benchmark("benchmarks/env_throughput.py", "--seconds", "0.3", "--num-envs", "4")
+    assert out["engine_single_default"] == out["engine_batched"] == "compiled"
+    assert out["numba_threads"] >= 1 and out["num_envs"] == 4
+    for key in ("ratio_single_default", "ratio_single_100_nodes", "ratio_batched", "ratio_batched_one_thread"):
+        assert out[key] > 0, key
