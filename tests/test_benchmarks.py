@@ -84,6 +84,6 @@ def test_extender_benchmark_small_with_binds():
 def test_env_throughput_benchmark_short():
     out = run_benchmark("benchmarks/env_throughput.py", "--seconds", "0.3", "--num-envs", "4")
     assert out["engine_single_default"] == out["engine_batched"] == "compiled"
-    assert out["numba_threads"] >= 1 and out["num_envs"] == 4
-    for key in ("ratio_single_default", "ratio_single_100_nodes", "ratio_batched", "ratio_batched_one_thread"):
+    assert out["threads"] >= 1 and out["num_envs"] == 4
+    for key in ("ratio_single_default", "ratio_single_100_nodes", "ratio_batched", "ratio_batched_threads"):
         assert out[key] > 0, key

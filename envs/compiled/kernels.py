@@ -961,19 +961,31 @@ def _step_one(ib, fb, a, nodes, pod, mask):
     _write_observation(ib, fb, nodes, pod, mask)
 
 
-@njit(cache=True, parallel=True)
-def step_all(ibuf, fbuf, actions, nodes, pods, masks, rewards):
-    """Step every episode (row) of the buffers with its action, writing row k of the batched outputs.
+@njit(cache=True)
+def step_rows(ibuf, fbuf, actions, nodes, pods, masks, rewards, start, stop):
+    """Step episodes (rows) start..stop-1 of the buffers with their actions, writing those rows of the outputs."""
+    for k in range(start, stop):
+        ib, fb = ibuf[k], fbuf[k]
+        _step_one(ib, fb, actions[k], nodes[k], pods[k], masks[k])
+        rewards[k] = fb[REWARD]
 
-    Rows are independent episodes, so they run on numba's threads (``NUMBA_NUM_THREADS``, by default one per
-    core); the results do not depend on the number of threads."""
+
+@njit(cache=True, parallel=True)
+def _step_rows_parallel(ibuf, fbuf, actions, nodes, pods, masks, rewards):
     for k in prange(ibuf.shape[0]):
         ib, fb = ibuf[k], fbuf[k]
         _step_one(ib, fb, actions[k], nodes[k], pods[k], masks[k])
         rewards[k] = fb[REWARD]
 
 
-# numba's thread pool, when it starts, sets the process's default OpenMP thread count, which torch reads as
-# its own: started lazily by the first kernel call, it would change the thread count a training run set
-# (and with it torch's results). Started at import, it comes before any such setting.
-numba.get_num_threads()
+def step_all(ibuf, fbuf, actions, nodes, pods, masks, rewards, threads: int = 1) -> None:
+    """Step every episode (row) of the buffers with its action, writing row k of the batched outputs.
+
+    With `threads` > 1 the rows (independent episodes) run on numba's OpenMP threads; the results are the same.
+    That pool is not fork-safe (a process forked after using it aborts when it steps with threads again) and,
+    when it starts, it sets the process's OpenMP thread count, which torch reads as its own."""
+    if threads > 1 and ibuf.shape[0] > 1:
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        _step_rows_parallel(ibuf, fbuf, actions, nodes, pods, masks, rewards)
+    else:
+        step_rows(ibuf, fbuf, actions, nodes, pods, masks, rewards, 0, ibuf.shape[0])

@@ -5,6 +5,11 @@ envs; a scenario the compiled engine does not run falls back under `auto` and is
 
 from __future__ import annotations
 
+import json
+import multiprocessing
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import gymnasium as gym
@@ -248,3 +253,59 @@ def test_unbatch_info_gives_each_envs_own_info():
                 assert top == env.reset()[1]  # the new episode's reset info
             else:
                 assert unbatch_info(info, k) == single
+
+
+THREADS_SCRIPT = """
+import json, sys
+import numpy as np
+from envs.vector import PodSchedulingVectorEnv
+
+out = []
+for threads in (1, 2):
+    vec = PodSchedulingVectorEnv("default", num_envs=8, threads=threads, overrides={"simulation.horizon": 3600})
+    obs, _ = vec.reset(seed=3)
+    rng = np.random.default_rng(0)
+    digest = []
+    for _ in range(1500):
+        actions = np.argmax(rng.random(obs["action_mask"].shape) * obs["action_mask"], axis=1)
+        obs, rewards, terminated, truncated, _ = vec.step(actions)
+        digest.append([obs["nodes"].sum(dtype=np.float64).item(), rewards.tolist(), (terminated | truncated).tolist()])
+    out.append({"engine": vec.envs[0].engine_name, "digest": digest, "nodes": obs["nodes"].tobytes().hex()})
+json.dump(out, sys.stdout)
+"""
+
+
+def test_vector_env_on_threads_gives_the_same_results():
+    """threads=2 (numba's OpenMP pool, run in its own process: it is not fork-safe) steps as one thread does."""
+    done = subprocess.run(
+        [sys.executable, "-c", THREADS_SCRIPT], capture_output=True, text=True, timeout=300, check=True
+    )
+    one, two = json.loads(done.stdout)
+    assert one["engine"] == two["engine"] == "compiled"
+    assert sum(any(d[2]) for d in one["digest"]) > 0  # episodes ended (and reset) along the way
+    assert one == two
+
+
+def _step_in_child(seed: int) -> tuple[str, float]:
+    env = PodSchedulingEnv("default", overrides={"simulation.horizon": 1800})
+    obs, _ = env.reset(seed=seed)
+    total = 0.0
+    while True:
+        obs, reward, terminated, truncated, _ = env.step(int(np.flatnonzero(obs["action_mask"])[0]))
+        total += reward
+        if terminated or truncated:
+            break
+    vec = PodSchedulingVectorEnv("default", num_envs=4, overrides={"simulation.horizon": 1800})
+    vec.reset(seed=seed)
+    for _ in range(50):
+        vec.step([int(np.flatnonzero(m)[0]) for m in vec.action_masks()])
+    return env.engine_name, total
+
+
+def test_processes_forked_after_the_compiled_engine_ran_can_run_it():
+    """evaluate.py's workers are forked: the default (one-thread) compiled engine keeps that safe."""
+    here = _step_in_child(0)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        children = list(pool.map(_step_in_child, [0, 1]))
+    assert here[0] == children[0][0] == children[1][0] == "compiled"
+    assert children[0] == here
