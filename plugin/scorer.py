@@ -70,11 +70,6 @@ def pool_context(h: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return np.concatenate([rows.mean(axis=0, dtype=np.float64), rows.max(axis=0)]).astype(np.float32)
 
 
-def node_features(encoder: FeatureEncoder, pod: PodRequest, rows: np.ndarray, feasible: np.ndarray) -> np.ndarray:
-    """``encoder.nodes(pod, feasible)[rows]`` without computing the other rows (`feasible`: their Filter mask)."""
-    return encoder.nodes(pod, feasible, rows)
-
-
 class _NodeChanges:
     """Which nodes' features may have changed, and when: a diff, at each request, of the cluster arrays that
     ``FeatureEncoder.nodes`` reads and that binds, unbinds and node failures change (a few vector compares
@@ -344,7 +339,7 @@ class OnnxPolicy:
         """Re-encode the nodes among `rows` whose features changed; keep the pooling's sum and max current."""
         if not len(rows):
             return
-        features = node_features(encoder, pod, rows, np.zeros(len(rows), dtype=bool))
+        features = encoder.nodes(pod, np.zeros(len(rows), dtype=bool), rows)
         moved = np.any(features != emb.features[rows], axis=1)
         rows, features = rows[moved], features[moved]
         if not len(rows):

@@ -26,17 +26,7 @@ SIMULATE_KEYS = {
 
 
 def test_simulate_benchmark_small():
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "simulate.py"), "--nodes", "200", "--pods", "2000"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.strip().splitlines()
-    assert len(lines) == 1, proc.stdout
-    result = json.loads(lines[0])
+    result = run_benchmark("benchmarks/simulate.py", "--nodes", "200", "--pods", "2000", timeout=120)
     assert isinstance(result, dict)
     assert set(result) == SIMULATE_KEYS
     assert result["benchmark"] == "simulate"

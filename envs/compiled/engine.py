@@ -269,8 +269,9 @@ class CompiledEpisode:
             (K.OF_DPODS, enc._pods),
         ):
             self._fview(slot, n)[:] = np.where(div.zero, -1.0, div.den)
-        tanh = {v: np.tanh(v / 1000) for v in set(w.priority.tolist())}
-        self._fview(K.OF_TPRIO, p)[:] = [tanh[v] for v in w.priority.tolist()]
+        # The priority feature as FeatureEncoder.pod computes it (a scalar tanh), once per distinct priority.
+        distinct, which = np.unique(np.asarray(w.priority), return_inverse=True)
+        self._fview(K.OF_TPRIO, p)[:] = np.array([np.tanh(v / 1000) for v in distinct.tolist()])[which]
         self._fview(K.OF_TPEND, p + 2)[:] = np.tanh(np.arange(p + 2) / max(n, 1))
         # Simulation, metrics and reward settings.
         fb[K.HORIZON] = options.horizon_s

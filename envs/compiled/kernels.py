@@ -962,9 +962,8 @@ def _step_one(ib, fb, a, nodes, pod, mask):
 
 
 @njit(cache=True)
-def step_rows(ibuf, fbuf, actions, nodes, pods, masks, rewards, start, stop):
-    """Step episodes (rows) start..stop-1 of the buffers with their actions, writing those rows of the outputs."""
-    for k in range(start, stop):
+def _step_rows(ibuf, fbuf, actions, nodes, pods, masks, rewards):
+    for k in range(ibuf.shape[0]):
         ib, fb = ibuf[k], fbuf[k]
         _step_one(ib, fb, actions[k], nodes[k], pods[k], masks[k])
         rewards[k] = fb[REWARD]
@@ -988,4 +987,4 @@ def step_all(ibuf, fbuf, actions, nodes, pods, masks, rewards, threads: int = 1)
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
         _step_rows_parallel(ibuf, fbuf, actions, nodes, pods, masks, rewards)
     else:
-        step_rows(ibuf, fbuf, actions, nodes, pods, masks, rewards, 0, ibuf.shape[0])
+        _step_rows(ibuf, fbuf, actions, nodes, pods, masks, rewards)

@@ -448,7 +448,7 @@ def test_decisions_match_the_simulator(policy):
 
 
 def test_onnx_policy_scores_the_nodes(tmp_path):
-    onnx = pytest.importorskip("onnx")
+    import onnx
     from onnx import TensorProto, helper
 
     from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES

@@ -22,7 +22,7 @@ from envs.workload.objects import workload_from_pods
 from envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION
 from plugin import scorer as scorer_module
 from plugin.cache import ClusterCache
-from plugin.scorer import ENCODER_FILE, HEAD_FILE, OnnxPolicy, node_features
+from plugin.scorer import ENCODER_FILE, HEAD_FILE, OnnxPolicy
 from tests.kube.builders import node, pod
 from tests.plugin import tiny_onnx_model
 
@@ -262,9 +262,7 @@ def test_node_features_of_some_rows_equal_the_full_encoding(seed):
     feasible = rng.random(30) < 0.5
     for shape in range(6):
         req = request(cluster, shape)
-        np.testing.assert_array_equal(
-            node_features(encoder, req, rows, feasible[rows]), encoder.nodes(req, feasible)[rows]
-        )
+        np.testing.assert_array_equal(encoder.nodes(req, feasible[rows], rows), encoder.nodes(req, feasible)[rows])
 
 
 def test_without_parts_the_full_model_scores(tmp_path, model_dir):
