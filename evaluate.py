@@ -26,15 +26,15 @@ import yaml
 from pydantic import Field, ValidationError
 from tqdm import tqdm
 
-from agents import HEURISTICS
 from agents.eval_report import terminal_table, write_report
 from agents.evaluation import aggregate, check_scenario, resolve_policy, run_cell
 from agents.fgd_experiment import run_one
 from agents.fgd_report import write_report as write_fgd_report
 from agents.io import atomic_write_json
-from envs.kube.errors import KubeObjectError, from_validation_error
+from envs.kube.errors import ConfigError, KubeObjectError, from_validation_error
 from envs.scenario import expand_data_dir
 from envs.workload._fields import StrictModel
+from policies import HEURISTICS
 
 
 class PoliciesConfig(StrictModel):
@@ -65,21 +65,21 @@ def load_config(path: str) -> PoliciesConfig | FgdOpenbConfig:
         with open(path) as stream:
             data = yaml.safe_load(stream)
     except OSError as exc:
-        raise KubeObjectError(f"cannot read: {exc.strerror}", source=path) from None
+        raise ConfigError(f"cannot read: {exc.strerror}", source=path) from None
     except yaml.YAMLError as exc:
-        raise KubeObjectError(f"not valid YAML: {exc}", source=path) from None
+        raise ConfigError(f"not valid YAML: {exc}", source=path) from None
     if not isinstance(data, dict):
-        raise KubeObjectError("an evaluation config must be a mapping", source=path)
+        raise ConfigError("an evaluation config must be a mapping", source=path)
     kind = data.get("kind", "policies")
     if kind not in ("policies", "fgd-openb"):
-        raise KubeObjectError(
+        raise ConfigError(
             f"expected 'policies' or 'fgd-openb', got {kind!r}", obj="evaluation config", field="kind", source=path
         )
     model = FgdOpenbConfig if kind == "fgd-openb" else PoliciesConfig
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise from_validation_error(exc, obj="evaluation config", source=path) from None
+        raise from_validation_error(exc, obj="evaluation config", source=path, error=ConfigError) from None
 
 
 def _safe(name: str) -> str:
@@ -208,13 +208,13 @@ def main(argv: list[str] | None = None) -> int:
         elif args.policies and args.scenarios:
             cfg = PoliciesConfig(policies=args.policies, scenarios=args.scenarios, seeds=args.seeds or [0])
         else:
-            raise KubeObjectError("give --config, or --policies and --scenarios")
+            raise ConfigError("give --config, or --policies and --scenarios")
         updates: dict[str, Any] = {
             k: v for k, v in (("policies", args.policies), ("seeds", args.seeds), ("out", args.out)) if v
         }
         if isinstance(cfg, FgdOpenbConfig):
             if args.scenarios:
-                raise KubeObjectError("--scenarios does not apply to an fgd-openb config (use --nodes/--pods)")
+                raise ConfigError("--scenarios does not apply to an fgd-openb config (use --nodes/--pods)")
             updates.update({k: v for k, v in (("nodes", args.nodes), ("traces", args.pods)) if v})
             cfg = cfg.model_copy(update=updates)
             out = run_fgd_openb(cfg, args.workers, args.ray)

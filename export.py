@@ -29,7 +29,7 @@ from agents.learned import load_scoring_net, resolve_model_path
 from agents.network import EncodeOneNet, HeadOneNet, NodeScoringNet, ScoreOneNet
 from envs.features import FEATURE_VERSION, NODE_FEATURES, NUM_NODE_FEATURES, NUM_POD_FEATURES, POD_FEATURES
 from envs.kube.errors import KubeObjectError
-from plugin.scorer import ENCODER_FILE, HEAD_FILE, PARITY_TOLERANCE, POOLING, pool_context, valid_rows
+from policies.onnx import ENCODER_FILE, HEAD_FILE, PARITY_TOLERANCE, POOLING, pool_context, valid_rows
 
 TOLERANCE = PARITY_TOLERANCE
 
@@ -109,7 +109,7 @@ def check_parity(module: ScoreOneNet, model_bytes: bytes, seed: int = 0) -> floa
 def check_parts_parity(module: ScoreOneNet, encoder_bytes: bytes, head_bytes: bytes, seed: int = 0) -> float:
     """Largest |torch - (encoder, numpy pooling, head on onnxruntime)| score difference over the sample states.
 
-    The pooling is the plugin's own (``plugin.scorer.pool_context`` over ``valid_rows``), so this checks the
+    The pooling is the plugin's own (``policies.onnx.pool_context`` over ``valid_rows``), so this checks the
     path the plugin serves, not a copy of it.
     """
     import onnxruntime as ort

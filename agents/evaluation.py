@@ -1,6 +1,6 @@
 """Policy evaluation: policies x scenarios x seeds, every metric per episode, statistics, ranking.
 
-A policy is a heuristic name (``agents.HEURISTICS``), a training run directory or model file (a learned
+A policy is a heuristic name (``policies.HEURISTICS``), a training run directory or model file (a learned
 policy), or an exported ``.onnx`` file. Each (policy, scenario, seed) cell runs the scenario's simulation
 with that policy and records envs.metrics' Summary, the scenario's objective (the episode return its
 reward would give), and curves for the report. Cells are independent and deterministic, so serial,
@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from agents import HEURISTICS, make_policy
 from envs.kube.errors import KubeObjectError
 from envs.kube.objects import CPU
 from envs.rewards import RewardState, current_allocation, make_reward
-from envs.scenario import available_scenarios, load_and_build, scenario_path
+from envs.scenario import load_and_build, scenario_path
 from envs.simulator import Simulator
 from envs.workload.types import GPU_RESOURCE, MILLI_GPU
+from policies import HEURISTICS, make_policy
 
 CURVE_POINTS = 200
 HEATMAP_NODES = 48
@@ -73,7 +73,7 @@ def make_scorer(spec: PolicySpec):
         from agents.learned import LearnedPolicy
 
         return LearnedPolicy.load(spec.ref)
-    from plugin.scorer import OnnxPolicy
+    from policies.onnx import OnnxPolicy
 
     return OnnxPolicy(spec.ref)
 
@@ -219,7 +219,3 @@ def aggregate(rows: list[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
                     )
         out[scenario] = {"stats": stats, "ranking": ranking, "comparisons": comparisons}
     return out
-
-
-def known_scenarios() -> list[str]:
-    return available_scenarios()

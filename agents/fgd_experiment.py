@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from agents import HEURISTICS, make_policy
-from agents.fgd import FGDPolicy
 from envs.fragmentation import FragmentationIndex, TypicalPods, typical_pods
 from envs.kube.profile import Profile, parse_configuration
 from envs.simulator import SimulationOptions, Simulator
 from envs.workload.openb import read_openb_cluster, read_openb_pods
 from envs.workload.ops import inflate_to_gpu
 from envs.workload.types import GPU_RESOURCE, MILLI_GPU
+from policies import HEURISTICS, make_policy
+from policies.fgd import FGDPolicy
 
 PAPER_POLICIES = ("random", "dot-product", "gpu-clustering", "gpu-packing", "best-fit", "fgd")
 COLUMNS = tuple(range(131))

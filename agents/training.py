@@ -16,15 +16,16 @@ import yaml
 from pydantic import Field, ValidationError
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
-from agents import make_policy
 from agents.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from agents.rollout import evaluate_actor, heuristic_actor
 from agents.sb3_policy import MaskableNodeScoringPolicy, NodeScoringPolicy, greedy_action
+from agents.vec_env import SB3VecEnv
 from envs.env import PodSchedulingEnv
-from envs.kube.errors import KubeObjectError, from_validation_error
+from envs.kube.errors import ConfigError, from_validation_error
 from envs.scenario import load_scenario, set_override
-from envs.vector import PodSchedulingVectorEnv, SB3VecEnv
+from envs.vector import PodSchedulingVectorEnv
 from envs.workload._fields import StrictModel
+from policies import make_policy
 
 ALGOS = ("maskable_ppo", "ppo", "a2c")
 REPO = Path(__file__).resolve().parents[1]
@@ -75,17 +76,17 @@ def load_train_config(path: str | Path | None, sets: dict[str, Any] | None = Non
         with path.open() as stream:
             data = yaml.safe_load(stream) or {}
     except OSError as exc:
-        raise KubeObjectError(f"cannot read: {exc.strerror}", source=str(path)) from None
+        raise ConfigError(f"cannot read: {exc.strerror}", source=str(path)) from None
     except yaml.YAMLError as exc:
-        raise KubeObjectError(f"not valid YAML: {exc}", source=str(path)) from None
+        raise ConfigError(f"not valid YAML: {exc}", source=str(path)) from None
     if not isinstance(data, dict):
-        raise KubeObjectError("a training config must be a mapping", source=str(path))
+        raise ConfigError("a training config must be a mapping", source=str(path))
     for key, value in (sets or {}).items():
         set_override(data, key, value)
     try:
         return TrainConfig.model_validate(data)
     except ValidationError as exc:
-        raise from_validation_error(exc, obj="TrainConfig", source=str(path)) from None
+        raise from_validation_error(exc, obj="TrainConfig", source=str(path), error=ConfigError) from None
 
 
 def git_commit() -> str:
@@ -306,5 +307,5 @@ def load_run_config(run_dir: Path) -> TrainConfig:
     """The resolved config of a run directory."""
     path = run_dir / "config.yaml"
     if not path.exists():
-        raise KubeObjectError("not a training run directory: config.yaml is missing", source=str(run_dir))
+        raise ConfigError("not a training run directory: config.yaml is missing", source=str(run_dir))
     return load_train_config(path)

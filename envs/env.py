@@ -11,7 +11,7 @@ import numpy as np
 from gymnasium import spaces
 
 from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder, simulation_context
-from envs.kube.errors import KubeObjectError
+from envs.kube.errors import ConfigError, KubeObjectError
 from envs.rewards import RewardFn, RewardState, current_allocation, make_reward
 from envs.scenario import BuiltScenario, Scenario, build_scenario, load_scenario
 from envs.simulator import Simulator
@@ -126,7 +126,7 @@ class PodSchedulingEnv(gym.Env):
         cfg = self.scenario.env
         self.max_nodes = cfg.max_nodes or num_nodes
         if self.max_nodes < num_nodes:
-            raise KubeObjectError(
+            raise ConfigError(
                 f"{self.max_nodes} is smaller than the cluster ({num_nodes} nodes)",
                 obj="Scenario",
                 field="env.max_nodes",
@@ -148,7 +148,7 @@ class PodSchedulingEnv(gym.Env):
         )
         self._unsupported = unsupported_features(self.scenario, self.reward_fn)
         if cfg.engine == "compiled" and self._unsupported:
-            raise KubeObjectError(
+            raise ConfigError(
                 "engine 'compiled' does not run this scenario: " + "; ".join(self._unsupported),
                 obj="Scenario",
                 field="env.engine",
@@ -157,7 +157,6 @@ class PodSchedulingEnv(gym.Env):
         self._compiled = cfg.engine != "python" and not self._unsupported
         self._sim: Simulator | None = None
         self._episode: CompiledEpisode | None = None
-        self._viewer = None
 
     @property
     def sim(self) -> Simulator | None:
@@ -248,9 +247,6 @@ class PodSchedulingEnv(gym.Env):
         if self.render_mode == "ansi":
             return render_ansi(self.sim, pod)
         return render_rgb(self.sim, pod)
-
-    def close(self):
-        self._viewer = None
 
     # ---- the compiled engine -----------------------------------------------------------------
     def _compiled_step(self, action: int) -> tuple[dict[str, np.ndarray], float, bool]:

@@ -161,14 +161,6 @@ class FeatureEncoder:
         )
 
 
-def feature_table() -> str:
-    """The Markdown table of every feature (for the docs)."""
-    rows = ["| group | # | name | meaning | range |", "|---|---|---|---|---|"]
-    for group, feats in (("node", NODE_FEATURES), ("pod", POD_FEATURES)):
-        rows += [f"| {group} | {i} | `{f.name}` | {f.meaning} | [{f.low:g}, {f.high:g}] |" for i, f in enumerate(feats)]
-    return "\n".join(rows)
-
-
 def simulation_context(sim) -> tuple[int, float]:
     """(pending pods, simulated time / horizon) of a simulator, for the pod features; (0, 0) without one."""
     if sim is None:

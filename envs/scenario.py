@@ -35,7 +35,7 @@ import numpy as np
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from envs.kube.errors import KubeObjectError, from_validation_error
+from envs.kube.errors import ConfigError, KubeObjectError, from_validation_error
 from envs.kube.profile import Profile, default_profile, load_profile
 from envs.rewards import RewardConfig
 from envs.simulator import Autoscaler, FailureModel, SimulationOptions
@@ -233,11 +233,11 @@ def scenario_path(name_or_path: str | Path) -> Path:
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.exists():
-            raise KubeObjectError("scenario file not found", source=str(path))
+            raise ConfigError("scenario file not found", source=str(path))
         return path
     candidate = SCENARIO_DIR / f"{name_or_path}.yaml"
     if not candidate.exists():
-        raise KubeObjectError(f"unknown scenario {str(name_or_path)!r}; available: {', '.join(available_scenarios())}")
+        raise ConfigError(f"unknown scenario {str(name_or_path)!r}; available: {', '.join(available_scenarios())}")
     return candidate
 
 
@@ -248,7 +248,7 @@ def set_override(data: dict[str, Any], dotted: str, value: Any) -> None:
     for k in keys[:-1]:
         node = node.setdefault(k, {})
         if not isinstance(node, dict):
-            raise KubeObjectError(f"cannot set {dotted!r}: {k!r} is not a mapping", field=dotted)
+            raise ConfigError(f"cannot set {dotted!r}: {k!r} is not a mapping", field=dotted)
     node[keys[-1]] = value
 
 
@@ -259,16 +259,16 @@ def load_scenario(name_or_path: str | Path, overrides: dict[str, Any] | None = N
         with path.open() as stream:
             data = yaml.safe_load(stream)
     except yaml.YAMLError as exc:
-        raise KubeObjectError(f"not valid YAML: {exc}", source=str(path)) from None
+        raise ConfigError(f"not valid YAML: {exc}", source=str(path)) from None
     if not isinstance(data, dict):
-        raise KubeObjectError("a scenario must be a mapping", source=str(path))
+        raise ConfigError("a scenario must be a mapping", source=str(path))
     data = copy.deepcopy(data)
     for key, value in (overrides or {}).items():
         set_override(data, key, value)
     try:
         return Scenario.model_validate(data), path
     except ValidationError as exc:
-        raise from_validation_error(exc, obj="Scenario", source=str(path)) from None
+        raise from_validation_error(exc, obj="Scenario", source=str(path), error=ConfigError) from None
 
 
 @dataclass
@@ -341,7 +341,7 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
         full_size = len(cluster.nodes)
         if spec.sample is not None:
             if spec.sample > full_size:
-                raise KubeObjectError(
+                raise ConfigError(
                     f"sample of {spec.sample} nodes from a cluster of {full_size}",
                     obj="Scenario",
                     field="cluster.openb_nodes.sample",
@@ -363,7 +363,7 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
             fraction = o.sample_fraction
             if fraction == "proportional":
                 if c.openb_nodes is None:
-                    raise KubeObjectError(
+                    raise ConfigError(
                         "'proportional' needs cluster.openb_nodes",
                         obj="Scenario",
                         field="workload.openb_pods.sample_fraction",
@@ -383,7 +383,7 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
     names = {n.name for n in cluster.nodes}
     for i, e in enumerate(scenario.failures.events):
         if e.node not in names:
-            raise KubeObjectError(
+            raise ConfigError(
                 f"unknown node {e.node!r}: not in the cluster", obj="Scenario", field=f"failures.events[{i}].node"
             )
     profile = _default_profile()
@@ -393,7 +393,7 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
         known = [p.name for p in profile.filter_plugins]
         unknown = [f for f in scenario.scheduler.filters if f not in known]
         if unknown:
-            raise KubeObjectError(
+            raise ConfigError(
                 f"{unknown[0]!r} is not a Filter plugin of the profile ({', '.join(known)})",
                 obj="Scenario",
                 field="scheduler.filters",

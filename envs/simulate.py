@@ -15,7 +15,7 @@ import time
 
 import yaml
 
-from envs.kube.errors import KubeObjectError
+from envs.kube.errors import ConfigError, KubeObjectError
 from envs.metrics import Summary
 from envs.policy import KubeSchedulerPolicy
 from envs.scenario import available_scenarios, load_and_build
@@ -53,7 +53,7 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise KubeObjectError(f"--set expects key=value, got {item!r}")
+            raise ConfigError(f"--set expects key=value, got {item!r}")
         out[key] = yaml.safe_load(value)
     return out
 

@@ -228,10 +228,6 @@ class ClusterCache:
         """False while a watch has not listed every kind once; True for a cache fed by hand."""
         return all(k in self._listed for k in self._watch_kinds)
 
-    def node_objects(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return [n.raw for n in self._nodes.values()]
-
     def pod_objects(self) -> list[dict[str, Any]]:
         with self.lock:
             return [e.obj for e in self._pods.values()]

@@ -1,7 +1,7 @@
 """A standalone secondary scheduler: podgym's policy places the pods that ask for it, no kube-scheduler involved.
 
 ``SecondaryScheduler(api, scorer)`` takes a ``kubernetes.client.CoreV1Api`` and a node scorer (an
-``OnnxPolicy`` or any ``agents.make_policy`` heuristic) and runs kube-scheduler's cycle with podgym's
+``OnnxPolicy`` or any ``policies.make_policy`` heuristic) and runs kube-scheduler's cycle with podgym's
 semantics (``envs.kube``, vectorised by ``envs.scheduling.VectorProfile``, the filters the simulator uses):
 
 * **Watches** three streams, list then watch as client-go's reflector does (relist on 410 Gone):
@@ -649,12 +649,12 @@ def _lines(resp: Any) -> Iterator[str]:
 
 
 def make_scorer(model: str | None, policy: str | None) -> Any:
-    """An OnnxPolicy for `model`, or the heuristic `policy` (agents.make_policy)."""
+    """An OnnxPolicy for `model`, or the heuristic `policy` (policies.make_policy)."""
     if model:
-        from plugin.scorer import OnnxPolicy
+        from policies.onnx import OnnxPolicy
 
         return OnnxPolicy(model)
-    from agents import make_policy
+    from policies import make_policy
 
     return make_policy(policy or "kube-default")
 
@@ -663,7 +663,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m plugin.scheduler", description=__doc__.split("\n")[0])
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", help="an exported policy (policy.onnx from export.py)")
-    which.add_argument("--policy", help="a heuristic policy by name (agents.HEURISTICS), e.g. kube-default")
+    which.add_argument("--policy", help="a heuristic policy by name (policies.HEURISTICS), e.g. kube-default")
     parser.add_argument("--scheduler-name", default=DEFAULT_SCHEDULER_NAME, help="the spec.schedulerName to serve")
     parser.add_argument("--config", help="a KubeSchedulerConfiguration whose profile gives the Filter plugins")
     where = parser.add_mutually_exclusive_group()

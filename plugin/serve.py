@@ -7,7 +7,7 @@
     python -m plugin.serve --policy best-fit --no-watch --nodes nodes.json --pods pods.json
 
 The scorer is an exported model (``--model``: policy.onnx from export.py) or a heuristic by name
-(``--policy``: see ``agents.HEURISTICS``). The cache of nodes and pods comes from the apiserver (list and
+(``--policy``: see ``policies.HEURISTICS``). The cache of nodes and pods comes from the apiserver (list and
 watch, with ``--kubeconfig`` or ``--in-cluster``) or, with ``--no-watch``, from ``kubectl get nodes -o json`` /
 ``kubectl get pods -A -o json`` files. Point kube-scheduler at it with an ``extenders`` entry
 (``urlPrefix: http://<host>:8888``, ``filterVerb: filter``, ``prioritizeVerb: prioritize``,
@@ -33,10 +33,10 @@ log = logging.getLogger("podgym.plugin.serve")
 def load_scorer(model: str | None = None, policy: str | None = None) -> Any:
     """An OnnxPolicy for `model`, or the heuristic named `policy`."""
     if model:
-        from plugin.scorer import OnnxPolicy
+        from policies.onnx import OnnxPolicy
 
         return OnnxPolicy(model)
-    from agents import make_policy
+    from policies import make_policy
 
     return make_policy(policy or "kube-default")
 

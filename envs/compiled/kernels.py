@@ -3,7 +3,7 @@
 observes and the integral reward it pays.
 
 An episode lives in two flat buffers: ``ib`` (int64) and ``fb`` (float64). Their first slots are the scalars
-named below; the arrays follow, at offsets stored in the header (``envs.compiled.state`` lays them out), so
+named below; the arrays follow, at offsets stored in the header (``envs.compiled.engine`` lays them out), so
 one row of a [num_envs, length] buffer is a whole episode and one call steps every row. Every operation
 mirrors the Python engine's, in the same order, so that floating-point results are bit for bit the same.
 """

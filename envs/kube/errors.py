@@ -1,4 +1,5 @@
-"""The one error type for malformed Kubernetes objects, quantities and scheduler configuration."""
+"""Errors for input podgym cannot accept: malformed Kubernetes objects and quantities (``KubeObjectError``) and
+wrong configuration (``ConfigError``: scenarios, training and evaluation configs, plugin args, engines)."""
 
 from __future__ import annotations
 
@@ -39,11 +40,24 @@ class KubeObjectError(ValueError):
         name = self.obj or obj
         if container:
             name = f"{container} ({name})" if name else container
-        return KubeObjectError(self.problem, obj=name, field=field, source=self.source or source)
+        return type(self)(self.problem, obj=name, field=field, source=self.source or source)
 
 
-def from_validation_error(exc: Any, *, obj: str | None = None, prefix: str = "", source: str | None = None):
-    """A pydantic ValidationError as a KubeObjectError naming the field path (first error only)."""
+class ConfigError(KubeObjectError):
+    """A configuration podgym cannot accept: a scenario, training or evaluation config, a scheduler profile's
+    plugin args, or an engine that does not run the scenario. It names the file, the field and what was
+    expected; it is a KubeObjectError (and a ValueError), so callers that catch those catch it too."""
+
+
+def from_validation_error(
+    exc: Any,
+    *,
+    obj: str | None = None,
+    prefix: str = "",
+    source: str | None = None,
+    error: type[KubeObjectError] = KubeObjectError,
+):
+    """A pydantic ValidationError as a KubeObjectError (or `error`) naming the field path (first error only)."""
     err = exc.errors()[0]
     loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
     path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
@@ -58,4 +72,4 @@ def from_validation_error(exc: Any, *, obj: str | None = None, prefix: str = "",
         message = err["msg"].removeprefix("Value error, ")
         if "input" in err and kind not in ("value_error", "assertion_error") and not isinstance(err["input"], dict):
             message += f" (got {err['input']!r})"
-    return KubeObjectError(message, obj=obj, field=path or None, source=source)
+    return error(message, obj=obj, field=path or None, source=source)

@@ -9,13 +9,13 @@ import warnings
 import numpy as np
 import pytest
 
-from agents import make_policy
-from agents.fgd import FGDPolicy, fgd_score
 from agents.fgd_experiment import experiment_profile
 from envs.kube import parse_nodes
 from envs.simulator import SimulationOptions, Simulator
 from envs.workload.objects import workload_from_pods
 from envs.workload.types import ClusterSource
+from policies import make_policy
+from policies.fgd import FGDPolicy, fgd_score
 from tests.agents.test_fragmentation import cpu_pod, gnode, share_pod, typical, whole_pod
 
 # ---- fgd_score ---------------------------------------------------------------------------------------------------

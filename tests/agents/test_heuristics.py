@@ -10,8 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents import HEURISTICS, make_policy
-from agents.heuristics import (
+from envs.cluster import ClusterState, PodRequest
+from envs.kube import parse_nodes
+from envs.policy import KubeSchedulerPolicy, NodeScorer
+from envs.simulator import SimulationOptions, Simulator
+from envs.workload.objects import workload_from_pods
+from envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_MODEL_LABEL, ClusterSource
+from policies import HEURISTICS, make_policy
+from policies.heuristics import (
     BestFitPolicy,
     DotProductPolicy,
     FirstFitPolicy,
@@ -25,12 +31,6 @@ from agents.heuristics import (
     most_allocated,
     requested_to_capacity_ratio,
 )
-from envs.cluster import ClusterState, PodRequest
-from envs.kube import parse_nodes
-from envs.policy import KubeSchedulerPolicy, NodeScorer
-from envs.simulator import SimulationOptions, Simulator
-from envs.workload.objects import workload_from_pods
-from envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_MODEL_LABEL, ClusterSource
 from tests.kube.builders import node, pod
 
 # ---- builders ----------------------------------------------------------------------------------------------------

@@ -24,14 +24,15 @@ from sb3_contrib import MaskablePPO
 
 import agents.training as training
 import train
-from agents import HEURISTICS, make_policy
 from agents.rollout import evaluate_actor, heuristic_actor
 from agents.sb3_policy import greedy_action
 from agents.training import TrainConfig, build_model, load_run_config, load_train_config
+from agents.vec_env import SB3VecEnv
 from envs.env import PodSchedulingEnv
 from envs.kube.errors import KubeObjectError
 from envs.scenario import available_scenarios
-from envs.vector import PodSchedulingVectorEnv, SB3VecEnv
+from envs.vector import PodSchedulingVectorEnv
+from policies import HEURISTICS, make_policy
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_NAME = re.compile(r"^default__maskable_ppo__0__\d{8}-\d{6}$")
@@ -378,7 +379,8 @@ ENGINE_PARITY_SCRIPT = """
 import json, sys
 import torch as th
 from agents.training import TrainConfig, build_model
-from envs.vector import PodSchedulingVectorEnv, SB3VecEnv
+from agents.vec_env import SB3VecEnv
+from envs.vector import PodSchedulingVectorEnv
 
 th.set_num_threads(1)
 out = {}

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 import envs.kube as kube
+from envs.kube.errors import ConfigError
 from tests.kube.builders import bare_pod, node, on_node, pod
 
 NODES = [node("n1", allocatable={"cpu": "4", "memory": "8Gi", "pods": "110"})]
@@ -29,12 +30,13 @@ def changed(obj: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> di
     return out
 
 
-def raises_clean(call: Callable[[], Any]) -> kube.KubeObjectError:
-    """The KubeObjectError `call` raises; it must not carry a chained internal exception."""
+def raises_clean(call: Callable[[], Any], kind: type[kube.KubeObjectError] = kube.KubeObjectError):
+    """The KubeObjectError (exactly `kind`: ConfigError for configuration) `call` raises; it must not carry a
+    chained internal exception."""
     with pytest.raises(kube.KubeObjectError) as exc:
         call()
     err = exc.value
-    assert type(err) is kube.KubeObjectError
+    assert type(err) is kind
     assert err.__cause__ is None
     assert err.__suppress_context__ or err.__context__ is None, "an internal exception is chained under the error"
     return err
@@ -291,17 +293,17 @@ def test_bad_entry_in_a_node_list_object_names_its_index() -> None:
 
 
 def test_unknown_plugin_in_filter() -> None:
-    err = raises_clean(lambda: kube.filter(web(), NODES, plugin="NodeResourceFit"))
+    err = raises_clean(lambda: kube.filter(web(), NODES, plugin="NodeResourceFit"), ConfigError)
     assert_names(err, "'NodeResourceFit'", "plugin")
 
 
 def test_unknown_plugin_in_score() -> None:
-    err = raises_clean(lambda: kube.score(web(), NODES, plugin="LeastAllocated"))
+    err = raises_clean(lambda: kube.score(web(), NODES, plugin="LeastAllocated"), ConfigError)
     assert_names(err, "'LeastAllocated'", "plugin")
 
 
 def test_unmodeled_plugin_in_filter_says_so() -> None:
-    err = raises_clean(lambda: kube.filter(web(), NODES, plugin="PodTopologySpread"))
+    err = raises_clean(lambda: kube.filter(web(), NODES, plugin="PodTopologySpread"), ConfigError)
     assert_names(err, "'PodTopologySpread'", "does not model")
 
 
@@ -311,29 +313,33 @@ def test_score_of_a_filter_only_plugin() -> None:
 
 
 def test_args_with_an_unknown_field_in_filter() -> None:
-    err = raises_clean(lambda: kube.filter(web(), NODES, plugin="NodeResourcesFit", args={"ignoredResource": ["x"]}))
+    err = raises_clean(
+        lambda: kube.filter(web(), NODES, plugin="NodeResourcesFit", args={"ignoredResource": ["x"]}), ConfigError
+    )
     assert_names(err, "NodeResourcesFit", "ignoredResource")
 
 
 def test_args_with_an_unknown_nested_field_in_score() -> None:
     args = {"scoringStrategy": {"type": "MostAllocated", "resource": [{"name": "cpu"}]}}
-    err = raises_clean(lambda: kube.score(web(), NODES, plugin="NodeResourcesFit", args=args))
+    err = raises_clean(lambda: kube.score(web(), NODES, plugin="NodeResourcesFit", args=args), ConfigError)
     assert_names(err, "NodeResourcesFit", "scoringStrategy.resource")
 
 
 def test_args_for_a_plugin_without_args() -> None:
-    err = raises_clean(lambda: kube.filter(web(), NODES, plugin="TaintToleration", args={"weight": 3}))
+    err = raises_clean(lambda: kube.filter(web(), NODES, plugin="TaintToleration", args={"weight": 3}), ConfigError)
     assert_names(err, "TaintToleration", "weight")
 
 
 def test_args_not_an_object() -> None:
-    err = raises_clean(lambda: kube.score(web(), NODES, plugin="NodeResourcesBalancedAllocation", args=["cpu"]))  # type: ignore[arg-type]
+    err = raises_clean(
+        lambda: kube.score(web(), NODES, plugin="NodeResourcesBalancedAllocation", args=["cpu"]), ConfigError
+    )  # type: ignore[arg-type]
     assert_names(err, "NodeResourcesBalancedAllocation", "args")
 
 
 def test_args_weight_out_of_range() -> None:
     args = {"scoringStrategy": {"resources": [{"name": "cpu", "weight": 101}]}}
-    err = raises_clean(lambda: kube.score(web(), NODES, plugin="NodeResourcesFit", args=args))
+    err = raises_clean(lambda: kube.score(web(), NODES, plugin="NodeResourcesFit", args=args), ConfigError)
     assert_names(err, "NodeResourcesFit", "scoringStrategy.resources[0].weight", "101")
 
 

@@ -17,11 +17,11 @@ import pytest
 from kubernetes.client import ApiException
 
 import envs.kube as kube
-from agents import make_policy
 from envs.kube.framework import UNSCHEDULABLE_AND_UNRESOLVABLE
 from plugin.cache import NODES, PODS, ClusterCache, GoneError
 from plugin.extender import UNKNOWN_NODE, create_app, extender_scores
 from plugin.serve import build_cache, load_scorer
+from policies import make_policy
 from tests.kube.builders import node, on_node, pod
 from tests.plugin import serve
 

@@ -274,7 +274,7 @@ def test_the_dockerfile_installs_only_what_the_plugin_needs():
     for package in FORBIDDEN_PACKAGES:
         assert package not in text.replace("no torch, no stable-baselines3, no gymnasium", "")
     copies = {arg.split()[0] for op, arg in instructions if op == "COPY"}
-    assert copies == {"envs/", "agents/", "plugin/", "deploy/model/"}
+    assert copies == {"envs/", "policies/", "plugin/", "deploy/model/"}
     (cmd,) = [arg for op, arg in instructions if op == "CMD"]
     assert yaml.safe_load(cmd)[:3] == ["python", "-m", "plugin.serve"]
 
@@ -282,4 +282,4 @@ def test_the_dockerfile_installs_only_what_the_plugin_needs():
 def test_the_build_context_leaves_out_the_rest():
     ignore = (DEPLOY / "Dockerfile.dockerignore").read_text().split()
     assert ignore[ignore.index("*") :][:1] == ["*"]  # everything out, then the folders the image copies back in
-    assert {"!envs/", "!agents/", "!plugin/", "!deploy/model/"} <= set(ignore)
+    assert {"!envs/", "!policies/", "!plugin/", "!deploy/model/"} <= set(ignore)

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from agents import make_policy
 from envs.simulator import Simulator
 from envs.workload.snapshot import snapshot_from_objects
 from plugin.scheduler import (
@@ -25,6 +24,7 @@ from plugin.scheduler import (
     main,
     truncate_message,
 )
+from policies import make_policy
 from tests.kube.builders import node, on_node, pod
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -452,7 +452,7 @@ def test_onnx_policy_scores_the_nodes(tmp_path):
     from onnx import TensorProto, helper
 
     from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES
-    from plugin.scorer import OnnxPolicy
+    from policies.onnx import OnnxPolicy
 
     # score = the node's free cpu fraction (feature 0): the emptiest node wins.
     weight = np.zeros((NUM_NODE_FEATURES,), dtype=np.float32)
@@ -524,19 +524,24 @@ def test_cli_errors(capsys):
 
 def test_the_plugin_imports_only_what_the_image_installs():
     """DESIGN rule 6: every plugin module and every heuristic import without the training stack (torch,
-    stable-baselines3, Gymnasium, ...), as in the image deploy/Dockerfile builds."""
-    modules = ", ".join(f"plugin.{p.stem}" for p in sorted((ROOT / "plugin").glob("*.py")) if p.stem != "__init__")
+    stable-baselines3, Gymnasium, ...) and without agents/, as in the image deploy/Dockerfile builds."""
+    modules = ", ".join(
+        f"{pkg}.{p.stem}"
+        for pkg in ("plugin", "policies")
+        for p in sorted((ROOT / pkg).glob("*.py"))
+        if p.stem != "__init__"
+    )
     code = (
         "import sys\n"
         "BLOCK = ('torch', 'stable_baselines3', 'sb3_contrib', 'gymnasium', 'tensorboard', 'matplotlib', 'tqdm',\n"
-        "         'onnx', 'scipy', 'pandas', 'ray')\n"
+        "         'onnx', 'scipy', 'pandas', 'ray', 'agents')\n"
         "class Block:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
         "        if name.split('.')[0] in BLOCK:\n"
         "            raise ImportError('not in the plugin image: ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
         f"import {modules}\n"
-        "from agents import HEURISTICS, make_policy\n"
+        "from policies import HEURISTICS, make_policy\n"
         "for name in HEURISTICS: make_policy(name)\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)

@@ -20,9 +20,9 @@ from envs.features import FeatureEncoder, encode_candidates
 from envs.kube.errors import KubeObjectError
 from envs.workload.objects import workload_from_pods
 from envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION
-from plugin import scorer as scorer_module
 from plugin.cache import ClusterCache
-from plugin.scorer import ENCODER_FILE, HEAD_FILE, OnnxPolicy
+from policies import onnx as scorer_module
+from policies.onnx import ENCODER_FILE, HEAD_FILE, OnnxPolicy
 from tests.kube.builders import node, pod
 from tests.plugin import tiny_onnx_model
 

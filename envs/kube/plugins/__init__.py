@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.kube.errors import KubeObjectError
+from envs.kube.errors import ConfigError
 from envs.kube.framework import Plugin
 from envs.kube.plugins.args import NoArgs, parse_args
 from envs.kube.plugins.nodeaffinity import NodeAffinity
@@ -55,9 +55,7 @@ def new_plugin(name: str, args: dict[str, Any] | None = None) -> Plugin:
     cls = REGISTRY.get(name)
     if cls is None:
         hint = " (an upstream plugin podgym does not model)" if name in UNMODELED else ""
-        raise KubeObjectError(
-            f"unknown plugin {name!r}{hint}; podgym models {', '.join(sorted(REGISTRY))}", field="plugin"
-        )
+        raise ConfigError(f"unknown plugin {name!r}{hint}; podgym models {', '.join(sorted(REGISTRY))}", field="plugin")
     if cls in (NodeUnschedulable, NodeName, TaintToleration):
         parse_args(NoArgs, args, name)
     return cls(args)

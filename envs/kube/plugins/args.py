@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from envs.kube.errors import KubeObjectError, from_validation_error
+from envs.kube.errors import ConfigError, from_validation_error
 
 
 class _Args(BaseModel):
@@ -129,12 +129,12 @@ A = TypeVar("A", bound=BaseModel)
 
 
 def parse_args(model: type[A], args: Any, plugin: str) -> A:
-    """Validate `args` for `plugin`; a wrong field becomes a KubeObjectError naming it."""
+    """Validate `args` for `plugin`; a wrong field becomes a ConfigError naming it."""
     if args is None:
         args = {}
     if not isinstance(args, dict):
-        raise KubeObjectError(f"expected an object, got {type(args).__name__}", obj=f"{plugin} args", field="args")
+        raise ConfigError(f"expected an object, got {type(args).__name__}", obj=f"{plugin} args", field="args")
     try:
         return model.model_validate(args)
     except ValidationError as exc:
-        raise from_validation_error(exc, obj=f"{plugin} args", prefix="args") from None
+        raise from_validation_error(exc, obj=f"{plugin} args", prefix="args", error=ConfigError) from None

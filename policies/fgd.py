@@ -14,7 +14,7 @@ import numpy as np
 from envs.cluster import ClusterState, PodRequest
 from envs.fragmentation import FragmentationIndex, TypicalPods, typical_pods
 from envs.kube.objects import CPU
-from envs.workload.types import MILLI_GPU, Workload
+from envs.workload.types import MILLI_GPU
 
 
 def fgd_score(before: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -86,8 +86,3 @@ class FGDPolicy:
             if g >= 0:
                 return (g,)
         return None
-
-
-def fgd_for(workload: Workload) -> FGDPolicy:
-    """An FGD policy whose typical pods come from `workload` (e.g. the original, untuned trace)."""
-    return FGDPolicy(typical_pods(workload))
