@@ -71,18 +71,17 @@ class UnschedulablePods:
         self._free_slots.extend(range(new - 1, old - 1, -1))
 
     def fitting(self, cluster: ClusterState, filters: VectorProfile, node: int) -> list[int]:
-        """The pods that pass every Filter plugin on `node` now, in the order they became unschedulable."""
+        """The pods that pass every Filter plugin on `node` now, in the order they became unschedulable: the
+        static verdicts, each dynamic Filter plugin's queueing hint, and the GPU devices."""
         if not self.since or not cluster.alive[node]:
             return []
-        if cluster.pod_count[node] >= cluster.allowed_pods[node] and filters.fit is not None:
-            return []
         ok = self._active.copy()
+        for plugin in filters.dynamic_filters:
+            ok &= plugin.hint(cluster, self._requests, node)
+        if not ok.any():
+            return []
         static = np.array([filters.static_verdict(cluster, t).code[node] == FITS for t in self._template_objects])
         ok &= static[self._template]
-        if filters.fit is not None:
-            checked = filters.fit_checked(cluster)
-            short = (self._requests > cluster.free_t[:, node]) & (self._requests != 0) & checked
-            ok &= ~short.any(axis=1)
         asks = ok & (self._gpu[:, 0] > 0)
         if asks.any():
             free = cluster.gpu_free[node]

@@ -198,7 +198,8 @@ class CompiledEpisode:
         gpu_col = col.get(GPU_RESOURCE, -1)
         ib[K.N], ib[K.R], ib[K.G], ib[K.GD], ib[K.P], ib[K.T] = n, r, g, gd, p, t
         ib[K.M], ib[K.A] = max_nodes, n_actions
-        ib[K.FIT] = filters.fit is not None
+        fit = next((p for p in filters.dynamic_filters if p.name == "NodeResourcesFit"), None)
+        ib[K.FIT] = fit is not None
         ib[K.RETRY] = options.retry_unschedulable
         ib[K.TRACK] = self.track_node_stats
         ib[K.CPU], ib[K.MEM], ib[K.GPUCOL] = col[CPU], col[MEMORY], gpu_col
@@ -238,7 +239,8 @@ class CompiledEpisode:
         self._view(K.O_GIDLE, n)[:] = cluster.gpu_idle
         self._view(K.O_GMAX, n)[:] = cluster.gpu_max_free
         self._view(K.O_TOTALLOC, r)[:] = cluster.total_allocatable
-        self._view(K.O_CHECKED, r)[:] = filters.fit_checked(cluster)
+        if fit is not None:
+            self._view(K.O_CHECKED, r)[:] = fit.checked(cluster)
         static = self._view(K.O_STATIC, t * n).reshape(t, n)
         for k, template in enumerate(w.templates):
             static[k] = filters.static_verdict(cluster, template).code

@@ -17,6 +17,7 @@ from envs.kube.framework import (
     CycleState,
     Plugin,
     Status,
+    prefilter_reason,
 )
 from envs.kube.nodeinfo import NodeInfo
 from envs.kube.objects import Pod
@@ -35,11 +36,6 @@ def num_feasible_nodes_to_find(num_all_nodes: int, percentage_of_nodes_to_score:
     if adaptive <= 0:
         adaptive = max(50 - num_all_nodes // 125, MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND)
     return max(num_all_nodes * adaptive // 100, MIN_FEASIBLE_NODES_TO_FIND)
-
-
-def prefilter_reason(plugins: list[str]) -> str:
-    """The status message of nodes a PreFilterResult left out (schedule_one.go)."""
-    return f"node(s) didn't satisfy plugin(s) [{' '.join(sorted(plugins))}]"
 
 
 def run_filters(

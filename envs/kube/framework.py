@@ -6,10 +6,15 @@ Names follow k8s.io/kube-scheduler/framework so a Kubernetes engineer recognises
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
 
 from envs.kube.nodeinfo import NodeInfo
 from envs.kube.objects import Pod
+
+if TYPE_CHECKING:
+    from envs.cluster import ClusterState, PodRequest
 
 MAX_NODE_SCORE = 100
 MIN_NODE_SCORE = 0
@@ -39,18 +44,36 @@ class Status:
 
 
 CycleState = dict[str, Any]
+# A vectorised Filter check: (the upstream reason, a bool array of the nodes that fail it).
+Check = tuple[str, np.ndarray]
+
+
+def prefilter_reason(plugins: list[str]) -> str:
+    """The status message of nodes a PreFilterResult left out (schedule_one.go)."""
+    return f"node(s) didn't satisfy plugin(s) [{' '.join(sorted(plugins))}]"
 
 
 class Plugin:
     """Base of all plugins. Subclasses implement only the extension points they need.
 
-    ``pre_filter`` may return a Status (rejects the pod on every node), or a set of node names
-    (PreFilterResult: only those nodes can pass), or None. ``pre_score`` returns False to Skip.
+    Object level (``envs.kube.cycle`` drives it, one node at a time): ``pre_filter`` may return a Status
+    (rejects the pod on every node), or a set of node names (PreFilterResult: only those nodes can pass), or
+    None; ``filter``, ``pre_score`` (returns False to Skip), ``score``, ``normalize_score``.
+
+    Vectorised, over every node of an ``envs.cluster.ClusterState`` (``envs.scheduling.VectorProfile`` drives
+    it; a property test pins it to the object level): what depends only on the pod's template and the nodes'
+    static state (names, labels, taints, cordons) is *static* and cached per template until the cluster's
+    ``static_version`` changes (``static_pre_filter``, ``static_filter``, ``static_score``); a Filter plugin
+    that also reads what is bound on a node sets ``dynamic = True`` and implements ``fits`` (all nodes),
+    ``fit_reasons`` (the statuses) and ``hint`` (the queueing hint: which waiting pods pass on one node now).
+    ``vector_score`` gives the normalised scores over the feasible nodes. A Filter plugin that is not dynamic
+    runs on the compiled engine through its [templates, nodes] table of static verdicts.
     """
 
     name: ClassVar[str]
     filters: ClassVar[bool] = False
     scores: ClassVar[bool] = False
+    dynamic: ClassVar[bool] = False
 
     def __init__(self, args: dict[str, Any] | None = None):
         self.args = args or {}
@@ -69,6 +92,46 @@ class Plugin:
 
     def normalize_score(self, state: CycleState, pod: Pod, scores: list[int]) -> list[int]:
         return scores
+
+    # ---- vectorised ----------------------------------------------------------------------------------
+    def static_pre_filter(self, cluster: ClusterState, pod: Pod) -> list[Check]:
+        """The nodes a PreFilterResult leaves out; checked before every plugin's Filter."""
+        return []
+
+    def static_filter(self, cluster: ClusterState, pod: Pod) -> list[Check]:
+        """Filter's static checks, in the order upstream makes them."""
+        return []
+
+    def fits(self, cluster: ClusterState, pod: PodRequest) -> np.ndarray:
+        """Dynamic plugins: the nodes where `pod` passes Filter's checks of what is bound there."""
+        raise NotImplementedError(f"{self.name} has no dynamic Filter")
+
+    def fit_reasons(self, cluster: ClusterState, pod: PodRequest) -> list[list[tuple[str, bool]]]:
+        """Dynamic plugins: per node, (reason, unresolvable) of each dynamic check `pod` fails there."""
+        raise NotImplementedError(f"{self.name} has no dynamic Filter")
+
+    def hint(self, cluster: ClusterState, requests: np.ndarray, node: int) -> np.ndarray:
+        """Dynamic plugins: which of the waiting pods (rows of requests [pods, resources]) pass on `node` now."""
+        raise NotImplementedError(f"{self.name} has no dynamic Filter")
+
+    def static_score(self, cluster: ClusterState, pod: Pod) -> np.ndarray | None:
+        """Raw scores that depend only on the template and static node state, cached with the static verdict."""
+        return None
+
+    def vector_score(
+        self, cluster: ClusterState, pod: PodRequest, nodes: np.ndarray, static: np.ndarray | None
+    ) -> np.ndarray | None:
+        """The normalised score of each of `nodes` (`static`: this plugin's static_score); None when skipped."""
+        return None
+
+
+def normalize(scores: np.ndarray, reverse: bool) -> np.ndarray:
+    """DefaultNormalizeScore(MaxNodeScore, reverse) over an array of raw scores."""
+    top = int(scores.max(initial=0))
+    if top == 0:
+        return np.full(len(scores), MAX_NODE_SCORE, dtype=np.int64) if reverse else scores.astype(np.int64)
+    out = MAX_NODE_SCORE * scores // top
+    return MAX_NODE_SCORE - out if reverse else out
 
 
 def default_normalize_score(max_priority: int, reverse: bool, scores: list[int]) -> list[int]:

@@ -3,19 +3,24 @@
 Random clusters: nodes with random capacity, GPUs, labels, taints and cordons; running pods bound to
 them (init containers, sidecars, missing requests included); a pending pod with random requests,
 tolerations, nodeSelector and node affinity; and random profiles (default, MostAllocated,
-RequestedToCapacityRatio with GPUs, BalancedAllocation over three resources, addedAffinity).
+RequestedToCapacityRatio with GPUs, BalancedAllocation over three resources, addedAffinity); and every
+registered plugin alone, its queueing hint included.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import envs.kube as kube
 from envs.cluster import ClusterState
 from envs.kube.cycle import run_filters, run_score_plugin
-from envs.scheduling import VectorProfile
+from envs.kube.framework import UNSCHEDULABLE, Status
+from envs.kube.plugins import REGISTRY, new_plugin
+from envs.scheduling import ERR_REASON_GPU_DEVICES, GPU_DEVICES, VectorProfile
+from envs.unschedulable import UnschedulablePods
 from envs.workload.objects import workload_from_pods
 from envs.workload.types import GPU_MODEL_LABEL
 from tests.kube.builders import node, on_node, pod
@@ -252,3 +257,51 @@ def test_vectorised_profile_matches_object_api(scenario):
         total += weight * np.asarray(scores, dtype=np.int64)
     if profile.score_plugins:
         assert vector.score(state, request, idx).tolist() == total.tolist()
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=scenarios())
+def test_every_registered_plugin_agrees_with_its_object_form(name, scenario):
+    """Each plugin alone (upstream default args): its vectorised Filter (static checks, dynamic fits and their
+    reasons), its queueing hint on every node and its scores are its object-level Filter and Score."""
+    nodes, running, pending, _ = scenario
+    plugin = new_plugin(name)
+    profile = kube.Profile(
+        scheduler_name="s",
+        filter_plugins=(plugin,) if plugin.filters else (),
+        score_plugins=((plugin, 1),) if plugin.scores else (),
+    )
+    vector = VectorProfile(profile)
+    state, request = _cluster(nodes, running, pending)
+    p, infos = kube.cluster(pending, nodes, running)
+
+    expected = run_filters(profile.filter_plugins, p, infos, {})
+    # After every plugin, the vectorised profile checks that the pod's GPU devices fit (not a kube plugin).
+    devices = Status(UNSCHEDULABLE, (ERR_REASON_GPU_DEVICES,), GPU_DEVICES)
+    gpu_ok = state.gpu_fit(request)
+    for j, info in enumerate(infos):
+        if expected[info.name] is None and not gpu_ok[j]:
+            expected[info.name] = devices
+    got = vector.filter_statuses(state, request)
+    assert got == [expected[n.name] for n in infos]
+    feasible_mask = vector.filter(state, request)
+    assert feasible_mask.tolist() == [s is None for s in got]
+    # The queueing hint of one node is the Filter of that node (as the pending pod waits unschedulable).
+    waiting = UnschedulablePods(len(state.resources))
+    waiting.add(0, request, 0.0)
+    assert [bool(waiting.fitting(state, vector, j)) for j in range(state.num_nodes)] == feasible_mask.tolist()
+    if plugin.dynamic:
+        assert [bool(plugin.hint(state, request.requests[None, :], j)[0]) for j in range(state.num_nodes)] == (
+            plugin.fits(state, request).tolist()
+        )
+
+    feasible = [info for info in infos if expected[info.name] is None]
+    if not plugin.scores or not feasible:
+        return
+    scores = run_score_plugin(plugin, p, feasible, {})
+    vector_scores = vector.plugin_scores(state, request, np.flatnonzero(feasible_mask))
+    if scores is None:
+        assert name not in vector_scores
+    else:
+        assert vector_scores[name].tolist() == list(scores)

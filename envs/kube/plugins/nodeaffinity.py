@@ -9,14 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
+
 from envs.kube.errors import KubeObjectError
 from envs.kube.framework import (
     MAX_NODE_SCORE,
     UNSCHEDULABLE_AND_UNRESOLVABLE,
+    Check,
     CycleState,
     Plugin,
     Status,
     default_normalize_score,
+    normalize,
+    prefilter_reason,
 )
 from envs.kube.nodeinfo import NodeInfo
 from envs.kube.objects import (
@@ -115,6 +120,78 @@ def preferred_score(terms: Iterable[PreferredTerm], node: Node) -> int:
     return sum(t.weight for t in terms if t.weight != 0 and term_matches(t.preference, node))
 
 
+def pinned_node_names(pod: Pod) -> set[str] | None:
+    """The node names the pod's required terms pin through metadata.name (PreFilterResult); None: any node.
+
+    Terms are ORed, so one term that pins no name allows every node; an empty set means the terms conflict.
+    """
+    if not pod.required_terms:
+        return None
+    names: set[str] = set()
+    for term in pod.required_terms:
+        term_names: set[str] | None = None
+        for r in term.match_fields:
+            if r.key == OBJECT_NAME_FIELD and r.operator == "In":
+                term_names = set(r.values) if term_names is None else term_names & set(r.values)
+        if term_names is None:
+            return None
+        names |= term_names
+    return names
+
+
+# ---- vectorised matching over a ClusterState's label columns ---------------------------------------------
+def term_mask(cluster, term: SelectorTerm) -> np.ndarray:
+    """Nodes a NodeSelectorTerm matches (term_matches over every node)."""
+    n = cluster.num_nodes
+    if not term.match_expressions and not term.match_fields:
+        return np.zeros(n, dtype=bool)
+    mask = np.ones(n, dtype=bool)
+    labels = cluster.labels
+    for r in term.match_expressions:
+        if requirement_error(r):
+            return np.zeros(n, dtype=bool)
+        if r.operator == "In":
+            mask &= labels.equals(r.key, r.values)
+        elif r.operator == "NotIn":
+            mask &= ~labels.equals(r.key, r.values)
+        elif r.operator == "Exists":
+            mask &= labels.exists(r.key)
+        elif r.operator == "DoesNotExist":
+            mask &= ~labels.exists(r.key)
+        else:
+            mask &= labels.compare(r.key, int(r.values[0]), r.operator == "Gt")
+    for r in term.match_fields:
+        if requirement_error(r, field=True):
+            return np.zeros(n, dtype=bool)
+        same = cluster.names_array == r.values[0]
+        mask &= same if r.operator == "In" else ~same
+    return mask
+
+
+def terms_mask(cluster, terms: tuple[SelectorTerm, ...]) -> np.ndarray:
+    """Nodes any of the ORed terms matches."""
+    mask = np.zeros(cluster.num_nodes, dtype=bool)
+    for t in terms:
+        mask |= term_mask(cluster, t)
+    return mask
+
+
+def preferred_scores(cluster, terms: tuple[PreferredTerm, ...]) -> np.ndarray:
+    """Sum of the weights of matching preferred terms, per node."""
+    out = np.zeros(cluster.num_nodes, dtype=np.int64)
+    for t in terms:
+        if t.weight != 0:
+            out += t.weight * term_mask(cluster, t.preference)
+    return out
+
+
+def _has_preferred(pod: Pod) -> bool:
+    """Whether the pod's spec sets preferred node affinity at all (even an empty list)."""
+    return "preferredDuringSchedulingIgnoredDuringExecution" in (
+        ((pod.raw.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}
+    )
+
+
 def check_preferred_terms(terms: Iterable[PreferredTerm], obj: str, field: str) -> None:
     """Upstream errors the scheduling cycle on an invalid preferred term; podgym raises KubeObjectError."""
     for i, t in enumerate(terms):
@@ -162,18 +239,7 @@ class NodeAffinity(Plugin):
             )
 
     def pre_filter(self, state: CycleState, pod: Pod, nodes: list[NodeInfo]) -> Status | set[str] | None:
-        terms = pod.required_terms
-        if not terms:
-            return None
-        names: set[str] | None = None
-        for term in terms:
-            term_names: set[str] | None = None
-            for r in term.match_fields:
-                if r.key == OBJECT_NAME_FIELD and r.operator == "In":
-                    term_names = set(r.values) if term_names is None else term_names & set(r.values)
-            if term_names is None:
-                return None  # this term allows any node name, and terms are ORed
-            names = term_names if names is None else names | term_names
+        names = pinned_node_names(pod)
         if names is not None and not names:
             return Status(UNSCHEDULABLE_AND_UNRESOLVABLE, (ERR_REASON_CONFLICT,), self.name)
         return names
@@ -186,10 +252,7 @@ class NodeAffinity(Plugin):
         return None
 
     def pre_score(self, state: CycleState, pod: Pod, nodes: list[NodeInfo]) -> bool:
-        has_preferred = "preferredDuringSchedulingIgnoredDuringExecution" in (
-            ((pod.raw.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}
-        )
-        if not has_preferred and self.added_preferred is None:
+        if not _has_preferred(pod) and self.added_preferred is None:
             return False
         check_preferred_terms(
             pod.preferred_terms,
@@ -203,3 +266,34 @@ class NodeAffinity(Plugin):
 
     def normalize_score(self, state: CycleState, pod: Pod, scores: list[int]) -> list[int]:
         return default_normalize_score(MAX_NODE_SCORE, False, scores)
+
+    # ---- vectorised ---------------------------------------------------------------------------------
+    def static_pre_filter(self, cluster, pod: Pod) -> list[Check]:
+        allowed = pinned_node_names(pod)
+        if not allowed:  # None: any node; empty: the conflict Filter reports
+            return []
+        return [(prefilter_reason([self.name]), ~np.isin(cluster.names_array, sorted(allowed)))]
+
+    def static_filter(self, cluster, pod: Pod) -> list[Check]:
+        n = cluster.num_nodes
+        allowed = pinned_node_names(pod)
+        if allowed is not None and not allowed:  # every term pins metadata.name, and no name is left
+            return [(ERR_REASON_CONFLICT, np.ones(n, dtype=bool))]
+        checks = []
+        if self.added_required is not None:
+            checks.append((ERR_REASON_ENFORCED, ~terms_mask(cluster, self.added_required)))
+        ok = np.ones(n, dtype=bool)
+        for key, value in pod.node_selector.items():
+            ok &= cluster.labels.equals(key, (value,))
+        if pod.required_terms is not None:
+            ok &= terms_mask(cluster, pod.required_terms)
+        checks.append((ERR_REASON_POD, ~ok))
+        return checks
+
+    def static_score(self, cluster, pod: Pod) -> np.ndarray | None:
+        if not _has_preferred(pod) and self.added_preferred is None:
+            return None  # PreScore skips
+        return preferred_scores(cluster, pod.preferred_terms) + preferred_scores(cluster, self.added_preferred or ())
+
+    def vector_score(self, cluster, pod, nodes: np.ndarray, static: np.ndarray | None) -> np.ndarray | None:
+        return None if static is None else normalize(static[nodes], reverse=False)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from envs.kube.framework import UNSCHEDULABLE_AND_UNRESOLVABLE, CycleState, Plugin, Status
+import numpy as np
+
+from envs.kube.framework import UNSCHEDULABLE_AND_UNRESOLVABLE, Check, CycleState, Plugin, Status
 from envs.kube.nodeinfo import NodeInfo
 from envs.kube.objects import Pod
 
@@ -17,3 +19,7 @@ class NodeName(Plugin):
         if not pod.node_name or pod.node_name == node.name:
             return None
         return Status(UNSCHEDULABLE_AND_UNRESOLVABLE, (ERR_REASON,), self.name)
+
+    def static_filter(self, cluster, pod: Pod) -> list[Check]:
+        fails = (cluster.names_array != pod.node_name) if pod.node_name else np.zeros(cluster.num_nodes, dtype=bool)
+        return [(ERR_REASON, fails)]

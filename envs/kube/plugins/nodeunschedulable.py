@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envs.kube.framework import UNSCHEDULABLE_AND_UNRESOLVABLE, CycleState, Plugin, Status
+from envs.kube.framework import UNSCHEDULABLE_AND_UNRESOLVABLE, Check, CycleState, Plugin, Status
 from envs.kube.nodeinfo import NodeInfo
 from envs.kube.objects import Pod, Taint
 
@@ -20,3 +20,7 @@ class NodeUnschedulable(Plugin):
         if any(t.tolerates(TAINT_NODE_UNSCHEDULABLE) for t in pod.tolerations):
             return None
         return Status(UNSCHEDULABLE_AND_UNRESOLVABLE, (ERR_REASON_UNSCHEDULABLE,), self.name)
+
+    def static_filter(self, cluster, pod: Pod) -> list[Check]:
+        tolerates = any(t.tolerates(TAINT_NODE_UNSCHEDULABLE) for t in pod.tolerations)
+        return [(ERR_REASON_UNSCHEDULABLE, cluster.unschedulable & (not tolerates))]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from envs.kube.framework import (
     MAX_NODE_SCORE,
     UNSCHEDULABLE_AND_UNRESOLVABLE,
+    Check,
     CycleState,
     Plugin,
     Status,
     default_normalize_score,
+    normalize,
 )
 from envs.kube.nodeinfo import NodeInfo
 from envs.kube.objects import Pod, Taint, Toleration
@@ -51,3 +55,32 @@ class TaintToleration(Plugin):
 
     def normalize_score(self, state: CycleState, pod: Pod, scores: list[int]) -> list[int]:
         return default_normalize_score(MAX_NODE_SCORE, True, scores)
+
+    # ---- vectorised: a taint column per distinct taint of the cluster --------------------------------
+    def static_filter(self, cluster, pod: Pod) -> list[Check]:
+        bad = np.array(
+            [
+                t.effect in ("NoSchedule", "NoExecute") and not any(x.tolerates(t) for x in pod.tolerations)
+                for t in cluster.taints.taints
+            ],
+            dtype=bool,
+        )
+        fails = cluster.taints.matrix[:, bad].any(axis=1) if bad.any() else np.zeros(cluster.num_nodes, dtype=bool)
+        return [(ERR_REASON_UNTOLERATED, fails)]
+
+    def static_score(self, cluster, pod: Pod) -> np.ndarray:
+        """The untolerated PreferNoSchedule taints of each node."""
+        prefer = np.array(
+            [
+                t.effect == "PreferNoSchedule"
+                and not any(x.tolerates(t) for x in pod.tolerations if x.effect in ("", "PreferNoSchedule"))
+                for t in cluster.taints.taints
+            ],
+            dtype=bool,
+        )
+        if not prefer.any():
+            return np.zeros(cluster.num_nodes, dtype=np.int64)
+        return cluster.taints.matrix[:, prefer].sum(axis=1).astype(np.int64)
+
+    def vector_score(self, cluster, pod, nodes: np.ndarray, static: np.ndarray | None) -> np.ndarray:
+        return normalize(static[nodes], reverse=True)

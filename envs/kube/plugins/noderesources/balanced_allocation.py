@@ -11,7 +11,7 @@ from envs.kube.framework import CycleState, Plugin
 from envs.kube.nodeinfo import NodeInfo
 from envs.kube.objects import Pod
 from envs.kube.plugins.args import NodeResourcesBalancedAllocationArgs, parse_args
-from envs.kube.plugins.noderesources.resource_allocation import pod_request_list, score_node
+from envs.kube.plugins.noderesources.resource_allocation import pod_request_list, score_node, vector_score
 from envs.kube.plugins.noderesources.strategies import balanced_resource_score
 
 
@@ -31,3 +31,9 @@ class BalancedAllocation(Plugin):
 
     def score(self, state: CycleState, pod: Pod, node: NodeInfo) -> int:
         return score_node(node, self.resources, state[self.name], True, balanced_resource_score)
+
+    def vector_score(self, cluster, pod, nodes, static):
+        # PreScore skips a pod that requests none of the resources (a best-effort pod).
+        if not any(pod.requests[cluster.column[r]] for r in self.resources if r in cluster.column):
+            return None
+        return vector_score(cluster, pod, nodes, self.resources, True, balanced_resource_score)

@@ -6,11 +6,13 @@ Filter compares actual requests (no defaults); scoring uses the non-zero request
 
 from __future__ import annotations
 
+import numpy as np
+
 from envs.kube.framework import UNSCHEDULABLE, UNSCHEDULABLE_AND_UNRESOLVABLE, CycleState, Plugin, Status
 from envs.kube.nodeinfo import NodeInfo
 from envs.kube.objects import CPU, EPHEMERAL_STORAGE, MEMORY, Pod
 from envs.kube.plugins.args import NodeResourcesFitArgs, parse_args
-from envs.kube.plugins.noderesources.resource_allocation import pod_request_list, score_node
+from envs.kube.plugins.noderesources.resource_allocation import pod_request_list, score_node, vector_score
 from envs.kube.plugins.noderesources.strategies import build_scorer
 from envs.kube.resources import is_scalar_resource_name, pod_requests
 
@@ -23,6 +25,7 @@ class Fit(Plugin):
     name = "NodeResourcesFit"
     filters = True
     scores = True
+    dynamic = True
 
     def __init__(self, args=None):
         super().__init__(args)
@@ -31,6 +34,7 @@ class Fit(Plugin):
         self.ignored_groups = set(self.config.ignored_resource_groups)
         self.resources = [r.name for r in self.config.scoring_strategy.resources]
         self.scorer = build_scorer(self.config.scoring_strategy)
+        self._checked: dict[tuple[str, ...], np.ndarray] = {}
 
     def pre_filter(self, state: CycleState, pod: Pod, nodes: list[NodeInfo]) -> Status | set[str] | None:
         state[self.name] = pod_requests(pod)
@@ -78,3 +82,51 @@ class Fit(Plugin):
 
     def score(self, state: CycleState, pod: Pod, node: NodeInfo) -> int:
         return score_node(node, self.resources, state[f"{self.name}/score"], False, self.scorer)
+
+    # ---- vectorised ---------------------------------------------------------------------------------
+    def checks(self, resource: str) -> bool:
+        """Whether Filter checks `resource`: cpu, memory, ephemeral-storage and scalars not ignored."""
+        if resource in (CPU, MEMORY, EPHEMERAL_STORAGE):
+            return True
+        if not is_scalar_resource_name(resource):
+            return False
+        extended = "/" in resource and "kubernetes.io/" not in resource
+        return not (extended and (resource in self.ignored_resources or resource.split("/")[0] in self.ignored_groups))
+
+    def checked(self, cluster) -> np.ndarray:
+        """Per resource column of `cluster`, whether Filter checks it (cached per column set)."""
+        hit = self._checked.get(cluster.resources_key)
+        if hit is None:
+            hit = self._checked[cluster.resources_key] = np.array([self.checks(r) for r in cluster.resources], bool)
+        return hit
+
+    def fits(self, cluster, pod) -> np.ndarray:
+        ok = cluster.pod_count < cluster.allowed_pods
+        free = cluster.free_t
+        for col in np.flatnonzero((pod.requests != 0) & self.checked(cluster)).tolist():
+            ok &= free[col] >= pod.requests[col]
+        return ok
+
+    def fit_reasons(self, cluster, pod) -> list[list[tuple[str, bool]]]:
+        out: list[list[tuple[str, bool]]] = [[] for _ in range(cluster.num_nodes)]
+        for j in np.flatnonzero(cluster.pod_count + 1 > cluster.allowed_pods):
+            out[j].append(("Too many pods", False))
+        cols = [c for c in np.flatnonzero(pod.requests) if self.checks(cluster.resources[c])]
+        native = [c for c in cols if cluster.resources[c] in (CPU, MEMORY, EPHEMERAL_STORAGE)]
+        scalars = sorted((c for c in cols if c not in native), key=lambda c: cluster.resources[c])
+        for col in [*sorted(native), *scalars]:
+            name = cluster.resources[col]
+            short = cluster.allocatable[:, col] - cluster.requested[:, col] < pod.requests[col]
+            unresolvable = cluster.allocatable[:, col] < pod.requests[col]
+            for j in np.flatnonzero(short):
+                out[j].append((f"Insufficient {name}", bool(unresolvable[j])))
+        return out
+
+    def hint(self, cluster, requests: np.ndarray, node: int) -> np.ndarray:
+        if cluster.pod_count[node] >= cluster.allowed_pods[node]:
+            return np.zeros(len(requests), dtype=bool)
+        short = (requests > cluster.free_t[:, node]) & (requests != 0) & self.checked(cluster)
+        return ~short.any(axis=1)
+
+    def vector_score(self, cluster, pod, nodes, static):
+        return vector_score(cluster, pod, nodes, self.resources, False, self.scorer)

@@ -1,4 +1,5 @@
-"""The scorer shared by NodeResourcesFit and BalancedAllocation (noderesources/resource_allocation.go)."""
+"""The scorer shared by NodeResourcesFit and BalancedAllocation (noderesources/resource_allocation.go), on one
+node and over every node of a ClusterState."""
 
 from __future__ import annotations
 
@@ -46,3 +47,48 @@ def score_node(
         allocatable[i] = alloc
         requested[i] = req
     return int(scorer(np.array([requested], dtype=np.int64), np.array([allocatable], dtype=np.int64))[0])
+
+
+def vector_score(cluster, pod, nodes: np.ndarray, resources: Sequence[str], use_requested: bool, scorer: Scorer):
+    """score_node over `nodes` of a ClusterState: gather (requested incl. the pod, allocatable) and apply `scorer`.
+
+    As upstream's resource_allocation.go: cpu/memory count non-zero requests unless `use_requested`;
+    a scalar resource the pod does not request, a resource that is not a scalar, cpu, memory or
+    ephemeral-storage, and a resource the node lacks are left out (allocatable 0).
+    """
+    cols, keep, scalar = _columns(cluster, tuple(resources))
+    pod_vec = (pod.requests if use_requested else pod.scoring_requests)[cols]
+    matrix = cluster.requested_t if use_requested else cluster.scoring_requested_t
+    used = matrix[cols].take(nodes, axis=1).T
+    allocatable = cluster.allocatable_t[cols].take(nodes, axis=1).T
+    skip = ~keep | ((pod_vec == 0) & scalar) if scalar.any() or not keep.all() else None
+    if skip is not None and skip.any():
+        allocatable = allocatable.copy()
+        allocatable[:, skip] = 0
+    return scorer(used + pod_vec, allocatable)
+
+
+_COLUMNS: dict[tuple, tuple] = {}
+
+
+def _columns(cluster, resources: tuple[str, ...]):
+    """(columns as a slice when contiguous, kept-resource mask, scalar-resource mask), cached."""
+    key = (cluster.resources_key, resources)
+    hit = _COLUMNS.get(key)
+    if hit is None:
+        idx = [cluster.column.get(r, 0) for r in resources]
+        cols: slice | np.ndarray = np.array(idx, dtype=np.intp)
+        if idx == list(range(idx[0], idx[0] + len(idx))):
+            cols = slice(idx[0], idx[0] + len(idx))
+        keep = np.array(
+            [
+                r in cluster.column and (r in (CPU, MEMORY, EPHEMERAL_STORAGE) or is_scalar_resource_name(r))
+                for r in resources
+            ],
+            dtype=bool,
+        )
+        scalar = np.array([is_scalar_resource_name(r) for r in resources], dtype=bool)
+        if len(_COLUMNS) > 256:
+            _COLUMNS.clear()
+        hit = _COLUMNS[key] = (cols, keep, scalar)
+    return hit
