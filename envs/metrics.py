@@ -100,20 +100,22 @@ class MetricsRecorder:
     node_utilisation: list[np.ndarray] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._next_sample = 0.0
+        # The time of the next sample of the node statistics.
+        self.next_sample = 0.0
         c = self.cluster
         self._cols = {r: c.column.get(r) for r in (CPU, MEMORY, GPU_RESOURCE)}
         # Time integrals of each signal since the first event: the state observed at t holds until the next one.
         self.integrals: dict[str, float] = dict.fromkeys(SIGNALS, 0.0)
-        self._last: dict[str, float] = dict.fromkeys(SIGNALS, 0.0)
-        self._last_t: float | None = None
+        # Each signal as last observed, and when (None: nothing observed yet).
+        self.last: dict[str, float] = dict.fromkeys(SIGNALS, 0.0)
+        self.last_t: float | None = None
 
     def integrals_until(self, t: float) -> dict[str, float]:
         """Each signal's integral over time up to `t` (the last observed state holding since it was seen)."""
-        if self._last_t is None:
+        if self.last_t is None:
             return dict(self.integrals)
-        dt = max(t - self._last_t, 0.0)
-        return {k: v + self._last[k] * dt for k, v in self.integrals.items()}
+        dt = max(t - self.last_t, 0.0)
+        return {k: v + self.last[k] * dt for k, v in self.integrals.items()}
 
     def observe(self, t: float, pending: int, running: int) -> None:
         """Record the state after the events at time `t`."""
@@ -126,7 +128,7 @@ class MetricsRecorder:
         self.running.append(running)
         self.active_nodes.append(c.active_count)
         self.live_nodes.append(c.live_count)
-        sampled = t >= self._next_sample
+        sampled = t >= self.next_sample
         if sampled or self.track_node_stats:
             imbalance, fragmentation = node_imbalance(c, CPU), gpu_fragmentation(c)
         if sampled:
@@ -139,12 +141,12 @@ class MetricsRecorder:
             self.imbalance_cpu.append(imbalance)
             self.imbalance_memory.append(node_imbalance(c, MEMORY))
             self.fragmentation.append(fragmentation)
-            self._next_sample = t + self.sample_interval
-        if self._last_t is not None:
-            dt = t - self._last_t
+            self.next_sample = t + self.sample_interval
+        if self.last_t is not None:
+            dt = t - self.last_t
             for k in self.integrals:
-                self.integrals[k] += self._last[k] * dt
-        last = self._last
+                self.integrals[k] += self.last[k] * dt
+        last = self.last
         last["cpu"], last["memory"], last["gpu"] = (
             self.alloc[CPU][-1],
             self.alloc[MEMORY][-1],
@@ -157,7 +159,7 @@ class MetricsRecorder:
         )
         if self.track_node_stats:
             last["imbalance_cpu"], last["fragmentation"] = imbalance, fragmentation
-        self._last_t = t
+        self.last_t = t
 
     def summary(
         self,
@@ -177,14 +179,14 @@ class MetricsRecorder:
                 len(self.times),
                 len(self.sample_times),
                 dict(self.integrals),
-                dict(self._last),
-                self._last_t,
-                self._next_sample,
+                dict(self.last),
+                self.last_t,
+                self.next_sample,
             )
             m_util = len(self.node_utilisation)
             self.observe(*current)
         try:
-            return self._summary(pods_total, scheduled, pending_at_end, never_scheduled, end)
+            return self.aggregate(pods_total, scheduled, pending_at_end, never_scheduled, end)
         finally:
             if current is not None:
                 n, m, integrals, last, last_t, next_sample = saved
@@ -200,12 +202,12 @@ class MetricsRecorder:
                 for series in (self.sample_times, self.imbalance_cpu, self.imbalance_memory, self.fragmentation):
                     del series[m:]
                 del self.node_utilisation[m_util:]
-                self.integrals, self._last, self._last_t, self._next_sample = integrals, last, last_t, next_sample
+                self.integrals, self.last, self.last_t, self.next_sample = integrals, last, last_t, next_sample
 
-    def _summary(
+    def aggregate(
         self, pods_total: int, scheduled: int, pending_at_end: int, never_scheduled: int, end: float
     ) -> Summary:
-        """The Summary of the recorded series (lists, or numpy arrays of the same values)."""
+        """The Summary of the recorded series as they are (lists, or numpy arrays of the same values)."""
         t = np.append(np.asarray(self.times, dtype=np.float64), end)
         dt = np.diff(t) if len(t) > 1 else np.zeros(0)
         span = float(dt.sum())

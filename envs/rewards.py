@@ -20,19 +20,29 @@ weighted    Σ_k weight_k · objective_k                              a trade-of
 The **dense** form pays, at each step, the change of the objective since the previous step (the integral
 over the simulated time that the step covered); the **sparse** form pays the whole objective when the
 episode ends. By telescoping, both give exactly the same episode return.
+
+Each objective is data: ``OBJECTIVES`` maps its name to a function of the config, the time scale and the node
+count that gives its coefficients over the reward signals (``Linear``). Both engines evaluate that same data in
+the same order, so a new objective over these signals is one entry here (and a name in ``RewardConfig``); one
+over a new signal also needs the signal in ``REWARD_SIGNALS`` and in the metrics (the compiled engine declares
+the signals its kernels compute and leaves any other reward to the Python engine).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from pydantic import Field, model_validator
 
+from envs.metrics import SIGNALS
 from envs.workload._fields import StrictModel
 
-OBJECTIVES = ("packing", "allocation", "spreading", "waiting", "energy")
+# What an objective may read: each envs.metrics.SIGNALS integral up to the state's time, and the allocated share
+# of cpu and GPU at that time.
+REWARD_SIGNALS = (*SIGNALS, "current_cpu", "current_gpu")
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,52 @@ class RewardFn(Protocol):
     def __call__(
         self, state: RewardState, action: int, next_state: RewardState, is_valid: bool, is_done: bool
     ) -> float: ...
+
+
+@dataclass(frozen=True)
+class Linear:
+    """An objective's value over the reward signals, in this order of operations (both engines follow it)::
+
+        (c1·s1 + c2·s2 + ...) / inner_den + d1·t1 + d2·t2 + ...) / den
+
+    the inner terms summed left to right from the first product, then the outer terms added one by one."""
+
+    inner: tuple[tuple[str, float], ...] = ()
+    inner_den: float = 1.0
+    outer: tuple[tuple[str, float], ...] = ()
+    den: float = 1.0
+
+    def __call__(self, values: Mapping[str, float]) -> float:
+        inner = 0.0
+        for k, (signal, coef) in enumerate(self.inner):
+            term = coef * values.get(signal, 0.0)
+            inner = term if k == 0 else inner + term
+        value = inner / self.inner_den
+        for signal, coef in self.outer:
+            value = value + coef * values.get(signal, 0.0)
+        return value / self.den
+
+    @property
+    def signals(self) -> set[str]:
+        return {name for name, _ in (*self.inner, *self.outer)}
+
+
+def _share(c, prefix: str = "") -> dict:
+    """The weighted GPU and cpu share: (w_gpu·gpu + w_cpu·cpu)/(w_gpu+w_cpu)."""
+    return {
+        "inner": ((f"{prefix}gpu", c.gpu_weight), (f"{prefix}cpu", c.cpu_weight)),
+        "inner_den": c.gpu_weight + c.cpu_weight,
+    }
+
+
+# name -> (config, time scale T, node count N) -> its Linear form (see the table above).
+OBJECTIVES: dict[str, Callable[..., Linear]] = {
+    "packing": lambda c, scale, n: Linear(**_share(c), outer=(("fragmentation", -c.fragmentation_weight),), den=scale),
+    "allocation": lambda c, scale, n: Linear(**_share(c, "current_")),
+    "spreading": lambda c, scale, n: Linear(inner=(("imbalance_cpu", -1.0),), den=scale),
+    "waiting": lambda c, scale, n: Linear(inner=(("pending", -1.0),), den=scale * n),
+    "energy": lambda c, scale, n: Linear(inner=(("active_nodes", -1.0),), den=scale * n),
+}
 
 
 class RewardConfig(StrictModel):
@@ -88,34 +144,32 @@ class IntegralReward:
         self.num_nodes = max(num_nodes, 1)
         weights = config.weights if config.name == "weighted" else {config.name: 1.0}
         self.weights = {k: float(v) for k, v in weights.items() if v}
-        self.needs_node_stats = "spreading" in self.weights or (
-            "packing" in self.weights and config.fragmentation_weight > 0
+        unknown = sorted(set(self.weights) - set(OBJECTIVES))
+        if unknown:
+            raise ValueError(f"unknown objective {unknown[0]!r}; known: {', '.join(OBJECTIVES)}")
+        # Each weighted objective as its coefficients over the reward signals.
+        self.terms: dict[str, Linear] = {k: OBJECTIVES[k](config, self.scale, self.num_nodes) for k in self.weights}
+        self.signals = set().union(*(t.signals for t in self.terms.values()))
+        unknown = sorted(self.signals - set(REWARD_SIGNALS))
+        if unknown:
+            raise ValueError(f"objective reads unknown signal {unknown[0]!r}; known: {', '.join(REWARD_SIGNALS)}")
+        # Imbalance and fragmentation at every event (not only at samples), for the objectives that integrate them.
+        self.needs_node_stats = any(
+            coef != 0
+            for t in self.terms.values()
+            for name, coef in (*t.inner, *t.outer)
+            if name in ("imbalance_cpu", "fragmentation")
         )
 
     def objective(self, name: str, s: RewardState) -> float:
         """One objective's value accumulated up to state `s`."""
-        i, c = s.integrals, self.config
-        if name == "packing":
-            share = (c.gpu_weight * i.get("gpu", 0.0) + c.cpu_weight * i.get("cpu", 0.0)) / (
-                c.gpu_weight + c.cpu_weight
-            )
-            return (share - c.fragmentation_weight * i.get("fragmentation", 0.0)) / self.scale
-        if name == "allocation":
-            cur = s.current
-            return (c.gpu_weight * cur.get("gpu", 0.0) + c.cpu_weight * cur.get("cpu", 0.0)) / (
-                c.gpu_weight + c.cpu_weight
-            )
-        if name == "spreading":
-            return -i.get("imbalance_cpu", 0.0) / self.scale
-        if name == "waiting":
-            return -i.get("pending", 0.0) / (self.scale * self.num_nodes)
-        if name == "energy":
-            return -i.get("active_nodes", 0.0) / (self.scale * self.num_nodes)
-        raise ValueError(f"unknown objective {name!r}; known: {', '.join(OBJECTIVES)}")
+        linear = self.terms.get(name) or OBJECTIVES[name](self.config, self.scale, self.num_nodes)
+        return linear(signal_values(s))
 
     def potential(self, s: RewardState) -> float:
         """Φ(s): the weighted objectives accumulated up to `s`."""
-        return sum(w * self.objective(k, s) for k, w in self.weights.items())
+        values = signal_values(s)
+        return sum(w * self.terms[k](values) for k, w in self.weights.items())
 
     def __call__(
         self, state: RewardState, action: int, next_state: RewardState, is_valid: bool, is_done: bool
@@ -123,6 +177,14 @@ class IntegralReward:
         if self.config.form == "dense":
             return self.potential(next_state) - self.potential(state)
         return self.potential(next_state) if is_done else 0.0
+
+
+def signal_values(s: RewardState) -> dict[str, float]:
+    """The reward signals of a state by name (REWARD_SIGNALS)."""
+    values = dict(s.integrals)
+    for resource, share in s.current.items():
+        values[f"current_{resource}"] = share
+    return values
 
 
 def current_allocation(cluster) -> dict[str, float]:

@@ -69,6 +69,48 @@ class SimulationOptions:
     tie_break: str = "random"
 
 
+@dataclass
+class SimulatorState:
+    """A Simulator's dynamic state between two decisions: what another engine hands over (``Simulator.state``,
+    ``Simulator.from_state``). The cluster's arrays and the metrics recorder travel in their own public fields."""
+
+    now: float
+    node_of: np.ndarray  # int64 [pods]: the node each pod runs on, -1 for none
+    gpus_of: list[tuple[int, ...]]  # per pod, the GPU devices it holds
+    queued_at: np.ndarray  # float64 [pods]: when each pod was last queued (NaN: never)
+    ever_bound: np.ndarray  # bool [pods]
+    dropped: np.ndarray  # bool [pods]: fitted nowhere without retries
+    incarnation: np.ndarray  # int64 [pods]: binds undone so far (a departure event of an older one is stale)
+    attempted: np.ndarray  # bool [pods]: tried at least once
+    events: list[tuple[float, int, int, int, int]]  # (time, seq, kind, a, b), sorted
+    work_events: int  # events other than random failures and recoveries
+    queue: list[tuple[int, float, int, int]]  # the active queue: (-priority, since, seq, pod), sorted
+    seq: int  # the sequence counter that events and the queue share
+    unschedulable: list[tuple[int, float]]  # (pod, since), in the order they became unschedulable
+    current: int | None  # the pod being decided
+    running: int
+    dirty: bool  # the state reached at `now` is not yet recorded in the metrics
+    gpu_arrived: int
+    curve: list[tuple[int, int]]
+
+
+def sample_candidates(feasible: np.ndarray, num_to_find: int, start: int) -> tuple[np.ndarray, int]:
+    """The feasible nodes kube-scheduler would score: up to `num_to_find`, scanning from the round-robin `start`
+    and wrapping around; returns them and the next start index (which moves only when the search stops early)."""
+    n = len(feasible)
+    idx = np.flatnonzero(feasible)
+    if num_to_find >= n:
+        return idx, start
+    p = int(np.searchsorted(idx, start))  # the scan starts at node `start` and wraps around
+    if len(idx) <= num_to_find:
+        return (np.concatenate((idx[p:], idx[:p])) if p else idx), start
+    if len(idx) - p >= num_to_find:
+        rotated = idx[p : p + num_to_find]
+    else:
+        rotated = np.concatenate((idx[p:], idx[: num_to_find - (len(idx) - p)]))
+    return rotated, (int(rotated[-1]) + 1) % n
+
+
 class Simulator:
     """A cluster, a workload and the scheduling queue, advanced event by event."""
 
@@ -154,6 +196,68 @@ class Simulator:
             self._push(float(t), ARRIVE, n_init + k)
         self._schedule_failures()
 
+    # ---- hand-over between engines --------------------------------------------------------------
+    def state(self) -> SimulatorState:
+        """A copy of the dynamic state (events and queue sorted)."""
+        return SimulatorState(
+            now=self.now,
+            node_of=self.node_of.copy(),
+            gpus_of=list(self.gpus_of),
+            queued_at=self.queued_at.copy(),
+            ever_bound=self.ever_bound.copy(),
+            dropped=self.dropped.copy(),
+            incarnation=self._incarnation.copy(),
+            attempted=self._attempted.copy(),
+            events=sorted(self._events),
+            work_events=self._work_events,
+            queue=sorted(self._queue),
+            seq=self._seq,
+            unschedulable=list(self._unschedulable.since.items()),
+            current=self._current,
+            running=self.running,
+            dirty=self._dirty,
+            gpu_arrived=self.gpu_arrived,
+            curve=list(self.curve),
+        )
+
+    @classmethod
+    def from_state(
+        cls,
+        source: ClusterSource,
+        workload: Workload,
+        options: SimulationOptions | None,
+        filter_profile: Profile | None,
+        seed: int,
+        state: SimulatorState,
+    ) -> Simulator:
+        """A Simulator of this run in `state`. The caller brings ``cluster`` and ``metrics`` to the same point
+        through their public fields; the random streams start from `seed` (the state holds no random draw)."""
+        sim = cls(source, workload, options, filter_profile, seed=seed)
+        sim.now = state.now
+        sim.node_of[:] = state.node_of
+        sim.gpus_of = list(state.gpus_of)
+        sim.queued_at[:] = state.queued_at
+        sim.ever_bound[:] = state.ever_bound
+        sim.dropped[:] = state.dropped
+        sim._incarnation[:] = state.incarnation
+        sim._attempted[:] = state.attempted
+        sim.node_pods = [set() for _ in range(sim.cluster.num_nodes)]
+        for i in np.flatnonzero(state.node_of >= 0).tolist():
+            sim.node_pods[int(state.node_of[i])].add(i)
+        sim._events = sorted(state.events)  # a sorted list is a valid heap; keys (time, seq) are unique
+        sim._work_events = state.work_events
+        sim._queue = sorted(state.queue)
+        sim._seq = state.seq
+        sim._unschedulable = UnschedulablePods(len(sim.cluster.resources))
+        for i, since in state.unschedulable:
+            sim._unschedulable.add(i, sim.request(i), since)
+        sim._current = state.current
+        sim.running = state.running
+        sim._dirty = state.dirty
+        sim.gpu_arrived = state.gpu_arrived
+        sim.curve = list(state.curve)
+        return sim
+
     def _node(self, name: str) -> int:
         j = self.cluster.node_index.get(name)
         if j is None:
@@ -222,6 +326,11 @@ class Simulator:
                 break
             expired.append(i)
         self._requeue(expired)
+
+    @property
+    def current(self) -> int | None:
+        """The pod being decided (``next_pod`` returned it; ``bind`` or ``defer`` settles it)."""
+        return self._current
 
     @property
     def pending(self) -> int:
@@ -356,22 +465,9 @@ class Simulator:
         return mask
 
     def candidates(self, feasible: np.ndarray, num_to_find: int) -> np.ndarray:
-        """The feasible nodes kube-scheduler would score: up to `num_to_find`, scanning from the round-robin
-        start index; advances the start index as kube-scheduler does."""
-        n = self.cluster.num_nodes
-        idx = np.flatnonzero(feasible)
-        if num_to_find >= n:
-            return idx
-        s = self.next_start_index
-        p = int(np.searchsorted(idx, s))  # the scan starts at node s and wraps around
-        if len(idx) <= num_to_find:
-            return np.concatenate((idx[p:], idx[:p])) if p else idx
-        if len(idx) - p >= num_to_find:
-            rotated = idx[p : p + num_to_find]
-        else:
-            rotated = np.concatenate((idx[p:], idx[: num_to_find - (len(idx) - p)]))
-        self.next_start_index = (int(rotated[-1]) + 1) % n
-        return rotated
+        """The feasible nodes kube-scheduler would score (``sample_candidates``); advances the start index."""
+        nodes, self.next_start_index = sample_candidates(feasible, num_to_find, self.next_start_index)
+        return nodes
 
     def bind(self, node: int, gpus: tuple[int, ...] | None = None) -> None:
         """Bind the current pod to `node` (which must be feasible)."""

@@ -25,7 +25,13 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from envs.env import PodSchedulingEnv, kernels
+from envs.env import PodSchedulingEnv
+
+try:
+    from envs.compiled import kernels
+    from envs.compiled.engine import CompiledEpisode
+except ImportError:  # numba missing: every env runs the Python engine
+    kernels = CompiledEpisode = None
 
 
 class PodSchedulingVectorEnv(VectorEnv):
@@ -70,8 +76,9 @@ class PodSchedulingVectorEnv(VectorEnv):
 
     def _adopt(self, k: int) -> None:
         """Move env k's compiled episode (if it has one) into row k of the shared buffers."""
-        ep = self.envs[k]._episode
-        if ep is None:
+        ep = self.envs[k].engine
+        if CompiledEpisode is None or not isinstance(ep, CompiledEpisode):
+            self._rows[k] = None
             return
         ni, nf = len(ep.ib), len(ep.fb)
         if ni > self._ibuf.shape[1] or nf > self._fbuf.shape[1]:
@@ -98,7 +105,7 @@ class PodSchedulingVectorEnv(VectorEnv):
     def step(self, actions):
         actions = np.asarray(actions).reshape(self.num_envs)
         # Reading an env's `sim` hands its episode to the Python engine: then this step runs env by env.
-        if None not in self._rows and [env._episode for env in self.envs] == self._rows:
+        if None not in self._rows and all(env.engine is row for env, row in zip(self.envs, self._rows)):
             return self._step_compiled(actions)
         observations, rewards = [], np.zeros(self.num_envs, dtype=np.float64)
         terminated = np.zeros(self.num_envs, dtype=bool)
@@ -153,8 +160,7 @@ class PodSchedulingVectorEnv(VectorEnv):
             infos["invalid_action"], infos["_invalid_action"] = live_invalid.copy(), live_invalid.copy()
         for k in np.flatnonzero(done).tolist():
             env = self.envs[k]
-            env._after_compiled_step()
-            info = env._compiled_info()
+            info = env.engine.info()
             if invalid[k]:
                 info["invalid_action"] = True
             final = {"nodes": nodes[k].copy(), "pod": pods[k].copy(), "action_mask": masks[k].copy()}

@@ -16,7 +16,7 @@ semantics (``envs.kube``, vectorised by ``envs.scheduling.VectorProfile``, the f
   pods bound moments ago (kept across a relist that does not show them yet), the round-robin start.
 * **Filters** with the profile's Filter plugins (default: kube-scheduler v1.35's default profile, or
   ``--config`` KubeSchedulerConfiguration), looks for ``scorer.num_to_find`` feasible nodes from a
-  round-robin start as kube-scheduler does (``Simulator.candidates``), **scores** them with the scorer,
+  round-robin start as kube-scheduler does (``envs.simulator.sample_candidates``), **scores** them with the scorer,
   and takes the highest score. **Ties**: uniformly at random from a seeded RNG, the same stream the
   simulator uses for the same seed (``tie_break="random"``, default, kube-scheduler's selectHost), or
   the lowest node name (``tie_break="name"``).
@@ -72,7 +72,7 @@ from envs.kube.framework import Status
 from envs.kube.objects import parse_pod
 from envs.kube.profile import Profile, default_profile
 from envs.scheduling import VectorProfile
-from envs.simulator import Simulator
+from envs.simulator import sample_candidates
 from plugin.cache import ClusterCache, ClusterView
 
 log = logging.getLogger("podgym.scheduler")
@@ -245,7 +245,7 @@ class SecondaryScheduler:
         self.pending: dict[str, dict[str, Any]] = {}  # uid -> pod waiting for this scheduler
         self.cache = ClusterCache(self.profile, seed=seed, pending=lambda: len(self.pending), sort_nodes=True)
         self.cache.listeners.append(_ScorerListener(scorer))
-        self.next_start_index = 0  # kube-scheduler's round-robin start (read and advanced by Simulator.candidates)
+        self.next_start_index = 0  # kube-scheduler's round-robin start (sample_candidates advances it)
         self._pending_keys: dict[str, str] = {}
         self._order: dict[str, tuple[int, str, int]] = {}
         self._seq = 0
@@ -260,7 +260,7 @@ class SecondaryScheduler:
     # ---- state from the API --------------------------------------------------------------------
     @property
     def cluster(self) -> ClusterState:
-        """The cache's current ClusterState (``Simulator.candidates`` reads it, with ``next_start_index``)."""
+        """The cache's current ClusterState."""
         return self.cache.cluster()
 
     def _waits_for_us(self, pod: Mapping[str, Any]) -> bool:
@@ -375,7 +375,9 @@ class SecondaryScheduler:
         mask = snapshot.vector.filter(cluster, request)
         n = cluster.num_nodes
         self.next_start_index = self.next_start_index % n if n else 0  # the node count may have changed
-        nodes = Simulator.candidates(self, mask, self.scorer.num_to_find(cluster.live_count))  # type: ignore[arg-type]
+        nodes, self.next_start_index = sample_candidates(
+            mask, self.scorer.num_to_find(cluster.live_count), self.next_start_index
+        )
         if len(nodes) == 0:
             return None, self._failure_message(cluster, snapshot.vector, request, pod), request
         if len(nodes) == 1:

@@ -1,5 +1,6 @@
-"""The compiled engine's Python side: which scenarios it runs, an episode's buffers, and the way back to a
-``Simulator`` (the exact same state) for everything that reads the simulator itself.
+"""The compiled engine's Python side: which scenarios it runs, an episode's buffers (``CompiledEpisode``, an
+``envs.engine.Engine``), and the way back to the Python engine (the exact same state, through
+``Simulator.from_state``) for everything that reads the simulator itself.
 
 At reset the parts that depend only on the pod's template and the node (the static Filter plugins) are
 evaluated in Python with ``VectorProfile.static_verdict`` into a [templates, nodes] table; so are the
@@ -9,19 +10,21 @@ feature encoder's constants. The kernels (``envs.compiled.kernels``) do everythi
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from envs.cluster import ClusterState, requested_resources
-from envs.features import FeatureEncoder
+from envs.engine import EpisodeSpec, Observation, PythonEngine
+from envs.features import FEATURE_VERSION, NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder
 from envs.kube.objects import CPU, MEMORY
+from envs.kube.profile import Profile
 from envs.metrics import SIGNALS, MetricsRecorder, Summary
-from envs.rewards import OBJECTIVES, IntegralReward, RewardState
-from envs.scenario import BuiltScenario, Scenario
+from envs.rewards import IntegralReward, RewardState
+from envs.scenario import Scenario
 from envs.scheduling import VectorProfile
-from envs.simulator import ARRIVE, Simulator
-from envs.unschedulable import UnschedulablePods
+from envs.simulator import ARRIVE, Simulator, SimulatorState
 from envs.workload.types import GPU_RESOURCE
 
 try:
@@ -30,11 +33,46 @@ except ImportError:  # numba missing: every scenario runs on the Python engine
     K = None
 
 
-def unsupported_features(scenario: Scenario, reward_fn: Any) -> list[str]:
-    """What keeps `scenario` (with `reward_fn`) off the compiled engine: 'field: feature' lines; [] when supported."""
+@dataclass(frozen=True)
+class Coverage:
+    """What the kernels implement. Anything else runs on the Python engine under ``env.engine: auto`` and is refused
+    under ``compiled``; a kernel that learns more says so here, beside a parity test.
+
+    Filter plugins without checks of what is bound (``Plugin.dynamic`` False) are covered whatever they are: their
+    static verdicts are evaluated in Python into the kernels' [templates, nodes] table. Score plugins and their
+    scoring strategies take no part in an env episode (the agent scores the nodes), so the kernels need none.
+    """
+
+    dynamic_filters: frozenset[str]  # Filter plugins whose checks of what is bound on a node the kernels run
+    reward: type  # the reward function whose potential the kernels evaluate
+    signals: frozenset[str]  # the reward signals (envs.rewards.REWARD_SIGNALS) the kernels compute
+    feature_version: int  # the observation encoding (envs.features.FEATURE_VERSION) the kernels write
+
+
+COVERAGE = Coverage(
+    dynamic_filters=frozenset({"NodeResourcesFit"}),
+    reward=IntegralReward,
+    signals=frozenset(K.REWARD_SIGNALS if K is not None else ()),
+    feature_version=1,
+)
+
+
+def unsupported_features(scenario: Scenario, reward_fn: Any, profile: Profile | None = None) -> list[str]:
+    """What keeps `scenario` (with `reward_fn` and the built scheduler `profile`) off the compiled engine:
+    'field: what' lines naming the scenario field; [] when the kernels cover everything (``COVERAGE``)."""
     out = []
     if K is None:
         out.append("env.engine: numba is not installed")
+    for plugin in profile.filter_plugins if profile is not None else ():
+        if plugin.dynamic and plugin.name not in COVERAGE.dynamic_filters:
+            out.append(
+                f"scheduler: Filter plugin {plugin.name} (the kernels check only "
+                f"{', '.join(sorted(COVERAGE.dynamic_filters))} against what runs on a node)"
+            )
+    if COVERAGE.feature_version != FEATURE_VERSION:
+        out.append(
+            f"env: observation features version {FEATURE_VERSION} (the kernels write {COVERAGE.feature_version})"
+        )
     f = scenario.failures
     if f.mtbf is not None or f.events:
         out.append("failures: node failures and recoveries")
@@ -42,8 +80,13 @@ def unsupported_features(scenario: Scenario, reward_fn: Any) -> list[str]:
         out.append("autoscaler: nodes powered on and off")
     if scenario.cluster.snapshot is not None:
         out.append("cluster.snapshot: pods already bound and cordoned nodes of a snapshot")
-    if type(reward_fn) is not IntegralReward:
+    if type(reward_fn) is not COVERAGE.reward:
         out.append(f"reward_fn: a custom reward function ({type(reward_fn).__name__})")
+    else:
+        for signal in sorted(reward_fn.signals - COVERAGE.signals):
+            out.append(
+                f"reward: objective signal {signal!r} (the kernels compute {', '.join(sorted(COVERAGE.signals))})"
+            )
     return out
 
 
@@ -82,17 +125,17 @@ def _fresh_cluster(nodes: list, workload) -> ClusterState:
 
 
 class CompiledEpisode:
-    """One episode of `built` in the compiled engine's buffers ``ib`` (int64) and ``fb`` (float64)."""
+    """One episode in the compiled engine's buffers ``ib`` (int64) and ``fb`` (float64): an ``envs.engine.Engine``.
 
-    def __init__(
-        self,
-        built: BuiltScenario,
-        seed: int,
-        reward_fn: IntegralReward,
-        max_nodes: int,
-        n_actions: int,
-        pending_action: int | None,
-    ):
+    A vector env may move the buffers into rows of its own (``rebind``) and step many episodes in one kernel call.
+    """
+
+    name = "compiled"
+
+    def __init__(self, spec: EpisodeSpec):
+        built, seed, reward_fn = spec.built, spec.seed, spec.reward_fn
+        max_nodes, n_actions, pending_action = spec.max_nodes, spec.n_actions, spec.pending_action
+        self.spec = spec
         self.built, self.seed, self.reward_fn = built, seed, reward_fn
         source, w, options = built.cluster, built.workload, built.options
         self.cluster = cluster = (
@@ -109,6 +152,7 @@ class CompiledEpisode:
         p, t = len(w), len(w.templates)
         cap = 2 * p + 2  # observations: at most one per event time, plus the last
         weights = list(reward_fn.weights.items())
+        obj_ints, obj_floats = self._objectives(reward_fn)
         shape, num_shapes = self._shapes(cluster, w)
 
         lay = _Layout()
@@ -153,7 +197,7 @@ class CompiledEpisode:
             (K.O_CURVE_A, p),
             (K.O_CURVE_B, p),
             (K.O_MASK, n_actions),
-            (K.O_OBJ, len(weights)),
+            (K.O_OBJ, len(obj_ints)),
             (K.O_SHAPE, p),
             (K.O_NOFIT, num_shapes),
             (K.O_FITSTAMP, num_shapes),
@@ -184,7 +228,7 @@ class CompiledEpisode:
             (K.OF_DPODS, n),
             (K.OF_TPRIO, p),
             (K.OF_TPEND, p + 2),
-            (K.OF_OBJW, len(weights)),
+            (K.OF_OBJW, len(obj_floats)),
         ):
             lay.float_array(slot, size)
         self.ib = ib = np.zeros(lay.i_end, dtype=np.int64)
@@ -279,16 +323,25 @@ class CompiledEpisode:
         fb[K.HORIZON] = options.horizon_s
         fb[K.INTERVAL] = options.sample_interval_s
         fb[K.PENALTY] = invalid.penalty
-        cfg = reward_fn.config
-        fb[K.GW], fb[K.CW], fb[K.FW] = cfg.gpu_weight, cfg.cpu_weight, cfg.fragmentation_weight
-        fb[K.SCALE], fb[K.NUM_NODES] = reward_fn.scale, reward_fn.num_nodes
-        self._view(K.O_OBJ, len(weights))[:] = [OBJECTIVES.index(k) for k, _ in weights]
-        self._fview(K.OF_OBJW, len(weights))[:] = [v for _, v in weights]
+        self._view(K.O_OBJ, len(obj_ints))[:] = obj_ints
+        self._fview(K.OF_OBJW, len(obj_floats))[:] = obj_floats
 
         # A one-row batch, so that a single env steps through the same kernel as the vector env.
         self.ib2, self.fb2 = ib[None, :], fb[None, :]
         self._action = np.zeros(1, dtype=np.int64)
         self._reward = np.zeros(1, dtype=np.float64)
+
+    @staticmethod
+    def _objectives(reward_fn: IntegralReward) -> tuple[list[int], list[float]]:
+        """The weighted objectives' coefficients (envs.rewards.Linear) in the kernels' layout (O_OBJ, OF_OBJW)."""
+        ints: list[int] = []
+        floats: list[float] = []
+        for name, weight in reward_fn.weights.items():
+            linear = reward_fn.terms[name]
+            terms = (*linear.inner, *linear.outer)
+            ints += [len(linear.inner), len(linear.outer), *(K.REWARD_SIGNALS.index(s) for s, _ in terms)]
+            floats += [weight, linear.inner_den, linear.den, *(c for _, c in terms)]
+        return ints, floats
 
     @staticmethod
     def _shapes(cluster: ClusterState, w) -> tuple[np.ndarray, int]:
@@ -319,55 +372,76 @@ class CompiledEpisode:
         self.ib, self.fb = ibuf, fbuf
         self.ib2, self.fb2 = ibuf[None, :], fbuf[None, :]
 
-    # ---- stepping ---------------------------------------------------------------------------------------
-    def step(self, action: int, nodes: np.ndarray, pod: np.ndarray, mask: np.ndarray) -> float:
-        """One env step (K.START: the first decision) writing the observation into [1, ...] arrays."""
+    # ---- the Engine protocol ----------------------------------------------------------------------------
+    def reset(self) -> Observation:
+        return self._step(K.START)[0]
+
+    def step(self, action: int) -> tuple[Observation, float, bool]:
+        # Beyond +-ACTION_LIMIT an action is invalid anyway; K.START is reserved.
+        return self._step(action if abs(action) < K.ACTION_LIMIT else -1)
+
+    def _step(self, action: int) -> tuple[Observation, float, bool]:
+        """One kernel step of this episode (K.START: its first decision): (observation, reward, invalid)."""
+        nodes = np.empty((1, int(self.ib[K.M]), NUM_NODE_FEATURES), dtype=np.float32)
+        pod = np.empty((1, NUM_POD_FEATURES), dtype=np.float32)
+        mask = np.empty((1, int(self.ib[K.A])), dtype=np.int8)
         self._action[0] = action
         K.step_all(self.ib2, self.fb2, self._action, nodes, pod, mask, self._reward)
-        return float(self._reward[0])
+        obs = {"nodes": nodes[0], "pod": pod[0], "action_mask": mask[0]}
+        return obs, float(self._reward[0]), bool(self.ib[K.INVALID])
 
     @property
-    def current(self) -> int | None:
+    def done(self) -> bool:
+        return bool(self.ib[K.DONE])
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.ib[K.TRUNCATED])
+
+    @property
+    def pod(self) -> int | None:
         i = int(self.ib[K.CURRENT])
         return None if i < 0 else i
 
+    current = pod
+
+    @property
+    def invalid_streak(self) -> int:
+        return int(self.ib[K.STREAK])
+
     def info(self) -> dict[str, Any]:
-        """PodSchedulingEnv._info without the metrics."""
         ib = self.ib
         i = int(ib[K.CURRENT])
-        return {
+        info: dict[str, Any] = {
             "time": float(self.fb[K.NOW]),
             "pending": int(ib[K.NQ] + ib[K.USN] + (i >= 0)),
             "running": int(ib[K.RUNNING]),
             "pod": self.names[i] if i >= 0 else None,
         }
+        if self.done:
+            info["metrics"] = self.metrics().as_dict()
+        return info
 
     def mask(self) -> np.ndarray:
         return self._view(K.O_MASK, int(self.ib[K.A]))
+
+    def to_python(self) -> PythonEngine:
+        return PythonEngine.resume(
+            self.spec,
+            self.materialize(),
+            mask=self.mask(),
+            reward_state=self.reward_state(),
+            invalid_streak=self.invalid_streak,
+            done=self.done,
+            truncated=self.truncated,
+        )
 
     # ---- back to the Python engine -----------------------------------------------------------------------
     def materialize(self) -> Simulator:
         """A Simulator in exactly this episode's state (as if the Python engine had run it)."""
         b, ib, fb = self.built, self.ib, self.fb
-        sim = Simulator(b.cluster, b.workload, b.options, b.profile, seed=self.seed)
-        sim.metrics.track_node_stats = self.track_node_stats
-        n, r, gd, p = (int(ib[s]) for s in (K.N, K.R, K.GD, K.P))
-        self._sync_cluster(sim.cluster)
-        node_of = self._view(K.O_NODEOF, p)
-        bound = np.flatnonzero(node_of >= 0)
-
-        sim.now = float(fb[K.NOW])
-        sim.node_of[:] = node_of
+        gd, p = int(ib[K.GD]), int(ib[K.P])
         gn, gdev = self._view(K.O_GN, p), self._view(K.O_GDEV, p * gd).reshape(p, gd)
-        sim.gpus_of = [tuple(int(d) for d in gdev[i, : gn[i]]) if gn[i] else () for i in range(p)]
-        sim.queued_at[:] = self._fview(K.OF_QAT, p)
-        sim.ever_bound[:] = self._view(K.O_EVERB, p).astype(bool)
-        sim.dropped[:] = self._view(K.O_DROP, p).astype(bool)
-        sim._incarnation[:] = self._view(K.O_INC, p)
-        sim._attempted[:] = self._view(K.O_ATT, p).astype(bool)
-        sim.node_pods = [set() for _ in range(n)]
-        for i in bound.tolist():
-            sim.node_pods[int(node_of[i])].add(i)
         nev = int(ib[K.NEV])
         events = zip(
             self._fview(K.OF_EVT, nev).tolist(),
@@ -376,8 +450,6 @@ class CompiledEpisode:
             self._view(K.O_EVA, nev).tolist(),
             self._view(K.O_EVB, nev).tolist(),
         )
-        sim._events = sorted(events)  # a sorted list is a valid heap; keys (time, seq) are unique
-        sim._work_events = nev
         nq = int(ib[K.NQ])
         queue = zip(
             self._view(K.O_QNP, nq).tolist(),
@@ -385,26 +457,42 @@ class CompiledEpisode:
             self._view(K.O_QSEQ, nq).tolist(),
             self._view(K.O_QI, nq).tolist(),
         )
-        sim._queue = sorted(queue)
-        sim._seq = int(ib[K.SEQ])
-        sim._unschedulable = UnschedulablePods(r)
+        unschedulable = []
         since, nxt = self._fview(K.OF_USSINCE, p), self._view(K.O_USNEXT, p)
         i = int(ib[K.USHEAD])
         while i >= 0:
-            sim._unschedulable.add(i, sim.request(i), float(since[i]))
+            unschedulable.append((i, float(since[i])))
             i = int(nxt[i])
-        sim._current = self.current
-        sim.running = int(ib[K.RUNNING])
-        sim._dirty = bool(ib[K.DIRTY])
-        sim.gpu_arrived = int(ib[K.GPU_ARRIVED])
         ncurve = int(ib[K.NCURVE])
-        sim.curve = list(
-            zip(self._view(K.O_CURVE_A, ncurve).tolist(), self._view(K.O_CURVE_B, ncurve).tolist(), strict=True)
+        state = SimulatorState(
+            now=float(fb[K.NOW]),
+            node_of=self._view(K.O_NODEOF, p).copy(),
+            gpus_of=[tuple(int(d) for d in gdev[i, : gn[i]]) if gn[i] else () for i in range(p)],
+            queued_at=self._fview(K.OF_QAT, p).copy(),
+            ever_bound=self._view(K.O_EVERB, p).astype(bool),
+            dropped=self._view(K.O_DROP, p).astype(bool),
+            incarnation=self._view(K.O_INC, p).copy(),
+            attempted=self._view(K.O_ATT, p).astype(bool),
+            events=sorted(events),
+            work_events=nev,
+            queue=sorted(queue),
+            seq=int(ib[K.SEQ]),
+            unschedulable=unschedulable,
+            current=self.pod,
+            running=int(ib[K.RUNNING]),
+            dirty=bool(ib[K.DIRTY]),
+            gpu_arrived=int(ib[K.GPU_ARRIVED]),
+            curve=list(
+                zip(self._view(K.O_CURVE_A, ncurve).tolist(), self._view(K.O_CURVE_B, ncurve).tolist(), strict=True)
+            ),
         )
+        sim = Simulator.from_state(b.cluster, b.workload, b.options, b.profile, self.seed, state)
+        sim.metrics.track_node_stats = self.track_node_stats
+        self._sync_cluster(sim.cluster)
         self._fill_metrics(sim.metrics)
         return sim
 
-    def summary(self) -> Summary:
+    def metrics(self) -> Summary:
         """Simulator.summary of this episode, without building a Simulator."""
         ib, fb = self.ib, self.fb
         m = MetricsRecorder(self.cluster, self.built.options.sample_interval_s)
@@ -415,12 +503,12 @@ class CompiledEpisode:
             end = float(fb[K.HORIZON])
         arrived = self._fview(K.OF_ARR, p) <= now
         bound = self._view(K.O_EVERB, p).astype(bool)
-        pending, running = self.info()["pending"], int(ib[K.RUNNING])
+        pending, running = int(ib[K.NQ] + ib[K.USN] + (ib[K.CURRENT] >= 0)), int(ib[K.RUNNING])
         current = (now, pending, running) if ib[K.DIRTY] else None
         never = int((arrived & ~bound).sum())
         if current is None:  # nothing to add to the series: aggregate the buffers as they are
             self._fill_metrics(m, as_arrays=True)
-            return m._summary(int(arrived.sum()), int(bound.sum()), pending, never, end)
+            return m.aggregate(int(arrived.sum()), int(bound.sum()), pending, never, end)
         self._sync_cluster(self.cluster)
         self._fill_metrics(m)
         return m.summary(int(arrived.sum()), int(bound.sum()), pending, never, end, current)
@@ -471,10 +559,10 @@ class CompiledEpisode:
         m.fragmentation = series(self._fview(K.OF_FRAG, nsamp))
         m.waits = series(self._fview(K.OF_WAITS, nwaits))
         m.attempts, m.failed_attempts = int(ib[K.ATTEMPTS]), int(ib[K.FAILED])
-        m._next_sample = float(fb[K.NEXT_SAMPLE])
+        m.next_sample = float(fb[K.NEXT_SAMPLE])
         m.integrals = dict(zip(SIGNALS, fb[K.INTEG : K.INTEG + 8].tolist(), strict=True))
-        m._last = dict(zip(SIGNALS, fb[K.LAST : K.LAST + 8].tolist(), strict=True))
-        m._last_t = float(fb[K.LAST_T]) if ib[K.HAS_LAST_T] else None
+        m.last = dict(zip(SIGNALS, fb[K.LAST : K.LAST + 8].tolist(), strict=True))
+        m.last_t = float(fb[K.LAST_T]) if ib[K.HAS_LAST_T] else None
 
     def reward_state(self) -> RewardState:
         """The env's previous RewardState (what the next dense reward is measured from)."""

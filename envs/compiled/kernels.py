@@ -107,7 +107,7 @@ from numba import njit, prange
     O_CURVE_A,
     O_CURVE_B,
     O_MASK,  # [A]
-    O_OBJ,  # objective codes
+    O_OBJ,  # per objective: inner and outer term counts, then each term's signal (envs.rewards.Linear)
     O_SHAPE,  # [P] the pod's shape (template, requests, GPU ask)
     O_NOFIT,  # [shapes] the cluster version at which the shape fitted nowhere (-1: none)
     O_FITSTAMP,  # [shapes] the queueing-hint scan that last evaluated the shape
@@ -137,7 +137,7 @@ from numba import njit, prange
     OF_DPODS,
     OF_TPRIO,  # tanh(priority / 1000) per pod
     OF_TPEND,  # tanh(pending / nodes) per pending count
-    OF_OBJW,
+    OF_OBJW,  # per objective: weight, inner_den, den, then each term's coefficient
     INT_HEADER,
 ) = range(119)
 
@@ -149,11 +149,6 @@ from numba import njit, prange
     NEXT_SAMPLE,
     LAST_T,
     PENALTY,
-    GW,
-    CW,
-    FW,
-    SCALE,
-    NUM_NODES,  # the reward's max(num_nodes, 1)
     PREV_T,
     PREV_CUR_CPU,
     PREV_CUR_GPU,
@@ -162,7 +157,7 @@ from numba import njit, prange
     NEXT_CUR_GPU,
     REWARD,
     INTEG,  # 8 signals
-) = range(19)
+) = range(14)
 LAST = INTEG + 8
 PREV_INTEG = LAST + 8
 NEXT_INTEG = PREV_INTEG + 8
@@ -170,8 +165,19 @@ FLOAT_HEADER = NEXT_INTEG + 8
 
 # Signals, in envs.metrics.SIGNALS order.
 S_CPU, S_MEM, S_GPU, S_PENDING, S_ACTIVE, S_LIVE, S_IMB, S_FRAG = range(8)
-# Objectives (envs.rewards.OBJECTIVES order).
-PACKING, ALLOCATION, SPREADING, WAITING, ENERGY = range(5)
+# Reward signals (envs.rewards.REWARD_SIGNALS order): the 8 integrals, then the allocated cpu and GPU shares now.
+REWARD_SIGNALS = (
+    "cpu",
+    "memory",
+    "gpu",
+    "pending",
+    "active_nodes",
+    "live_nodes",
+    "imbalance_cpu",
+    "fragmentation",
+    "current_cpu",
+    "current_gpu",
+)
 ARRIVE, DEPART = 0, 1
 START = -(2**62)  # the action that starts an episode (the first decision after reset)
 ACTION_LIMIT = 2**62  # actions passed to the kernels lie strictly within +-ACTION_LIMIT (others: -1, invalid)
@@ -819,24 +825,33 @@ def _next_reward_state(ib, fb):
 
 
 @njit(cache=True)
+def _signal(fb, integ, cur_cpu, cur_gpu, s):
+    """Reward signal `s` of a reward state (integrals at fb[integ:], current allocation)."""
+    if s < 8:
+        return fb[integ + s]
+    return cur_cpu if s == 8 else cur_gpu
+
+
+@njit(cache=True)
 def _potential(ib, fb, integ, cur_cpu, cur_gpu):
-    """IntegralReward.potential of a reward state (integrals at fb[integ:], current allocation)."""
+    """IntegralReward.potential: each objective's coefficients (envs.rewards.Linear), in the same operations."""
     total = 0.0
-    gw, cw, fw, scale = fb[GW], fb[CW], fb[FW], fb[SCALE]
-    for k in range(ib[NOBJ]):
-        code = ib[ib[O_OBJ] + k]
-        if code == PACKING:
-            share = (gw * fb[integ + S_GPU] + cw * fb[integ + S_CPU]) / (gw + cw)
-            value = (share - fw * fb[integ + S_FRAG]) / scale
-        elif code == ALLOCATION:
-            value = (gw * cur_gpu + cw * cur_cpu) / (gw + cw)
-        elif code == SPREADING:
-            value = -fb[integ + S_IMB] / scale
-        elif code == WAITING:
-            value = -fb[integ + S_PENDING] / (scale * fb[NUM_NODES])
-        else:
-            value = -fb[integ + S_ACTIVE] / (scale * fb[NUM_NODES])
-        total += fb[ib[OF_OBJW] + k] * value
+    oi, of = ib[O_OBJ], ib[OF_OBJW]
+    for _ in range(ib[NOBJ]):
+        n_inner, n_outer = ib[oi], ib[oi + 1]
+        weight, inner_den, den = fb[of], fb[of + 1], fb[of + 2]
+        oi += 2
+        of += 3
+        inner = 0.0
+        for m in range(n_inner):
+            term = fb[of + m] * _signal(fb, integ, cur_cpu, cur_gpu, ib[oi + m])
+            inner = term if m == 0 else inner + term
+        value = inner / inner_den
+        for m in range(n_inner, n_inner + n_outer):
+            value = value + fb[of + m] * _signal(fb, integ, cur_cpu, cur_gpu, ib[oi + m])
+        total += weight * (value / den)
+        oi += n_inner + n_outer
+        of += n_inner + n_outer
     return total
 
 

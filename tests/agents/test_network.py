@@ -260,7 +260,7 @@ def test_learned_policy_scores_what_the_trained_network_sees_in_the_env(saved_mo
     policy.reset(env.sim)
     for _ in range(60):
         feasible = np.flatnonzero(obs["action_mask"][: env.num_nodes])
-        scores = policy.score(env.sim.cluster, env.sim.request(env._pod), feasible)
+        scores = policy.score(env.sim.cluster, env.sim.request(env.pod), feasible)
         nodes, pod = th.as_tensor(obs["nodes"][None]), th.as_tensor(obs["pod"][None])
         with th.no_grad():
             expected, _ = net.node_scores(nodes, pod, valid_rows(nodes))
@@ -291,7 +291,7 @@ def test_exported_policy_scores_as_the_learned_one(saved_model, tmp_path):
     learned.reset(env.sim)
     for _ in range(40):
         feasible = np.flatnonzero(obs["action_mask"][: env.num_nodes])
-        request = env.sim.request(env._pod)
+        request = env.sim.request(env.pod)
         expected = learned.score(env.sim.cluster, request, feasible)
         for _ in range(2):  # the first time encoded for this request only, the second from the cache
             np.testing.assert_allclose(onnx.score(env.sim.cluster, request, feasible), expected, rtol=0, atol=1e-5)

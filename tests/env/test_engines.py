@@ -17,9 +17,15 @@ import numpy as np
 import pytest
 
 from benchmarks.env_throughput import pool_overrides
-from envs.compiled import kernels
+from envs import rewards
+from envs.compiled import COVERAGE, kernels
+from envs.compiled import engine as compiled_engine
 from envs.env import PodSchedulingEnv
-from envs.kube.errors import KubeObjectError
+from envs.features import FEATURE_VERSION
+from envs.kube.errors import ConfigError, KubeObjectError
+from envs.kube.framework import UNSCHEDULABLE, Plugin, Status
+from envs.kube.plugins import REGISTRY
+from envs.rewards import Linear
 from envs.vector import PodSchedulingVectorEnv, unbatch_info
 
 HUNDRED = {**pool_overrides(), "simulation.horizon": 7200}
@@ -128,21 +134,24 @@ def test_reading_sim_hands_the_episode_over_with_the_same_state():
     assert compiled.engine_name == "compiled"
     a, b = python.sim, compiled.sim
     assert compiled.engine_name == "python"
-    for name in ("node_of", "queued_at", "ever_bound", "dropped", "_incarnation", "_attempted"):
-        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-    for name in ("now", "gpus_of", "node_pods", "_seq", "_current", "running", "_dirty", "gpu_arrived", "curve"):
-        assert getattr(a, name) == getattr(b, name), name
-    assert sorted(a._events) == b._events and sorted(a._queue) == b._queue
-    assert list(a._unschedulable.since.items()) == list(b._unschedulable.since.items())
+    sa, sb = a.state(), b.state()
+    for name in ("node_of", "queued_at", "ever_bound", "dropped", "incarnation", "attempted"):
+        np.testing.assert_array_equal(getattr(sa, name), getattr(sb, name), err_msg=name)
+    for name in ("now", "gpus_of", "seq", "current", "running", "dirty", "gpu_arrived", "curve"):
+        assert getattr(sa, name) == getattr(sb, name), name
+    assert a.node_pods == b.node_pods
+    assert (sa.events, sa.work_events, sa.queue) == (sb.events, sb.work_events, sb.queue)
+    assert sa.unschedulable == sb.unschedulable
     for name in ("free_t", "requested_t", "scoring_requested_t", "pod_count", "gpu_free", "gpu_idle", "gpu_max_free"):
         np.testing.assert_array_equal(getattr(a.cluster, name), getattr(b.cluster, name), err_msg=name)
     assert (a.cluster.active_count, a.cluster.version) == (b.cluster.active_count, b.cluster.version)
     ma, mb = a.metrics, b.metrics
     for name in ("times", "alloc", "pending", "running", "active_nodes", "live_nodes", "sample_times", "waits"):
         assert getattr(ma, name) == getattr(mb, name), name
-    for name in ("imbalance_cpu", "imbalance_memory", "fragmentation", "integrals", "_last", "_last_t"):
+    for name in ("imbalance_cpu", "imbalance_memory", "fragmentation", "integrals", "last", "last_t", "next_sample"):
         assert getattr(ma, name) == getattr(mb, name), name
-    assert python._reward_state == compiled._reward_state
+    assert python.engine.reward_state == compiled.engine.reward_state
+    assert python.engine.invalid_streak == compiled.engine.invalid_streak
     np.testing.assert_array_equal(python.action_masks(), compiled.action_masks())
     assert_same(play_on(python, 4), play_on(compiled, 4))
 
@@ -309,3 +318,71 @@ def test_processes_forked_after_the_compiled_engine_ran_can_run_it():
         children = list(pool.map(_step_in_child, [0, 1]))
     assert here[0] == children[0][0] == children[1][0] == "compiled"
     assert children[0] == here
+
+
+class OnePodPerNode(Plugin):
+    """A Filter plugin that reads what runs on a node, which the compiled kernels do not implement."""
+
+    name = "OnePodPerNode"
+    filters = True
+    dynamic = True
+    REASON = "node(s) already run a pod"
+
+    def filter(self, state, pod, node):
+        return Status(UNSCHEDULABLE, (self.REASON,), self.name) if node.pods else None
+
+    def fits(self, cluster, pod):
+        return cluster.pod_count == 0
+
+    def fit_reasons(self, cluster, pod):
+        return [[(self.REASON, False)] if count else [] for count in cluster.pod_count]
+
+    def hint(self, cluster, requests, node):
+        return np.full(len(requests), cluster.pod_count[node] == 0)
+
+
+def test_a_plugin_the_kernels_do_not_cover_leaves_the_compiled_engine(monkeypatch, tmp_path):
+    """Adding a Filter plugin to the profile: `auto` runs Python (which enforces it) and `compiled` names the field."""
+    monkeypatch.setitem(REGISTRY, OnePodPerNode.name, OnePodPerNode)
+    config = tmp_path / "scheduler.yaml"
+    config.write_text(
+        "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n"
+        "profiles:\n- plugins:\n    filter:\n      enabled:\n      - name: OnePodPerNode\n"
+    )
+    overrides = {"scheduler.config": str(config), "simulation.horizon": 1800}
+    env = PodSchedulingEnv("default", overrides=overrides)
+    steps = play(env, 0)
+    assert env.engine_name == "python"
+    assert env.sim.cluster.pod_count.max() == 1 and len(steps) > 1
+    with pytest.raises(ConfigError, match=r"env\.engine.*scheduler: Filter plugin OnePodPerNode"):
+        PodSchedulingEnv("default", overrides={**overrides, "env.engine": "compiled"})
+    plain = PodSchedulingEnv("default", overrides={"simulation.horizon": 1800})
+    plain.reset(seed=0)
+    assert plain.engine_name == "compiled"
+
+
+def test_a_reward_over_a_signal_the_kernels_do_not_compute_leaves_the_compiled_engine(monkeypatch):
+    monkeypatch.setattr(rewards, "REWARD_SIGNALS", (*rewards.REWARD_SIGNALS, "available_services"))
+    monkeypatch.setitem(rewards.OBJECTIVES, "energy", lambda c, scale, n: Linear(inner=(("available_services", 1.0),)))
+    env = PodSchedulingEnv("default", overrides={"simulation.horizon": 600}, reward={"name": "energy"})
+    env.reset(seed=0)
+    assert env.engine_name == "python"
+    with pytest.raises(ConfigError, match=r"reward: objective signal 'available_services'"):
+        PodSchedulingEnv("default", reward={"name": "energy"}, env={"engine": "compiled"})
+
+
+def test_another_feature_version_leaves_the_compiled_engine(monkeypatch):
+    monkeypatch.setattr(compiled_engine, "FEATURE_VERSION", COVERAGE.feature_version + 1)
+    with pytest.raises(ConfigError, match=r"env: observation features version"):
+        PodSchedulingEnv("default", env={"engine": "compiled"})
+    env = PodSchedulingEnv("default", overrides={"simulation.horizon": 600})
+    env.reset(seed=0)
+    assert env.engine_name == "python"
+
+
+def test_the_coverage_matches_the_kernels():
+    """The declared reward signals are the kernels' own, in envs.rewards.REWARD_SIGNALS order; the feature version
+    is envs.features' (a new version must be implemented in the kernels, then declared)."""
+    assert kernels.REWARD_SIGNALS == rewards.REWARD_SIGNALS
+    assert COVERAGE.signals == set(rewards.REWARD_SIGNALS)
+    assert COVERAGE.feature_version == FEATURE_VERSION
