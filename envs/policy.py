@@ -2,7 +2,7 @@
 
 The simulator filters, asks the policy for scores, and binds the pod to the highest-scoring node,
 breaking ties uniformly at random with its seeded RNG — kube-scheduler's Score extension point and
-selectHost. Heuristics (agents/) and learned policies implement the same protocol, so any of them
+selectHost. Heuristics (policies/) and learned policies (agents/) implement the same protocol, so any of them
 can be evaluated side by side and deployed.
 """
 

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from envs.kube.errors import KubeObjectError, from_validation_error
+from envs.kube.errors import ConfigError, KubeObjectError, from_validation_error
 from envs.kube.framework import Plugin
 from envs.kube.plugins import OUTSIDE_DECISION, REGISTRY, UNMODELED, new_plugin
 
@@ -167,7 +167,7 @@ def build_profile(config: ProfileConfig, percentage_of_nodes_to_score: int | Non
     args = {}
     for i, pc in enumerate(config.plugin_config):
         if pc.name in args:
-            raise KubeObjectError(f"duplicate pluginConfig for plugin {pc.name!r}", field=f"pluginConfig[{i}]")
+            raise ConfigError(f"duplicate pluginConfig for plugin {pc.name!r}", field=f"pluginConfig[{i}]")
         args[pc.name] = pc.args
 
     def implements(kind: str):
@@ -188,7 +188,7 @@ def build_profile(config: ProfileConfig, percentage_of_nodes_to_score: int | Non
                 where = next(
                     (f"pluginConfig[{i}]" for i, pc in enumerate(config.plugin_config) if pc.name == name), "plugins"
                 )
-                raise KubeObjectError(exc.problem, field=f"{where}.{exc.field}" if exc.field else where) from None
+                raise ConfigError(exc.problem, field=f"{where}.{exc.field}" if exc.field else where) from None
         return instances[name]
 
     for point, plugin_set in config.plugins:
@@ -197,7 +197,7 @@ def build_profile(config: ProfileConfig, percentage_of_nodes_to_score: int | Non
                 which = "enabled" if j < len(plugin_set.enabled) else "disabled"
                 k = j if which == "enabled" else j - len(plugin_set.enabled)
                 alias = Plugins.model_fields[point].alias or point
-                raise KubeObjectError(
+                raise ConfigError(
                     f"plugin {ref.name!r} does not exist in kube-scheduler v1.35; known plugins: "
                     f"{', '.join(sorted(REGISTRY.keys() | UNMODELED | OUTSIDE_DECISION))}",
                     field=f"plugins.{alias}.{which}[{k}].name",
@@ -228,17 +228,17 @@ def default_profile() -> Profile:
 def parse_configuration(data: Any, source: str = "<config>") -> list[Profile]:
     """Profiles of a KubeSchedulerConfiguration v1 given as a dict."""
     if not isinstance(data, dict):
-        raise KubeObjectError("expected a KubeSchedulerConfiguration object", source=source)
+        raise ConfigError("expected a KubeSchedulerConfiguration object", source=source)
     try:
         config = KubeSchedulerConfiguration.model_validate(data)
     except ValidationError as exc:
-        raise from_validation_error(exc, obj="KubeSchedulerConfiguration", source=source) from None
+        raise from_validation_error(exc, obj="KubeSchedulerConfiguration", source=source, error=ConfigError) from None
     for field_name, got, want in (
         ("apiVersion", config.api_version, API_VERSION),
         ("kind", config.kind, "KubeSchedulerConfiguration"),
     ):
         if got != want:
-            raise KubeObjectError(
+            raise ConfigError(
                 f"expected {want!r}, got {got!r}", obj="KubeSchedulerConfiguration", field=field_name, source=source
             )
     profiles = []
@@ -246,7 +246,7 @@ def parse_configuration(data: Any, source: str = "<config>") -> list[Profile]:
         try:
             profiles.append(build_profile(pc, config.percentage_of_nodes_to_score))
         except KubeObjectError as exc:
-            raise KubeObjectError(
+            raise ConfigError(
                 exc.problem,
                 obj="KubeSchedulerConfiguration",
                 field=f"profiles[{i}].{exc.field}" if exc.field else f"profiles[{i}]",
@@ -262,16 +262,16 @@ def load_profile(path: str | Path, scheduler_name: str | None = None) -> Profile
         with path.open() as stream:  # a stream with a name: YAML errors then name the file
             data = yaml.safe_load(stream)
     except OSError as exc:
-        raise KubeObjectError(f"cannot read scheduler configuration: {exc.strerror}", source=str(path)) from None
+        raise ConfigError(f"cannot read scheduler configuration: {exc.strerror}", source=str(path)) from None
     except yaml.YAMLError as exc:
-        raise KubeObjectError(f"not valid YAML: {exc}", source=str(path)) from None
+        raise ConfigError(f"not valid YAML: {exc}", source=str(path)) from None
     profiles = parse_configuration(data, str(path))
     if scheduler_name is None:
         return profiles[0]
     for p in profiles:
         if p.scheduler_name == scheduler_name:
             return p
-    raise KubeObjectError(
+    raise ConfigError(
         f"no profile with schedulerName {scheduler_name!r}; it has {', '.join(p.scheduler_name for p in profiles)}",
         source=str(path),
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import copy
+import json
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import numpy as np
 import pytest
 import yaml
 
-from envs.kube.errors import KubeObjectError
+from envs.env import PodSchedulingEnv
+from envs.kube.errors import ConfigError, KubeObjectError
 from envs.policy import KubeSchedulerPolicy
 from envs.scenario import SCENARIO_DIR, available_scenarios, load_and_build, load_scenario
 from envs.simulator import Simulator
@@ -108,6 +110,16 @@ def test_bad_override_names_file_and_field():
     message = str(info.value)
     assert str(SCENARIO_DIR / "default.yaml") in message
     assert "simulation.horizon" in message
+    assert type(info.value) is ConfigError  # configuration, not a Kubernetes object
+
+
+def test_a_bad_object_in_a_scenario_is_a_kube_object_error_not_a_config_error(tmp_path):
+    bad = tmp_path / "nodes.json"
+    node = {"kind": "Node", "apiVersion": "v1", "metadata": {"name": "n0"}, "status": {"allocatable": {"cpu": "lots"}}}
+    bad.write_text(json.dumps({"kind": "List", "items": [node]}))
+    with pytest.raises(KubeObjectError, match=r"status\.allocatable\.cpu") as info:
+        PodSchedulingEnv("default", cluster={"snapshot": {"nodes": str(bad), "pods": None}})
+    assert not isinstance(info.value, ConfigError)
 
 
 # ---- bad input -----------------------------------------------------------------------------------
