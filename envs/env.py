@@ -206,7 +206,8 @@ class PodSchedulingEnv(gym.Env):
         info = engine.info()
         if invalid:
             info["invalid_action"] = True
-        return obs, reward, engine.done and not engine.truncated, engine.truncated, info
+        done, truncated = engine.done, engine.truncated
+        return obs, reward, done and not truncated, truncated, info
 
     def action_masks(self) -> np.ndarray:
         """The allowed actions as booleans (sb3-contrib MaskablePPO reads this)."""

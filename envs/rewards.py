@@ -23,7 +23,7 @@ episode ends. By telescoping, both give exactly the same episode return.
 
 Each objective is data: ``OBJECTIVES`` maps its name to a function of the config, the time scale and the node
 count that gives its coefficients over the reward signals (``Linear``). Both engines evaluate that same data in
-the same order, so a new objective over these signals is one entry here (and a name in ``RewardConfig``); one
+the same order, so a new objective over these signals is one entry here (``RewardConfig`` accepts its name); one
 over a new signal also needs the signal in ``REWARD_SIGNALS`` and in the metrics (the compiled engine declares
 the signals its kernels compute and leaves any other reward to the Python engine).
 """
@@ -111,14 +111,17 @@ OBJECTIVES: dict[str, Callable[..., Linear]] = {
 }
 
 
+# The names a config may give: every objective above (and "weighted", a sum of them).
+ObjectiveName = Literal[tuple(OBJECTIVES)]  # type: ignore[valid-type]
+ObjectiveOrWeighted = Literal[(*OBJECTIVES, "weighted")]  # type: ignore[valid-type]
+
+
 class RewardConfig(StrictModel):
     """The scenario's `reward:` section."""
 
-    name: Literal["packing", "allocation", "spreading", "waiting", "energy", "weighted"] = "packing"
+    name: ObjectiveOrWeighted = "packing"
     form: Literal["dense", "sparse"] = "dense"
-    weights: dict[Literal["packing", "allocation", "spreading", "waiting", "energy"], float] = Field(
-        default_factory=dict
-    )
+    weights: dict[ObjectiveName, float] = Field(default_factory=dict)
     gpu_weight: float = Field(default=1.0, ge=0)
     cpu_weight: float = Field(default=1.0, ge=0)
     fragmentation_weight: float = Field(default=0.0, ge=0)

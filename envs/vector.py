@@ -105,7 +105,7 @@ class PodSchedulingVectorEnv(VectorEnv):
     def step(self, actions):
         actions = np.asarray(actions).reshape(self.num_envs)
         # Reading an env's `sim` hands its episode to the Python engine: then this step runs env by env.
-        if None not in self._rows and all(env.engine is row for env, row in zip(self.envs, self._rows)):
+        if None not in self._rows and [env.engine for env in self.envs] == self._rows:
             return self._step_compiled(actions)
         observations, rewards = [], np.zeros(self.num_envs, dtype=np.float64)
         terminated = np.zeros(self.num_envs, dtype=bool)

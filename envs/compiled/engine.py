@@ -382,9 +382,9 @@ class CompiledEpisode:
 
     def _step(self, action: int) -> tuple[Observation, float, bool]:
         """One kernel step of this episode (K.START: its first decision): (observation, reward, invalid)."""
-        nodes = np.empty((1, int(self.ib[K.M]), NUM_NODE_FEATURES), dtype=np.float32)
+        nodes = np.empty((1, self.spec.max_nodes, NUM_NODE_FEATURES), dtype=np.float32)
         pod = np.empty((1, NUM_POD_FEATURES), dtype=np.float32)
-        mask = np.empty((1, int(self.ib[K.A])), dtype=np.int8)
+        mask = np.empty((1, self.spec.n_actions), dtype=np.int8)
         self._action[0] = action
         K.step_all(self.ib2, self.fb2, self._action, nodes, pod, mask, self._reward)
         obs = {"nodes": nodes[0], "pod": pod[0], "action_mask": mask[0]}
@@ -418,7 +418,7 @@ class CompiledEpisode:
             "running": int(ib[K.RUNNING]),
             "pod": self.names[i] if i >= 0 else None,
         }
-        if self.done:
+        if ib[K.DONE]:
             info["metrics"] = self.metrics().as_dict()
         return info
 

@@ -8,6 +8,7 @@ invalid requirement (e.g. Gt with a non-integer) never matches.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,6 +37,9 @@ from envs.kube.objects import (
 )
 from envs.kube.plugins.args import NodeAffinityArgs, parse_args
 from envs.kube.validation import label_value_error, parse_int64, qualified_name_error
+
+if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
+    from envs.cluster import ClusterState, PodRequest
 
 ERR_REASON_POD = "node(s) didn't match Pod's node affinity/selector"
 ERR_REASON_ENFORCED = "node(s) didn't match scheduler-enforced node affinity"
@@ -140,7 +144,7 @@ def pinned_node_names(pod: Pod) -> set[str] | None:
 
 
 # ---- vectorised matching over a ClusterState's label columns ---------------------------------------------
-def term_mask(cluster, term: SelectorTerm) -> np.ndarray:
+def term_mask(cluster: ClusterState, term: SelectorTerm) -> np.ndarray:
     """Nodes a NodeSelectorTerm matches (term_matches over every node)."""
     n = cluster.num_nodes
     if not term.match_expressions and not term.match_fields:
@@ -168,7 +172,7 @@ def term_mask(cluster, term: SelectorTerm) -> np.ndarray:
     return mask
 
 
-def terms_mask(cluster, terms: tuple[SelectorTerm, ...]) -> np.ndarray:
+def terms_mask(cluster: ClusterState, terms: tuple[SelectorTerm, ...]) -> np.ndarray:
     """Nodes any of the ORed terms matches."""
     mask = np.zeros(cluster.num_nodes, dtype=bool)
     for t in terms:
@@ -176,7 +180,7 @@ def terms_mask(cluster, terms: tuple[SelectorTerm, ...]) -> np.ndarray:
     return mask
 
 
-def preferred_scores(cluster, terms: tuple[PreferredTerm, ...]) -> np.ndarray:
+def preferred_scores(cluster: ClusterState, terms: tuple[PreferredTerm, ...]) -> np.ndarray:
     """Sum of the weights of matching preferred terms, per node."""
     out = np.zeros(cluster.num_nodes, dtype=np.int64)
     for t in terms:
@@ -268,13 +272,13 @@ class NodeAffinity(Plugin):
         return default_normalize_score(MAX_NODE_SCORE, False, scores)
 
     # ---- vectorised ---------------------------------------------------------------------------------
-    def static_pre_filter(self, cluster, pod: Pod) -> list[Check]:
+    def static_pre_filter(self, cluster: ClusterState, pod: Pod) -> list[Check]:
         allowed = pinned_node_names(pod)
         if not allowed:  # None: any node; empty: the conflict Filter reports
             return []
         return [(prefilter_reason([self.name]), ~np.isin(cluster.names_array, sorted(allowed)))]
 
-    def static_filter(self, cluster, pod: Pod) -> list[Check]:
+    def static_filter(self, cluster: ClusterState, pod: Pod) -> list[Check]:
         n = cluster.num_nodes
         allowed = pinned_node_names(pod)
         if allowed is not None and not allowed:  # every term pins metadata.name, and no name is left
@@ -290,10 +294,12 @@ class NodeAffinity(Plugin):
         checks.append((ERR_REASON_POD, ~ok))
         return checks
 
-    def static_score(self, cluster, pod: Pod) -> np.ndarray | None:
+    def static_score(self, cluster: ClusterState, pod: Pod) -> np.ndarray | None:
         if not _has_preferred(pod) and self.added_preferred is None:
             return None  # PreScore skips
         return preferred_scores(cluster, pod.preferred_terms) + preferred_scores(cluster, self.added_preferred or ())
 
-    def vector_score(self, cluster, pod, nodes: np.ndarray, static: np.ndarray | None) -> np.ndarray | None:
+    def vector_score(
+        self, cluster: ClusterState, pod: PodRequest, nodes: np.ndarray, static: np.ndarray | None
+    ) -> np.ndarray | None:
         return None if static is None else normalize(static[nodes], reverse=False)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from envs.kube.framework import UNSCHEDULABLE_AND_UNRESOLVABLE, Check, CycleState, Plugin, Status
 from envs.kube.nodeinfo import NodeInfo
 from envs.kube.objects import Pod
+
+if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
+    from envs.cluster import ClusterState
 
 ERR_REASON = "node(s) didn't match the requested node name"
 
@@ -20,6 +25,6 @@ class NodeName(Plugin):
             return None
         return Status(UNSCHEDULABLE_AND_UNRESOLVABLE, (ERR_REASON,), self.name)
 
-    def static_filter(self, cluster, pod: Pod) -> list[Check]:
+    def static_filter(self, cluster: ClusterState, pod: Pod) -> list[Check]:
         fails = (cluster.names_array != pod.node_name) if pod.node_name else np.zeros(cluster.num_nodes, dtype=bool)
         return [(ERR_REASON, fails)]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from envs.kube.framework import UNSCHEDULABLE_AND_UNRESOLVABLE, Check, CycleState, Plugin, Status
 from envs.kube.nodeinfo import NodeInfo
 from envs.kube.objects import Pod, Taint
+
+if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
+    from envs.cluster import ClusterState
 
 ERR_REASON_UNSCHEDULABLE = "node(s) were unschedulable"
 TAINT_NODE_UNSCHEDULABLE = Taint("node.kubernetes.io/unschedulable", "", "NoSchedule")
@@ -21,6 +26,6 @@ class NodeUnschedulable(Plugin):
             return None
         return Status(UNSCHEDULABLE_AND_UNRESOLVABLE, (ERR_REASON_UNSCHEDULABLE,), self.name)
 
-    def static_filter(self, cluster, pod: Pod) -> list[Check]:
+    def static_filter(self, cluster: ClusterState, pod: Pod) -> list[Check]:
         tolerates = any(t.tolerates(TAINT_NODE_UNSCHEDULABLE) for t in pod.tolerations)
         return [(ERR_REASON_UNSCHEDULABLE, cluster.unschedulable & (not tolerates))]

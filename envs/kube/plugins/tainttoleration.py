@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from envs.kube.framework import (
@@ -16,6 +18,9 @@ from envs.kube.framework import (
 )
 from envs.kube.nodeinfo import NodeInfo
 from envs.kube.objects import Pod, Taint, Toleration
+
+if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
+    from envs.cluster import ClusterState, PodRequest
 
 ERR_REASON_UNTOLERATED = "node(s) had untolerated taint(s)"
 
@@ -57,7 +62,7 @@ class TaintToleration(Plugin):
         return default_normalize_score(MAX_NODE_SCORE, True, scores)
 
     # ---- vectorised: a taint column per distinct taint of the cluster --------------------------------
-    def static_filter(self, cluster, pod: Pod) -> list[Check]:
+    def static_filter(self, cluster: ClusterState, pod: Pod) -> list[Check]:
         bad = np.array(
             [
                 t.effect in ("NoSchedule", "NoExecute") and not any(x.tolerates(t) for x in pod.tolerations)
@@ -68,7 +73,7 @@ class TaintToleration(Plugin):
         fails = cluster.taints.matrix[:, bad].any(axis=1) if bad.any() else np.zeros(cluster.num_nodes, dtype=bool)
         return [(ERR_REASON_UNTOLERATED, fails)]
 
-    def static_score(self, cluster, pod: Pod) -> np.ndarray:
+    def static_score(self, cluster: ClusterState, pod: Pod) -> np.ndarray:
         """The untolerated PreferNoSchedule taints of each node."""
         prefer = np.array(
             [
@@ -82,5 +87,7 @@ class TaintToleration(Plugin):
             return np.zeros(cluster.num_nodes, dtype=np.int64)
         return cluster.taints.matrix[:, prefer].sum(axis=1).astype(np.int64)
 
-    def vector_score(self, cluster, pod, nodes: np.ndarray, static: np.ndarray | None) -> np.ndarray:
+    def vector_score(
+        self, cluster: ClusterState, pod: PodRequest, nodes: np.ndarray, static: np.ndarray | None
+    ) -> np.ndarray:
         return normalize(static[nodes], reverse=True)

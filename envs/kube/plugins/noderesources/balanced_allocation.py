@@ -7,12 +7,19 @@ The v1.36 formula (PR kubernetes/kubernetes#135573, scoring the change in balanc
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
+
 from envs.kube.framework import CycleState, Plugin
 from envs.kube.nodeinfo import NodeInfo
 from envs.kube.objects import Pod
 from envs.kube.plugins.args import NodeResourcesBalancedAllocationArgs, parse_args
 from envs.kube.plugins.noderesources.resource_allocation import pod_request_list, score_node, vector_score
 from envs.kube.plugins.noderesources.strategies import balanced_resource_score
+
+if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
+    from envs.cluster import ClusterState, PodRequest
 
 
 class BalancedAllocation(Plugin):
@@ -32,7 +39,9 @@ class BalancedAllocation(Plugin):
     def score(self, state: CycleState, pod: Pod, node: NodeInfo) -> int:
         return score_node(node, self.resources, state[self.name], True, balanced_resource_score)
 
-    def vector_score(self, cluster, pod, nodes, static):
+    def vector_score(
+        self, cluster: ClusterState, pod: PodRequest, nodes: np.ndarray, static: np.ndarray | None
+    ) -> np.ndarray | None:
         # PreScore skips a pod that requests none of the resources (a best-effort pod).
         if not any(pod.requests[cluster.column[r]] for r in self.resources if r in cluster.column):
             return None

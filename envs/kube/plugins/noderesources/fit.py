@@ -6,6 +6,8 @@ Filter compares actual requests (no defaults); scoring uses the non-zero request
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from envs.kube.framework import UNSCHEDULABLE, UNSCHEDULABLE_AND_UNRESOLVABLE, CycleState, Plugin, Status
@@ -15,6 +17,9 @@ from envs.kube.plugins.args import NodeResourcesFitArgs, parse_args
 from envs.kube.plugins.noderesources.resource_allocation import pod_request_list, score_node, vector_score
 from envs.kube.plugins.noderesources.strategies import build_scorer
 from envs.kube.resources import is_scalar_resource_name, pod_requests
+
+if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
+    from envs.cluster import ClusterState, PodRequest
 
 
 def _is_extended(name: str) -> bool:
@@ -93,21 +98,21 @@ class Fit(Plugin):
         extended = "/" in resource and "kubernetes.io/" not in resource
         return not (extended and (resource in self.ignored_resources or resource.split("/")[0] in self.ignored_groups))
 
-    def checked(self, cluster) -> np.ndarray:
+    def checked(self, cluster: ClusterState) -> np.ndarray:
         """Per resource column of `cluster`, whether Filter checks it (cached per column set)."""
         hit = self._checked.get(cluster.resources_key)
         if hit is None:
             hit = self._checked[cluster.resources_key] = np.array([self.checks(r) for r in cluster.resources], bool)
         return hit
 
-    def fits(self, cluster, pod) -> np.ndarray:
+    def fits(self, cluster: ClusterState, pod: PodRequest) -> np.ndarray:
         ok = cluster.pod_count < cluster.allowed_pods
         free = cluster.free_t
         for col in np.flatnonzero((pod.requests != 0) & self.checked(cluster)).tolist():
             ok &= free[col] >= pod.requests[col]
         return ok
 
-    def fit_reasons(self, cluster, pod) -> list[list[tuple[str, bool]]]:
+    def fit_reasons(self, cluster: ClusterState, pod: PodRequest) -> list[list[tuple[str, bool]]]:
         out: list[list[tuple[str, bool]]] = [[] for _ in range(cluster.num_nodes)]
         for j in np.flatnonzero(cluster.pod_count + 1 > cluster.allowed_pods):
             out[j].append(("Too many pods", False))
@@ -122,11 +127,13 @@ class Fit(Plugin):
                 out[j].append((f"Insufficient {name}", bool(unresolvable[j])))
         return out
 
-    def hint(self, cluster, requests: np.ndarray, node: int) -> np.ndarray:
+    def hint(self, cluster: ClusterState, requests: np.ndarray, node: int) -> np.ndarray:
         if cluster.pod_count[node] >= cluster.allowed_pods[node]:
             return np.zeros(len(requests), dtype=bool)
         short = (requests > cluster.free_t[:, node]) & (requests != 0) & self.checked(cluster)
         return ~short.any(axis=1)
 
-    def vector_score(self, cluster, pod, nodes, static):
+    def vector_score(
+        self, cluster: ClusterState, pod: PodRequest, nodes: np.ndarray, static: np.ndarray | None
+    ) -> np.ndarray | None:
         return vector_score(cluster, pod, nodes, self.resources, False, self.scorer)

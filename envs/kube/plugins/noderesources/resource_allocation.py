@@ -4,6 +4,7 @@ node and over every node of a ClusterState."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -11,6 +12,9 @@ from envs.kube.nodeinfo import NodeInfo
 from envs.kube.objects import CPU, EPHEMERAL_STORAGE, MEMORY, Pod
 from envs.kube.plugins.noderesources.strategies import Scorer
 from envs.kube.resources import NON_ZERO_DEFAULTS, is_scalar_resource_name, pod_requests
+
+if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
+    from envs.cluster import ClusterState, PodRequest
 
 
 def pod_request_list(pod: Pod, resources: Sequence[str], use_requested: bool) -> list[int]:
@@ -49,7 +53,14 @@ def score_node(
     return int(scorer(np.array([requested], dtype=np.int64), np.array([allocatable], dtype=np.int64))[0])
 
 
-def vector_score(cluster, pod, nodes: np.ndarray, resources: Sequence[str], use_requested: bool, scorer: Scorer):
+def vector_score(
+    cluster: ClusterState,
+    pod: PodRequest,
+    nodes: np.ndarray,
+    resources: Sequence[str],
+    use_requested: bool,
+    scorer: Scorer,
+) -> np.ndarray:
     """score_node over `nodes` of a ClusterState: gather (requested incl. the pod, allocatable) and apply `scorer`.
 
     As upstream's resource_allocation.go: cpu/memory count non-zero requests unless `use_requested`;
@@ -71,7 +82,7 @@ def vector_score(cluster, pod, nodes: np.ndarray, resources: Sequence[str], use_
 _COLUMNS: dict[tuple, tuple] = {}
 
 
-def _columns(cluster, resources: tuple[str, ...]):
+def _columns(cluster: ClusterState, resources: tuple[str, ...]) -> tuple[slice | np.ndarray, np.ndarray, np.ndarray]:
     """(columns as a slice when contiguous, kept-resource mask, scalar-resource mask), cached."""
     key = (cluster.resources_key, resources)
     hit = _COLUMNS.get(key)
