@@ -108,6 +108,12 @@ class FeatureEncoder:
         self._devices = _Divisor(c.gpu_count)
         self._pods = _Divisor(self.allowed)
 
+    def denominators(self) -> dict[str, np.ndarray]:
+        """The per-node denominators of the ratio features, -1.0 where one is 0 (the ratio is then 0): "cpu",
+        "memory" (allocatable), "gpu" (milli-GPU capacity), "devices" (GPU count), "pods" (allowed pods)."""
+        pairs = (("cpu", self._cpu), ("memory", self._mem), ("gpu", self._gpu), ("devices", self._devices))
+        return {name: np.where(d.zero, -1.0, d.den) for name, d in (*pairs, ("pods", self._pods))}
+
     def nodes(self, pod: PodRequest, feasible: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """float32 [N, NUM_NODE_FEATURES] for `pod` (feasible: the Filter mask).
 

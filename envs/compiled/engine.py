@@ -307,14 +307,15 @@ class CompiledEpisode:
         ib[K.MAX_CPU], ib[K.MAX_MEM], ib[K.MAX_GPUS] = enc.max_cpu, enc.max_mem, enc.max_gpus
         ib[K.HAS_GPUS] = enc.has_gpus
         self._fview(K.OF_STATICF, 3 * n)[:] = enc.static.ravel()
-        for slot, div in (
-            (K.OF_DCPU, enc._cpu),
-            (K.OF_DMEM, enc._mem),
-            (K.OF_DGPU, enc._gpu),
-            (K.OF_DDEV, enc._devices),
-            (K.OF_DPODS, enc._pods),
+        denominators = enc.denominators()
+        for slot, name in (
+            (K.OF_DCPU, "cpu"),
+            (K.OF_DMEM, "memory"),
+            (K.OF_DGPU, "gpu"),
+            (K.OF_DDEV, "devices"),
+            (K.OF_DPODS, "pods"),
         ):
-            self._fview(slot, n)[:] = np.where(div.zero, -1.0, div.den)
+            self._fview(slot, n)[:] = denominators[name]
         # The priority feature as FeatureEncoder.pod computes it (a scalar tanh), once per distinct priority.
         distinct, which = np.unique(np.asarray(w.priority), return_inverse=True)
         self._fview(K.OF_TPRIO, p)[:] = np.array([np.tanh(v / 1000) for v in distinct.tolist()])[which]
