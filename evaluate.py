@@ -32,8 +32,8 @@ from agents.evaluation import aggregate, check_scenario, resolve_policy, run_cel
 from agents.fgd_experiment import run_one
 from agents.fgd_report import write_report as write_fgd_report
 from agents.io import atomic_write_json
+from envs.data import data_file_exists, expand_data_dir, missing_file_error, trace_name
 from envs.kube.errors import KubeObjectError, from_validation_error
-from envs.scenario import expand_data_dir
 from envs.workload._fields import StrictModel
 
 
@@ -162,8 +162,8 @@ def run_fgd_openb(cfg: FgdOpenbConfig, workers: int = 1, ray_address: str | None
     nodes = expand_data_dir(cfg.nodes)
     traces = [expand_data_dir(t) for t in cfg.traces]
     for path in [nodes, *traces]:
-        if not Path(path).is_file():
-            raise KubeObjectError(f"trace file not found: {path} (set PODGYM_DATA or pass --nodes/--pods)")
+        if not data_file_exists(path):
+            raise missing_file_error(path, "openb trace file (--nodes/--pods)")
     _resolve_all(cfg.policies)
     cells = out / "cells"
     todo, wanted = [], []
@@ -172,7 +172,7 @@ def run_fgd_openb(cfg: FgdOpenbConfig, workers: int = 1, ray_address: str | None
             for seed in cfg.seeds:
                 # The inputs that change a result are in the name: another node list or tune is another cell.
                 key = hashlib.sha1(f"{Path(nodes).resolve()}|{Path(trace).resolve()}|{cfg.tune}".encode()).hexdigest()
-                path = cells / f"{Path(trace).stem}__{_safe(resolve_policy(policy).label)}__{seed}__{key[:10]}.json"
+                path = cells / f"{trace_name(trace)}__{_safe(resolve_policy(policy).label)}__{seed}__{key[:10]}.json"
                 wanted.append(path)
                 if not path.exists():
                     todo.append((path, (nodes, trace, policy, seed, cfg.tune)))

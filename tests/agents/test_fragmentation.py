@@ -2,7 +2,7 @@
 
 Expectations are worked out by hand from the spec (the derivation is in the comments) or, for `after()` and
 `update()`, checked against a brute-force per-node, per-type recomputation written straight from section 4.6.2.
-The real-data checks (section 4.6.1 "Checks for default", section 8.4) skip when shared/data is absent.
+The real-data checks (section 4.6.1 "Checks for default", section 8.4) read the openb trace embedded in envs/data.
 """
 
 from __future__ import annotations
@@ -15,19 +15,15 @@ import numpy as np
 import pytest
 
 from envs.cluster import ClusterState
+from envs.data import data_dir, open_data_file
 from envs.fragmentation import FragmentationIndex, TypicalPods, typical_pods
 from envs.kube.objects import CPU
-from envs.scenario import data_dir
 from envs.workload.objects import workload_from_pods
 from envs.workload.openb import read_openb_cluster, read_openb_pods
 from envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_MODEL_LABEL
 from tests.kube.builders import node, pod
 
 OPENB = data_dir() / "openb" / "csv"
-needs_openb = pytest.mark.skipif(
-    not (OPENB / "openb_pod_list_default.csv").is_file(),
-    reason=f"real openb traces not found under {OPENB} (set PODGYM_DATA to the shared data directory)",
-)
 
 
 # ---- builders ----------------------------------------------------------------------------------------------------
@@ -349,7 +345,6 @@ def test_update_after_bind():
 # ---- the real default trace (section 4.6.1 checks, section 8.4 empty-cluster ratio) -----------------------------
 
 
-@needs_openb
 def test_default_trace_typical_pods():
     w = read_openb_pods(OPENB / "openb_pod_list_default.csv", times=False)
     t = typical_pods(w)
@@ -363,7 +358,7 @@ def test_default_trace_typical_pods():
     assert counts[1:4].tolist() == [874, 599, 470]
     # Independently from the CSV (section 1.2): 91 distinct types, and the prefix is the top 35 by the tie order.
     raw: Counter = Counter()
-    with open(OPENB / "openb_pod_list_default.csv", newline="") as f:
+    with open_data_file(OPENB / "openb_pod_list_default.csv") as f:
         for row in csv.DictReader(f):
             k, m = int(row["num_gpu"]), min(int(row["gpu_milli"]), 1000)
             spec = "|".join(s for s in (row.get("gpu_spec") or "").split("|") if s and s != "nan") if k else ""
@@ -373,7 +368,6 @@ def test_default_trace_typical_pods():
     assert min(counts) >= max(c for key, c in raw.items() if key not in t.keys)
 
 
-@needs_openb
 def test_default_trace_empty_cluster_frag_ratio():
     w = read_openb_pods(OPENB / "openb_pod_list_default.csv", times=False)
     cluster = ClusterState.for_workloads(read_openb_cluster(OPENB / "openb_node_list_gpu_node.csv").nodes, w)
