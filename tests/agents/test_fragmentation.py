@@ -8,8 +8,10 @@ The real-data checks (section 4.6.1 "Checks for default", section 8.4) read the 
 from __future__ import annotations
 
 import csv
+import math
 import random
 from collections import Counter
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -60,12 +62,15 @@ def cpu_pod(name: str, cpu: str, spec: tuple[str, ...] = ()) -> dict:
 
 
 def typical(*types: tuple[int, int, int, str, float]) -> TypicalPods:
-    """TypicalPods from (cpu, milli, count, spec, probability) tuples."""
+    """TypicalPods from (cpu, milli, count, spec, probability or weight) tuples; probabilities as written
+    (0.1, 0.25) become integer weights over their common denominator."""
+    shares = [Fraction(str(t[4])) for t in types]
+    scale = math.lcm(*(f.denominator for f in shares))
     return TypicalPods(
         cpu=np.array([t[0] for t in types], dtype=np.int64),
         milli=np.array([t[1] for t in types], dtype=np.int64),
         count=np.array([t[2] for t in types], dtype=np.int64),
-        prob=np.array([t[4] for t in types], dtype=np.float64),
+        weight=np.array([int(f * scale) for f in shares], dtype=np.int64),
         models=tuple(frozenset(s for s in t[3].split("|") if s) for t in types),
         keys=tuple(t[:4] for t in types),
     )
@@ -256,9 +261,8 @@ def random_typical(rng: np.random.Generator) -> TypicalPods:
         (2000, 70, 1, ""),
     ]
     chosen = [choices[i] for i in sorted(rng.choice(len(choices), size=int(rng.integers(1, 8)), replace=False))]
-    p = rng.random(len(chosen)) + 0.05
-    p /= p.sum()
-    return typical(*[(*c, float(q)) for c, q in zip(chosen, p)])
+    weights = rng.integers(1, 1000, len(chosen))
+    return typical(*[(*c, int(w)) for c, w in zip(chosen, weights)])
 
 
 def request(cluster: ClusterState, p: dict):
