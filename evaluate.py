@@ -203,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="the output directory")
     args = parser.parse_args(argv)
     try:
+        if args.policies:
+            _resolve_all(args.policies)  # a wrong policy is the first thing to hear about
         if args.config:
             cfg = load_config(args.config)
         elif args.policies and args.scenarios:
