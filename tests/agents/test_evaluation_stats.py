@@ -1,0 +1,106 @@
+"""The evaluation's statistics against references that do not share its code: the exact bootstrap distribution
+of small samples (all resamples enumerated), normal theory on large ones, and hand-built differences where a
+two-sided and a one-sided test disagree."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from agents.evaluation import aggregate, bootstrap_ci, paired_difference_significant
+
+Z95, Z90 = 1.959964, 1.644854
+
+
+def exact_percentile_ci(values: list[float], level: float) -> tuple[float, float]:
+    """The percentile interval of the bootstrap distribution of the mean, every resample enumerated."""
+    means = np.sort([math.fsum(r) / len(values) for r in itertools.product(values, repeat=len(values))])
+    return tuple(np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2]))
+
+
+def standardised(n: int, seed: int) -> np.ndarray:
+    """n values with mean 0 and standard deviation 1 (ddof=0) exactly, up to rounding."""
+    x = np.random.default_rng(seed).normal(size=n)
+    return (x - x.mean()) / x.std()
+
+
+@pytest.mark.parametrize("level", [0.95, 0.9, 0.8])
+def test_bootstrap_ci_matches_the_enumerated_bootstrap_distribution(level):
+    values = [0.0, 1.0, 2.0, 4.0, 8.0, 16.0]  # 6^6 = 46,656 resamples, enumerated
+    lo, hi = exact_percentile_ci(values, level)
+    got = bootstrap_ci(np.array(values), np.random.default_rng(1), n=20_000, level=level)
+    # Monte Carlo error of a tail quantile from 20,000 resamples: about 0.05 here; 95% vs 90% differ by 0.7.
+    assert got == pytest.approx((lo, hi), abs=0.2)
+
+
+def test_the_default_interval_is_95_percent():
+    values = [0.0, 1.0, 2.0, 4.0, 8.0, 16.0]
+    default = bootstrap_ci(np.array(values), np.random.default_rng(1))  # as aggregate() calls it
+    assert default == pytest.approx(exact_percentile_ci(values, 0.95), abs=0.3)
+    assert default != pytest.approx(exact_percentile_ci(values, 0.90), abs=0.3)
+
+
+def test_bootstrap_ci_width_follows_normal_theory_on_a_large_sample():
+    # Mean 0, sd 1, n = 400: the interval of the mean is about ± z · 1/sqrt(400) = ± 0.098 (95%), ± 0.082 (90%).
+    x = standardised(400, 3) + 5.0
+    lo, hi = bootstrap_ci(x, np.random.default_rng(0))
+    assert (lo + hi) / 2 == pytest.approx(5.0, abs=0.01)
+    assert (hi - lo) / 2 == pytest.approx(Z95 / 20, rel=0.07)
+    lo90, hi90 = bootstrap_ci(x, np.random.default_rng(0), level=0.9)
+    assert (hi90 - lo90) / 2 == pytest.approx(Z90 / 20, rel=0.07)
+
+
+def test_degenerate_samples():
+    assert bootstrap_ci(np.array([2.5]), np.random.default_rng(0)) == (2.5, 2.5)
+    assert bootstrap_ci(np.array([3.0, 3.0, 3.0]), np.random.default_rng(0)) == (3.0, 3.0)
+
+
+def test_significance_is_two_sided():
+    # Differences with mean 0.09 and standard error 0.05 (z = 1.8): a one-sided 95% test would call it
+    # significant (1.8 > 1.645), the two-sided one does not (1.8 < 1.96); in either direction.
+    d = standardised(400, 7) + 0.09
+    b = np.random.default_rng(8).normal(size=400)
+    sig, lo, hi = paired_difference_significant(b + d, b, np.random.default_rng(0))
+    assert not sig and lo < 0 < hi
+    assert (hi - lo) / 2 == pytest.approx(Z95 / 20, rel=0.07)
+    assert not paired_difference_significant(b - d, b, np.random.default_rng(0))[0]
+    # z = 2.4: significant both ways round, whichever policy is the better one.
+    d = standardised(400, 7) + 0.12
+    assert paired_difference_significant(b + d, b, np.random.default_rng(0))[0]
+    sig, lo, hi = paired_difference_significant(b - d, b, np.random.default_rng(0))
+    assert sig and hi < 0
+
+
+def test_significance_is_paired():
+    # Large common noise, a small constant difference: significant only because the samples are paired.
+    b = np.random.default_rng(2).normal(scale=10.0, size=10)
+    sig, lo, hi = paired_difference_significant(b + 0.01, b, np.random.default_rng(0))
+    assert sig and lo == pytest.approx(0.01) and hi == pytest.approx(0.01)
+
+
+def test_aggregate_reports_the_95_percent_interval_and_the_sample_std():
+    x = standardised(400, 11) * 2.0 + 1.0
+    rows = [{"scenario": "s", "policy": "p", "seed": i, **{k: float(v) for k in METRICS}} for i, v in enumerate(x)]
+    stats = aggregate(rows)["s"]["stats"]["p"]["objective"]
+    assert stats["mean"] == pytest.approx(1.0, abs=1e-12)
+    assert stats["std"] == pytest.approx(2.0 * math.sqrt(400 / 399), rel=1e-9)  # ddof=1
+    lo, hi = stats["ci95"]
+    assert (hi - lo) / 2 == pytest.approx(Z95 * 2.0 / 20, rel=0.07)
+
+
+METRICS = (
+    "objective",
+    "gpu_allocation_mean",
+    "cpu_allocation_mean",
+    "pods_never_scheduled",
+    "wait_mean_s",
+    "wait_p95_s",
+    "pending_pods_mean",
+    "imbalance_cpu_mean",
+    "gpu_fragmentation_mean",
+    "active_node_hours",
+    "evictions",
+)
