@@ -24,7 +24,6 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError
-from tqdm import tqdm
 
 from agents import HEURISTICS
 from agents.eval_report import terminal_table, write_report
@@ -32,6 +31,7 @@ from agents.evaluation import aggregate, check_scenario, resolve_policy, run_cel
 from agents.fgd_experiment import run_one
 from agents.fgd_report import write_report as write_fgd_report
 from agents.io import atomic_write_json
+from agents.progress import CountProgress
 from envs.data import data_file_exists, expand_data_dir, missing_file_error, trace_name
 from envs.kube.errors import KubeObjectError, from_validation_error
 from envs.workload._fields import StrictModel
@@ -99,7 +99,7 @@ def _resolve_all(policies: list[str]):
 
 def run_cells(todo: list[tuple[Path, tuple]], fn, workers: int, ray_address: str | None, desc: str) -> None:
     """Run every cell (serially, in processes or on Ray) and save each result as soon as it is done."""
-    with tqdm(total=len(todo), desc=desc, unit="run", disable=not todo) as bar:
+    with CountProgress(len(todo), desc) as bar:
         if ray_address:
             try:
                 import ray

@@ -1,4 +1,4 @@
-"""Progress of a long training run: a bar over the whole run on a terminal, plain log lines elsewhere.
+"""Progress of long runs (training, evaluations): a bar on a terminal, plain log lines elsewhere.
 
 On a terminal the bar counts from the step the run starts at (a resumed run's bar starts part-filled)
 to the total. Where stdout is not a terminal (CI, nohup, a file) a bar would print nothing useful, so a
@@ -82,3 +82,54 @@ class TrainingProgress(BaseCallback):
         steps = int(self.model.num_timesteps)
         rate = (steps - self._last_steps) / (now - self._last_t) if now > self._last_t else 0.0
         print(self.line(steps, rate), file=self.stream, flush=True)
+
+
+class CountProgress:
+    """Progress over a count of work items (e.g. evaluation runs): a tqdm bar on a terminal, else a plain line
+    every `every_s` seconds and one at the end. Use as a context manager; call update() per finished item."""
+
+    def __init__(
+        self,
+        total: int,
+        desc: str,
+        unit: str = "run",
+        stream: TextIO | None = None,
+        every_s: float = LOG_EVERY_S,
+        bar: bool | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.total, self.desc, self.unit = total, desc, unit
+        self.stream = stream or sys.stderr
+        self.every_s = every_s
+        self.clock = clock
+        self.done = 0
+        self._bar = None
+        if total and (self.stream.isatty() if bar is None else bar):
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=desc, unit=unit, file=self.stream)
+        self._start = self._last = clock()
+
+    def line(self) -> str:
+        elapsed = self.clock() - self._start
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        return f"{self.desc}: {self.done} of {self.total} {self.unit}s done ({rate:.2f} {self.unit}s/s)"
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        if self._bar is not None:
+            self._bar.update(n)
+            return
+        now = self.clock()
+        if now - self._last >= self.every_s and self.done < self.total:
+            print(self.line(), file=self.stream, flush=True)
+            self._last = now
+
+    def __enter__(self) -> CountProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        elif self.total:
+            print(self.line(), file=self.stream, flush=True)

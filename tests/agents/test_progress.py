@@ -12,7 +12,7 @@ import yaml
 
 import evaluate
 import train
-from agents.progress import TrainingProgress
+from agents.progress import CountProgress, TrainingProgress
 
 TINY = (
     "eval.every=100000",
@@ -52,6 +52,19 @@ def test_log_lines_every_interval_with_steps_rate_and_latest_eval():
         "step 2,000 of 10,000 (20.0%), 67 steps/s, no evaluation yet",  # 2000 steps in 30 s
         "step 8,000 of 10,000 (80.0%), 150 steps/s, latest eval return 0.6875",  # 6000 in 40 s
         "step 10,000 of 10,000 (100.0%), 400 steps/s, latest eval return 0.6875",  # the end, whenever it comes
+    ]
+
+
+def test_work_items_are_counted_in_lines_where_there_is_no_terminal():
+    stream, clock = io.StringIO(), Clock()
+    with CountProgress(10, "evaluate", stream=stream, every_s=30, bar=False, clock=clock) as progress:
+        for t in (105.0, 131.0, 140.0, 161.0, 170.0):
+            clock.t = t
+            progress.update(2)
+    assert stream.getvalue().splitlines() == [
+        "evaluate: 4 of 10 runs done (0.13 runs/s)",  # 31 s after the start
+        "evaluate: 8 of 10 runs done (0.13 runs/s)",  # 30 s after that line
+        "evaluate: 10 of 10 runs done (0.14 runs/s)",  # the end
     ]
 
 
