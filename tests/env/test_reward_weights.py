@@ -167,3 +167,30 @@ def test_the_terminate_rule_ends_at_the_first_invalid_action(engine):
     _, reward, terminated, truncated, info = env.step(masked_out(obs))
     assert (terminated, truncated, info["invalid_action"]) == (True, False, True)
     assert reward <= -2.0 + 1.0  # the penalty plus at most the objective's last increment (a share, <= 1)
+
+
+@pytest.mark.parametrize(
+    ("reward", "text"),
+    [
+        ({"name": "packing"}, "packing: the time-mean allocated share (1·GPU + 1·cpu) / 2 over the run"),
+        (
+            {"name": "packing", "gpu_weight": 3.0, "cpu_weight": 1.0, "fragmentation_weight": 0.5},
+            "packing: the time-mean allocated share (3·GPU + 1·cpu) / 4 over the run, minus 0.5 × the time-mean "
+            "GPU fragmentation",
+        ),
+        (
+            {"name": "allocation", "cpu_weight": 0.0},
+            "allocation: the allocated share (1·GPU + 0·cpu) / 1 when the run ends",
+        ),
+        ({"name": "spreading"}, "spreading: minus the time-mean imbalance (std over nodes of the cpu allocated share)"),
+        (
+            {"name": "weighted", "weights": {"packing": 1.0, "waiting": 0.5}},
+            "weighted: 1 × [packing: the time-mean allocated share (1·GPU + 1·cpu) / 2 over the run] + 0.5 × "
+            "[waiting: minus the time-mean number of pending pods per node (the total wait, normalised)]",
+        ),
+    ],
+)
+def test_reports_define_the_objective_with_its_weights(reward, text):
+    from envs.rewards import describe_objective
+
+    assert describe_objective(reward) == text
