@@ -8,7 +8,8 @@ Runs, from the repository root, each command the page quotes: the evaluation of 
 page from their outputs (results.json files and the benchmarks' JSON) with the machine's description. The
 learned-policy rows need trained runs (a 500k-step training takes minutes): given with --learned /
 --learned-openb they are evaluated with the rest; otherwise they are carried from docs/results_learned.json,
-measured earlier, and the page says so. Evaluation outputs go under runs/results/ (finished cells are reused).
+measured earlier, and the page says so. Evaluation outputs go under runs/results/, written afresh on each run
+(cells left from older code must not stand in for this code's).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +49,12 @@ def run(cmd: list[str], capture: bool = False) -> str:
     print(f"$ {shown(cmd)}", file=sys.stderr, flush=True)
     done = subprocess.run(cmd, cwd=ROOT, check=True, text=True, stdout=subprocess.PIPE if capture else sys.stderr)
     return done.stdout or ""
+
+
+def fresh(path: Path) -> Path:
+    """`path`, emptied: this script's own output directory."""
+    shutil.rmtree(path, ignore_errors=True)
+    return path
 
 
 def last_json(text: str) -> dict[str, Any]:
@@ -88,7 +96,7 @@ def git_commit() -> str:
 
 
 def default_section(learned: str | None, workers: int) -> list[str]:
-    out = ROOT / "runs" / "results" / "default"
+    out = fresh(ROOT / "runs" / "results" / "default")
     policies = ([learned] if learned else []) + BASELINES
     cmd = [sys.executable, "evaluate.py", "--policies", *policies, "--scenarios", "default", "--seeds", *SEEDS]
     run([*cmd, "--workers", str(workers), "--out", str(out)])
@@ -151,7 +159,7 @@ def default_section(learned: str | None, workers: int) -> list[str]:
 
 
 def openb_section(learned: str | None, workers: int) -> list[str]:
-    out = ROOT / "runs" / "results" / "fgd-openb"
+    out = fresh(ROOT / "runs" / "results" / "fgd-openb")
     cmd = [sys.executable, "evaluate.py", "--config", "configs/eval/fgd-openb.yaml"]
     if learned:
         cmd += ["--policies", *OPENB_POLICIES, learned]
@@ -262,10 +270,13 @@ def main(argv: list[str] | None = None) -> int:
     header = [
         "# Results",
         "",
-        f"Written by `make results` (`python docs/make_results.py`) on {when}, at commit {git_commit()}, on this",
-        f"machine: {machine()}. Each figure names the command that made it; rerun `make results` to",
-        "reproduce the page. The heuristics are deterministic: their figures are the same on any machine",
-        "(no decision depends on the order of a floating-point sum); speed figures are this machine's.",
+        f"Written by `make results` (`python docs/make_results.py`) on {when}, at commit {git_commit()}.",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "Each figure names the command that made it; rerun `make results` to reproduce the page. The heuristics",
+        "are deterministic: their figures are the same on any machine (no decision depends on the order of a",
+        "floating-point sum). Speed figures are this machine's, under its load at the time.",
         "",
     ]
     body = [*default_section(args.learned, args.workers), ""]
