@@ -136,3 +136,30 @@ def test_every_policy_is_compared_with_the_best_and_with_the_one_above():
     assert agg["s"]["ranking"] == ["a", "b", "c", "d"]
     assert pairs == {("a", "b"), ("a", "c"), ("b", "c"), ("a", "d"), ("c", "d")}
     assert all(c["significant"] and c["seeds"] == 3 for c in agg["s"]["comparisons"])
+
+
+def test_two_values_give_a_real_interval_and_none_give_nan():
+    # The bootstrap means of [0, 1] are 0, 0.5, 0.5, 1 (each resample of two equally likely): 2.5% -> 0, 97.5% -> 1.
+    assert bootstrap_ci(np.array([0.0, 1.0]), np.random.default_rng(0)) == (0.0, 1.0)
+    lo, hi = bootstrap_ci(np.array([]), np.random.default_rng(0))
+    assert math.isnan(lo) and math.isnan(hi)
+
+
+def test_no_difference_is_not_significant_and_the_level_is_passed_on():
+    same = np.array([0.5, 0.7, 0.6, 0.9])
+    assert paired_difference_significant(same, same.copy(), np.random.default_rng(0)) == (False, 0.0, 0.0)
+    b = np.random.default_rng(8).normal(size=400)
+    d = standardised(400, 7) + 0.09
+    wide = paired_difference_significant(b + d, b, np.random.default_rng(0))
+    narrow = paired_difference_significant(b + d, b, np.random.default_rng(0), level=0.5)
+    assert narrow[2] - narrow[1] < 0.4 * (wide[2] - wide[1])  # z 0.67 vs 1.96
+    assert narrow[0] and not wide[0]
+
+
+def test_comparisons_use_the_seeds_both_policies_ran():
+    rows = _rows({"a": [3.0, 3.1, 3.2], "b": [2.0, 2.2, 2.1]})
+    rows = [r for r in rows if not (r["policy"] == "a" and r["seed"] == 0)]  # a: seeds 1, 2; b: 0, 1, 2
+    rows += [{**rows[-1], "policy": "c", "seed": 5, "objective": 1.0}]  # c shares no seed with anyone
+    (comparison,) = aggregate(rows)["s"]["comparisons"]
+    assert (comparison["better"], comparison["worse"], comparison["seeds"]) == ("a", "b", 2)
+    assert comparison["difference_ci95"] == pytest.approx([0.9, 1.1])  # differences 3.1 - 2.2 and 3.2 - 2.1
