@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint
+.PHONY: setup run test lint results
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,8 @@ lint: setup
 
 test: setup lint
 	$(PY) -m pytest -q -n 2
+
+# docs/results.md from the commands it quotes, on this machine (a few minutes). LEARNED=RUN and LEARNED_OPENB=RUN
+# evaluate trained runs too; without them the learned rows are carried from docs/results_learned.json.
+results: setup
+	$(PY) docs/make_results.py $(if $(LEARNED),--learned $(LEARNED)) $(if $(LEARNED_OPENB),--learned-openb $(LEARNED_OPENB))

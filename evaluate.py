@@ -24,15 +24,15 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError
-from tqdm import tqdm
 
 from agents.eval_report import terminal_table, write_report
 from agents.evaluation import aggregate, check_scenario, resolve_policy, run_cell
 from agents.fgd_experiment import run_one
 from agents.fgd_report import write_report as write_fgd_report
 from agents.io import atomic_write_json
+from agents.progress import CountProgress
+from envs.data import data_file_exists, expand_data_dir, missing_file_error, trace_name
 from envs.kube.errors import ConfigError, KubeObjectError, from_validation_error
-from envs.scenario import expand_data_dir
 from envs.workload._fields import StrictModel
 from policies import HEURISTICS
 
@@ -99,7 +99,7 @@ def _resolve_all(policies: list[str]):
 
 def run_cells(todo: list[tuple[Path, tuple]], fn, workers: int, ray_address: str | None, desc: str) -> None:
     """Run every cell (serially, in processes or on Ray) and save each result as soon as it is done."""
-    with tqdm(total=len(todo), desc=desc, unit="run", disable=not todo) as bar:
+    with CountProgress(len(todo), desc) as bar:
         if ray_address:
             try:
                 import ray
@@ -162,8 +162,8 @@ def run_fgd_openb(cfg: FgdOpenbConfig, workers: int = 1, ray_address: str | None
     nodes = expand_data_dir(cfg.nodes)
     traces = [expand_data_dir(t) for t in cfg.traces]
     for path in [nodes, *traces]:
-        if not Path(path).is_file():
-            raise KubeObjectError(f"trace file not found: {path} (set PODGYM_DATA or pass --nodes/--pods)")
+        if not data_file_exists(path):
+            raise missing_file_error(path, "openb trace file (--nodes/--pods)")
     _resolve_all(cfg.policies)
     cells = out / "cells"
     todo, wanted = [], []
@@ -172,7 +172,7 @@ def run_fgd_openb(cfg: FgdOpenbConfig, workers: int = 1, ray_address: str | None
             for seed in cfg.seeds:
                 # The inputs that change a result are in the name: another node list or tune is another cell.
                 key = hashlib.sha1(f"{Path(nodes).resolve()}|{Path(trace).resolve()}|{cfg.tune}".encode()).hexdigest()
-                path = cells / f"{Path(trace).stem}__{_safe(resolve_policy(policy).label)}__{seed}__{key[:10]}.json"
+                path = cells / f"{trace_name(trace)}__{_safe(resolve_policy(policy).label)}__{seed}__{key[:10]}.json"
                 wanted.append(path)
                 if not path.exists():
                     todo.append((path, (nodes, trace, policy, seed, cfg.tune)))
@@ -203,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="the output directory")
     args = parser.parse_args(argv)
     try:
+        if args.policies:
+            _resolve_all(args.policies)  # a wrong policy is the first thing to hear about
         if args.config:
             cfg = load_config(args.config)
         elif args.policies and args.scenarios:

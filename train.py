@@ -17,9 +17,26 @@ import json
 import sys
 from pathlib import Path
 
-from agents.training import load_run_config, load_train_config, train
+from agents.training import load_run_config, load_train_config, train, validate_inputs
 from envs.kube.errors import KubeObjectError
 from envs.simulate import parse_overrides
+
+
+def _from_set(exc: KubeObjectError, items: list[str]) -> KubeObjectError:
+    """`exc` blamed on the `--set KEY=VALUE` whose key names its field (the field inside the scenario for an
+    ``overrides.`` key), else `exc` as it is."""
+    if not exc.field:
+        return exc
+    for item in items:
+        key = item.partition("=")[0]
+        field = exc.field
+        if key.startswith("overrides."):
+            if exc.obj != "Scenario":
+                continue
+            key = key.removeprefix("overrides.")
+        if field == key or field.startswith((key + ".", key + "[")) or key.startswith(field + "."):
+            return KubeObjectError(exc.problem, obj=exc.obj, field=exc.field, source=f"--set {item}")
+    return exc
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,8 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             sets = parse_overrides(args.set)
             overrides = {k.removeprefix("overrides."): v for k, v in sets.items() if k.startswith("overrides.")}
-            cfg = load_train_config(args.config, {k: v for k, v in sets.items() if not k.startswith("overrides.")})
-            cfg.overrides.update(overrides)
+            try:
+                cfg = load_train_config(args.config, {k: v for k, v in sets.items() if not k.startswith("overrides.")})
+                cfg.overrides.update(overrides)
+                validate_inputs(cfg)
+            except KubeObjectError as exc:
+                raise _from_set(exc, args.set) from None
             run_dir = Path(args.run_dir) if args.run_dir else None
             if run_dir is not None and (run_dir / "config.yaml").exists():
                 raise KubeObjectError(

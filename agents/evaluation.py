@@ -17,7 +17,7 @@ import numpy as np
 
 from envs.kube.errors import KubeObjectError
 from envs.kube.objects import CPU
-from envs.rewards import RewardState, current_allocation, make_reward
+from envs.rewards import RewardState, current_allocation, describe_objective, make_reward
 from envs.scenario import load_and_build, scenario_path
 from envs.simulator import Simulator
 from envs.workload.types import GPU_RESOURCE, MILLI_GPU
@@ -108,10 +108,15 @@ def run_cell(policy_ref: str, scenario: str, seed: int) -> dict[str, Any]:
     waits = np.sort(np.asarray(m.waits))
     wait_q = np.quantile(waits, np.linspace(0, 1, 101)).tolist() if len(waits) else []
     heat = np.asarray(m.node_utilisation) if m.node_utilisation else np.zeros((0, 0))
+    heat_gpu = np.asarray(m.node_gpu_utilisation) if m.node_gpu_utilisation else np.zeros((0, 0))
+    heat_hours: list[float] = []
     if heat.size:
         rows = np.linspace(0, heat.shape[0] - 1, min(HEATMAP_TIMES, heat.shape[0])).round().astype(int)
         cols = np.linspace(0, heat.shape[1] - 1, min(HEATMAP_NODES, heat.shape[1])).round().astype(int)
         heat = heat[np.ix_(rows, cols)]
+        if heat_gpu.size:
+            heat_gpu = heat_gpu[np.ix_(rows, cols)]
+        heat_hours = (np.asarray(m.sample_times)[rows] / 3600).round(4).tolist()
     curve = np.asarray(sim.curve, dtype=np.float64) if sim.curve else np.zeros((0, 2))
     gpu_capacity = sum(n.allocatable.get(GPU_RESOURCE, 0) for n in built.cluster.nodes) * MILLI_GPU
     arrived_x, arrived_y = [], []
@@ -125,6 +130,7 @@ def run_cell(policy_ref: str, scenario: str, seed: int) -> dict[str, Any]:
         "seed": seed,
         "objective": float(objective),
         "reward": built.scenario.reward.name,
+        "objective_definition": describe_objective(built.scenario.reward),
         "seconds": round(seconds, 3),
         **summary.as_dict(),
         "curves": {
@@ -133,6 +139,8 @@ def run_cell(policy_ref: str, scenario: str, seed: int) -> dict[str, Any]:
             "cpu_allocation": alloc_cpu,
             "wait_quantiles": wait_q,
             "utilisation": np.nan_to_num(heat, nan=-1.0).round(3).tolist(),
+            "utilisation_gpu": np.nan_to_num(heat_gpu, nan=-1.0).round(3).tolist(),
+            "utilisation_hours": heat_hours,
             "arrived": arrived_x,
             "allocated": arrived_y,
         },

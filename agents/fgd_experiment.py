@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from envs.data import trace_name
 from envs.fragmentation import FragmentationIndex, TypicalPods, typical_pods
 from envs.kube.profile import Profile, parse_configuration
 from envs.simulator import SimulationOptions, Simulator
@@ -139,7 +140,7 @@ def run_one(nodes_csv: str | Path, pods_csv: str | Path, policy: str, seed: int,
     frag = np.asarray(recorder.frag)
     idle = np.maximum(np.asarray(recorder.idle, dtype=np.float64), 1.0)
     return RunResult(
-        trace=Path(pods_csv).stem,
+        trace=trace_name(pods_csv),
         policy=policy if policy in HEURISTICS else Path(policy.rstrip("/")).name,
         seed=seed,
         pods=len(pods),

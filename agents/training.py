@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from agents.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from agents.progress import TrainingProgress
 from agents.rollout import evaluate_actor, heuristic_actor
 from agents.sb3_policy import MaskableNodeScoringPolicy, NodeScoringPolicy, greedy_action
 from agents.vec_env import SB3VecEnv
@@ -194,6 +195,7 @@ class CheckpointAndEvalCallback(BaseCallback):
         self.eval_env = PodSchedulingEnv(**make_env_kwargs(cfg))
         self.seeds = [cfg.eval.first_seed + i for i in range(cfg.eval.episodes)]
         self.best = -np.inf
+        self.last_return: float | None = None  # the latest evaluation's mean return, for progress lines
         self._last_ckpt = 0
         self._last_eval = 0
         state = run_dir / "state.json"
@@ -228,6 +230,7 @@ class CheckpointAndEvalCallback(BaseCallback):
         net = self.model.policy.scoring_net
         with_pending = self.eval_env.pending_action is not None
         result = evaluate_actor(self.eval_env, lambda env, obs: greedy_action(net, obs, with_pending), self.seeds)
+        self.last_return = float(result["return_mean"])
         self.logger.record("eval/return_mean", result["return_mean"])
         for name, value in self.baselines.items():
             self.logger.record(f"eval/baseline_{name}", value)
@@ -271,10 +274,25 @@ def new_run_dir(cfg: TrainConfig) -> Path:
     return path
 
 
+def validate_inputs(cfg: TrainConfig) -> None:
+    """Everything a run reads before it writes anything: the scenario with its overrides, the env they make, the
+    evaluation baselines. A bad input is an error here, and no run directory is left behind."""
+    load_scenario(cfg.scenario, dict(cfg.overrides))
+    PodSchedulingEnv(**make_env_kwargs(cfg)).close()
+    for i, name in enumerate(cfg.eval.baselines):
+        try:
+            make_policy(name)
+        except ValueError as exc:
+            raise ConfigError(str(exc), obj="TrainConfig", field=f"eval.baselines[{i}]") from None
+
+
 def train(cfg: TrainConfig, run_dir: Path | None = None, resume: bool = False, progress_bar: bool = True) -> Path:
-    """Train (or resume) and return the run directory."""
+    """Train (or resume) and return the run directory.
+
+    `progress_bar`: a bar over the whole run on a terminal, a log line every 30 s otherwise (agents.progress).
+    """
     th.set_num_threads(cfg.torch_threads)
-    load_scenario(cfg.scenario, dict(cfg.overrides))  # a bad scenario or override fails before anything is written
+    validate_inputs(cfg)
     if run_dir is None:
         run_dir = new_run_dir(cfg)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -292,12 +310,16 @@ def train(cfg: TrainConfig, run_dir: Path | None = None, resume: bool = False, p
         model = algo_class(cfg.algo).load(latest, env=venv, tensorboard_log=tb, device="cpu")
     else:
         model = build_model(cfg, venv, tb)
-    remaining = cfg.total_timesteps - int(model.num_timesteps)
-    callback = CallbackList([SchedulingMetricsCallback(), CheckpointAndEvalCallback(run_dir, cfg)])
+    start = int(model.num_timesteps)
+    remaining = cfg.total_timesteps - start
+    if resume:
+        print(f"resuming from step {start:,} of {cfg.total_timesteps:,} ({run_dir})", flush=True)
+    checkpoints = CheckpointAndEvalCallback(run_dir, cfg)
+    callbacks = [SchedulingMetricsCallback(), checkpoints]
+    if progress_bar:
+        callbacks.append(TrainingProgress(cfg.total_timesteps, start, lambda: checkpoints.last_return))
     if remaining > 0:
-        model.learn(
-            remaining, callback=callback, tb_log_name="train", reset_num_timesteps=not resume, progress_bar=progress_bar
-        )
+        model.learn(remaining, callback=CallbackList(callbacks), tb_log_name="train", reset_num_timesteps=not resume)
     save_model_atomically(model, run_dir / "final_model.zip")
     venv.close()
     return run_dir

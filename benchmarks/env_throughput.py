@@ -50,14 +50,17 @@ def cartpole(seconds: float) -> float:
     return n / (time.perf_counter() - start)
 
 
-def single(seconds: float, overrides: dict) -> tuple[float, str]:
-    """Steps per second of one env and the engine that ran it."""
+WARM_UP_STEPS = 64  # real steps before any timing: every kernel a measurement calls is compiled and loaded
+
+
+def single(seconds: float, overrides: dict, min_steps: int = 0) -> tuple[float, str]:
+    """Steps per second of one env (at least `min_steps` steps) and the engine that ran it."""
     env = gym.make("podgym/PodScheduling-v0", scenario="default", overrides=overrides)
     obs, _ = env.reset(seed=0)
     engine = env.unwrapped.engine_name
     rng = np.random.default_rng(0)
     n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    while n < min_steps or time.perf_counter() - start < seconds:
         allowed = np.flatnonzero(obs["action_mask"])
         obs, _, terminated, truncated, _ = env.step(int(allowed[rng.integers(len(allowed))]))
         n += 1
@@ -66,14 +69,14 @@ def single(seconds: float, overrides: dict) -> tuple[float, str]:
     return n / (time.perf_counter() - start), engine
 
 
-def batched(seconds: float, num_envs: int, overrides: dict, threads: int = 1) -> tuple[float, str]:
-    """Pod placements per second of the vector env (all clusters) and the engine that ran it."""
+def batched(seconds: float, num_envs: int, overrides: dict, threads: int = 1, min_steps: int = 0) -> tuple[float, str]:
+    """Pod placements per second of the vector env (all clusters; at least `min_steps` steps) and its engine."""
     env = PodSchedulingVectorEnv("default", num_envs=num_envs, overrides=overrides, threads=threads)
     obs, _ = env.reset(seed=0)
     engine = env.envs[0].engine_name
     rng = np.random.default_rng(0)
     n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    while n < min_steps * num_envs or time.perf_counter() - start < seconds:
         # A uniform choice among each cluster's allowed actions: the largest of iid uniforms over them.
         actions = np.argmax(rng.random(obs["action_mask"].shape) * obs["action_mask"], axis=1)
         obs, *_ = env.step(actions)
@@ -88,13 +91,17 @@ def main() -> None:
     parser.add_argument("--engine", choices=["auto", "python", "compiled"], default="auto")
     args = parser.parse_args()
     engine = {"env.engine": args.engine}
-    single(0.0, {**engine, "simulation.horizon": 60})  # load the compiled kernels before timing
+    threads = len(os.sched_getaffinity(0))
+    # Warm up with real steps (episodes end and reset within them) on every path a measurement takes, the
+    # threaded kernel included: no timed window may include a compile or a first load from numba's cache.
+    short = {**engine, "simulation.horizon": 1800}
+    single(0.0, short, WARM_UP_STEPS)
+    batched(0.0, 2, short, 1, WARM_UP_STEPS)
+    batched(0.0, 2, short, threads, WARM_UP_STEPS)
     ref = cartpole(args.seconds)
     default, default_engine = single(args.seconds, engine)
     hundred, hundred_engine = single(args.seconds, {**pool_overrides(), **engine})
     vec, vec_engine = batched(args.seconds, args.num_envs, engine)
-    threads = len(os.sched_getaffinity(0))
-    batched(0.0, 2, engine, threads)  # load the threaded kernel before timing
     vec_threads, _ = batched(args.seconds, args.num_envs, engine, threads)
     print(
         json.dumps(

@@ -2,7 +2,7 @@
 
 For each policy: seconds of the scheduling run alone (trace reading, tuning and set-up excluded), on
 one core. Targets: FGD at most 10 s, every other policy at most 2 s. Needs the openb trace
-($PODGYM_DATA, by default ../shared/data beside the checkout).
+(embedded in envs/data; $PODGYM_DATA overrides).
 
     python benchmarks/fgd.py [--policies fgd best-fit ...] [--seed 42]
 """
@@ -22,8 +22,8 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 
 from agents.fgd_experiment import PAPER_POLICIES, experiment_profile  # noqa: E402
+from envs.data import data_dir, data_file_exists  # noqa: E402
 from envs.fragmentation import typical_pods  # noqa: E402
-from envs.scenario import data_dir  # noqa: E402
 from envs.simulator import SimulationOptions, Simulator  # noqa: E402
 from envs.workload.openb import read_openb_cluster, read_openb_pods  # noqa: E402
 from envs.workload.ops import inflate_to_gpu  # noqa: E402
@@ -42,7 +42,7 @@ def main() -> None:
     args = parser.parse_args()
     csv = data_dir() / "openb" / "csv"
     nodes_path, pods_path = csv / "openb_node_list_gpu_node.csv", csv / "openb_pod_list_default.csv"
-    if not nodes_path.exists():
+    if not data_file_exists(nodes_path) or not data_file_exists(pods_path):
         print(json.dumps({"benchmark": "fgd", "error": f"openb trace not found under {csv}"}))
         sys.exit(1)
     cluster = read_openb_cluster(nodes_path)

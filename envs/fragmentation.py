@@ -10,6 +10,11 @@ popular first, up to 95% of the pods, with their renormalised frequencies. For n
 
 F_n = Σ_t p_t · frag_t(n). The cluster's fragmentation is Σ_n F_n, its ratio to the idle milli-GPU the
 "frag ratio". ``FragmentationIndex`` keeps F_n for every node and recomputes only the nodes that change.
+
+The sums are exact: p_t = w_t / W with w_t the type's pod count, so F_n = (Σ_t w_t · frag_t(n)) / W with an
+integer numerator (``numerators``), rounded once when divided. A float dot product would add the terms in
+an order that depends on the CPU's vector width (BLAS), and FGD's scores, truncated to integers, would then
+differ between machines.
 """
 
 from __future__ import annotations
@@ -28,18 +33,29 @@ POPULARITY = 0.95
 
 @dataclass(frozen=True)
 class TypicalPods:
-    """Typical pod types: arrays over types t of cpu (milli), GPU milli per GPU, GPU count, probability, and the
-    GPU models each type accepts (an empty set: any)."""
+    """Typical pod types: arrays over types t of cpu (milli), GPU milli per GPU, GPU count, weight (how many
+    pods of the trace are of that type; the probability is weight / total), and the GPU models each type
+    accepts (an empty set: any)."""
 
     cpu: np.ndarray
     milli: np.ndarray
     count: np.ndarray
-    prob: np.ndarray
+    weight: np.ndarray
     models: tuple[frozenset[str], ...]
     keys: tuple[tuple, ...]
 
     def __len__(self) -> int:
-        return len(self.prob)
+        return len(self.weight)
+
+    @property
+    def total(self) -> int:
+        """Σ_t weight_t: the denominator of every probability."""
+        return int(self.weight.sum())
+
+    @property
+    def prob(self) -> np.ndarray:
+        """p_t = weight_t / total (float64)."""
+        return self.weight / self.total
 
 
 def pod_models(workload: Workload, i: int) -> tuple[str, str]:
@@ -73,12 +89,11 @@ def typical_pods(workload: Workload, popularity: float = POPULARITY) -> TypicalP
         total += c
         if total >= need:
             break
-    prob = np.array([c / total for _, c in chosen])
     return TypicalPods(
         cpu=np.array([k[0] for k, _ in chosen], dtype=np.int64),
         milli=np.array([k[1] for k, _ in chosen], dtype=np.int64),
         count=np.array([k[2] for k, _ in chosen], dtype=np.int64),
-        prob=prob,
+        weight=np.array([c for _, c in chosen], dtype=np.int64),
         models=tuple(frozenset(t for t in k[3].split("|") if t) for k, _ in chosen),
         keys=tuple(k for k, _ in chosen),
     )
@@ -108,7 +123,14 @@ class FragmentationIndex:
             [[not allowed or m in allowed for allowed in typical.models] for m in models], dtype=bool
         ).reshape(cluster.num_nodes, len(typical))
         self.gpu_type = typical.milli > 0
-        self.values = self.frag(np.arange(cluster.num_nodes))
+        self.weight = np.asarray(typical.weight, dtype=np.int64)
+        self.denominator = typical.total
+        self.numerators = self._frag(np.arange(cluster.num_nodes), cluster.free_t[self.cpu], cluster.gpu_free)
+
+    @property
+    def values(self) -> np.ndarray:
+        """F_n of every node (float64 [N], milli-GPU): numerators / denominator, each rounded once."""
+        return self.numerators / self.denominator
 
     def frag(
         self, nodes: np.ndarray, cpu_left: np.ndarray | None = None, gpu_left: np.ndarray | None = None
@@ -119,14 +141,15 @@ class FragmentationIndex:
             cpu_left = c.free_t[self.cpu, nodes]
         if gpu_left is None:
             gpu_left = c.gpu_free[nodes]
-        return self._frag(nodes, cpu_left, gpu_left)
+        return self._frag(nodes, cpu_left, gpu_left) / self.denominator
 
     def _frag(self, nodes: np.ndarray, cpu_left: np.ndarray, gpu_left: np.ndarray) -> np.ndarray:
+        """The exact numerator Σ_t w_t · frag_t(n) (int64) of each of `nodes`."""
         t = self.typical
-        g = np.maximum(gpu_left, 0)  # -1 marks GPUs the node does not have
+        g = np.maximum(gpu_left, 0).astype(np.int64)  # -1 marks GPUs the node does not have
         idle = g.sum(axis=-1)  # [..., M]
         if g.shape[-1] == 0:
-            return np.zeros(idle.shape)
+            return np.zeros(idle.shape, dtype=np.int64)
         # [..., T, G]: GPU g has at least m_t idle.
         enough = gpu_left[..., None, :] >= t.milli[:, None]
         gpu_ok = enough.sum(axis=-1) >= t.count  # [..., M, T]
@@ -134,15 +157,17 @@ class FragmentationIndex:
         small = np.where(~enough, g[..., None, :], 0).sum(axis=-1)  # idle milli on GPUs too small for t
         fits = gpu_ok & cpu_ok & self.gpu_type & self.access[nodes]
         frag = np.where(fits, small, idle[..., None])
-        return frag @ t.prob
+        return frag @ self.weight  # integer: exact in any order
 
     def update(self, node: int) -> None:
         """Recompute F_n of one node after its state changed."""
-        self.values[node] = self.frag(np.array([node]))[0]
+        nodes = np.array([node])
+        c = self.cluster
+        self.numerators[node] = self._frag(nodes, c.free_t[self.cpu, nodes], c.gpu_free[nodes])[0]
 
     def total(self) -> float:
-        """Σ_n F_n over the live nodes (milli-GPU)."""
-        return float(self.values[self.cluster.alive].sum())
+        """Σ_n F_n over the live nodes (milli-GPU), summed exactly."""
+        return int(self.numerators[self.cluster.alive].sum()) / self.denominator
 
     def idle(self) -> int:
         """Idle milli-GPU over the live nodes."""
@@ -152,18 +177,25 @@ class FragmentationIndex:
     def after(self, nodes: np.ndarray, pod: PodRequest) -> np.ndarray:
         """F_n' of each of `nodes` once `pod` is placed there: [M] for a CPU-only or whole-GPU pod (which takes
         the lowest-index idle GPUs), [M, G] for a GPU-sharing pod placed on GPU g (inf where g lacks room)."""
+        numerators, room = self.after_numerators(nodes, pod)
+        values = numerators / self.denominator
+        return values if room is None else np.where(room, values, np.inf)
+
+    def after_numerators(self, nodes: np.ndarray, pod: PodRequest) -> tuple[np.ndarray, np.ndarray | None]:
+        """The exact numerators of after() (int64, [M] or [M, G]) and, for a sharing pod, where GPU g has room
+        ([M, G] bool; None otherwise)."""
         c = self.cluster
         cpu_left = c.free_t[self.cpu, nodes] - pod.requests[self.cpu]
         gpu_left = c.gpu_free[nodes].copy()
         if pod.gpu_count == 0:
-            return self._frag(nodes, cpu_left, gpu_left)
+            return self._frag(nodes, cpu_left, gpu_left), None
         if pod.gpu_milli >= MILLI_GPU:
             idle = gpu_left >= MILLI_GPU
             gpu_left[idle & (np.cumsum(idle, axis=1) <= pod.gpu_count)] -= pod.gpu_milli
-            return self._frag(nodes, cpu_left, gpu_left)
+            return self._frag(nodes, cpu_left, gpu_left), None
         # Sharing: only GPU g changes when the pod goes there, so adjust each type's counts for that one GPU.
         t = self.typical
-        g = np.maximum(gpu_left, 0)  # [M, G]
+        g = np.maximum(gpu_left, 0).astype(np.int64)  # [M, G]
         enough = gpu_left[:, None, :] >= t.milli[:, None]  # [M, T, G]
         count = enough.sum(axis=2)  # [M, T]
         small = np.where(enough, 0, g[:, None, :]).sum(axis=2)  # [M, T]
@@ -176,5 +208,5 @@ class FragmentationIndex:
         idle_after = (idle - pod.gpu_milli)[:, None, None]
         fits = (count_after >= t.count) & (cpu_left[:, None, None] >= t.cpu) & self.gpu_type
         fits &= self.access[nodes][:, None, :]
-        frags = np.where(fits, small_after, idle_after) @ t.prob  # [M, G]
-        return np.where(gpu_left >= pod.gpu_milli, frags, np.inf)
+        frags = np.where(fits, small_after, idle_after) @ self.weight  # [M, G], integer: exact
+        return frags, gpu_left >= pod.gpu_milli

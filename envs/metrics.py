@@ -95,9 +95,11 @@ class MetricsRecorder:
 
     # Also evaluate imbalance and fragmentation at every event, for their time integrals (rewards need them).
     track_node_stats: bool = False
-    # Also keep each node's cpu allocation share at every sample (for utilisation heat maps).
+    # Also keep each node's cpu and GPU allocation shares at every sample (for utilisation heat maps); NaN for a
+    # node that is down or, for GPU, has no GPUs.
     record_node_utilisation: bool = False
     node_utilisation: list[np.ndarray] = field(default_factory=list)
+    node_gpu_utilisation: list[np.ndarray] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # The time of the next sample of the node statistics.
@@ -138,6 +140,13 @@ class MetricsRecorder:
                 alloc = c.allocatable_t[col]
                 share = np.divide(c.requested_t[col], alloc, out=np.zeros(len(alloc)), where=alloc > 0)
                 self.node_utilisation.append(np.where(c.alive, share, np.nan).astype(np.float32))
+                gcol = self._cols[GPU_RESOURCE]
+                if gcol is not None:
+                    galloc = c.allocatable_t[gcol]
+                    gshare = np.divide(c.requested_t[gcol], galloc, out=np.zeros(len(galloc)), where=galloc > 0)
+                    self.node_gpu_utilisation.append(
+                        np.where(c.alive & (galloc > 0), gshare, np.nan).astype(np.float32)
+                    )
             self.imbalance_cpu.append(imbalance)
             self.imbalance_memory.append(node_imbalance(c, MEMORY))
             self.fragmentation.append(fragmentation)
@@ -202,6 +211,7 @@ class MetricsRecorder:
                 for series in (self.sample_times, self.imbalance_cpu, self.imbalance_memory, self.fragmentation):
                     del series[m:]
                 del self.node_utilisation[m_util:]
+                del self.node_gpu_utilisation[m_util:]
                 self.integrals, self.last, self.last_t, self.next_sample = integrals, last, last_t, next_sample
 
     def aggregate(

@@ -190,6 +190,26 @@ def signal_values(s: RewardState) -> dict[str, float]:
     return values
 
 
+def describe_objective(config: RewardConfig | dict | None) -> str:
+    """The objective a reward config defines, in words with its weights (for reports)."""
+    if not isinstance(config, RewardConfig):
+        config = RewardConfig.model_validate(config or {})
+    c = config
+    share = f"({c.gpu_weight:g}·GPU + {c.cpu_weight:g}·cpu) / {c.gpu_weight + c.cpu_weight:g}"
+    parts = {
+        "packing": f"the time-mean allocated share {share} over the run"
+        + (f", minus {c.fragmentation_weight:g} × the time-mean GPU fragmentation" if c.fragmentation_weight else ""),
+        "allocation": f"the allocated share {share} when the run ends",
+        "spreading": "minus the time-mean imbalance (std over nodes of the cpu allocated share)",
+        "waiting": "minus the time-mean number of pending pods per node (the total wait, normalised)",
+        "energy": "minus the time-mean share of nodes running pods (active node-hours, normalised)",
+    }
+    if c.name == "weighted":
+        terms = " + ".join(f"{w:g} × [{k}: {parts[k]}]" for k, w in c.weights.items())
+        return f"weighted: {terms}"
+    return f"{c.name}: {parts[c.name]}"
+
+
 def current_allocation(cluster) -> dict[str, float]:
     """The allocated share of cpu and GPU now (an envs.cluster.ClusterState)."""
     return {"cpu": cluster.allocation_ratio("cpu"), "gpu": cluster.allocation_ratio("nvidia.com/gpu")}

@@ -26,7 +26,6 @@ import copy
 import functools
 import json
 import math
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +34,7 @@ import numpy as np
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from envs.data import data_dir, expand_data_dir, resolve_data_file  # noqa: F401 - data_dir: part of this API
 from envs.kube.errors import ConfigError, KubeObjectError, from_validation_error
 from envs.kube.profile import Profile, default_profile, load_profile
 from envs.rewards import RewardConfig
@@ -57,18 +57,6 @@ from envs.workload.ops import inflate_to_gpu, sample_fraction, take
 from envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "configs" / "scenarios"
-# Real traces live outside the repository: $PODGYM_DATA, by default ../shared/data beside the checkout.
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def data_dir() -> Path:
-    """Where real traces are read from: $PODGYM_DATA, else ../shared/data next to the repository."""
-    return Path(os.environ.get("PODGYM_DATA") or DEFAULT_DATA_DIR)
-
-
-def expand_data_dir(path: str) -> str:
-    """Replace ``${PODGYM_DATA}`` in a scenario path with data_dir()."""
-    return path.replace("${PODGYM_DATA}", str(data_dir()))
 
 
 class SnapshotFiles(StrictModel):
@@ -308,10 +296,8 @@ def _pool_cluster(pools: list[NodePool]) -> ClusterSource:
 
 
 def _read_openb(kind: str, path: Path, times: bool = True):
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        mtime = 0.0  # the reader reports the missing file
+    found = resolve_data_file(path)  # the file itself or its .gz form
+    mtime = found.stat().st_mtime if found is not None else 0.0  # the reader reports a missing file
     return _read_cached(kind, str(path), mtime, times)
 
 

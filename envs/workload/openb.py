@@ -5,7 +5,7 @@ Node CSV: ``sn,cpu_milli,memory_mib,gpu,model``. Pod CSV:
 or its 5-column variant ``name,cpu_milli,memory_mib,num_gpu,gpu_milli`` (the multigpu lists). Columns
 after the required ones may come in any order; unknown columns are ignored.
 
-Interpretation (``shared/specs/fgd-openb.md`` section 1):
+Interpretation (as the FGD simulator reads the files; docs/fgd-openb.md):
 
 * a node: allocatable = capacity = ``cpu_milli`` milli-CPU, ``memory_mib`` MiB, ``gpu`` × ``nvidia.com/gpu``,
   1001 pods; the GPU model is the node label ``nvidia.com/gpu.product`` (none when ``model`` is empty);
@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from envs.data import open_data_file
 from envs.kube import parse_nodes
 from envs.kube.errors import KubeObjectError
 from envs.kube.objects import CPU, MEMORY, PODS, parse_pod
@@ -61,11 +62,7 @@ class _Rows:
         return KubeObjectError(problem, source=where, obj=f"{self.kind} {name!r}" if name else None, field=field)
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
-        try:
-            f = open(self.path, newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed below
-        except OSError as exc:
-            raise KubeObjectError(f"cannot read file: {exc.strerror}", source=self.path) from None
-        with f:
+        with open_data_file(self.path, f"openb {self.kind} list") as f:
             reader = csv.reader(f)
             header = next(reader, None)
             if header is None:

@@ -156,6 +156,20 @@ def test_whole_gpu_pod_weighs_the_cpu_left():
     assert placements(sim) == [("e", (0,))]
 
 
+def test_multi_gpu_pod_by_hand():
+    # One type (1 core, 2 whole GPUs) p = 1. d: 4 idle GPUs, e: [0, 1000, 1000, 1000] (a 1-GPU pod on GPU0); F = 0.
+    # A 2-GPU pod: d -> [0, 0, 1000, 1000]: the type still fits, F' = 0, x = 0 -> 50
+    #              e -> [0, 0, 0, 1000]: one GPU left, the type no longer fits: F' = 1000, x = -1 -> 26.89 -> 26
+    # (taking a single GPU would leave e two idle GPUs: 50 on both)
+    sim = prepared([gnode("d", gpus=4), gnode("e", gpus=4)], [whole_pod("w", "1", 2)], [(whole_pod("y", "1", 1), "e")])
+    policy = FGDPolicy(typical((1000, 1000, 2, "", 1.0)))
+    policy.reset(sim)
+    req = sim.request(sim.next_pod())
+    assert policy.score(sim.cluster, req, np.arange(2)).tolist() == [50, 26]
+    sim.run(policy)
+    assert placements(sim) == [("d", (0, 1))]
+
+
 def test_fgd_default_typical_pods_come_from_the_workload():
     # make_policy("fgd") has no typical pods: reset() derives them from the simulated workload.
     sim = abc([share_pod("p", "1", 500), cpu_pod("q", "1")])
@@ -210,7 +224,7 @@ def test_cache_matches_a_fresh_policy_over_random_placements():
         incremental = policy.score(sim.cluster, req, everything)
         fresh = FGDPolicy(typ)
         fresh.reset(sim)
-        np.testing.assert_allclose(policy.index.values, fresh.index.values, rtol=1e-12, atol=1e-9)
+        assert policy.index.numerators.tolist() == fresh.index.numerators.tolist()  # exact, not close
         assert incremental.tolist() == fresh.score(sim.cluster, req, everything).tolist(), steps
         for n in feasible:
             assert policy.choose_gpus(sim.cluster, int(n), req) == fresh.choose_gpus(sim.cluster, int(n), req)

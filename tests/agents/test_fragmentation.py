@@ -2,32 +2,30 @@
 
 Expectations are worked out by hand from the spec (the derivation is in the comments) or, for `after()` and
 `update()`, checked against a brute-force per-node, per-type recomputation written straight from section 4.6.2.
-The real-data checks (section 4.6.1 "Checks for default", section 8.4) skip when shared/data is absent.
+The real-data checks (section 4.6.1 "Checks for default", section 8.4) read the openb trace embedded in envs/data.
 """
 
 from __future__ import annotations
 
 import csv
+import math
 import random
 from collections import Counter
+from fractions import Fraction
 
 import numpy as np
 import pytest
 
 from envs.cluster import ClusterState
+from envs.data import data_dir, open_data_file
 from envs.fragmentation import FragmentationIndex, TypicalPods, typical_pods
 from envs.kube.objects import CPU
-from envs.scenario import data_dir
 from envs.workload.objects import workload_from_pods
 from envs.workload.openb import read_openb_cluster, read_openb_pods
 from envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_MODEL_LABEL
 from tests.kube.builders import node, pod
 
 OPENB = data_dir() / "openb" / "csv"
-needs_openb = pytest.mark.skipif(
-    not (OPENB / "openb_pod_list_default.csv").is_file(),
-    reason=f"real openb traces not found under {OPENB} (set PODGYM_DATA to the shared data directory)",
-)
 
 
 # ---- builders ----------------------------------------------------------------------------------------------------
@@ -64,12 +62,15 @@ def cpu_pod(name: str, cpu: str, spec: tuple[str, ...] = ()) -> dict:
 
 
 def typical(*types: tuple[int, int, int, str, float]) -> TypicalPods:
-    """TypicalPods from (cpu, milli, count, spec, probability) tuples."""
+    """TypicalPods from (cpu, milli, count, spec, probability or weight) tuples; probabilities as written
+    (0.1, 0.25) become integer weights over their common denominator."""
+    shares = [Fraction(str(t[4])) for t in types]
+    scale = math.lcm(*(f.denominator for f in shares))
     return TypicalPods(
         cpu=np.array([t[0] for t in types], dtype=np.int64),
         milli=np.array([t[1] for t in types], dtype=np.int64),
         count=np.array([t[2] for t in types], dtype=np.int64),
-        prob=np.array([t[4] for t in types], dtype=np.float64),
+        weight=np.array([int(f * scale) for f in shares], dtype=np.int64),
         models=tuple(frozenset(s for s in t[3].split("|") if s) for t in types),
         keys=tuple(t[:4] for t in types),
     )
@@ -260,9 +261,8 @@ def random_typical(rng: np.random.Generator) -> TypicalPods:
         (2000, 70, 1, ""),
     ]
     chosen = [choices[i] for i in sorted(rng.choice(len(choices), size=int(rng.integers(1, 8)), replace=False))]
-    p = rng.random(len(chosen)) + 0.05
-    p /= p.sum()
-    return typical(*[(*c, float(q)) for c, q in zip(chosen, p)])
+    weights = rng.integers(1, 1000, len(chosen))
+    return typical(*[(*c, int(w)) for c, w in zip(chosen, weights)])
 
 
 def request(cluster: ClusterState, p: dict):
@@ -349,7 +349,6 @@ def test_update_after_bind():
 # ---- the real default trace (section 4.6.1 checks, section 8.4 empty-cluster ratio) -----------------------------
 
 
-@needs_openb
 def test_default_trace_typical_pods():
     w = read_openb_pods(OPENB / "openb_pod_list_default.csv", times=False)
     t = typical_pods(w)
@@ -363,7 +362,7 @@ def test_default_trace_typical_pods():
     assert counts[1:4].tolist() == [874, 599, 470]
     # Independently from the CSV (section 1.2): 91 distinct types, and the prefix is the top 35 by the tie order.
     raw: Counter = Counter()
-    with open(OPENB / "openb_pod_list_default.csv", newline="") as f:
+    with open_data_file(OPENB / "openb_pod_list_default.csv") as f:
         for row in csv.DictReader(f):
             k, m = int(row["num_gpu"]), min(int(row["gpu_milli"]), 1000)
             spec = "|".join(s for s in (row.get("gpu_spec") or "").split("|") if s and s != "nan") if k else ""
@@ -373,7 +372,6 @@ def test_default_trace_typical_pods():
     assert min(counts) >= max(c for key, c in raw.items() if key not in t.keys)
 
 
-@needs_openb
 def test_default_trace_empty_cluster_frag_ratio():
     w = read_openb_pods(OPENB / "openb_pod_list_default.csv", times=False)
     cluster = ClusterState.for_workloads(read_openb_cluster(OPENB / "openb_node_list_gpu_node.csv").nodes, w)

@@ -152,6 +152,23 @@ def test_best_fit_constants_can_be_given():
     assert BestFitPolicy(max_cpu=64000).score(cluster, req, np.arange(2)).tolist() == [50, 75]
 
 
+def test_best_fit_counts_every_gpu_of_a_multi_gpu_pod():
+    # 4 cores and 4 whole GPUs (req_gpu_total = 4 * 1000), both nodes 96 cores:
+    # x, 8 idle GPUs: 92000/256000 + (8000 - 4000)/16000 = 0.359375 + 0.25  -> 39.0625 -> 39
+    # y, 4 idle GPUs: 0.359375 + 0 -> 64.0625 -> 64 (wins: nothing left over)
+    # (counting one GPU only would give 20 and 45)
+    nodes = [gnode("x", cpu="96", gpus=8), gnode("y", cpu="96", gpus=4)]
+    p = gpod("p", cpu="4", k=4)
+    cluster, req = state(nodes, [], p)
+    assert BestFitPolicy().score(cluster, req, np.arange(2)).tolist() == [39, 64]
+    assert placed(simulate(BestFitPolicy(), nodes, [p])) == [("y", (0, 1, 2, 3))]
+    # With a 2-GPU pod bound on x (6 idle left) a 2-GPU pod: x 0.359375 + 4000/16000 -> 39 (92 cores: 91000 ->
+    # 0.35546875 + 0.25 -> 39.45 -> 39); y: 0.359375 + 2000/16000 = 0.484375 -> 51.5625 -> 51
+    bound = [(gpod("u", cpu="1", k=2), "x")]
+    cluster, req = state(nodes, bound, gpod("q", cpu="4", k=2))
+    assert BestFitPolicy().score(cluster, req, np.arange(2)).tolist() == [39, 51]
+
+
 # ---- DotProd -----------------------------------------------------------------------------------------------------
 
 
@@ -164,6 +181,20 @@ def test_dot_product_smaller_dot_product_wins():
     cluster, req = state(nodes, [], pd)
     assert DotProductPolicy().score(cluster, req, np.arange(2)).tolist() == [92, 98]
     assert placed(simulate(DotProductPolicy(), nodes, [pd])) == [("q", (0,))]
+
+
+def test_dot_product_multi_gpu_and_sharing_pods_by_hand():
+    # 2 whole GPUs and 8 cores: b = [8000/128000, 2000/8000] = [0.0625, 0.25]
+    # p (64 cores, 8 GPUs): a = [0.5, 1.0], d = 0.03125 + 0.25 = 0.28125 -> 100 * (1 - 0.140625) = 85.94 -> 85
+    # q (16 cores, 2 GPUs): a = [0.125, 0.25], d = 0.0078125 + 0.0625 = 0.0703125 -> 96.48 -> 96
+    # (counting one GPU only: 92 and 98)
+    nodes = [gnode("p", cpu="64", gpus=8), gnode("q", cpu="16", gpus=2)]
+    cluster, req = state(nodes, [], gpod("w", cpu="8", k=2))
+    assert DotProductPolicy().score(cluster, req, np.arange(2)).tolist() == [85, 96]
+    # A sharing pod, 2 cores and 250 milli: b = [0.015625, 0.03125]
+    # p: d = 0.0078125 + 0.03125 = 0.0390625 -> 98.05 -> 98; q: 0.001953125 + 0.0078125 -> 99.51 -> 99
+    cluster, req = state(nodes, [], gpod("s", cpu="2", k=1, m=250))
+    assert DotProductPolicy().score(cluster, req, np.arange(2)).tolist() == [98, 99]
 
 
 def test_dot_product_cpu_only_pod_counts_cpu_and_zero_when_cpu_short():
@@ -252,6 +283,18 @@ def test_gpu_clustering_four_tag_cases():
     # a CPU-only pod scores 0 everywhere
     cluster, req = state(CLUSTER_NODES, CLUSTER_BOUND, gpod("c", cpu="1"))
     assert fresh.score(cluster, req, np.arange(4)).tolist() == [0, 0, 0, 0]
+
+
+def test_gpu_clustering_multi_gpu_pods_have_their_own_tag():
+    # A 2-GPU pod's tag is "2-gpu": a node holding one (L = 2000) scores 25 * 6000 // 8000 = 18, + 75 = 93; a node
+    # holding a 1-GPU pod (L = 3000) 15 + 0 = 15; an empty node (L = 4000) 12 + 25 = 37.
+    nodes = [gnode("two", gpus=4), gnode("one", gpus=4), gnode("none", gpus=4)]
+    bound = [(gpod("t", k=2), "two"), (gpod("o", k=1), "one")]
+    sim = prepared(nodes, [gpod("w", k=2)], bound)
+    policy = GpuClusteringPolicy()
+    policy.reset(sim)
+    assert policy.score(sim.cluster, sim.request(len(bound)), np.arange(3)).tolist() == [93, 15, 37]
+    assert placed(simulate(GpuClusteringPolicy(), nodes, [gpod("w", k=2)], bound=bound)) == [("two", (2, 3))]
 
 
 def test_gpu_clustering_unbind_removes_the_tag():

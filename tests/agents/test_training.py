@@ -357,8 +357,8 @@ def test_same_config_and_seed_give_the_same_weights(tmp_path):
 
 
 def test_train_cli_with_its_progress_bar_and_an_explicit_run_dir(tmp_path, capsys):
-    """The default invocation shows SB3's progress bar (its dependencies must be installed); --run-dir names
-    the run and refuses to overwrite an existing one."""
+    """The default invocation shows its progress (agents.progress; lines here, where stdout is not a terminal);
+    --run-dir names the run and refuses to overwrite an existing one."""
     run_dir = tmp_path / "my-run"
     argv = sets(
         "total_timesteps=256",
@@ -370,6 +370,7 @@ def test_train_cli_with_its_progress_bar_and_an_explicit_run_dir(tmp_path, capsy
         "n_envs=2",
     )
     assert train.main([*argv, "--run-dir", str(run_dir)]) == 0
+    assert "step 256 of 256 (100.0%)" in capsys.readouterr().out
     assert (run_dir / "final_model.zip").is_file() and (run_dir / "config.yaml").is_file()
     assert train.main([*argv, "--run-dir", str(run_dir), "--no-progress"]) == 2
     assert "use --resume" in capsys.readouterr().err

@@ -1,8 +1,8 @@
 """Every shipped scenario passes Gymnasium's and stable-baselines3's env checkers, and MaskablePPO trains on
 the default one with action masking end to end.
 
-The openb scenarios read the real trace under envs.scenario.data_dir(). They always run on the sample shipped
-in tests/data/openb (ids ending in ``sample-trace``); the real files run too (``real-trace``) where present.
+The openb scenarios run on the trace embedded in envs/data (ids ending in ``real-trace``) and on the small
+sample in tests/data/openb (``sample-trace``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sb3_contrib import MaskablePPO
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs
-from envs.scenario import OpenbNodes, available_scenarios, data_dir, expand_data_dir, load_scenario
+from envs.scenario import OpenbNodes, available_scenarios, load_scenario
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "openb"
 SAMPLE_NODES = 5  # rows of tests/data/openb/nodes.csv
@@ -35,7 +35,7 @@ def _variants(name: str) -> list:
             if w.synthetic is not None:
                 overrides["workload.synthetic.horizon"] = 60
         return [pytest.param(name, overrides, id=name)]
-    # openb: the shipped sample always; the real trace when it is there.
+    # openb: the small sample and the embedded trace.
     sampled = isinstance(c.openb_nodes, OpenbNodes)
     sample = {
         ("cluster.openb_nodes.path" if sampled else "cluster.openb_nodes"): str(SAMPLE / "nodes.csv"),
@@ -43,17 +43,9 @@ def _variants(name: str) -> list:
     }
     if sampled and c.openb_nodes.sample is not None:
         sample["cluster.openb_nodes.sample"] = min(c.openb_nodes.sample, SAMPLE_NODES - 2)
-    node_path = Path(expand_data_dir(c.openb_nodes.path if sampled else c.openb_nodes))
-    pod_path = Path(expand_data_dir(w.openb_pods.path))
-    missing = [str(p) for p in (node_path, pod_path) if not p.is_file()]
-    real_marks = (
-        [pytest.mark.skip(reason=f"real openb trace not found under data_dir()={data_dir()}: {', '.join(missing)}")]
-        if missing
-        else []
-    )
     return [
         pytest.param(name, sample, id=f"{name}-sample-trace"),
-        pytest.param(name, {}, id=f"{name}-real-trace", marks=real_marks),
+        pytest.param(name, {}, id=f"{name}-real-trace"),
     ]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from envs.scenario import data_dir
 from envs.workload import Workload
@@ -16,11 +15,8 @@ OPENB_CSV = data_dir() / "openb" / "csv"
 
 
 def openb_file(name: str) -> Path:
-    """A file of the real openb trace, or skip the test when it is not there ($PODGYM_DATA/openb/csv)."""
-    path = OPENB_CSV / name
-    if not path.is_file():
-        pytest.skip(f"real openb trace not found at {path} (set PODGYM_DATA; default <repo>/../shared/data)")
-    return path
+    """A file of the openb trace as scenarios name it: ``$PODGYM_DATA/openb/csv/NAME`` (by default the embedded one)."""
+    return OPENB_CSV / name
 
 
 def assert_same_arrays(a: Workload, b: Workload, *, times: bool = True) -> None:

@@ -227,7 +227,9 @@ def test_bad_node_rows(tmp_path):
 
 
 def test_missing_or_empty_file(tmp_path):
-    with pytest.raises(kube.KubeObjectError, match="cannot read file"):
+    with pytest.raises(
+        kube.KubeObjectError, match=r"absent\.csv: openb pod list not found: looked for .*absent\.csv\.gz"
+    ):
         read_openb_pods(tmp_path / "absent.csv")
     with pytest.raises(kube.KubeObjectError, match="empty"):
         read_openb_pods(write(tmp_path, ""))

@@ -1,0 +1,291 @@
+"""Write docs/results.md from the commands it quotes, and say on what machine they ran.
+
+    make results                                   # = python docs/make_results.py
+    python docs/make_results.py [--learned RUN] [--learned-openb RUN] [--workers 2] [--out docs/results.md]
+
+Runs, from the repository root, each command the page quotes: the evaluation of the baselines on `default`
+(seeds 100-109), the FGD paper's experiment on openb (seeds 42-51) and the four benchmarks; then writes the
+page from their outputs (results.json files and the benchmarks' JSON) with the machine's description. The
+learned-policy rows need trained runs (a 500k-step training takes minutes): given with --learned /
+--learned-openb they are evaluated with the rest; otherwise they are carried from docs/results_learned.json,
+measured earlier, and the page says so. Evaluation outputs go under runs/results/, written afresh on each run
+(cells left from older code must not stand in for this code's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from agents.fgd_report import aggregate as fgd_aggregate  # noqa: E402
+from agents.io import atomic_write_text  # noqa: E402
+
+SEEDS = [str(s) for s in range(100, 110)]
+BASELINES = ["random", "round-robin", "kube-default", "best-fit", "fgd"]
+OPENB_POLICIES = ["random", "dot-product", "gpu-clustering", "gpu-packing", "best-fit", "fgd"]
+CARRIED = ROOT / "docs" / "results_learned.json"
+
+
+def shown(cmd: list[str]) -> str:
+    """A command as the page quotes it (python for the interpreter, the seed list abbreviated)."""
+    words = ["python" if w == sys.executable else w for w in cmd]
+    text = " ".join(words)
+    return text.replace(" ".join(SEEDS), "100 ... 109")
+
+
+def run(cmd: list[str], capture: bool = False) -> str:
+    """Run `cmd` in the repository root; its output goes to stderr unless captured (then returned)."""
+    print(f"$ {shown(cmd)}", file=sys.stderr, flush=True)
+    done = subprocess.run(cmd, cwd=ROOT, check=True, text=True, stdout=subprocess.PIPE if capture else sys.stderr)
+    return done.stdout or ""
+
+
+def fresh(path: Path) -> Path:
+    """`path`, emptied: this script's own output directory."""
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
+def last_json(text: str) -> dict[str, Any]:
+    """The JSON object a benchmark prints (its last line starting with '{')."""
+    return json.loads(next(line for line in reversed(text.splitlines()) if line.startswith("{")))
+
+
+def machine() -> str:
+    """CPU model, cores, vector extensions, memory, OS, Python and numpy, as one sentence."""
+    import numpy
+
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((ln.split(":", 1)[1].strip() for ln in info.splitlines() if ln.startswith("model name")), None)
+    flags = next((ln.split(":", 1)[1].split() for ln in info.splitlines() if ln.startswith("flags")), [])
+    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    mem = ""
+    if Path("/proc/meminfo").exists():
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 2**20:.0f} GiB memory"
+    load = f", load average {os.getloadavg()[0]:.1f} at the start" if hasattr(os, "getloadavg") else ""
+    return (
+        f"{model or platform.processor() or platform.machine()} ({vector}), {cores} cores available{mem}, "
+        f"no GPU used; {platform.system()} {platform.release()}, Python {platform.python_version()}, "
+        f"numpy {numpy.__version__}{load}"
+    )
+
+
+def git_commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True)
+        return head.stdout.strip() + (" with local changes" if dirty.stdout.strip() else "")
+    except OSError:
+        return "unknown"
+
+
+# ---- the default scenario ---------------------------------------------------------------------------------------
+
+
+def default_section(learned: str | None, workers: int) -> list[str]:
+    out = fresh(ROOT / "runs" / "results" / "default")
+    policies = ([learned] if learned else []) + BASELINES
+    cmd = [sys.executable, "evaluate.py", "--policies", *policies, "--scenarios", "default", "--seeds", *SEEDS]
+    run([*cmd, "--workers", str(workers), "--out", str(out)])
+    agg = json.loads((out / "results.json").read_text())["aggregate"]["default"]
+    stats = agg["stats"]
+    rows = []
+    for p in agg["ranking"]:
+        s = stats[p]
+        lo, hi = s["objective"]["ci95"]
+        rows.append(
+            (
+                s["objective"]["mean"],
+                f"| {p} | {s['objective']['mean']:.4f} [{lo:.4f}, {hi:.4f}] | "
+                f"{100 * s['gpu_allocation_mean']['mean']:.2f} | {s['pods_never_scheduled']['mean']:.1f} | "
+                f"{s['wait_mean_s']['mean']:.1f} | "
+                f"{s['wait_p95_s']['mean']:.1f} | the command above |",
+            )
+        )
+    carried = None
+    if not learned:
+        carried = json.loads(CARRIED.read_text())["default"]
+        lo, hi = carried["objective_ci95"]
+        rows.append(
+            (
+                carried["objective_mean"],
+                f"| {carried['label']} | {carried['objective_mean']:.4f} [{lo:.4f}, {hi:.4f}] | "
+                f"{carried['gpu_allocation_pct']:.2f} | {carried['pods_never_scheduled']:.1f} | "
+                f"{carried['wait_mean_s']:.1f} | {carried['wait_p95_s']:.1f} | carried (see below) |",
+            )
+        )
+    rows.sort(key=lambda r: -r[0])
+    lines = [
+        "## Policies on the default scenario",
+        "",
+        f"`{shown(cmd)}` (ten seeds no training episode used). The objective is the scenario's `packing` reward:",
+        "the time-mean allocated share of GPU and cpu (higher is better). Means over the ten seeds with 95%",
+        "bootstrap intervals.",
+        "",
+        "| rank | policy | objective | GPU allocated (%) | pods never scheduled | wait mean (s) | wait p95 (s) "
+        "| made by |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [f"| {i} {row[1]}" for i, row in enumerate(rows, 1)]
+    lines += ["", "Paired over the seeds (bootstrap, 95%):", ""]
+    for c in agg["comparisons"]:
+        lo, hi = c["difference_ci95"]
+        verdict = "significant" if c["significant"] else "not significant"
+        lines.append(f"- {c['better']} - {c['worse']}: [{lo:+.4f}, {hi:+.4f}], {verdict}")
+    if carried:
+        lines += [
+            "",
+            f"The learned policy's row is carried from an earlier measurement (`{carried['made_by']}`; the run is",
+            "not part of the repository, and training it takes minutes): " + carried["notes"] + " Its paired",
+            "comparison with the baselines needs its per-seed results: rerun with `make results LEARNED=RUN`.",
+        ]
+    return lines
+
+
+# ---- the FGD experiment -----------------------------------------------------------------------------------------
+
+
+def openb_section(learned: str | None, workers: int) -> list[str]:
+    out = fresh(ROOT / "runs" / "results" / "fgd-openb")
+    cmd = [sys.executable, "evaluate.py", "--config", "configs/eval/fgd-openb.yaml"]
+    if learned:
+        cmd += ["--policies", *OPENB_POLICIES, learned]
+    run([*cmd, "--workers", str(workers), "--out", str(out)])
+    rows = json.loads((out / "results.json").read_text())
+    agg = fgd_aggregate(rows)
+    table = []
+    for (_, policy), s in agg.items():
+        table.append(
+            (
+                s["alloc_130_mean"],
+                f"| {policy} | {s['alloc_100_mean']:.2f} ± {s['alloc_100_std']:.2f} | "
+                f"{s['alloc_130_mean']:.2f} ± {s['alloc_130_std']:.2f} | {s['seconds_mean']:.1f} | the command above |",
+            )
+        )
+    carried = None
+    if not learned:
+        carried = json.loads(CARRIED.read_text())["openb"]
+        (m100, s100), (m130, s130) = carried["alloc_100"], carried["alloc_130"]
+        table.append(
+            (
+                m130,
+                f"| **{carried['label']}** | **{m100:.2f} ± {s100:.2f}** | **{m130:.2f} ± {s130:.2f}** | "
+                f"{carried['seconds_per_run']} | carried (see below) |",
+            )
+        )
+    table.sort(key=lambda r: r[0])
+    lines = [
+        "## Trained on 64 nodes, run on 1,213",
+        "",
+        "A policy trained on `openb-small` (64 nodes sampled from openb, the FGD experiment's rules, the",
+        "`allocation` reward) runs unchanged on the full openb cluster in the FGD paper's experiment",
+        f"(`{shown(cmd)}`, seeds 42-51; the trace ships in `envs/data/openb/`):",
+        "",
+        "| policy | GPU allocated at 100% arrived (%) | at 130% (%) | seconds per run | made by |",
+        "|---|---|---|---|---|",
+        *[row[1] for row in table],
+        "",
+        "Mean ± std over the ten seeds.",
+    ]
+    if carried:
+        lines += [
+            f"The learned row is carried from an earlier measurement (`{carried['made_by']}`); rerun with",
+            "`make results LEARNED_OPENB=RUN` to measure it here.",
+        ]
+    return lines
+
+
+# ---- speed ------------------------------------------------------------------------------------------------------
+
+
+def speed_section() -> list[str]:
+    py = sys.executable
+    sim_cmd = [py, "benchmarks/simulate.py"]
+    fgd_cmd = [py, "benchmarks/fgd.py"]
+    env_cmd = [py, "benchmarks/env_throughput.py"]
+    ext_cmd = [py, "benchmarks/extender.py"]
+    sim = last_json(run(sim_cmd, capture=True))
+    fgd = last_json(run(fgd_cmd, capture=True))
+    env = last_json(run(env_cmd, capture=True))
+    ext = last_json(run(ext_cmd, capture=True))
+    others = [v["seconds"] for k, v in fgd["policies"].items() if k != "fgd"]
+    fgd_text = f"FGD {fgd['policies']['fgd']['seconds']:.1f}; others {min(others):.1f}-{max(others):.1f}"
+    ext_cells = "; ".join(
+        f"{r['scorer']}: p50 {r['server_p50_ms']:.2f} ms, p99 {r['server_p99_ms']:.2f} ms, "
+        f"{r['requests_per_s']:,.0f} req/s" + ("" if r["meets_targets"] else " (below target)")
+        for r in ext["results"]
+    )
+    env_cells = (
+        f"CartPole-v1 {env['cartpole_steps_per_s']:,} steps/s; single env on default "
+        f"{env['ratio_single_default']:.2f}x, at 100 nodes {env['ratio_single_100_nodes']:.2f}x "
+        f"({env['single_100_nodes_steps_per_s']:,} steps/s); batched, {env['num_envs']} clusters: one thread "
+        f"{env['ratio_batched']:.2f}x, {env['threads']} threads {env['ratio_batched_threads']:.2f}x "
+        f"({env['batched_threads_placements_per_s']:,} placements/s); engine {env['engine_batched']}"
+    )
+    return [
+        "## Speed",
+        "",
+        "| command | measures | measured | target |",
+        "|---|---|---|---|",
+        f"| `{shown(sim_cmd)}` | placements/s, default profile, 50,000 pods on 5,000 nodes, one core | "
+        f"{sim['placements_per_s']:,.0f} ({sim['ratio_to_target']:.2f}x target); peak RSS {sim['peak_rss_mib']} MiB"
+        " | >= 8,100 |",
+        f"| `{shown(fgd_cmd)}` | seconds per FGD-experiment run (openb default trace, 130%) | {fgd_text} | "
+        "FGD <= 10, others <= 2 |",
+        f"| `{shown(env_cmd)}` | env steps/s as ratios to CartPole-v1 in the same process | {env_cells} | "
+        "0.3x at 100 nodes; batched 2x |",
+        f"| `{shown(ext_cmd)}` | extender prioritize, 500 candidates of 5,000 nodes | {ext_cells} | "
+        "p99 <= 1.5 ms, >= 810 req/s |",
+        "",
+        "Speed depends on the machine and on what else runs on it; a shared machine measures less than an",
+        "idle one. `benchmarks/extender.py --bind-every 1` also binds each scored pod through watch events",
+        "(a cluster's load on the extender's cache).",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--learned", help="a training run on default to evaluate with the baselines")
+    parser.add_argument("--learned-openb", help="a training run on openb-small to run in the FGD experiment")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", default=str(ROOT / "docs" / "results.md"))
+    args = parser.parse_args(argv)
+    for run_dir in (args.learned, args.learned_openb):
+        if run_dir and not Path(run_dir).exists():
+            parser.error(f"training run not found: {run_dir}")
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    header = [
+        "# Results",
+        "",
+        f"Written by `make results` (`python docs/make_results.py`) on {when}, at commit {git_commit()}.",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "Each figure names the command that made it; rerun `make results` to reproduce the page. The heuristics",
+        "are deterministic: their figures are the same on any machine (no decision depends on the order of a",
+        "floating-point sum). Speed figures are this machine's, under its load at the time.",
+        "",
+    ]
+    body = [*default_section(args.learned, args.workers), ""]
+    body += [*openb_section(args.learned_openb, args.workers), ""]
+    body += speed_section()
+    atomic_write_text(args.out, "\n".join(header + body) + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
