@@ -19,16 +19,19 @@ field names, capitalised exactly so):
   know scores 0.
 
 Errors: a body that is not JSON, not an ExtenderArgs, or whose Pod or Nodes are malformed (a Pod without
-spec...) gets 400 with ``{"Error": message}``. An internal error in ``prioritize`` gives neutral scores (all
-0) and a log line, never a 500 (kube-scheduler would ignore the extender's scores anyway); in ``filter`` it
-gives a 200 ``ExtenderFilterResult`` whose ``Error`` says what failed, as upstream expects (configure the
-extender ``ignorable: true`` to schedule without it then).
+spec, a quantity above 2^63-1, a field of the wrong type...) gets 400, counted in the errors metric, with
+the verb's upstream result type: an ``ExtenderFilterResult`` whose ``Error`` is the message (filter) or
+``{"Error": message}`` (prioritize, whose HostPriorityList has no error field). An internal error in
+``prioritize`` gives neutral scores (all 0) and a log line, never a 500 (kube-scheduler would ignore the
+extender's scores anyway); in ``filter`` it gives a 200 ``ExtenderFilterResult`` whose ``Error`` says what
+failed, as upstream expects (configure the extender ``ignorable: true`` to schedule without it then).
 
-Also: ``GET /healthz`` (503 until the watch has listed nodes and pods once), ``GET /metrics`` (Prometheus
-text: requests and errors per verb, a latency histogram, the cache's sizes), every route also under a URL
-prefix (``urlPrefix: http://host:8888/scheduler`` -> ``/scheduler/filter``), and each response carries a
-``Server-Timing: app;dur=<ms>`` header, the time spent in the handler. The hot paths are plain Starlette
-endpoints (no pydantic, no dependency injection); host entries of responses are pre-encoded.
+Also: ``GET /openapi.json`` (the API as OpenAPI 3.1, ``plugin.openapi``), ``GET /healthz`` (503 until the
+watch has listed nodes and pods once), ``GET /metrics`` (Prometheus text: requests and errors per verb, a
+latency histogram, the cache's sizes), every route also under a URL prefix (``urlPrefix:
+http://host:8888/scheduler`` -> ``/scheduler/filter``), and each response carries a ``Server-Timing:
+app;dur=<ms>`` header, the time spent in the handler. The hot paths are plain Starlette endpoints (no
+pydantic, no dependency injection); host entries of responses are pre-encoded.
 
 With ``cache_api=True`` (``--cache-api``; for simulations and tests, never needed in a cluster) two more
 routes feed the cache: ``POST /cache/state {"nodes": [...], "pods": [...]}`` replaces everything and
@@ -55,6 +58,7 @@ from envs.kube import parse_nodes
 from envs.kube.errors import KubeObjectError
 from envs.kube.framework import MAX_EXTENDER_PRIORITY, UNSCHEDULABLE_AND_UNRESOLVABLE
 from plugin.cache import ClusterCache, ClusterView
+from plugin.openapi import openapi_schema
 
 log = logging.getLogger("podgym.plugin.extender")
 
@@ -253,6 +257,17 @@ def parse_args(body: bytes) -> tuple[dict[str, Any], list[str] | None, list[dict
     return pod, names, None
 
 
+def _object_list(data: Mapping[str, Any], key: str) -> list[Any]:
+    """``data[key]``: a list of objects or a List of them (absent or null: none); anything else is a BadRequest."""
+    value = data.get(key)
+    items = value.get("items", []) if isinstance(value, dict) else value
+    if items is None:
+        return []
+    if not isinstance(items, list) or not all(isinstance(o, dict) for o in items):
+        raise BadRequest(f"{key} must be a list of objects (or a List of them)")
+    return items
+
+
 class Extender:
     """The handlers of create_app, over one cache and one scorer."""
 
@@ -286,8 +301,19 @@ class Extender:
         return Response(body, status, {"Server-Timing": f"app;dur={elapsed * 1000:.3f}"}, media_type=JSON)
 
     def _bad(self, verb: str, t0: float, message: str) -> Response:
+        """400 in the verb's upstream result type: an ExtenderFilterResult with ``Error`` (filter), else ``{Error}``."""
         log.info("%s: 400: %s", verb, message)
-        return self._respond(verb, t0, json.dumps({"Error": message}).encode(), 400, True)
+        body: dict[str, Any] = {"Error": message}
+        if verb == "filter":
+            body = {"Nodes": None, "NodeNames": None, "FailedNodes": {}, "FailedAndUnresolvableNodes": {}, **body}
+        return self._respond(verb, t0, json.dumps(body).encode(), 400, True)
+
+    def _unreadable(self, verb: str, t0: float, exc: Exception) -> Response:
+        """400 for a request whose Pod or Nodes could not be converted (an input podgym's parser let through)."""
+        if isinstance(exc, KubeObjectError):
+            return self._bad(verb, t0, str(exc))
+        log.exception("%s: the request's Pod or Nodes could not be converted", verb)
+        return self._bad(verb, t0, f"cannot read the Pod or Nodes: {type(exc).__name__}: {exc}")
 
     def _resolve(self, pod_obj: dict[str, Any], names: list[str] | None, items: list[dict[str, Any]] | None):
         """(cluster, vector, pod request, node names, indices with -1 for unknown names); hold the lock."""
@@ -319,8 +345,8 @@ class Extender:
         with self.cache.lock:
             try:
                 cluster, _, pod, names, idx = self._resolve(pod_obj, names, items)
-            except KubeObjectError as exc:
-                return self._bad("prioritize", t0, str(exc))
+            except Exception as exc:  # any failure to convert the input is the input's: 400, never 500
+                return self._unreadable("prioritize", t0, exc)
             scores = np.zeros(len(idx), dtype=np.int64)
             known = idx >= 0
             try:
@@ -345,8 +371,8 @@ class Extender:
         with self.cache.lock:
             try:
                 cluster, vector, pod, names, idx = self._resolve(pod_obj, names, items)
-            except KubeObjectError as exc:
-                return self._bad("filter", t0, str(exc))
+            except Exception as exc:  # any failure to convert the input is the input's: 400, never 500
+                return self._unreadable("filter", t0, exc)
             try:
                 failed: dict[str, str] = {}
                 unresolvable: dict[str, str] = {}
@@ -409,8 +435,8 @@ class Extender:
             data = json.loads(await request.body())
             if not isinstance(data, dict):
                 raise BadRequest('expected {"nodes": [...], "pods": [...]}')
-            self.cache.set_state(data.get("nodes") or [], data.get("pods") or [])
-        except (ValueError, BadRequest) as exc:  # KubeObjectError and JSONDecodeError are ValueErrors
+            self.cache.set_state(_object_list(data, "nodes"), _object_list(data, "pods"))
+        except Exception as exc:  # input it cannot apply: 400 (KubeObjectError, JSONDecodeError, a wrong type...)
             return Response(json.dumps({"Error": str(exc)}).encode(), 400, media_type=JSON)
         return Response(json.dumps({"version": self.cache.version}).encode(), media_type=JSON)
 
@@ -423,7 +449,7 @@ class Extender:
                 raise BadRequest('expected {"events": [{"type": ..., "object": ...}, ...]}')
             for event in events:
                 self.cache.apply_event(event)
-        except (ValueError, BadRequest) as exc:
+        except Exception as exc:  # input it cannot apply: 400, never 500
             return Response(json.dumps({"Error": str(exc)}).encode(), 400, media_type=JSON)
         timing = {"Server-Timing": f"app;dur={(time.perf_counter() - t0) * 1000:.3f}"}
         return Response(json.dumps({"version": self.cache.version}).encode(), headers=timing, media_type=JSON)
@@ -449,6 +475,12 @@ def create_app(
     for verb, endpoint in (("filter", ext.filter), ("prioritize", ext.prioritize)):
         app.add_route(f"/{verb}", endpoint, methods=["POST"])
         app.add_route(f"/{{prefix:path}}/{verb}", endpoint, methods=["POST"])
+    schema = json.dumps(openapi_schema(cache_api)).encode()
+
+    async def openapi(request: Request) -> Response:
+        return Response(schema, media_type=JSON)
+
+    app.add_route("/openapi.json", openapi, methods=["GET"])
     app.add_route("/healthz", ext.healthz, methods=["GET"])
     app.add_route("/metrics", ext.metrics_text, methods=["GET"])
     if cache_api:
