@@ -13,7 +13,7 @@ from gymnasium import spaces
 from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder, simulation_context
 from envs.kube.errors import KubeObjectError
 from envs.rewards import RewardFn, RewardState, current_allocation, make_reward
-from envs.scenario import BuiltScenario, Scenario, build_scenario, load_scenario
+from envs.scenario import BuiltScenario, Scenario, build_scenario, load_scenario, require_pods
 from envs.simulator import Simulator
 
 try:
@@ -65,10 +65,13 @@ class PodSchedulingEnv(gym.Env):
 
     ## Starting State
     An empty cluster (or a snapshot's running pods), the workload generated from the episode's seed, and
-    the simulation advanced to the first pod that fits somewhere.
+    the simulation advanced to the first pod that fits somewhere. A scenario without pods to place is an
+    error at construction; an episode in which no pod ever fits a node is an error from `reset()`, which
+    never returns a finished episode.
 
     ## Episode End
-    Terminated when the workload is exhausted (no event is left; pods that never fit stay pending).
+    Terminated when the workload is exhausted (no event is left; pods that never fit stay pending). Once
+    the episode has ended there is no pod: the observation's features are 0 and the mask is all false.
     Truncated when the scenario's horizon is reached with events left, or after too many invalid actions
     in a row. `info["metrics"]` then holds the run's `envs.metrics.Summary` (and `info["episode_metrics"]`
     at every step would be too costly, so only the last step carries it).
@@ -121,6 +124,10 @@ class PodSchedulingEnv(gym.Env):
             self._base = path.parent
         self._source = None if isinstance(scenario, Scenario) else str(path)
         self._built: BuiltScenario = self._build(None)
+        try:
+            require_pods(self._built)
+        except KubeObjectError as exc:
+            raise exc.within(source=self._source) from None
         self._workload_seed = self.scenario.seed
         num_nodes = len(self._built.cluster.nodes)
         cfg = self.scenario.env
@@ -196,6 +203,7 @@ class PodSchedulingEnv(gym.Env):
                 b, workload_seed, self.reward_fn, self.max_nodes, int(self.action_space.n), self.pending_action
             )
             obs, _, _ = self._compiled_step(kernels.START)
+            self._require_decision(workload_seed)
             return obs, self._compiled_info()
         self._episode = None
         self._sim = Simulator(b.cluster, b.workload, b.options, b.profile, seed=workload_seed)
@@ -205,6 +213,7 @@ class PodSchedulingEnv(gym.Env):
         self._mask = np.zeros(self.action_space.n, dtype=np.int8)
         self._reward_state = RewardState(0.0, dict.fromkeys(self._sim.metrics.integrals, 0.0))
         self._next_decision()
+        self._require_decision(workload_seed)
         return self._observation(), self._info()
 
     def step(self, action):
@@ -294,6 +303,20 @@ class PodSchedulingEnv(gym.Env):
         self._done, self._truncated = bool(ep.ib[kernels.DONE]), bool(ep.ib[kernels.TRUNCATED])
 
     # ---- internals ---------------------------------------------------------------------------
+    def _require_decision(self, workload_seed: int) -> None:
+        """reset() never hands out a finished episode: one without a single decision is an error that says why."""
+        if not self._done:
+            return
+        pods = len(self._built.workload)
+        raise KubeObjectError(
+            f"scenario {self.scenario.name!r} (workload seed {workload_seed}): the episode has no decision to make: "
+            f"none of its {pods} pod(s) fits any node before the episode ends (they stay pending; "
+            "`python -m envs.kube explain` says why a pod fits nowhere)",
+            obj="Scenario",
+            field="workload",
+            source=self._source,
+        )
+
     def _build(self, seed: int | None) -> BuiltScenario:
         try:
             return build_scenario(self.scenario, self._base, seed)
@@ -309,8 +332,7 @@ class PodSchedulingEnv(gym.Env):
                 self._pod = None
                 self._done = True
                 self._truncated = sim.truncated
-                self._mask = np.zeros(self.action_space.n, dtype=np.int8)
-                self._mask[0] = 1  # a placeholder after the end, so that a masked distribution stays defined
+                self._mask = np.zeros(self.action_space.n, dtype=np.int8)  # no pod, no allowed action
                 return
             feasible = sim.feasible()
             if feasible.any():

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import envs.kube as kube
+from envs.kube.dumps import read_dump
 from envs.kube.errors import KubeObjectError
 from envs.kube.explain import SAMPLES, as_items, load_objects, render, to_dict
 
@@ -28,8 +29,18 @@ def _parser() -> argparse.ArgumentParser:
         "weighted total, and the node kube-scheduler would pick.",
     )
     explain.add_argument("--pod", help="the pending Pod (YAML or JSON, e.g. `kubectl get pod P -o yaml`)")
-    explain.add_argument("--nodes", help="the nodes (`kubectl get nodes -o json`: a List, a list, or one Node)")
-    explain.add_argument("--pods", help="pods already running (`kubectl get pods -A -o json`); bound pods count")
+    explain.add_argument(
+        "--nodes",
+        nargs="+",
+        help="the nodes: files or directories in any layout (`kubectl get nodes -o json`, `kubectl get "
+        "nodes,pods -A -o json`, `kubectl cluster-info dump` output or directory); their bound Pods count too",
+    )
+    explain.add_argument(
+        "--pods",
+        nargs="+",
+        help="pods already running: files or directories (`kubectl get pods -A -o json`, per-namespace files); "
+        "bound pods count, each once (keyed by uid)",
+    )
     explain.add_argument("--config", help="a KubeSchedulerConfiguration v1 YAML (default: the default profile)")
     explain.add_argument(
         "--scheduler-name",
@@ -65,8 +76,12 @@ def explain(args: argparse.Namespace) -> str:
     if len(pod_items) != 1:
         raise KubeObjectError(f"expected exactly one Pod, found {len(pod_items)} objects", source=str(pod_path))
     pod = _located(pod_path, lambda: kube.parse_pod(pod_items[0]))
-    nodes = _located(nodes_path, lambda: kube.parse_nodes(as_items(load_objects(nodes_path))))
-    pods = _located(pods_path, lambda: kube.parse_pods(as_items(load_objects(pods_path)))) if pods_path else []
+    dump = read_dump(nodes_path, pods_path)
+    where = ", ".join(dump.sources)
+    if not dump.nodes:
+        raise KubeObjectError("no Node object found", source=where)
+    nodes = _located(where, lambda: kube.parse_nodes(dump.nodes))
+    pods = _located(where, lambda: kube.parse_pods(dump.pods))
     profile = kube.default_profile()
     if args.scheduler_name and not args.config and args.scheduler_name != profile.scheduler_name:
         raise KubeObjectError(
