@@ -54,7 +54,8 @@ class ClusterObjects:
 
 
 def _json_values(text: str, path: Path) -> list[Any]:
-    """The JSON values of a file: one value, or (``kubectl cluster-info dump``) several with text between them."""
+    """The JSON values of a file: one value, or (``kubectl cluster-info dump``) the lists (objects with a kind) of a
+    stream of them with logs between them; JSON log lines there are log lines."""
     try:
         return [json.loads(text)]
     except json.JSONDecodeError as first:
@@ -73,7 +74,8 @@ def _json_values(text: str, path: Path) -> list[Any]:
             except json.JSONDecodeError:
                 pos = line_end + 1
                 continue
-            values.append(value)
+            if isinstance(value, Mapping) and "kind" in value:  # a list of the dump, not a JSON log line
+                values.append(value)
             pos = end
             continue
         pos = line_end + 1  # a log line between the lists
