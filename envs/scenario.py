@@ -146,7 +146,10 @@ class WorkloadConfig(StrictModel):
 
 
 class SchedulerConfig(StrictModel):
-    config: str | None = Field(default=None, description="a KubeSchedulerConfiguration v1 YAML")
+    config: str | None = Field(
+        default=None, description="a KubeSchedulerConfiguration v1 YAML, bare or inside a ConfigMap"
+    )
+    strict: bool = Field(default=False, description="refuse out-of-tree plugins (default: loaded and ignored)")
     scheduler_name: str | None = None
     sample_nodes: bool = Field(default=True, description="score only numFeasibleNodesToFind nodes, as upstream")
     filters: list[str] | None = Field(
@@ -401,7 +404,12 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
             )
     profile = _default_profile()
     if scenario.scheduler.config:
-        profile = load_profile(resolve(scenario.scheduler.config), scenario.scheduler.scheduler_name)
+        profile = _located(
+            "scheduler.config",
+            lambda: load_profile(
+                resolve(scenario.scheduler.config), scenario.scheduler.scheduler_name, strict=scenario.scheduler.strict
+            ),
+        )
     if scenario.scheduler.filters is not None:
         known = [p.name for p in profile.filter_plugins]
         unknown = [f for f in scenario.scheduler.filters if f not in known]

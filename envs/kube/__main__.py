@@ -12,6 +12,7 @@ import envs.kube as kube
 from envs.kube.dumps import read_dump
 from envs.kube.errors import KubeObjectError
 from envs.kube.explain import SAMPLES, as_items, load_objects, render, to_dict
+from envs.kube.profile import read_configuration
 
 T = TypeVar("T")
 
@@ -44,8 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--config", help="a KubeSchedulerConfiguration v1 YAML (default: the default profile)")
     explain.add_argument(
         "--scheduler-name",
-        help="the profile to use from --config (default: the pod's "
-        "spec.schedulerName if the config has it, else the first profile)",
+        help="the profile to use from --config (default: the pod's spec.schedulerName if the config has it, "
+        "else the first profile; the report says which and why)",
+    )
+    explain.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse out-of-tree plugins in --config (by default they load and are ignored, with a note)",
     )
     explain.add_argument("--seed", type=int, default=0, help="seed of the tie-break among top-scoring nodes")
     explain.add_argument("--output", choices=("text", "json"), default="text", help="output format")
@@ -65,6 +71,35 @@ def _located(path, parse: Callable[[], T]) -> T:
         raise exc.within(source=str(path)) from None
 
 
+def choose_profile(
+    pod: kube.Pod, config: str | None, scheduler_name: str | None, strict: bool = False
+) -> tuple[kube.Profile, str]:
+    """The profile that explains `pod`, and why: --scheduler-name, else the pod's spec.schedulerName.
+
+    A pod whose schedulerName no profile has would not be scheduled by this kube-scheduler at all; it is
+    explained with the first profile (the default one without --config), and the reason says so.
+    """
+    profiles = read_configuration(config, strict=strict) if config else [kube.default_profile()]
+    where = f"from {config}" if config else "kube-scheduler v1.35's default profile (no --config)"
+    by_name = {p.scheduler_name: p for p in profiles}
+    if scheduler_name:
+        if scheduler_name not in by_name:
+            hint = "" if config else ": give --config with that profile"
+            raise KubeObjectError(
+                f"--scheduler-name {scheduler_name!r}: no such profile; there is "
+                f"{', '.join(repr(n) for n in by_name)}{hint}",
+                source=config,
+            )
+        return by_name[scheduler_name], f"{where}, chosen by --scheduler-name"
+    if pod.scheduler_name in by_name:
+        return by_name[pod.scheduler_name], f"{where}, chosen by the pod's spec.schedulerName"
+    first = profiles[0]
+    return first, (
+        f"{where}; the pod's spec.schedulerName {pod.scheduler_name!r} is no profile here, so this "
+        f"kube-scheduler would not schedule it: explained with the first profile {first.scheduler_name!r}"
+    )
+
+
 def explain(args: argparse.Namespace) -> str:
     """The explain report for the command-line arguments."""
     pod_path = args.pod or (SAMPLES / "pod.yaml" if args.sample else None)
@@ -82,25 +117,11 @@ def explain(args: argparse.Namespace) -> str:
         raise KubeObjectError("no Node object found", source=where)
     nodes = _located(where, lambda: kube.parse_nodes(dump.nodes))
     pods = _located(where, lambda: kube.parse_pods(dump.pods))
-    profile = kube.default_profile()
-    if args.scheduler_name and not args.config and args.scheduler_name != profile.scheduler_name:
-        raise KubeObjectError(
-            f"--scheduler-name {args.scheduler_name!r} needs --config: without it only the default profile "
-            f"({profile.scheduler_name!r}) exists"
-        )
-    if args.config:
-        profiles = kube.parse_configuration(load_objects(args.config), args.config)
-        wanted = args.scheduler_name or pod.scheduler_name
-        by_name = {p.scheduler_name: p for p in profiles}
-        if args.scheduler_name and wanted not in by_name:
-            raise KubeObjectError(
-                f"no profile with schedulerName {wanted!r}; it has {', '.join(by_name)}", source=args.config
-            )
-        profile = by_name.get(wanted, profiles[0])
+    profile, why = choose_profile(pod, args.config, args.scheduler_name, strict=args.strict)
     decision = kube.schedule(pod, nodes, pods, profile=profile, seed=args.seed)
     if args.output == "json":
-        return json.dumps(to_dict(decision, profile), indent=2)
-    return render(decision, profile)
+        return json.dumps(to_dict(decision, profile, why), indent=2)
+    return render(decision, profile, why)
 
 
 def main(argv: list[str] | None = None) -> int:
