@@ -491,3 +491,11 @@ def create_app(
 
 
 __all__ = ["MAX_EXTENDER_PRIORITY", "Extender", "Metrics", "ScorerHost", "create_app", "extender_scores", "parse_args"]
+
+
+if __name__ == "__main__":  # the server's one entry point is plugin.serve; this module only defines the app
+    import sys
+
+    from plugin.serve import main
+
+    sys.exit(main())

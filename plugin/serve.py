@@ -1,4 +1,4 @@
-"""``python -m plugin.serve``: run the scheduler extender.
+"""``python -m plugin.serve`` (or ``podgym-serve``): run the scheduler extender; ``--help`` lists the options.
 
 ::
 

@@ -708,3 +708,19 @@ def test_benchmark_prints_one_json_object():
     assert 0 < heuristic["server_p50_ms"] <= heuristic["server_p99_ms"]
     assert heuristic["requests_per_s"] > 0
     assert abs(heuristic["throughput_to_target"] - heuristic["requests_per_s"] / 810) < 0.01
+
+
+@pytest.mark.parametrize("module", ["plugin.serve", "plugin.extender"])
+def test_entry_points_print_their_help(module):
+    """One server entry point: both module names print the same usage, never a silent exit."""
+    out = subprocess.run(
+        [sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert out.startswith("usage: python -m plugin.serve") and "--no-watch" in out and "--model" in out
+
+
+def test_console_script_names_the_entry_point():
+    import tomllib
+
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["podgym-serve"] == "plugin.serve:main"
