@@ -25,7 +25,7 @@ from typing import Any
 from envs.kube.dumps import read_dump
 from envs.kube.errors import KubeObjectError
 from plugin.cache import ClusterCache, KubeSource, load_kube_client
-from plugin.extender import MAX_EXTENDER_PRIORITY, create_app
+from plugin.extender import MAX_EXTENDER_PRIORITY, SCORE_MAPPINGS, create_app
 
 log = logging.getLogger("podgym.plugin.serve")
 
@@ -74,6 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         "--pods", nargs="+", help="with --no-watch: files or directories with the pods (`kubectl get pods -A -o json`)"
     )
     parser.add_argument("--max-score", type=int, default=MAX_EXTENDER_PRIORITY, help="top of the prioritize scale")
+    parser.add_argument(
+        "--score-mapping",
+        choices=SCORE_MAPPINGS,
+        default="auto",
+        help="raw scores -> 0..max-score: linear on the scorer's fixed range (auto when it has one, e.g. "
+        "kube-default), minmax (auto otherwise, e.g. an ONNX policy) or rank; see plugin.extender.extender_scores",
+    )
     parser.add_argument("--cache-api", action="store_true", help="add POST /cache/state and /cache/events (tests)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.add_argument("--access-log", action="store_true", help="log every request (slower)")
@@ -87,7 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     except (KubeObjectError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    app = create_app(policy, cache, max_score=args.max_score, cache_api=args.cache_api)
+    try:
+        app = create_app(
+            policy, cache, max_score=args.max_score, cache_api=args.cache_api, score_mapping=args.score_mapping
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     # The cache's objects (every node and pod dict) live as long as the server: freeze them out of the
     # collector's view, so that its full passes, which would walk all of them, stay off the request path.
     gc.collect()

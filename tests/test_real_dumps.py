@@ -88,12 +88,16 @@ def _queue_order(pods: list[dict]) -> list[dict]:
     return sorted(pending, key=lambda p: (-(p["spec"].get("priority") or 0), p["metadata"]["creationTimestamp"]))
 
 
+TOTALS: dict[str, dict[str, int]] = {}  # pod -> node -> explain's weighted total, per layout run
+
+
 def _explain_sequence(nodes: list[dict], pods: list[dict]) -> list[tuple[str, set[str], set[str], str | None]]:
     """(pod, feasible nodes, top-scoring nodes, chosen node) per pending pod, binding each choice before the next."""
     state = [copy.deepcopy(p) for p in pods]
     out = []
     for p in _queue_order(pods):
         d = kube.schedule(p, nodes, state, seed=0)
+        TOTALS[p["metadata"]["name"]] = {v.name: v.total for v in d.verdicts if v.total is not None}
         out.append((p["metadata"]["name"], set(d.feasible), set(d.tied), d.selected))
         if d.selected is not None:
             for q in state:
@@ -167,8 +171,11 @@ def test_explain_simulator_env_and_extender_agree_on_every_decision(layout, tmp_
             if not feasible:
                 continue
             scores = client.post("/prioritize", json={"Pod": p, "NodeNames": sorted(feasible)}).json()
-            top = max(s["Score"] for s in scores)
-            assert {s["Host"] for s in scores if s["Score"] == top} == tied, pod
+            # kube-default's totals, linear on their fixed range 0..100 x sum(weights) (the default mapping)
+            top_total = 100 * sum(w for _, w in kube.default_profile().score_plugins)
+            expected = {n: 10 * t // top_total for n, t in TOTALS[pod].items()}
+            assert {s["Host"]: s["Score"] for s in scores} == expected, pod
+            assert chosen in tied and expected[chosen] == max(expected.values()), pod
             bound = copy.deepcopy(p)
             bound["spec"]["nodeName"] = chosen
             bound["kind"] = "Pod"  # a watch event carries the kind (items of a typed list do not)
