@@ -80,6 +80,11 @@ class _Reader:
         """A ResourceList (name -> quantity); negative quantities are rejected as the API server does."""
         out: ResourceList = {}
         for name, raw in self.mapping(data, key, path).items():
+            if type(raw) is str:  # the common case: a quantity text seen before (pods of one template)
+                value = _VALUES.get((name == CPU, raw))
+                if value is not None:
+                    out[name] = value
+                    continue
             where = f"{path}{key}.{name}"
             q = parse_quantity(raw, field=where, obj=self.obj)
             if q.amount < 0:
