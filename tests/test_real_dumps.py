@@ -240,3 +240,49 @@ def test_only_unschedulable_pods(tmp_path):
     env = PodSchedulingEnv(path)
     _, info = env.reset(seed=0)
     assert info["pod"].startswith("shop-")
+
+
+def test_serve_reads_every_layout(layout):
+    """`python -m plugin.serve --no-watch --nodes ... --pods ...` fills its cache from any layout, each pod once."""
+    from argparse import Namespace
+
+    from plugin.serve import build_cache
+
+    _, nodes, pods = layout
+    cache = build_cache(Namespace(no_watch=True, nodes=nodes, pods=pods))
+    assert cache.num_nodes == len(NODES)
+    assert cache.num_pods == len(BOUND) + len(PENDING)  # the duplicated pod once, the Succeeded one left out
+    assert cache.num_pending == len(PENDING)
+
+
+def test_explain_command_line_on_a_dump(layout, tmp_path, capsys):
+    """`python -m envs.kube explain --pod P --nodes DUMP... [--pods ...]` counts each bound pod once."""
+    from envs.kube.__main__ import main as explain_main
+
+    _, nodes, pods = layout
+    dump = read_dump(nodes, pods)
+    pending = next(p for p in dump.pods if p["metadata"]["name"] == "etl-0")
+    pod_file = tmp_path / "pod.json"
+    pod_file.write_text(json.dumps(pending))
+    argv = ["explain", "--pod", str(pod_file), "--nodes", *map(str, nodes), "--output", "json"]
+    argv += ["--pods", *map(str, pods)] if pods else []
+    assert explain_main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    expected = kube.schedule(pending, dump.nodes, dump.pods, seed=0)
+    assert report["selected"] == expected.selected and report["tied"] == expected.tied
+    assert "chosen by the pod's spec.schedulerName" in report["profileChosenBecause"]
+
+
+def test_a_pod_listed_three_times_counts_once_in_explain():
+    """The web pod on worker-2 is listed three times in get-list.json: explain's totals are those of one listing."""
+    items = json.loads((DUMPS / "get-list.json").read_text())["items"]
+    nodes = [o for o in items if o["kind"] == "Node"]
+    pods = [o for o in items if o["kind"] == "Pod"]
+    assert sum(p["metadata"]["name"] == "web-5f7c8d-7hpl2" for p in pods) == 3
+    once = [p for i, p in enumerate(pods) if p["metadata"]["uid"] not in {q["metadata"]["uid"] for q in pods[:i]}]
+    pending = next(p for p in pods if p["metadata"]["name"] == "etl-0")
+    twice_counted = kube.schedule(pending, nodes, pods)
+    counted_once = kube.schedule(pending, nodes, once)
+    assert [v.total for v in twice_counted.verdicts] == [v.total for v in counted_once.verdicts]
+    worker2 = next(i for i in kube.cluster(pending, nodes, pods)[1] if i.name == "worker-2")
+    assert worker2.requested["cpu"] == 500  # the web pod's 500m, once
