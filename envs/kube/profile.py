@@ -320,10 +320,7 @@ def build_profile(
                 raise KubeObjectError(exc.problem, field=f"{where}.{exc.field}" if exc.field else where) from None
         return instances[plugin]
 
-    decision_points = ("filter", "score", "pre_filter", "pre_score")
-    every = [n for n, _ in multi_point] + [
-        p.name for pt in decision_points for p in getattr(config.plugins, pt).enabled
-    ]
+    every = [n for n, _ in multi_point] + [p.name for _, plugin_set in config.plugins for p in plugin_set.enabled]
     return Profile(
         scheduler_name=name,
         filter_plugins=tuple(instance(n) for n in filter_names),
