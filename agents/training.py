@@ -22,6 +22,7 @@ from agents.rollout import evaluate_actor, heuristic_actor
 from agents.sb3_policy import MaskableNodeScoringPolicy, NodeScoringPolicy, greedy_action
 from envs.env import PodSchedulingEnv
 from envs.kube.errors import KubeObjectError, from_validation_error
+from envs.policy import KubeSchedulerPolicy
 from envs.scenario import load_scenario, set_override
 from envs.vector import PodSchedulingVectorEnv, SB3VecEnv
 from envs.workload._fields import StrictModel
@@ -208,7 +209,11 @@ class CheckpointAndEvalCallback(BaseCallback):
             return json.loads(path.read_text())
         out = {}
         for name in self.cfg.eval.baselines:
-            out[name] = evaluate_actor(self.eval_env, heuristic_actor(make_policy(name), 0), self.seeds)["return_mean"]
+            policy = make_policy(name)
+            if name == "kube-default":  # kube-scheduler with the scenario's own profile, as envs.simulate runs it
+                sample = self.eval_env.scenario.scheduler.sample_nodes
+                policy = KubeSchedulerPolicy(self.eval_env.profile, name=name, sample_nodes=sample)
+            out[name] = evaluate_actor(self.eval_env, heuristic_actor(policy, 0), self.seeds)["return_mean"]
         atomic_write_json(path, out)
         return out
 

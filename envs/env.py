@@ -12,6 +12,7 @@ from gymnasium import spaces
 
 from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder, simulation_context
 from envs.kube.errors import KubeObjectError
+from envs.kube.profile import Profile
 from envs.rewards import RewardFn, RewardState, current_allocation, make_reward
 from envs.scenario import BuiltScenario, Scenario, build_scenario, load_scenario, require_pods
 from envs.simulator import Simulator
@@ -177,6 +178,12 @@ class PodSchedulingEnv(gym.Env):
     def sim(self, value: Simulator | None) -> None:
         self._episode = None
         self._sim = value
+
+    @property
+    def profile(self) -> Profile:
+        """The scheduling profile of the scenario (its `scheduler.config`, else kube-scheduler's default): what
+        the env's Filter mask applies, and what a kube-default baseline should score with."""
+        return self._built.profile
 
     @property
     def engine_name(self) -> str:

@@ -167,6 +167,9 @@ def test_scenario_profile_and_strict_mode(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(scenario))
     assert load_and_build(path).profile.ignored == ("Coscheduling",)
+    from envs.env import PodSchedulingEnv
+
+    assert PodSchedulingEnv(path).profile.ignored == ("Coscheduling",)  # what the baselines score with
     scenario["scheduler"]["strict"] = True
     path.write_text(yaml.safe_dump(scenario))
     with pytest.raises(KubeObjectError, match=r"scheduler\.config.*strict mode refuses"):
