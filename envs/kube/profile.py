@@ -132,7 +132,7 @@ class PluginConfig(_Strict):
 
 class ProfileConfig(_Strict):
     scheduler_name: str | None = Field(default=None, alias="schedulerName")
-    percentage_of_nodes_to_score: int | None = Field(default=None, ge=0, le=100, alias="percentageOfNodesToScore")
+    percentage_of_nodes_to_score: int | None = Field(default=None, alias="percentageOfNodesToScore")
     plugins: Plugins = Field(default_factory=Plugins)
     plugin_config: list[PluginConfig] = Field(default_factory=list, alias="pluginConfig")
 
@@ -143,7 +143,7 @@ class KubeSchedulerConfiguration(_Strict):
     api_version: str = Field(alias="apiVersion")
     kind: str
     profiles: list[ProfileConfig] = Field(default_factory=lambda: [ProfileConfig()])
-    percentage_of_nodes_to_score: int | None = Field(default=None, ge=0, le=100, alias="percentageOfNodesToScore")
+    percentage_of_nodes_to_score: int | None = Field(default=None, alias="percentageOfNodesToScore")
     extenders: list[dict[str, Any]] = Field(default_factory=list)
     parallelism: int | None = None
     leader_election: dict[str, Any] | None = Field(default=None, alias="leaderElection")
@@ -317,9 +317,14 @@ def build_profile(
                 )
                 if where is None:  # the defaults of a plugin never fail: a bug, not the configuration's
                     raise
-                raise KubeObjectError(exc.problem, field=f"{where}.{exc.field}" if exc.field else where) from None
+                inner = exc.field if not exc.field or exc.field.startswith("args") else f"args.{exc.field}"
+                raise KubeObjectError(exc.problem, field=f"{where}.{inner}" if inner else where) from None
         return instances[plugin]
 
+    # validatePluginConfig checks the args of these plugins whether or not the profile enables them
+    for plugin in ("NodeAffinity", "NodeResourcesBalancedAllocation"):
+        if plugin in args and plugin not in filter_names + score_names:
+            instance(plugin)
     every = [n for n, _ in multi_point] + [p.name for _, plugin_set in config.plugins for p in plugin_set.enabled]
     return Profile(
         scheduler_name=name,
@@ -384,6 +389,14 @@ def _validate(config: KubeSchedulerConfiguration) -> None:
         )
     if not config.profiles:
         raise KubeObjectError("Required value", field="profiles")
+    percentages = [("percentageOfNodesToScore", config.percentage_of_nodes_to_score)]
+    percentages += [
+        (f"profiles[{i}].percentageOfNodesToScore", p.percentage_of_nodes_to_score)
+        for i, p in enumerate(config.profiles)
+    ]
+    for where, value in percentages:
+        if value is not None and not 0 <= value <= 100:
+            raise KubeObjectError(f"Invalid value: {value}: not in valid range [0-100]", field=where)
     if len(config.profiles) == 1 and config.profiles[0].scheduler_name is None:  # v1 defaulting: one profile only
         config.profiles[0].scheduler_name = DEFAULT_SCHEDULER_NAME
     seen: dict[str, int] = {}

@@ -56,6 +56,12 @@ REFUSED = {
     ),
     "typo-plugin-name.yaml": ("profiles[0].plugins.score.enabled[0].name", "did you mean 'NodeResourcesFit'"),
     "extender-without-weight.yaml": ("extenders[0].weight", "must have a positive weight applied to it"),
+    "percentage-out-of-range.yaml": ("profiles[0].percentageOfNodesToScore", "not in valid range [0-100]"),
+    "bad-args-for-a-disabled-plugin.yaml": (
+        "profiles[0].pluginConfig[0].args.addedAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+        ".nodeSelectorTerms[0].matchExpressions[0].operator",
+        "got 'Near'",
+    ),
     "duplicate-plugin-at-a-point.yaml": (
         "profiles[0].plugins.filter.enabled[1].name",
         'plugin "NodeAffinity" already registered as "FilterPlugin"',
