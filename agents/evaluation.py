@@ -17,6 +17,7 @@ import numpy as np
 
 from envs.kube.errors import KubeObjectError
 from envs.kube.objects import CPU
+from envs.policy import KubeSchedulerPolicy
 from envs.rewards import RewardState, current_allocation, describe_objective, make_reward
 from envs.scenario import load_and_build, scenario_path
 from envs.simulator import Simulator
@@ -95,7 +96,13 @@ def run_cell(policy_ref: str, scenario: str, seed: int) -> dict[str, Any]:
     reward = make_reward(built.scenario.reward, built.scenario.simulation.horizon, len(built.cluster.nodes))
     sim.metrics.track_node_stats = reward.needs_node_stats
     sim.metrics.record_node_utilisation = True
-    scorer = make_scorer(spec)
+    if spec.kind == "heuristic" and spec.ref == "kube-default":
+        # kube-default is kube-scheduler with the scenario's profile (its scheduler config), as envs.simulate runs it
+        scorer = KubeSchedulerPolicy(
+            built.profile, name="kube-default", sample_nodes=built.scenario.scheduler.sample_nodes
+        )
+    else:
+        scorer = make_scorer(spec)
     start = time.perf_counter()
     summary = sim.run(scorer)
     seconds = time.perf_counter() - start

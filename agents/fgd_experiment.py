@@ -42,7 +42,10 @@ def experiment_profile() -> Profile:
                 "percentageOfNodesToScore": 100,
                 "plugins": {
                     "multiPoint": {"disabled": [{"name": "*"}]},
+                    # kube-scheduler needs exactly one queue-sort and at least one bind plugin in a profile
+                    "queueSort": {"enabled": [{"name": "PrioritySort"}]},
                     "filter": {"enabled": [{"name": "NodeResourcesFit"}, {"name": "NodeAffinity"}]},
+                    "bind": {"enabled": [{"name": "DefaultBinder"}]},
                 },
             }
         ],

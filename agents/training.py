@@ -23,6 +23,7 @@ from agents.sb3_policy import MaskableNodeScoringPolicy, NodeScoringPolicy, gree
 from agents.vec_env import SB3VecEnv
 from envs.env import PodSchedulingEnv
 from envs.kube.errors import ConfigError, from_validation_error
+from envs.policy import KubeSchedulerPolicy
 from envs.scenario import load_scenario, set_override
 from envs.vector import PodSchedulingVectorEnv
 from envs.workload._fields import StrictModel
@@ -211,7 +212,11 @@ class CheckpointAndEvalCallback(BaseCallback):
             return json.loads(path.read_text())
         out = {}
         for name in self.cfg.eval.baselines:
-            out[name] = evaluate_actor(self.eval_env, heuristic_actor(make_policy(name), 0), self.seeds)["return_mean"]
+            policy = make_policy(name)
+            if name == "kube-default":  # kube-scheduler with the scenario's own profile, as envs.simulate runs it
+                sample = self.eval_env.scenario.scheduler.sample_nodes
+                policy = KubeSchedulerPolicy(self.eval_env.profile, name=name, sample_nodes=sample)
+            out[name] = evaluate_actor(self.eval_env, heuristic_actor(policy, 0), self.seeds)["return_mean"]
         atomic_write_json(path, out)
         return out
 

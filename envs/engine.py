@@ -202,8 +202,7 @@ class PythonEngine:
                 self._pod = None
                 self._done = True
                 self._truncated = sim.truncated
-                self._mask = np.zeros(self.spec.n_actions, dtype=np.int8)
-                self._mask[0] = 1  # a placeholder after the end, so that a masked distribution stays defined
+                self._mask = np.zeros(self.spec.n_actions, dtype=np.int8)  # no pod, no allowed action
                 return
             feasible = sim.feasible()
             if feasible.any():

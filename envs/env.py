@@ -14,8 +14,9 @@ from gymnasium import spaces
 from envs.engine import Engine, EpisodeSpec, PythonEngine
 from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES
 from envs.kube.errors import ConfigError, KubeObjectError
+from envs.kube.profile import Profile
 from envs.rewards import RewardFn, make_reward
-from envs.scenario import BuiltScenario, Scenario, build_scenario, load_scenario
+from envs.scenario import BuiltScenario, Scenario, build_scenario, load_scenario, require_pods
 from envs.simulator import Simulator
 
 try:
@@ -65,10 +66,13 @@ class PodSchedulingEnv(gym.Env):
 
     ## Starting State
     An empty cluster (or a snapshot's running pods), the workload generated from the episode's seed, and
-    the simulation advanced to the first pod that fits somewhere.
+    the simulation advanced to the first pod that fits somewhere. A scenario without pods to place is an
+    error at construction; an episode in which no pod ever fits a node is an error from `reset()`, which
+    never returns a finished episode.
 
     ## Episode End
-    Terminated when the workload is exhausted (no event is left; pods that never fit stay pending).
+    Terminated when the workload is exhausted (no event is left; pods that never fit stay pending). Once
+    the episode has ended there is no pod: the observation's features are 0 and the mask is all false.
     Truncated when the scenario's horizon is reached with events left, or after too many invalid actions
     in a row. `info["metrics"]` then holds the run's `envs.metrics.Summary` (and `info["episode_metrics"]`
     at every step would be too costly, so only the last step carries it).
@@ -123,6 +127,10 @@ class PodSchedulingEnv(gym.Env):
             self._base = path.parent
         self._source = None if isinstance(scenario, Scenario) else str(path)
         self._built: BuiltScenario = self._build(None)
+        try:
+            require_pods(self._built)
+        except KubeObjectError as exc:
+            raise exc.within(source=self._source) from None
         self._workload_seed = self.scenario.seed
         num_nodes = len(self._built.cluster.nodes)
         cfg = self.scenario.env
@@ -169,6 +177,12 @@ class PodSchedulingEnv(gym.Env):
         return self.engine.sim
 
     @property
+    def profile(self) -> Profile:
+        """The scheduling profile of the scenario (its `scheduler.config`, else kube-scheduler's default): what
+        the env's Filter mask applies, and what a kube-default baseline should score with."""
+        return self._built.profile
+
+    @property
     def engine_name(self) -> str:
         """The engine that runs the current episode: "compiled" or "python"."""
         return self.engine.name if self.engine is not None else "python"
@@ -193,6 +207,7 @@ class PodSchedulingEnv(gym.Env):
         )
         self.engine = CompiledEpisode(spec) if self._compiled else PythonEngine(spec)
         obs = self.engine.reset()
+        self._require_decision(workload_seed)
         return obs, self.engine.info()
 
     def step(self, action):
@@ -224,6 +239,20 @@ class PodSchedulingEnv(gym.Env):
         return render_rgb(self.sim, pod)
 
     # ---- internals ---------------------------------------------------------------------------
+    def _require_decision(self, workload_seed: int) -> None:
+        """reset() never hands out a finished episode: one without a single decision is an error that says why."""
+        if not self.engine.done:
+            return
+        pods = len(self._built.workload)
+        raise KubeObjectError(
+            f"scenario {self.scenario.name!r} (workload seed {workload_seed}): the episode has no decision to make: "
+            f"none of its {pods} pod(s) fits any node before the episode ends (they stay pending; "
+            "`python -m envs.kube explain` says why a pod fits nowhere)",
+            obj="Scenario",
+            field="workload",
+            source=self._source,
+        )
+
     def _build(self, seed: int | None) -> BuiltScenario:
         try:
             return build_scenario(self.scenario, self._base, seed)

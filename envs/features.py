@@ -32,8 +32,8 @@ class Feature:
 
 
 NODE_FEATURES: tuple[Feature, ...] = (
-    Feature("cpu_free", "free cpu / allocatable cpu of the node", 0.0, 1.0),
-    Feature("memory_free", "free memory / allocatable memory", 0.0, 1.0),
+    Feature("cpu_free", "free cpu / allocatable cpu of the node (0 when overcommitted)", 0.0, 1.0),
+    Feature("memory_free", "free memory / allocatable memory (0 when overcommitted)", 0.0, 1.0),
     Feature("gpu_free", "free milli-GPU / GPU capacity of the node (0 without GPUs)", 0.0, 1.0),
     Feature("cpu_size", "allocatable cpu / largest allocatable cpu in the cluster", 0.0, 1.0),
     Feature("memory_size", "allocatable memory / largest allocatable memory in the cluster", 0.0, 1.0),
@@ -42,7 +42,7 @@ NODE_FEATURES: tuple[Feature, ...] = (
     Feature("memory_after", "(free memory - the pod's memory request) / allocatable memory, clipped", -1.0, 1.0),
     Feature("gpu_devices_fit", "GPUs with enough free milli-GPU for the pod / GPUs of the node", 0.0, 1.0),
     Feature("gpu_partial", "free milli-GPU on partly used GPUs / GPU capacity (fragmentation)", 0.0, 1.0),
-    Feature("pods_free", "free pod slots / allocatable pods", 0.0, 1.0),
+    Feature("pods_free", "free pod slots / allocatable pods (0 when over the limit)", 0.0, 1.0),
     Feature("feasible", "1 if the pod passes every Filter plugin on the node, else 0", 0.0, 1.0),
 )
 POD_FEATURES: tuple[Feature, ...] = (
@@ -129,8 +129,10 @@ class FeatureEncoder:
             free_cpu, free_mem, gpu_free, slots = free_cpu[rows], free_mem[rows], gpu_free[rows], slots[rows]
             alive, static = alive[rows], static[rows]
         out = np.empty((len(free_cpu), NUM_NODE_FEATURES), dtype=np.float32)
-        out[:, 0] = cpu.ratio(free_cpu)
-        out[:, 1] = mem.ratio(free_mem)
+        # A node of a real cluster may be overcommitted (bound requests above allocatable: free < 0); its free
+        # share is then 0, inside the declared range, and cpu_after / memory_after already say the pod does not fit.
+        out[:, 0] = np.clip(cpu.ratio(free_cpu), 0, 1)
+        out[:, 1] = np.clip(mem.ratio(free_mem), 0, 1)
         out[:, 3:6] = static
         out[:, 6] = np.clip(cpu.ratio(free_cpu - pod.requests[self.cpu]), -1, 1)
         out[:, 7] = np.clip(mem.ratio(free_mem - pod.requests[self.mem]), -1, 1)
@@ -141,7 +143,7 @@ class FeatureEncoder:
             out[:, 9] = gpu.ratio(np.where((gpu_free > 0) & (gpu_free < MILLI_GPU), gpu_free, 0).sum(axis=1))
         else:
             out[:, (2, 8, 9)] = 0.0
-        out[:, 10] = pods.ratio(slots)
+        out[:, 10] = np.clip(pods.ratio(slots), 0, 1)
         out[:, 11] = feasible
         if self._any_dead(c):
             out[~alive, :11] = 0.0

@@ -44,6 +44,13 @@ class KubeSchedulerPolicy:
         self.name = name or f"kube:{self.profile.scheduler_name}"
         self.sample_nodes = sample_nodes
 
+    @property
+    def score_range(self) -> tuple[float, float] | None:
+        """The fixed range of `score`: 0 to MaxNodeScore (100) times the sum of the profile's weights (None
+        without Score plugins). The extender maps it linearly onto its own 0..10 (``plugin.extender``)."""
+        top = 100 * sum(weight for _, weight in self.profile.score_plugins)
+        return (0.0, float(top)) if top else None
+
     def num_to_find(self, num_nodes: int) -> int:
         if not self.sample_nodes:
             return num_nodes

@@ -11,7 +11,7 @@ relative to the file. Unknown fields and wrong values are errors that name the f
                |  {snapshot: {nodes: path, pods: path}}
     workload:  {synthetic: {...}}  |  {manifests: [paths]}
                |  {openb_pods: {path, times: true, sample_fraction: proportional, shuffle: true, inflate_gpu: 1.3}}
-               |  {snapshot_pending: true}
+               |  {snapshot_pending: true}  (alone, or with one of the others)
     scheduler: {config: kube-scheduler-config.yaml, scheduler_name: NAME, sample_nodes: true}
     simulation: {horizon: 21600, retry_unschedulable: true, departures: true, sample_interval: 60}
     env:       {max_nodes: 32, allow_pending: false, invalid_action: {rule: penalty, penalty: 1.0}, engine: auto}
@@ -53,15 +53,22 @@ from envs.workload import (
 )
 from envs.workload._fields import StrictModel
 from envs.workload.openb import sample_nodes
-from envs.workload.ops import inflate_to_gpu, sample_fraction, take
+from envs.workload.ops import concat, inflate_to_gpu, sample_fraction, take
 from envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "configs" / "scenarios"
 
 
 class SnapshotFiles(StrictModel):
-    nodes: str = Field(description="`kubectl get nodes -o json` output")
-    pods: str | None = Field(default=None, description="`kubectl get pods -A -o json` output")
+    """Files or directories in any layout of ``envs.kube.dumps``; Nodes and Pods are told apart by kind."""
+
+    nodes: str | list[str] = Field(
+        description="`kubectl get nodes -o json` output, a `kubectl get nodes,pods -A` file, a cluster-info dump "
+        "(stdout or directory), or a list of those"
+    )
+    pods: str | list[str] | None = Field(
+        default=None, description="`kubectl get pods -A -o json` output, per-namespace files or a directory"
+    )
 
 
 class OpenbNodes(StrictModel):
@@ -104,7 +111,11 @@ class OpenbPods(StrictModel):
 
 
 class WorkloadConfig(StrictModel):
-    """Exactly one of: a synthetic generator, an openb pod list, manifests, the snapshot's pending pods."""
+    """One of: a synthetic generator, an openb pod list, manifests; and/or the snapshot's pending pods.
+
+    With ``snapshot_pending`` and another source, the snapshot's pending pods come first (at time 0, in
+    queue order), then the other source's pods.
+    """
 
     synthetic: SyntheticWorkloadConfig | None = None
     openb_pods: OpenbPods | None = None
@@ -114,17 +125,19 @@ class WorkloadConfig(StrictModel):
     @model_validator(mode="after")
     def _one(self) -> WorkloadConfig:
         given = [k for k in ("synthetic", "openb_pods", "manifests") if getattr(self, k) is not None]
-        given += ["snapshot_pending"] if self.snapshot_pending else []
-        if len(given) != 1:
+        if len(given) > 1 or not (given or self.snapshot_pending):
             raise ValueError(
-                "give exactly one of synthetic, openb_pods, manifests, snapshot_pending "
+                "give one of synthetic, openb_pods, manifests, and/or snapshot_pending "
                 f"(got {', '.join(given) or 'none'})"
             )
         return self
 
 
 class SchedulerConfig(StrictModel):
-    config: str | None = Field(default=None, description="a KubeSchedulerConfiguration v1 YAML")
+    config: str | None = Field(
+        default=None, description="a KubeSchedulerConfiguration v1 YAML, bare or inside a ConfigMap"
+    )
+    strict: bool = Field(default=False, description="refuse out-of-tree plugins (default: loaded and ignored)")
     scheduler_name: str | None = None
     sample_nodes: bool = Field(default=True, description="score only numFeasibleNodesToFind nodes, as upstream")
     filters: list[str] | None = Field(
@@ -334,10 +347,11 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
                 )
             cluster = sample_nodes(cluster, spec.sample, np.random.default_rng(spec.sample_seed))
     else:
-        snapshot = _located(
-            "cluster.snapshot",
-            lambda: load_snapshot(resolve(c.snapshot.nodes), resolve(c.snapshot.pods) if c.snapshot.pods else None),
-        )
+
+        def paths(value: str | list[str] | None) -> list[Path] | None:
+            return None if value is None else [resolve(p) for p in ([value] if isinstance(value, str) else value)]
+
+        snapshot = _located("cluster.snapshot", lambda: load_snapshot(paths(c.snapshot.nodes), paths(c.snapshot.pods)))
         cluster = snapshot.cluster
     if w.synthetic is not None:
         workload = generate(w.synthetic, seed)
@@ -365,7 +379,9 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
     elif w.manifests is not None:
         workload = _located("workload.manifests", lambda: workload_from_manifests([resolve(p) for p in w.manifests]))
     else:
-        workload = snapshot.pending
+        workload = None
+    if w.snapshot_pending:
+        workload = snapshot.pending if workload is None else concat(snapshot.pending, workload)
     names = {n.name for n in cluster.nodes}
     for i, e in enumerate(scenario.failures.events):
         if e.node not in names:
@@ -374,7 +390,12 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
             )
     profile = _default_profile()
     if scenario.scheduler.config:
-        profile = load_profile(resolve(scenario.scheduler.config), scenario.scheduler.scheduler_name)
+        profile = _located(
+            "scheduler.config",
+            lambda: load_profile(
+                resolve(scenario.scheduler.config), scenario.scheduler.scheduler_name, strict=scenario.scheduler.strict
+            ),
+        )
     if scenario.scheduler.filters is not None:
         known = [p.name for p in profile.filter_plugins]
         unknown = [f for f in scenario.scheduler.filters if f not in known]
@@ -406,6 +427,20 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
         autoscaler=autoscaler,
     )
     return BuiltScenario(scenario, cluster, workload, options, profile)
+
+
+def require_pods(built: BuiltScenario) -> None:
+    """Raise a KubeObjectError naming the scenario when it has no pod to place (an env needs decisions)."""
+    if len(built.workload):
+        return
+    w = built.scenario.workload
+    where = "the snapshot has no pending pod" if w.snapshot_pending else "the workload is empty"
+    hint = (
+        " and no other workload is given (add workload.synthetic or workload.manifests)" if w.snapshot_pending else ""
+    )
+    raise KubeObjectError(
+        f"scenario {built.scenario.name!r} has no pod to place: {where}{hint}", obj="Scenario", field="workload"
+    )
 
 
 def load_and_build(

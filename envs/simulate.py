@@ -105,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         f"(kube-scheduler v1.35 semantics); simulated in {elapsed:.2f} s\n"
     )
     print(format_summary(summary))
+    if max(summary.cpu_allocation_peak, summary.memory_allocation_mean, summary.gpu_allocation_final) > 1:
+        print(
+            "\n  allocation above 100 %: the bound pods request more than the nodes' allocatable "
+            "(an overcommitted snapshot); the share is requested / allocatable, not clipped"
+        )
     return 0
 
 

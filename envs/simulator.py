@@ -580,7 +580,9 @@ class Simulator:
         arrived = self.arrival[self._num_initial :] <= self.now
         bound = self.ever_bound[self._num_initial :]
         never = int((arrived & ~bound).sum())
-        current = (self.now, self.pending, self.running) if self._dirty else None
+        # A run without any event (a snapshot with nothing to place) still has a state: its bound pods.
+        observed = self._dirty or not self.metrics.times
+        current = (self.now, self.pending, self.running) if observed else None
         return self.metrics.summary(int(arrived.sum()), int(bound.sum()), self.pending, never, end, current)
 
     @property

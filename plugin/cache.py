@@ -108,6 +108,38 @@ def _parse_pods(pods: Iterable[Any] | Mapping[str, Any]) -> list[Pod]:
     return out
 
 
+def _memo_key(obj: Mapping[str, Any], cluster: ClusterState) -> tuple[str | None, tuple[tuple[str, ...], str] | None]:
+    """(name, key) of a pod dict for ClusterCache's memo of conversions: everything workload_from_pods reads
+    but the name and the binding (pods of one controller differ only there); key None when it cannot be made."""
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, Mapping) else None
+    if not isinstance(name, str) or not name:
+        return None, None
+    spec = obj.get("spec")
+    if isinstance(spec, Mapping) and "nodeName" in spec:
+        spec = {k: v for k, v in spec.items() if k != "nodeName"}
+    try:
+        text = json.dumps(
+            [meta.get(k) for k in ("namespace", "labels", "annotations", "ownerReferences")] + [spec],
+            separators=(",", ":"),
+        )
+    except (TypeError, ValueError):
+        return name, None
+    return name, (cluster.resources_key, text)
+
+
+def _event_key(obj: Mapping[str, Any]) -> str | None:
+    """The cache key of a pod dict read straight from its metadata (as parse_pod would make it), or None."""
+    meta = obj.get("metadata") if isinstance(obj, Mapping) else None
+    if not isinstance(meta, Mapping):
+        return None
+    uid = meta.get("uid")
+    if isinstance(uid, str) and uid:
+        return uid
+    name, namespace = meta.get("name"), meta.get("namespace") or "default"
+    return f"{namespace}/{name}" if isinstance(name, str) and name and isinstance(namespace, str) else None
+
+
 def _scheduling_view(obj: Mapping[str, Any]) -> tuple:
     """What of a pod dict scheduling reads, to tell a status-only update from a real change."""
     meta = obj.get("metadata") or {}
@@ -274,24 +306,10 @@ class ClusterCache:
             cluster = self.cluster() if own else cluster
             # Pods of one controller differ only in name (and uid, timestamps...): their requests and constraints
             # are converted once. The key holds everything workload_from_pods reads but the name.
-            meta = obj.get("metadata")
-            name = meta.get("name") if isinstance(meta, Mapping) else None
-            key = None
-            if isinstance(name, str) and name:
-                try:
-                    key = (
-                        cluster.resources_key,
-                        json.dumps(
-                            [meta.get(k) for k in ("namespace", "labels", "annotations", "ownerReferences")]
-                            + [obj.get("spec")],
-                            separators=(",", ":"),
-                        ),
-                    )
-                except (TypeError, ValueError):
-                    key = None
-                hit = self._memo.get(key) if key is not None else None
-                if hit is not None:
-                    return hit if hit.name == name else dataclasses.replace(hit, name=name)
+            name, key = _memo_key(obj, cluster)
+            hit = self._memo.get(key) if key is not None else None
+            if hit is not None:
+                return hit if hit.name == name else dataclasses.replace(hit, name=name)
             w = self._workload(obj)
             try:
                 request = self._convert(w, cluster)
@@ -385,7 +403,16 @@ class ClusterCache:
             if remapped is not None:
                 e.request, e.columns = remapped, state.resources_key
                 return
-        e.request = self._convert(self._workload(e.obj), state)
+        name, key = _memo_key(e.obj, state)
+        hit = self._memo.get(key) if key is not None else None
+        if hit is not None:  # a pod alike one converted before (its controller's other pods): no re-parsing
+            e.request = hit if hit.name == name else dataclasses.replace(hit, name=name)
+        else:
+            e.request = self._convert(self._workload(e.obj), state)
+            if key is not None:
+                if len(self._memo) >= MAX_TEMPLATES:
+                    self._memo.clear()
+                self._memo[key] = e.request
         e.columns = state.resources_key
 
     @staticmethod
@@ -474,6 +501,13 @@ class ClusterCache:
         deleted, or one bound in the state changed)."""
         if kind == "BOOKMARK":
             return False
+        if kind == "DELETED":  # a deletion needs only the key (as an informer's DeletionHandlingMetaNamespaceKeyFunc)
+            key = _event_key(obj)
+            if key is None:
+                key = _pod_key(parse_pod(obj))  # raises the KubeObjectError that says what is wrong
+            with self.lock:
+                self.version += 1
+                return self._remove(key)
         pod = parse_pod(obj)
         with self.lock:
             self.version += 1

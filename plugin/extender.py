@@ -15,20 +15,23 @@ field names, capitalised exactly so):
   ``FailedNodes``. A node the cache does not know is Unschedulable ("node(s) unknown to the extender's
   cache"), so the pod is retried once the watch has caught up.
 * ``prioritize`` answers ``HostPriorityList`` ``[{"Host", "Score"}]``, one entry per node, in the caller's
-  order: the scorer's scores mapped to integers by ``extender_scores`` (below); a node the cache does not
-  know scores 0.
+  order: the scorer's scores mapped to integers by ``extender_scores`` (below: linear on the scorer's fixed
+  range when it has one, else min-max); a node the cache does not know scores 0.
 
 Errors: a body that is not JSON, not an ExtenderArgs, or whose Pod or Nodes are malformed (a Pod without
-spec...) gets 400 with ``{"Error": message}``. An internal error in ``prioritize`` gives neutral scores (all
-0) and a log line, never a 500 (kube-scheduler would ignore the extender's scores anyway); in ``filter`` it
-gives a 200 ``ExtenderFilterResult`` whose ``Error`` says what failed, as upstream expects (configure the
-extender ``ignorable: true`` to schedule without it then).
+spec, a quantity above 2^63-1, a field of the wrong type...) gets 400, counted in the errors metric, with
+the verb's upstream result type: an ``ExtenderFilterResult`` whose ``Error`` is the message (filter) or
+``{"Error": message}`` (prioritize, whose HostPriorityList has no error field). An internal error in
+``prioritize`` gives neutral scores (all 0) and a log line, never a 500 (kube-scheduler would ignore the
+extender's scores anyway); in ``filter`` it gives a 200 ``ExtenderFilterResult`` whose ``Error`` says what
+failed, as upstream expects (configure the extender ``ignorable: true`` to schedule without it then).
 
-Also: ``GET /healthz`` (503 until the watch has listed nodes and pods once), ``GET /metrics`` (Prometheus
-text: requests and errors per verb, a latency histogram, the cache's sizes), every route also under a URL
-prefix (``urlPrefix: http://host:8888/scheduler`` -> ``/scheduler/filter``), and each response carries a
-``Server-Timing: app;dur=<ms>`` header, the time spent in the handler. The hot paths are plain Starlette
-endpoints (no pydantic, no dependency injection); host entries of responses are pre-encoded.
+Also: ``GET /openapi.json`` (the API as OpenAPI 3.1, ``plugin.openapi``), ``GET /healthz`` (503 until the
+watch has listed nodes and pods once), ``GET /metrics`` (Prometheus text: requests and errors per verb, a
+latency histogram, the cache's sizes), every route also under a URL prefix (``urlPrefix:
+http://host:8888/scheduler`` -> ``/scheduler/filter``), and each response carries a ``Server-Timing:
+app;dur=<ms>`` header, the time spent in the handler. The hot paths are plain Starlette endpoints (no
+pydantic, no dependency injection); host entries of responses are pre-encoded.
 
 With ``cache_api=True`` (``--cache-api``; for simulations and tests, never needed in a cluster) two more
 routes feed the cache: ``POST /cache/state {"nodes": [...], "pods": [...]}`` replaces everything and
@@ -55,6 +58,7 @@ from envs.kube import parse_nodes
 from envs.kube.errors import KubeObjectError
 from envs.kube.framework import MAX_EXTENDER_PRIORITY, UNSCHEDULABLE_AND_UNRESOLVABLE
 from plugin.cache import ClusterCache, ClusterView
+from plugin.openapi import openapi_schema
 
 log = logging.getLogger("podgym.plugin.extender")
 
@@ -64,21 +68,55 @@ VERBS = ("filter", "prioritize")
 
 
 # ---- the score mapping ------------------------------------------------------------------------------------
-def extender_scores(scores: Any, max_score: int = MAX_EXTENDER_PRIORITY) -> np.ndarray:
-    """Scores of any scale -> integers 0..`max_score` (MaxExtenderPriority, 10), preserving the argmax exactly.
+SCORE_MAPPINGS = ("auto", "linear", "minmax", "rank")
 
-    The best node(s) (every node whose score equals the maximum) get `max_score`; every other node gets
-    ``min(floor(max_score * (s - lo) / (hi - lo)), max_score - 1)``, with lo, hi the lowest and highest finite
-    scores: a linear min-max scale, capped one below the top so that no other node ties with the best.
-    So the set of nodes at `max_score` is exactly the set of argmax nodes: ties at the top stay ties,
-    and no new tie appears there (lower down, nearby scores may share a level). All scores equal -> all
-    `max_score`. NaN counts as the lowest score; -inf maps to 0, +inf to the top.
+
+def extender_scores(
+    scores: Any,
+    max_score: int = MAX_EXTENDER_PRIORITY,
+    mapping: str = "minmax",
+    score_range: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """A scorer's scores -> integers 0..`max_score` (MaxExtenderPriority, 10), by `mapping`.
+
+    kube-scheduler adds ``score * weight * 10`` to each node's total, where every Score plugin adds at most
+    ``100 * its weight``: an extender of weight w is meant to count like a plugin of weight w. How far apart
+    two nodes' extender scores are must then say how far apart the policy holds them, which only a fixed
+    scale gives:
+
+    * ``linear``: ``floor(max_score * (s - lo) / (hi - lo))`` on the scorer's fixed `score_range` (lo, hi),
+      clipped to 0..max_score. Close raw scores get close (often equal) extender scores, as a plugin's
+      NormalizeScore gives: kube-default's totals 481, 493 and 492 of 700 become 6, 7 and 7. Needs a range.
+    * ``minmax``: the lowest score of the request maps to 0 and the best node(s) to `max_score`, the others
+      linearly in between but capped at ``max_score - 1``, so that the set at `max_score` is exactly the set
+      of best nodes. Scale-free, so it fits any scorer (a learned policy's logits), but it stretches small
+      differences: 481, 493, 492 become 0, 10, 9, and at weight 5 a 12-point gap outweighs most plugins.
+    * ``rank``: the best distinct score gets `max_score`, the next `max_score - 1`, and so on down to 0.
+    * ``auto`` (the server's default): ``linear`` when the scorer declares a ``score_range`` (kube-default
+      and the profiles of ``envs.policy.KubeSchedulerPolicy``), else ``minmax``.
+
+    NaN counts as the lowest score; -inf maps to 0 and +inf to the top.
     """
+    if mapping == "auto":
+        mapping = "linear" if score_range is not None else "minmax"
+    if mapping not in SCORE_MAPPINGS:
+        raise ValueError(f"unknown score mapping {mapping!r}; one of {', '.join(SCORE_MAPPINGS)}")
     s = np.asarray(scores, dtype=np.float64)
     out = np.zeros(len(s), dtype=np.int64)
     if len(s) == 0:
         return out
     s = np.where(np.isnan(s), -np.inf, s)
+    if mapping == "linear":
+        if score_range is None or not score_range[1] > score_range[0]:
+            raise ValueError(f"the linear mapping needs a score range lo < hi, got {score_range}")
+        lo, hi = score_range
+        with np.errstate(invalid="ignore"):
+            levels = np.floor(max_score * ((s - lo) / (hi - lo)))
+        return np.clip(np.nan_to_num(levels, nan=0.0, posinf=max_score, neginf=0), 0, max_score).astype(np.int64)
+    if mapping == "rank":
+        distinct = np.unique(s)[::-1]  # descending
+        rank = np.searchsorted(-distinct, -s)
+        return np.maximum(max_score - rank, 0).astype(np.int64)
     top = s == s.max()
     out[top] = max_score
     rest = ~top
@@ -253,12 +291,31 @@ def parse_args(body: bytes) -> tuple[dict[str, Any], list[str] | None, list[dict
     return pod, names, None
 
 
+def _object_list(data: Mapping[str, Any], key: str) -> list[Any]:
+    """``data[key]``: a list of objects or a List of them (absent or null: none); anything else is a BadRequest."""
+    value = data.get(key)
+    items = value.get("items", []) if isinstance(value, dict) else value
+    if items is None:
+        return []
+    if not isinstance(items, list) or not all(isinstance(o, dict) for o in items):
+        raise BadRequest(f"{key} must be a list of objects (or a List of them)")
+    return items
+
+
 class Extender:
     """The handlers of create_app, over one cache and one scorer."""
 
-    def __init__(self, scorer: Any, cache: ClusterCache, max_score: int = MAX_EXTENDER_PRIORITY):
+    def __init__(
+        self, scorer: Any, cache: ClusterCache, max_score: int = MAX_EXTENDER_PRIORITY, score_mapping: str = "auto"
+    ):
         if max_score < 1:
             raise ValueError(f"max_score must be at least 1, got {max_score}")
+        self.score_range = getattr(scorer, "score_range", None)
+        if score_mapping not in SCORE_MAPPINGS:
+            raise ValueError(f"unknown score mapping {score_mapping!r}; one of {', '.join(SCORE_MAPPINGS)}")
+        if score_mapping == "linear" and self.score_range is None:
+            raise ValueError(f"score mapping 'linear' needs a scorer with a fixed score_range; {scorer!r} has none")
+        self.score_mapping = score_mapping
         self.cache = cache
         self.host = ScorerHost(scorer, cache)
         self.max_score = max_score
@@ -286,8 +343,19 @@ class Extender:
         return Response(body, status, {"Server-Timing": f"app;dur={elapsed * 1000:.3f}"}, media_type=JSON)
 
     def _bad(self, verb: str, t0: float, message: str) -> Response:
+        """400 in the verb's upstream result type: an ExtenderFilterResult with ``Error`` (filter), else ``{Error}``."""
         log.info("%s: 400: %s", verb, message)
-        return self._respond(verb, t0, json.dumps({"Error": message}).encode(), 400, True)
+        body: dict[str, Any] = {"Error": message}
+        if verb == "filter":
+            body = {"Nodes": None, "NodeNames": None, "FailedNodes": {}, "FailedAndUnresolvableNodes": {}, **body}
+        return self._respond(verb, t0, json.dumps(body).encode(), 400, True)
+
+    def _unreadable(self, verb: str, t0: float, exc: Exception) -> Response:
+        """400 for a request whose Pod or Nodes could not be converted (an input podgym's parser let through)."""
+        if isinstance(exc, KubeObjectError):
+            return self._bad(verb, t0, str(exc))
+        log.exception("%s: the request's Pod or Nodes could not be converted", verb)
+        return self._bad(verb, t0, f"cannot read the Pod or Nodes: {type(exc).__name__}: {exc}")
 
     def _resolve(self, pod_obj: dict[str, Any], names: list[str] | None, items: list[dict[str, Any]] | None):
         """(cluster, vector, pod request, node names, indices with -1 for unknown names); hold the lock."""
@@ -319,8 +387,8 @@ class Extender:
         with self.cache.lock:
             try:
                 cluster, _, pod, names, idx = self._resolve(pod_obj, names, items)
-            except KubeObjectError as exc:
-                return self._bad("prioritize", t0, str(exc))
+            except Exception as exc:  # any failure to convert the input is the input's: 400, never 500
+                return self._unreadable("prioritize", t0, exc)
             scores = np.zeros(len(idx), dtype=np.int64)
             known = idx >= 0
             try:
@@ -328,7 +396,7 @@ class Extender:
                     raw = self.host.score(cluster, pod, idx[known])
                     if len(raw) != int(known.sum()):
                         raise ValueError(f"the scorer returned {len(raw)} scores for {int(known.sum())} nodes")
-                    scores[known] = extender_scores(raw, self.max_score)
+                    scores[known] = extender_scores(raw, self.max_score, self.score_mapping, self.score_range)
             except Exception:
                 log.exception("prioritize: scoring pod %s failed; answering neutral scores (0)", pod.name)
                 scores[:] = 0
@@ -345,8 +413,8 @@ class Extender:
         with self.cache.lock:
             try:
                 cluster, vector, pod, names, idx = self._resolve(pod_obj, names, items)
-            except KubeObjectError as exc:
-                return self._bad("filter", t0, str(exc))
+            except Exception as exc:  # any failure to convert the input is the input's: 400, never 500
+                return self._unreadable("filter", t0, exc)
             try:
                 failed: dict[str, str] = {}
                 unresolvable: dict[str, str] = {}
@@ -409,8 +477,8 @@ class Extender:
             data = json.loads(await request.body())
             if not isinstance(data, dict):
                 raise BadRequest('expected {"nodes": [...], "pods": [...]}')
-            self.cache.set_state(data.get("nodes") or [], data.get("pods") or [])
-        except (ValueError, BadRequest) as exc:  # KubeObjectError and JSONDecodeError are ValueErrors
+            self.cache.set_state(_object_list(data, "nodes"), _object_list(data, "pods"))
+        except Exception as exc:  # input it cannot apply: 400 (KubeObjectError, JSONDecodeError, a wrong type...)
             return Response(json.dumps({"Error": str(exc)}).encode(), 400, media_type=JSON)
         return Response(json.dumps({"version": self.cache.version}).encode(), media_type=JSON)
 
@@ -423,7 +491,7 @@ class Extender:
                 raise BadRequest('expected {"events": [{"type": ..., "object": ...}, ...]}')
             for event in events:
                 self.cache.apply_event(event)
-        except (ValueError, BadRequest) as exc:
+        except Exception as exc:  # input it cannot apply: 400, never 500
             return Response(json.dumps({"Error": str(exc)}).encode(), 400, media_type=JSON)
         timing = {"Server-Timing": f"app;dur={(time.perf_counter() - t0) * 1000:.3f}"}
         return Response(json.dumps({"version": self.cache.version}).encode(), headers=timing, media_type=JSON)
@@ -435,20 +503,28 @@ def create_app(
     *,
     max_score: int = MAX_EXTENDER_PRIORITY,
     cache_api: bool = False,
+    score_mapping: str = "auto",
 ) -> FastAPI:
     """The extender as an ASGI app: `scorer` (a NodeScorer: OnnxPolicy, a heuristic) over `cache`.
 
     `max_score` is the top of the prioritize scale (MaxExtenderPriority, 10, unless the scheduler's
     configuration is known to expect another range: kube-scheduler does not clamp extender scores);
+    `score_mapping` how raw scores become 0..max_score (``extender_scores``: auto, linear, minmax, rank);
     `cache_api` adds the routes that feed the cache by hand (module doc).
     """
     cache = cache or ClusterCache()
-    ext = Extender(scorer, cache, max_score)
+    ext = Extender(scorer, cache, max_score, score_mapping)
     app = FastAPI(title="podgym scheduler extender", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.extender = ext
     for verb, endpoint in (("filter", ext.filter), ("prioritize", ext.prioritize)):
         app.add_route(f"/{verb}", endpoint, methods=["POST"])
         app.add_route(f"/{{prefix:path}}/{verb}", endpoint, methods=["POST"])
+    schema = json.dumps(openapi_schema(cache_api)).encode()
+
+    async def openapi(request: Request) -> Response:
+        return Response(schema, media_type=JSON)
+
+    app.add_route("/openapi.json", openapi, methods=["GET"])
     app.add_route("/healthz", ext.healthz, methods=["GET"])
     app.add_route("/metrics", ext.metrics_text, methods=["GET"])
     if cache_api:
@@ -458,4 +534,21 @@ def create_app(
     return app
 
 
-__all__ = ["MAX_EXTENDER_PRIORITY", "Extender", "Metrics", "ScorerHost", "create_app", "extender_scores", "parse_args"]
+__all__ = [
+    "MAX_EXTENDER_PRIORITY",
+    "SCORE_MAPPINGS",
+    "Extender",
+    "Metrics",
+    "ScorerHost",
+    "create_app",
+    "extender_scores",
+    "parse_args",
+]
+
+
+if __name__ == "__main__":  # the server's one entry point is plugin.serve; this module only defines the app
+    import sys
+
+    from plugin.serve import main
+
+    sys.exit(main())

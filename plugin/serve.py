@@ -1,4 +1,4 @@
-"""``python -m plugin.serve``: run the scheduler extender.
+"""``python -m plugin.serve`` (or ``podgym-serve``): run the scheduler extender; ``--help`` lists the options.
 
 ::
 
@@ -22,10 +22,10 @@ import logging
 import sys
 from typing import Any
 
+from envs.kube.dumps import read_dump
 from envs.kube.errors import KubeObjectError
-from envs.workload.snapshot import load_documents
 from plugin.cache import ClusterCache, KubeSource, load_kube_client
-from plugin.extender import MAX_EXTENDER_PRIORITY, create_app
+from plugin.extender import MAX_EXTENDER_PRIORITY, SCORE_MAPPINGS, create_app
 
 log = logging.getLogger("podgym.plugin.serve")
 
@@ -41,18 +41,12 @@ def load_scorer(model: str | None = None, policy: str | None = None) -> Any:
     return make_policy(policy or "kube-default")
 
 
-def _kind(obj: Any, default: str = "") -> str:
-    return str(obj.get("kind", default)) if isinstance(obj, dict) else ""
-
-
 def build_cache(args: argparse.Namespace) -> ClusterCache:
     """The cache, filled from files (--no-watch) or watching the apiserver."""
     cache = ClusterCache()
     if args.no_watch:
-        nodes = load_documents(args.nodes) if args.nodes else []
-        # One file may hold both (`kubectl get nodes,pods -A -o json`): tell them apart by kind.
-        pods = load_documents(args.pods) if args.pods else [o for o in nodes if _kind(o) == "Pod"]
-        cache.set_state([n for n in nodes if _kind(n, "Node") == "Node"], [p for p in pods if _kind(p, "Pod") == "Pod"])
+        dump = read_dump(args.nodes or [], args.pods)  # any layout; each pod once, keyed by uid
+        cache.set_state(dump.nodes, dump.pods)
         return cache
     client = load_kube_client(args.kubeconfig, args.in_cluster)
     cache.start_watch(KubeSource(client))
@@ -70,9 +64,23 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     source.add_argument("--in-cluster", action="store_true", help="use the pod's service account")
     source.add_argument("--no-watch", action="store_true", help="no apiserver: the cache is --nodes and --pods")
-    parser.add_argument("--nodes", help="with --no-watch: `kubectl get nodes -o json` output (JSON or YAML)")
-    parser.add_argument("--pods", help="with --no-watch: `kubectl get pods -A -o json` output")
+    parser.add_argument(
+        "--nodes",
+        nargs="+",
+        help="with --no-watch: files or directories with the nodes (`kubectl get nodes -o json`, "
+        "`kubectl get nodes,pods -A -o json`, `kubectl cluster-info dump` output or directory)",
+    )
+    parser.add_argument(
+        "--pods", nargs="+", help="with --no-watch: files or directories with the pods (`kubectl get pods -A -o json`)"
+    )
     parser.add_argument("--max-score", type=int, default=MAX_EXTENDER_PRIORITY, help="top of the prioritize scale")
+    parser.add_argument(
+        "--score-mapping",
+        choices=SCORE_MAPPINGS,
+        default="auto",
+        help="raw scores -> 0..max-score: linear on the scorer's fixed range (auto when it has one, e.g. "
+        "kube-default), minmax (auto otherwise, e.g. an ONNX policy) or rank; see plugin.extender.extender_scores",
+    )
     parser.add_argument("--cache-api", action="store_true", help="add POST /cache/state and /cache/events (tests)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.add_argument("--access-log", action="store_true", help="log every request (slower)")
@@ -86,7 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     except (KubeObjectError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    app = create_app(policy, cache, max_score=args.max_score, cache_api=args.cache_api)
+    try:
+        app = create_app(
+            policy, cache, max_score=args.max_score, cache_api=args.cache_api, score_mapping=args.score_mapping
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     # The cache's objects (every node and pod dict) live as long as the server: freeze them out of the
     # collector's view, so that its full passes, which would walk all of them, stay off the request path.
     gc.collect()

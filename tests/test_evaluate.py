@@ -128,3 +128,29 @@ def test_aggregate_ranks_by_objective():
     assert agg["ranking"] == ["b", "c", "a"]
     assert agg["stats"]["b"]["objective"]["mean"] == pytest.approx(0.715)
     assert all(c["significant"] for c in agg["comparisons"])
+
+
+def test_kube_default_is_the_scenarios_profile(tmp_path):
+    """evaluate.py's kube-default schedules with the scenario's scheduler config, as envs.simulate does."""
+    import yaml
+
+    from agents.evaluation import run_cell
+    from envs.policy import KubeSchedulerPolicy
+    from envs.scenario import load_and_build, scenario_path
+    from envs.simulator import Simulator
+
+    data = Path(__file__).resolve().parent / "data"
+    scenario = yaml.safe_load(scenario_path(SHORT).read_text())
+    scenario["scheduler"] = {"config": str(data / "scheduler-configs" / "docs-most-allocated.yaml")}
+    path = tmp_path / "most-allocated.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+    built = load_and_build(path, seed=0)
+    assert built.profile.plugin("NodeResourcesFit").args["scoringStrategy"]["type"] == "MostAllocated"
+
+    def active_nodes(profile) -> float:
+        sim = Simulator(built.cluster, built.workload, built.options, profile, seed=0)
+        return sim.run(KubeSchedulerPolicy(profile)).active_node_hours
+
+    cell = run_cell("kube-default", str(path), 0)
+    assert cell["active_node_hours"] == active_nodes(built.profile)
+    assert cell["active_node_hours"] != active_nodes(KubeSchedulerPolicy().profile)  # packing differs

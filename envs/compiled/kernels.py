@@ -788,9 +788,8 @@ def _next_decision(ib, fb):
             if not _advance(ib, fb):
                 ib[DONE] = 1
                 ib[TRUNCATED] = 1 if _sim_truncated(ib, fb) else 0
-                for k in range(n_actions):
+                for k in range(n_actions):  # no pod, no allowed action
                     ib[omask + k] = 0
-                ib[omask] = 1
                 return
         i = _q_pop(ib, fb)
         ib[CURRENT] = i

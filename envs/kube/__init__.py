@@ -66,8 +66,15 @@ def parse_nodes(nodes: Iterable[ObjectLike | Node]) -> list[Node]:
 
 
 def parse_pods(pods: Iterable[ObjectLike | Pod]) -> list[Pod]:
-    """Parse Pod dicts (a list or a ``kubectl get pods -A -o json`` List)."""
-    return _parse_list(pods, parse_pod, "pods")
+    """Parse Pod dicts (a list or a ``kubectl get pods -A -o json`` List), each pod once.
+
+    As kube-scheduler's cache, pods are keyed by ``metadata.uid`` (else ``namespace/name``): a pod listed twice
+    counts once, its last listing in the place of its first.
+    """
+    unique: dict[str, Pod] = {}
+    for p in _parse_list(pods, parse_pod, "pods"):
+        unique[p.uid] = p
+    return list(unique.values())
 
 
 def cluster(

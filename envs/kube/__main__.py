@@ -9,8 +9,10 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import envs.kube as kube
+from envs.kube.dumps import read_dump
 from envs.kube.errors import KubeObjectError
 from envs.kube.explain import SAMPLES, as_items, load_objects, render, to_dict
+from envs.kube.profile import read_configuration
 
 T = TypeVar("T")
 
@@ -28,13 +30,28 @@ def _parser() -> argparse.ArgumentParser:
         "weighted total, and the node kube-scheduler would pick.",
     )
     explain.add_argument("--pod", help="the pending Pod (YAML or JSON, e.g. `kubectl get pod P -o yaml`)")
-    explain.add_argument("--nodes", help="the nodes (`kubectl get nodes -o json`: a List, a list, or one Node)")
-    explain.add_argument("--pods", help="pods already running (`kubectl get pods -A -o json`); bound pods count")
+    explain.add_argument(
+        "--nodes",
+        nargs="+",
+        help="the nodes: files or directories in any layout (`kubectl get nodes -o json`, `kubectl get "
+        "nodes,pods -A -o json`, `kubectl cluster-info dump` output or directory); their bound Pods count too",
+    )
+    explain.add_argument(
+        "--pods",
+        nargs="+",
+        help="pods already running: files or directories (`kubectl get pods -A -o json`, per-namespace files); "
+        "bound pods count, each once (keyed by uid)",
+    )
     explain.add_argument("--config", help="a KubeSchedulerConfiguration v1 YAML (default: the default profile)")
     explain.add_argument(
         "--scheduler-name",
-        help="the profile to use from --config (default: the pod's "
-        "spec.schedulerName if the config has it, else the first profile)",
+        help="the profile to use from --config (default: the pod's spec.schedulerName if the config has it, "
+        "else the first profile; the report says which and why)",
+    )
+    explain.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse out-of-tree plugins in --config (by default they load and are ignored, with a note)",
     )
     explain.add_argument("--seed", type=int, default=0, help="seed of the tie-break among top-scoring nodes")
     explain.add_argument("--output", choices=("text", "json"), default="text", help="output format")
@@ -54,6 +71,35 @@ def _located(path, parse: Callable[[], T]) -> T:
         raise exc.within(source=str(path)) from None
 
 
+def choose_profile(
+    pod: kube.Pod, config: str | None, scheduler_name: str | None, strict: bool = False
+) -> tuple[kube.Profile, str]:
+    """The profile that explains `pod`, and why: --scheduler-name, else the pod's spec.schedulerName.
+
+    A pod whose schedulerName no profile has would not be scheduled by this kube-scheduler at all; it is
+    explained with the first profile (the default one without --config), and the reason says so.
+    """
+    profiles = read_configuration(config, strict=strict) if config else [kube.default_profile()]
+    where = f"from {config}" if config else "kube-scheduler v1.35's default profile (no --config)"
+    by_name = {p.scheduler_name: p for p in profiles}
+    if scheduler_name:
+        if scheduler_name not in by_name:
+            hint = "" if config else ": give --config with that profile"
+            raise KubeObjectError(
+                f"--scheduler-name {scheduler_name!r}: no such profile; there is "
+                f"{', '.join(repr(n) for n in by_name)}{hint}",
+                source=config,
+            )
+        return by_name[scheduler_name], f"{where}, chosen by --scheduler-name"
+    if pod.scheduler_name in by_name:
+        return by_name[pod.scheduler_name], f"{where}, chosen by the pod's spec.schedulerName"
+    first = profiles[0]
+    return first, (
+        f"{where}; the pod's spec.schedulerName {pod.scheduler_name!r} is no profile here, so this "
+        f"kube-scheduler would not schedule it: explained with the first profile {first.scheduler_name!r}"
+    )
+
+
 def explain(args: argparse.Namespace) -> str:
     """The explain report for the command-line arguments."""
     pod_path = args.pod or (SAMPLES / "pod.yaml" if args.sample else None)
@@ -65,27 +111,17 @@ def explain(args: argparse.Namespace) -> str:
     if len(pod_items) != 1:
         raise KubeObjectError(f"expected exactly one Pod, found {len(pod_items)} objects", source=str(pod_path))
     pod = _located(pod_path, lambda: kube.parse_pod(pod_items[0]))
-    nodes = _located(nodes_path, lambda: kube.parse_nodes(as_items(load_objects(nodes_path))))
-    pods = _located(pods_path, lambda: kube.parse_pods(as_items(load_objects(pods_path)))) if pods_path else []
-    profile = kube.default_profile()
-    if args.scheduler_name and not args.config and args.scheduler_name != profile.scheduler_name:
-        raise KubeObjectError(
-            f"--scheduler-name {args.scheduler_name!r} needs --config: without it only the default profile "
-            f"({profile.scheduler_name!r}) exists"
-        )
-    if args.config:
-        profiles = kube.parse_configuration(load_objects(args.config), args.config)
-        wanted = args.scheduler_name or pod.scheduler_name
-        by_name = {p.scheduler_name: p for p in profiles}
-        if args.scheduler_name and wanted not in by_name:
-            raise KubeObjectError(
-                f"no profile with schedulerName {wanted!r}; it has {', '.join(by_name)}", source=args.config
-            )
-        profile = by_name.get(wanted, profiles[0])
+    dump = read_dump(nodes_path, pods_path)
+    where = ", ".join(dump.sources)
+    if not dump.nodes:
+        raise KubeObjectError("no Node object found", source=where)
+    nodes = _located(where, lambda: kube.parse_nodes(dump.nodes))
+    pods = _located(where, lambda: kube.parse_pods(dump.pods))
+    profile, why = choose_profile(pod, args.config, args.scheduler_name, strict=args.strict)
     decision = kube.schedule(pod, nodes, pods, profile=profile, seed=args.seed)
     if args.output == "json":
-        return json.dumps(to_dict(decision, profile), indent=2)
-    return render(decision, profile)
+        return json.dumps(to_dict(decision, profile, why), indent=2)
+    return render(decision, profile, why)
 
 
 def main(argv: list[str] | None = None) -> int:

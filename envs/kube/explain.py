@@ -69,11 +69,13 @@ def _requests_line(requests: dict[str, int]) -> str:
     return ", ".join(f"{k} {format_quantity(k, v)}" for k, v in sorted(requests.items())) or "nothing"
 
 
-def to_dict(decision: Decision, profile: Profile) -> dict[str, Any]:
-    """A JSON-ready view of a decision."""
+def to_dict(decision: Decision, profile: Profile, why: str = "") -> dict[str, Any]:
+    """A JSON-ready view of a decision (`why`: how the profile was chosen)."""
     return {
         "pod": decision.pod.ref,
         "profile": profile.scheduler_name,
+        "profileChosenBecause": why,
+        "ignoredPlugins": list(profile.ignored),
         "selected": decision.selected,
         "tied": decision.tied,
         "weights": decision.weights,
@@ -95,8 +97,9 @@ def to_dict(decision: Decision, profile: Profile) -> dict[str, Any]:
     }
 
 
-def render(decision: Decision, profile: Profile) -> str:
-    """A plain-text report of a decision: one row per node, one column per Score plugin."""
+def render(decision: Decision, profile: Profile, why: str = "") -> str:
+    """A plain-text report of a decision: one row per node, one column per Score plugin (`why`: how the profile
+    was chosen)."""
     pod = decision.pod
     lines = [
         f"Pod {pod.ref}: kube-scheduler v1.35 semantics, profile {profile.scheduler_name!r}",
@@ -130,9 +133,11 @@ def render(decision: Decision, profile: Profile) -> str:
         lines.append(f"No node fits: pod {pod.ref} would stay Pending.")
     else:
         winner = next(v for v in decision.verdicts if v.name == decision.selected)
-        lines.append(
-            f"kube-scheduler would bind {pod.ref} to {decision.selected} (total {winner.total} of {max_total})."
-        )
+        if max_total:
+            total = f"total {winner.total} of {max_total}"
+        else:  # prioritizeNodes: without score plugins every feasible node scores 1
+            total = "the profile has no Score plugin: every feasible node scores 1"
+        lines.append(f"kube-scheduler would bind {pod.ref} to {decision.selected} ({total}).")
         if len(decision.tied) > 1:
             lines.append(
                 f"  {len(decision.tied)} nodes tie for the top score ({', '.join(decision.tied)}); "
@@ -145,4 +150,8 @@ def render(decision: Decision, profile: Profile) -> str:
         lines.append(f"Filtering stopped after {decision.num_to_find} feasible nodes (percentageOfNodesToScore).")
     if profile.unmodeled:
         lines.append(f"Not modeled by podgym (no effect here): {', '.join(profile.unmodeled)}.")
+    if profile.ignored:
+        lines.append(f"Out-of-tree plugins, not modelled, ignored: {', '.join(profile.ignored)}.")
+    if why:
+        lines.append(f"Profile {profile.scheduler_name!r}: {why}.")
     return "\n".join(lines)

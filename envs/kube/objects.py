@@ -26,6 +26,13 @@ SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
 
 ResourceList = dict[str, int]
 
+INT32 = (-(2**31), 2**31 - 1)
+# Valid, non-negative quantity texts already parsed: (is cpu, text) -> int (milli for cpu). Exact parsing through
+# fractions costs tens of microseconds; a cluster's pods repeat a handful of texts ("100m", "500Mi").
+_VALUES: dict[tuple[bool, str], int] = {}
+_MAX_VALUES = 4096
+INT64_MAX = 2**63 - 1
+
 
 class _Reader:
     """Typed access to one object's fields; errors name the object and the field path."""
@@ -55,6 +62,13 @@ class _Reader:
     def string(self, data: Mapping[str, Any], key: str, path: str, default: str = "") -> str:
         return self.get(data, key, path, str, default)
 
+    def integer(self, data: Mapping[str, Any], key: str, path: str, default: int, bounds: tuple[int, int]) -> int:
+        """An integer field within `bounds` (the Go type's range, e.g. int32): out of range is an error, not a wrap."""
+        value = self.get(data, key, path, int, default)
+        if not bounds[0] <= value <= bounds[1]:
+            raise self.error(f"{path}{key}", f"must be between {bounds[0]} and {bounds[1]}, got {value}")
+        return value
+
     def string_map(self, data: Mapping[str, Any], key: str, path: str) -> dict[str, str]:
         raw = self.mapping(data, key, path)
         for k, v in raw.items():
@@ -66,11 +80,26 @@ class _Reader:
         """A ResourceList (name -> quantity); negative quantities are rejected as the API server does."""
         out: ResourceList = {}
         for name, raw in self.mapping(data, key, path).items():
+            if type(raw) is str:  # the common case: a quantity text seen before (pods of one template)
+                value = _VALUES.get((name == CPU, raw))
+                if value is not None:
+                    out[name] = value
+                    continue
             where = f"{path}{key}.{name}"
             q = parse_quantity(raw, field=where, obj=self.obj)
             if q.amount < 0:
                 raise self.error(where, f"must be greater than or equal to 0, got {raw!r}")
-            out[name] = q.milli_value() if name == CPU else q.value()
+            value = q.milli_value() if name == CPU else q.value()
+            if value > INT64_MAX:
+                unit = "milli-units" if name == CPU else "units"
+                raise self.error(
+                    where, f"quantity {raw!r} overflows: more than 2^63-1 {unit}, the most Kubernetes holds"
+                )
+            if type(raw) is str:
+                if len(_VALUES) >= _MAX_VALUES:
+                    _VALUES.clear()
+                _VALUES[(name == CPU, raw)] = value
+            out[name] = value
         return out
 
 
@@ -269,7 +298,7 @@ def parse_preferred_terms(r: _Reader, items: list[Any], path: str) -> tuple[Pref
         where = f"{path}[{i}]"
         if not isinstance(item, Mapping):
             raise r.error(where, "expected an object with weight and preference")
-        weight = r.get(item, "weight", f"{where}.", int, 0)
+        weight = r.integer(item, "weight", f"{where}.", 0, INT32)
         out.append(PreferredTerm(weight, parse_selector_term(r, item.get("preference"), f"{where}.preference")))
     return tuple(out)
 
@@ -316,6 +345,7 @@ def parse_pod(data: Any) -> Pod:
             raise r.error(f"{where}.effect", f"must be one of {', '.join(TAINT_EFFECTS)}, got {tol.effect!r}")
         tolerations.append(tol)
     pod_resources = r.mapping(spec, "resources", "spec.")
+    r.string_map(meta, "annotations", "metadata.")  # read by GPU-share and template code: a map of strings
     status = r.mapping(data, "status", "")
     return Pod(
         name=name,
@@ -343,7 +373,7 @@ def parse_pod(data: Any) -> Pod:
             f"{na_path}preferredDuringSchedulingIgnoredDuringExecution",
         ),
         tolerations=tuple(tolerations),
-        priority=r.get(spec, "priority", "spec.", int, 0),
+        priority=r.integer(spec, "priority", "spec.", 0, INT32),
         scheduler_name=r.string(spec, "schedulerName", "spec.", "default-scheduler"),
         raw=data,
     )

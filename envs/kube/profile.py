@@ -8,6 +8,7 @@ weight set at the Score point wins over the MultiPoint weight, and weight 0 mean
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from envs.kube.errors import ConfigError, KubeObjectError, from_validation_error
 from envs.kube.framework import Plugin
-from envs.kube.plugins import OUTSIDE_DECISION, REGISTRY, UNMODELED, new_plugin
+from envs.kube.plugins import REGISTRY, UNMODELED, new_plugin
 
 API_VERSION = "kubescheduler.config.k8s.io/v1"
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
@@ -44,6 +45,54 @@ DEFAULT_MULTI_POINT: tuple[tuple[str, int], ...] = (
     ("ImageLocality", 1),
     ("DefaultBinder", 0),
 )
+
+
+# The extension points each in-tree plugin of v1.35 implements (pkg/scheduler/framework/plugins): enabling a plugin
+# at a point it does not implement is refused by the framework ("plugin %q does not extend %s plugin").
+IN_TREE_POINTS: dict[str, frozenset[str]] = {
+    name: frozenset(points.split())
+    for name, points in {
+        "SchedulingGates": "preEnqueue",
+        "PrioritySort": "queueSort",
+        "NodeUnschedulable": "filter",
+        "NodeName": "filter",
+        "TaintToleration": "filter preScore score",
+        "NodeAffinity": "preFilter filter preScore score",
+        "NodePorts": "preFilter filter",
+        "NodeResourcesFit": "preFilter filter preScore score",
+        "VolumeRestrictions": "preFilter filter",
+        "NodeVolumeLimits": "preFilter filter",
+        "VolumeBinding": "preFilter filter reserve preBind preScore score",
+        "VolumeZone": "preFilter filter",
+        "PodTopologySpread": "preFilter filter preScore score",
+        "InterPodAffinity": "preFilter filter preScore score",
+        "DynamicResources": "preEnqueue preFilter filter postFilter reserve preBind",
+        "NodeDeclaredFeatures": "preFilter filter",
+        "DefaultPreemption": "postFilter",
+        "NodeResourcesBalancedAllocation": "preScore score",
+        "ImageLocality": "score",
+        "DefaultBinder": "bind",
+        "GangScheduling": "preEnqueue permit",
+    }.items()
+}
+# Volume-limit plugins that older releases had and v1.35's registry no longer has: the framework refuses them.
+REMOVED_PLUGINS = frozenset({"EBSLimits", "GCEPDLimits", "AzureDiskLimits", "CinderLimits"})
+# The Go interface each extension point asks for, as the framework's errors name it.
+POINT_INTERFACES = {
+    "preEnqueue": "PreEnqueuePlugin",
+    "queueSort": "QueueSortPlugin",
+    "preFilter": "PreFilterPlugin",
+    "filter": "FilterPlugin",
+    "postFilter": "PostFilterPlugin",
+    "preScore": "PreScorePlugin",
+    "score": "ScorePlugin",
+    "reserve": "ReservePlugin",
+    "permit": "PermitPlugin",
+    "preBind": "PreBindPlugin",
+    "bind": "BindPlugin",
+    "postBind": "PostBindPlugin",
+}
+SERVED_VERSIONS = (API_VERSION,)
 
 
 class _Strict(BaseModel):
@@ -82,8 +131,8 @@ class PluginConfig(_Strict):
 
 
 class ProfileConfig(_Strict):
-    scheduler_name: str = Field(default=DEFAULT_SCHEDULER_NAME, alias="schedulerName")
-    percentage_of_nodes_to_score: int | None = Field(default=None, ge=0, le=100, alias="percentageOfNodesToScore")
+    scheduler_name: str | None = Field(default=None, alias="schedulerName")
+    percentage_of_nodes_to_score: int | None = Field(default=None, alias="percentageOfNodesToScore")
     plugins: Plugins = Field(default_factory=Plugins)
     plugin_config: list[PluginConfig] = Field(default_factory=list, alias="pluginConfig")
 
@@ -94,7 +143,7 @@ class KubeSchedulerConfiguration(_Strict):
     api_version: str = Field(alias="apiVersion")
     kind: str
     profiles: list[ProfileConfig] = Field(default_factory=lambda: [ProfileConfig()])
-    percentage_of_nodes_to_score: int | None = Field(default=None, ge=0, le=100, alias="percentageOfNodesToScore")
+    percentage_of_nodes_to_score: int | None = Field(default=None, alias="percentageOfNodesToScore")
     extenders: list[dict[str, Any]] = Field(default_factory=list)
     parallelism: int | None = None
     leader_election: dict[str, Any] | None = Field(default=None, alias="leaderElection")
@@ -117,6 +166,9 @@ class Profile:
     score_plugins: tuple[tuple[Plugin, int], ...]
     percentage_of_nodes_to_score: int = 0
     unmodeled: tuple[str, ...] = field(default=())
+    """In-tree plugins the profile enables that podgym does not model: they take no part in its decisions."""
+    ignored: tuple[str, ...] = field(default=())
+    """Out-of-tree plugins (scheduler-plugins' Coscheduling...) the profile enables: not modelled, ignored."""
 
     def plugin(self, name: str) -> Plugin | None:
         """The instantiated plugin `name` of this profile, if enabled."""
@@ -161,54 +213,121 @@ def _expand(point: PluginSet, multi_point: list[tuple[str, int]], implements) ->
     return [n for n in enabled if n in overrides] + from_multi + [n for n in enabled if n not in overrides]
 
 
-def build_profile(config: ProfileConfig, percentage_of_nodes_to_score: int | None = None) -> Profile:
-    """Resolve a profile's plugin sets, weights and args into a Profile."""
+def _alias(point: str) -> str:
+    return Plugins.model_fields[point].alias or point
+
+
+def _check_plugin_names(config: ProfileConfig, strict: bool) -> list[str]:
+    """Refuse what the framework refuses at each extension point; the out-of-tree plugins (ignored) in order."""
+    ignored: list[str] = []
+    for point, plugin_set in config.plugins:
+        alias = _alias(point)
+        interface = POINT_INTERFACES.get(alias, "MultiPoint")
+        seen: set[str] = set()
+        for k, ref in enumerate(plugin_set.enabled):
+            name, where = ref.name, f"plugins.{alias}.enabled[{k}].name"
+            if name in REMOVED_PLUGINS:
+                raise ConfigError(
+                    f'{interface} "{name}" does not exist: kube-scheduler v1.35 has no {name} plugin (removed; '
+                    "NodeVolumeLimits counts every CSI volume)",
+                    field=where,
+                )
+            if name in IN_TREE_POINTS:
+                if alias != "multiPoint" and alias not in IN_TREE_POINTS[name]:
+                    raise ConfigError(f'plugin "{name}" does not extend {interface} plugin', field=where)
+            else:
+                close = difflib.get_close_matches(name, list(IN_TREE_POINTS), n=1, cutoff=0.85)
+                if close:
+                    raise ConfigError(
+                        f'{interface} "{name}" does not exist in kube-scheduler v1.35; did you mean {close[0]!r}?',
+                        field=where,
+                    )
+                if strict:
+                    raise ConfigError(
+                        f"plugin {name!r} is not an in-tree plugin of kube-scheduler v1.35 (an out-of-tree plugin, "
+                        "e.g. from scheduler-plugins): podgym does not model it, and strict mode refuses it",
+                        field=where,
+                    )
+                if name not in ignored:
+                    ignored.append(name)
+            if name in seen:
+                raise ConfigError(f'plugin "{name}" already registered as "{interface}"', field=where)
+            seen.add(name)
+    return ignored
+
+
+def build_profile(
+    config: ProfileConfig, percentage_of_nodes_to_score: int | None = None, *, strict: bool = False
+) -> Profile:
+    """Resolve a profile's plugin sets, weights and args into a Profile.
+
+    Every in-tree plugin of v1.35 loads at the extension points it implements; those podgym does not model
+    are listed in ``Profile.unmodeled``. Out-of-tree plugins (any other name) are listed in
+    ``Profile.ignored`` and take no part in decisions, or, with `strict`, are refused. What kube-scheduler's
+    framework refuses (a plugin at a point it does not implement, a removed plugin, a plugin twice at one
+    point, no or several queue-sort plugins, no bind plugin) is refused with its message and field.
+    """
+    ignored = _check_plugin_names(config, strict)
     multi_point = _merge_multi_point(config.plugins.multi_point)
-    args = {}
+    name = config.scheduler_name or DEFAULT_SCHEDULER_NAME
+    args: dict[str, Any] = {}
     for i, pc in enumerate(config.plugin_config):
         if pc.name in args:
-            raise ConfigError(f"duplicate pluginConfig for plugin {pc.name!r}", field=f"pluginConfig[{i}]")
+            raise ConfigError(f"Duplicate value: {pc.name!r}", field=f"pluginConfig[{i}]")
+        if pc.name in REMOVED_PLUGINS:
+            raise ConfigError(f"{pc.name!r}: kube-scheduler v1.35 has no such plugin", field=f"pluginConfig[{i}]")
         args[pc.name] = pc.args
 
-    def implements(kind: str):
-        return lambda name: name in REGISTRY and getattr(REGISTRY[name], kind)
+    def implements(point: str):
+        def check(plugin: str) -> bool:
+            if plugin in IN_TREE_POINTS:
+                return point in IN_TREE_POINTS[plugin]
+            return False  # an out-of-tree plugin's extension points are unknown: it is ignored
 
-    filter_names = _expand(config.plugins.filter, multi_point, implements("filters"))
-    score_names = _expand(config.plugins.score, multi_point, implements("scores"))
+        return check
+
+    def expand(point: str) -> list[str]:
+        return _expand(getattr(config.plugins, point), multi_point, implements(_alias(point)))
+
+    queue_sort = expand("queue_sort")
+    queue_sort += [p.name for p in config.plugins.queue_sort.enabled if p.name in ignored and p.name not in queue_sort]
+    if len(queue_sort) != 1:
+        raise ConfigError(
+            f"only one queue sort plugin required for profile with scheduler name {name!r}, but got {len(queue_sort)}",
+            field="plugins.queueSort",
+        )
+    if not expand("bind") and not any(p.name in ignored for p in config.plugins.bind.enabled):
+        raise ConfigError(
+            f"at least one bind plugin is needed for profile with scheduler name {name!r}", field="plugins.bind"
+        )
+    filter_names = [n for n in expand("filter") if n in REGISTRY]
+    score_names = [n for n in expand("score") if n in REGISTRY]
     weights: dict[str, int] = {}
-    for name, weight in [(p.name, p.weight or 0) for p in config.plugins.score.enabled] + multi_point:
-        weights.setdefault(name, weight or 1)
+    for plugin, weight in [(p.name, p.weight or 0) for p in config.plugins.score.enabled] + multi_point:
+        weights.setdefault(plugin, weight or 1)
     instances: dict[str, Plugin] = {}
 
-    def instance(name: str) -> Plugin:
-        if name not in instances:
+    def instance(plugin: str) -> Plugin:
+        if plugin not in instances:
             try:
-                instances[name] = new_plugin(name, args.get(name))
+                instances[plugin] = new_plugin(plugin, args.get(plugin))
             except KubeObjectError as exc:
                 where = next(
-                    (f"pluginConfig[{i}]" for i, pc in enumerate(config.plugin_config) if pc.name == name), "plugins"
+                    (f"pluginConfig[{i}]" for i, pc in enumerate(config.plugin_config) if pc.name == plugin), None
                 )
-                raise ConfigError(exc.problem, field=f"{where}.{exc.field}" if exc.field else where) from None
-        return instances[name]
+                if where is None:  # the defaults of a plugin never fail: a bug, not the configuration's
+                    raise
+                inner = exc.field if not exc.field or exc.field.startswith("args") else f"args.{exc.field}"
+                raise ConfigError(exc.problem, field=f"{where}.{inner}" if inner else where) from None
+        return instances[plugin]
 
-    for point, plugin_set in config.plugins:
-        for j, ref in enumerate([*plugin_set.enabled, *plugin_set.disabled]):
-            if ref.name != "*" and ref.name not in REGISTRY and ref.name not in UNMODELED | OUTSIDE_DECISION:
-                which = "enabled" if j < len(plugin_set.enabled) else "disabled"
-                k = j if which == "enabled" else j - len(plugin_set.enabled)
-                alias = Plugins.model_fields[point].alias or point
-                raise ConfigError(
-                    f"plugin {ref.name!r} does not exist in kube-scheduler v1.35; known plugins: "
-                    f"{', '.join(sorted(REGISTRY.keys() | UNMODELED | OUTSIDE_DECISION))}",
-                    field=f"plugins.{alias}.{which}[{k}].name",
-                )
-    every = [name for name, _ in multi_point] + [
-        p.name
-        for s in (config.plugins.filter, config.plugins.score, config.plugins.pre_filter, config.plugins.pre_score)
-        for p in s.enabled
-    ]
+    # validatePluginConfig checks the args of these plugins whether or not the profile enables them
+    for plugin in ("NodeAffinity", "NodeResourcesBalancedAllocation"):
+        if plugin in args and plugin not in filter_names + score_names:
+            instance(plugin)
+    every = [n for n, _ in multi_point] + [p.name for _, plugin_set in config.plugins for p in plugin_set.enabled]
     return Profile(
-        scheduler_name=config.scheduler_name,
+        scheduler_name=name,
         filter_plugins=tuple(instance(n) for n in filter_names),
         score_plugins=tuple((instance(n), weights.get(n, 1)) for n in score_names),
         percentage_of_nodes_to_score=(
@@ -216,7 +335,8 @@ def build_profile(config: ProfileConfig, percentage_of_nodes_to_score: int | Non
             if config.percentage_of_nodes_to_score is not None
             else percentage_of_nodes_to_score or 0
         ),
-        unmodeled=tuple(dict.fromkeys(n for n in every if n in UNMODELED)),
+        unmodeled=tuple(dict.fromkeys(n for n in every if n in IN_TREE_POINTS and n in UNMODELED)),
+        ignored=tuple(ignored),
     )
 
 
@@ -225,26 +345,129 @@ def default_profile() -> Profile:
     return build_profile(ProfileConfig())
 
 
-def parse_configuration(data: Any, source: str = "<config>") -> list[Profile]:
-    """Profiles of a KubeSchedulerConfiguration v1 given as a dict."""
+def unwrap(data: Any, source: str = "<config>") -> Any:
+    """The KubeSchedulerConfiguration of `data`: itself, or the one a ConfigMap holds under any ``data`` key
+    (``scheduler-config.yaml`` as users copy them, or another name)."""
+    if not isinstance(data, dict) or data.get("kind") != "ConfigMap":
+        return data
+    entries = data.get("data")
+    if not isinstance(entries, dict):
+        raise ConfigError("a ConfigMap without a data map", obj="ConfigMap", field="data", source=source)
+    keys = sorted(entries, key=lambda k: (k != "scheduler-config.yaml", str(k)))
+    for key in keys:
+        text = entries[key]
+        try:
+            inner = yaml.safe_load(text) if isinstance(text, str) else None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"not valid YAML: {exc}", obj="ConfigMap", field=f"data.{key}", source=source) from None
+        if isinstance(inner, dict) and inner.get("kind") == "KubeSchedulerConfiguration":
+            return inner
+    raise ConfigError(
+        f"no key of the ConfigMap holds a KubeSchedulerConfiguration (keys: {', '.join(map(str, entries)) or 'none'})",
+        obj="ConfigMap",
+        field="data",
+        source=source,
+    )
+
+
+def _validate(config: KubeSchedulerConfiguration) -> None:
+    """ValidateKubeSchedulerConfiguration (pkg/scheduler/apis/config/validation) on what podgym reads."""
+    if config.parallelism is not None and config.parallelism <= 0:
+        raise ConfigError(
+            f"Invalid value: {config.parallelism}: should be an integer value greater than zero", field="parallelism"
+        )
+    initial = 1 if config.pod_initial_backoff_seconds is None else config.pod_initial_backoff_seconds
+    maximum = 10 if config.pod_max_backoff_seconds is None else config.pod_max_backoff_seconds
+    if initial <= 0:
+        raise ConfigError(f"Invalid value: {initial}: must be greater than 0", field="podInitialBackoffSeconds")
+    if maximum < initial:
+        raise ConfigError(
+            f"Invalid value: {maximum}: must be greater than or equal to PodInitialBackoffSeconds",
+            field="podMaxBackoffSeconds",
+        )
+    if not config.profiles:
+        raise ConfigError("Required value", field="profiles")
+    percentages = [("percentageOfNodesToScore", config.percentage_of_nodes_to_score)]
+    percentages += [
+        (f"profiles[{i}].percentageOfNodesToScore", p.percentage_of_nodes_to_score)
+        for i, p in enumerate(config.profiles)
+    ]
+    for where, value in percentages:
+        if value is not None and not 0 <= value <= 100:
+            raise ConfigError(f"Invalid value: {value}: not in valid range [0-100]", field=where)
+    if len(config.profiles) == 1 and config.profiles[0].scheduler_name is None:  # v1 defaulting: one profile only
+        config.profiles[0].scheduler_name = DEFAULT_SCHEDULER_NAME
+    seen: dict[str, int] = {}
+    for i, profile in enumerate(config.profiles):
+        if not profile.scheduler_name:
+            raise ConfigError("Required value", field=f"profiles[{i}].schedulerName")
+        if profile.scheduler_name in seen:
+            raise ConfigError(
+                f"Duplicate value: {profile.scheduler_name!r} "
+                f"(as profiles[{seen[profile.scheduler_name]}].schedulerName)",
+                field=f"profiles[{i}].schedulerName",
+            )
+        seen[profile.scheduler_name] = i
+    canon = config.profiles[0].plugins.queue_sort.model_dump()
+    for i, profile in enumerate(config.profiles[1:], start=1):
+        if profile.plugins.queue_sort.model_dump() != canon:
+            raise ConfigError(
+                "Invalid value: queueSort must be the same for all profiles", field=f"profiles[{i}].plugins.queueSort"
+            )
+    binders = 0
+    for i, extender in enumerate(config.extenders):
+        weight = extender.get("weight", 0)
+        if extender.get("prioritizeVerb") and (not isinstance(weight, int) or weight <= 0):
+            raise ConfigError(
+                f"Invalid value: {weight!r}: must have a positive weight applied to it", field=f"extenders[{i}].weight"
+            )
+        binders += bool(extender.get("bindVerb"))
+    if binders > 1:
+        raise ConfigError(
+            f"Invalid value: found {binders} extenders implementing bind: only one extender can implement bind",
+            field="extenders",
+        )
+
+
+def parse_configuration(data: Any, source: str = "<config>", *, strict: bool = False) -> list[Profile]:
+    """Profiles of a KubeSchedulerConfiguration v1 given as a dict (bare, or inside a ConfigMap).
+
+    What kube-scheduler v1.35 refuses is refused with its message and the field: another apiVersion, a
+    duplicate schedulerName, profiles with different queueSort plugins, a plugin at an extension point it
+    does not implement, removed plugins... Out-of-tree plugins load and are ignored (``Profile.ignored``),
+    unless `strict`.
+    """
+    data = unwrap(data, source)
     if not isinstance(data, dict):
         raise ConfigError("expected a KubeSchedulerConfiguration object", source=source)
+    version, kind = data.get("apiVersion"), data.get("kind")
+    if kind != "KubeSchedulerConfiguration":
+        raise ConfigError(
+            f"expected 'KubeSchedulerConfiguration', got {kind!r}",
+            obj="KubeSchedulerConfiguration",
+            field="kind",
+            source=source,
+        )
+    if version not in SERVED_VERSIONS:
+        raise ConfigError(
+            f'no kind "KubeSchedulerConfiguration" is registered for version "{version}": kube-scheduler v1.35 '
+            f"reads only {API_VERSION} (v1beta2 and v1beta3 were removed in v1.28 and v1.29)",
+            obj="KubeSchedulerConfiguration",
+            field="apiVersion",
+            source=source,
+        )
     try:
         config = KubeSchedulerConfiguration.model_validate(data)
     except ValidationError as exc:
         raise from_validation_error(exc, obj="KubeSchedulerConfiguration", source=source, error=ConfigError) from None
-    for field_name, got, want in (
-        ("apiVersion", config.api_version, API_VERSION),
-        ("kind", config.kind, "KubeSchedulerConfiguration"),
-    ):
-        if got != want:
-            raise ConfigError(
-                f"expected {want!r}, got {got!r}", obj="KubeSchedulerConfiguration", field=field_name, source=source
-            )
+    try:
+        _validate(config)
+    except KubeObjectError as exc:
+        raise ConfigError(exc.problem, obj="KubeSchedulerConfiguration", field=exc.field, source=source) from None
     profiles = []
     for i, pc in enumerate(config.profiles):
         try:
-            profiles.append(build_profile(pc, config.percentage_of_nodes_to_score))
+            profiles.append(build_profile(pc, config.percentage_of_nodes_to_score, strict=strict))
         except KubeObjectError as exc:
             raise ConfigError(
                 exc.problem,
@@ -255,8 +478,8 @@ def parse_configuration(data: Any, source: str = "<config>") -> list[Profile]:
     return profiles
 
 
-def load_profile(path: str | Path, scheduler_name: str | None = None) -> Profile:
-    """The profile `scheduler_name` (default: the first) of a KubeSchedulerConfiguration YAML file."""
+def read_configuration(path: str | Path, *, strict: bool = False) -> list[Profile]:
+    """The profiles of a KubeSchedulerConfiguration YAML file (bare or a ConfigMap holding one)."""
     path = Path(path)
     try:
         with path.open() as stream:  # a stream with a name: YAML errors then name the file
@@ -265,7 +488,12 @@ def load_profile(path: str | Path, scheduler_name: str | None = None) -> Profile
         raise ConfigError(f"cannot read scheduler configuration: {exc.strerror}", source=str(path)) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"not valid YAML: {exc}", source=str(path)) from None
-    profiles = parse_configuration(data, str(path))
+    return parse_configuration(data, str(path), strict=strict)
+
+
+def load_profile(path: str | Path, scheduler_name: str | None = None, *, strict: bool = False) -> Profile:
+    """The profile `scheduler_name` (default: the first) of a KubeSchedulerConfiguration YAML file."""
+    profiles = read_configuration(path, strict=strict)
     if scheduler_name is None:
         return profiles[0]
     for p in profiles:

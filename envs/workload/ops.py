@@ -82,3 +82,29 @@ def inflate_to_gpu(workload: Workload, order: np.ndarray, target_milli: int, rng
             total -= int(milli[seq[k]])
             del seq[k], names[k]
     return take(workload, np.asarray(seq, dtype=np.int64), names=names)
+
+
+def concat(first: Workload, second: Workload) -> Workload:
+    """The pods of `first` then those of `second` (each keeps its arrival times), templates side by side.
+
+    A resource only one of them requests is 0 for the other's pods.
+    """
+    resources = list(dict.fromkeys([*first.requests, *second.requests]))
+
+    def column(w: Workload, r: str) -> np.ndarray:
+        return w.requests.get(r, np.zeros(len(w), dtype=np.int64))
+
+    return Workload(
+        names=[*first.names, *second.names],
+        arrival=np.concatenate([first.arrival, second.arrival]),
+        duration=np.concatenate([first.duration, second.duration]),
+        requests={r: np.concatenate([column(first, r), column(second, r)]) for r in resources},
+        nonzero_cpu=np.concatenate([first.nonzero_cpu, second.nonzero_cpu]),
+        nonzero_memory=np.concatenate([first.nonzero_memory, second.nonzero_memory]),
+        gpu_count=np.concatenate([first.gpu_count, second.gpu_count]),
+        gpu_milli=np.concatenate([first.gpu_milli, second.gpu_milli]),
+        priority=np.concatenate([first.priority, second.priority]),
+        template=np.concatenate([first.template, second.template + len(first.templates)]).astype(np.int32),
+        templates=[*first.templates, *second.templates],
+        source=", ".join(s for s in (first.source, second.source) if s),
+    )

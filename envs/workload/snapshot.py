@@ -1,6 +1,7 @@
 """A real cluster's state (``kubectl get nodes -o json``, ``kubectl get pods -A -o json``) and workload manifests.
 
-``read_snapshot`` splits a snapshot's pods as kube-scheduler's cache would see them:
+``read_snapshot`` reads any layout of ``envs.kube.dumps`` and splits a snapshot's pods as kube-scheduler's
+cache would see them (each pod once, keyed by uid):
 
 * terminal pods (phase Succeeded or Failed) are skipped: they hold no resources;
 * a pod with ``spec.nodeName`` is *bound*: it goes into ``ClusterSource.initial`` with its node in
@@ -24,13 +25,14 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from envs.kube import parse_nodes
+from envs.kube.dumps import read_dump
 from envs.kube.errors import KubeObjectError
 from envs.kube.objects import Pod, parse_pod
 from envs.workload.objects import workload_from_pods
@@ -90,6 +92,10 @@ class Snapshot:
     pending: Workload
     skipped: list[str]
     """``namespace/name`` of the terminal pods that were skipped."""
+    duplicates: list[str] = field(default_factory=list)
+    """The key (uid, else namespace/name) of each extra listing of a pod that was listed more than once."""
+    ignored: dict[str, int] = field(default_factory=dict)
+    """Objects of other kinds than Node and Pod that were left out (a cluster-info dump's events...), by kind."""
 
 
 def _sort_key(item: tuple[int, Pod]) -> tuple[str, int]:
@@ -99,24 +105,42 @@ def _sort_key(item: tuple[int, Pod]) -> tuple[str, int]:
 
 
 def snapshot_from_objects(
-    nodes: Iterable[Any], pods: Iterable[Any], nodes_source: str = "", pods_source: str = ""
+    nodes: Iterable[Any],
+    pods: Iterable[Any],
+    nodes_source: str = "",
+    pods_source: str = "",
+    *,
+    pod_sources: Sequence[str] | None = None,
 ) -> Snapshot:
-    """A Snapshot of Node and Pod dicts (or Lists): bound pods onto their nodes, pending pods in queue order."""
+    """A Snapshot of Node and Pod dicts (or Lists): bound pods onto their nodes, pending pods in queue order.
+
+    A pod listed more than once is one pod, keyed as the scheduler's cache keys it (``metadata.uid``, else
+    ``namespace/name``): the last listing wins. `pod_sources` names the file of each pod, for errors.
+    """
     try:
         parsed_nodes = parse_nodes(flatten(nodes if isinstance(nodes, (Mapping, list)) else list(nodes)))
     except KubeObjectError as exc:
         raise exc.within(source=nodes_source or None) from None
     node_names = {n.name for n in parsed_nodes}
+    items = flatten(pods if isinstance(pods, (Mapping, list)) else list(pods))
+    by_key: dict[str, tuple[int, Pod, str]] = {}
+    duplicates: list[str] = []
+    for i, item in enumerate(items):
+        source = (pod_sources[i] if pod_sources is not None else pods_source) or None
+        try:
+            pod = parse_pod(item)
+        except KubeObjectError as exc:
+            raise exc.within(obj=f"pods[{i}]", source=source) from None
+        if pod.uid in by_key:
+            duplicates.append(pod.uid)
+            by_key[pod.uid] = (by_key[pod.uid][0], pod, source or "")
+        else:
+            by_key[pod.uid] = (i, pod, source or "")
     bound: list[Pod] = []
     bound_to: list[str] = []
     pending: list[tuple[int, Pod]] = []
     skipped: list[str] = []
-    items = flatten(pods if isinstance(pods, (Mapping, list)) else list(pods))
-    for i, item in enumerate(items):
-        try:
-            pod = parse_pod(item)
-        except KubeObjectError as exc:
-            raise exc.within(obj=f"pods[{i}]", source=pods_source or None) from None
+    for i, pod, source in by_key.values():
         if pod.is_terminal:
             skipped.append(pod.ref)
         elif pod.node_name:
@@ -126,42 +150,56 @@ def snapshot_from_objects(
                     + (f" ({nodes_source})" if nodes_source else ""),
                     obj=f"Pod {pod.ref}",
                     field="spec.nodeName",
-                    source=pods_source or None,
+                    source=source or None,
                 )
             bound.append(pod)
             bound_to.append(pod.node_name)
         else:
             pending.append((i, pod))
     pending.sort(key=_sort_key)
-    source = ", ".join(s for s in (nodes_source, pods_source) if s)
+    source = ", ".join(dict.fromkeys(s for s in (nodes_source, pods_source) if s))
     cluster = ClusterSource(
         nodes=parsed_nodes,
         initial=workload_from_pods(bound, source=pods_source),
         bound_to=bound_to,
         source=source,
     )
-    return Snapshot(cluster, workload_from_pods([p for _, p in pending], source=pods_source), skipped)
+    pending_workload = workload_from_pods([p for _, p in pending], source=pods_source)
+    return Snapshot(cluster, pending_workload, skipped, duplicates)
 
 
-def load_snapshot(nodes_path: str | Path, pods_path: str | Path | None = None) -> Snapshot:
-    """Read a snapshot from ``kubectl get nodes -o json`` and ``kubectl get pods -A -o json`` files.
+PathArg = str | Path | Sequence[str | Path]
 
-    With one file (e.g. ``kubectl get nodes,pods -A -o json``), its Nodes and Pods are told apart by kind.
+
+def _names(paths: PathArg | None) -> str:
+    if paths is None:
+        return ""
+    return ", ".join(str(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths))
+
+
+def load_snapshot(nodes_path: PathArg, pods_path: PathArg | None = None) -> Snapshot:
+    """Read a snapshot from files or directories in any layout of ``envs.kube.dumps``.
+
+    ``kubectl get nodes -o json`` and ``kubectl get pods -A -o json`` files, one ``kubectl get nodes,pods -A``
+    file, per-namespace pod files, ``kubectl cluster-info dump`` output or its ``--output-directory``: Nodes
+    and Pods are told apart by kind, wherever they are; each is counted once.
     """
-    if pods_path is None:
-        objects = load_documents(nodes_path)
-        nodes = [o for o in objects if isinstance(o, Mapping) and o.get("kind") == "Node"]
-        pods = [o for o in objects if isinstance(o, Mapping) and o.get("kind") == "Pod"]
-        others = sorted({str(o.get("kind")) for o in objects if isinstance(o, Mapping)} - {"Node", "Pod"})
-        if others:
-            raise KubeObjectError(
-                f"expected only Node and Pod objects, found kind(s) {', '.join(others)}", source=str(nodes_path)
-            )
-        return snapshot_from_objects(nodes, pods, str(nodes_path), str(nodes_path))
-    return snapshot_from_objects(load_documents(nodes_path), load_documents(pods_path), str(nodes_path), str(pods_path))
+    dump = read_dump(nodes_path, pods_path)
+    if not dump.nodes:
+        found = f" (found: {', '.join(sorted(dump.ignored))})" if dump.ignored else ""
+        raise KubeObjectError(
+            f"no Node object found{found}: a snapshot needs `kubectl get nodes -o json` output",
+            source=_names(nodes_path),
+        )
+    snap = snapshot_from_objects(
+        dump.nodes, dump.pods, _names(nodes_path), _names(pods_path) or _names(nodes_path), pod_sources=dump.pod_sources
+    )
+    snap.duplicates = dump.duplicates + snap.duplicates
+    snap.ignored = dump.ignored
+    return snap
 
 
-def read_snapshot(nodes_path: str | Path, pods_path: str | Path | None = None) -> tuple[ClusterSource, Workload]:
+def read_snapshot(nodes_path: PathArg, pods_path: PathArg | None = None) -> tuple[ClusterSource, Workload]:
     """(ClusterSource with the nodes and the bound non-terminal pods, pending Workload) of a snapshot's files."""
     snap = load_snapshot(nodes_path, pods_path)
     return snap.cluster, snap.pending

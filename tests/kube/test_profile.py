@@ -197,9 +197,8 @@ def test_multipoint_enabled_without_weight_replaces_default_weight_with_1() -> N
 
 
 def test_multipoint_disabled_star_keeps_only_custom_multipoint_plugins() -> None:
-    profile = only_profile(
-        plugins={"multiPoint": {"disabled": [{"name": "*"}], "enabled": [{"name": "NodeResourcesFit", "weight": 4}]}}
-    )
+    enabled = [{"name": "PrioritySort"}, {"name": "NodeResourcesFit", "weight": 4}, {"name": "DefaultBinder"}]
+    profile = only_profile(plugins={"multiPoint": {"disabled": [{"name": "*"}], "enabled": enabled}})
     assert filter_names(profile) == ["NodeResourcesFit"]
     assert score_weights(profile) == [("NodeResourcesFit", 4)]
     assert profile.unmodeled == ()

@@ -708,3 +708,50 @@ def test_benchmark_prints_one_json_object():
     assert 0 < heuristic["server_p50_ms"] <= heuristic["server_p99_ms"]
     assert heuristic["requests_per_s"] > 0
     assert abs(heuristic["throughput_to_target"] - heuristic["requests_per_s"] / 810) < 0.01
+
+
+@pytest.mark.parametrize("module", ["plugin.serve", "plugin.extender"])
+def test_entry_points_print_their_help(module):
+    """One server entry point: both module names print the same usage, never a silent exit."""
+    out = subprocess.run(
+        [sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert out.startswith("usage: python -m plugin.serve") and "--no-watch" in out and "--model" in out
+
+
+def test_console_script_names_the_entry_point():
+    import tomllib
+
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["podgym-serve"] == "plugin.serve:main"
+
+
+def test_score_mappings_on_close_raw_scores():
+    """kube-default's totals 481, 493, 492 of 700: linear keeps them close, minmax stretches them to 0..10."""
+    raw = [481, 493, 492]
+    assert extender_scores(raw, mapping="linear", score_range=(0, 700)).tolist() == [6, 7, 7]
+    assert extender_scores(raw, mapping="minmax").tolist() == [0, 10, 9]
+    assert extender_scores(raw, mapping="rank").tolist() == [8, 10, 9]
+    assert extender_scores(raw, mapping="auto").tolist() == [0, 10, 9]  # no range: minmax
+    assert extender_scores(raw, mapping="auto", score_range=(0, 700)).tolist() == [6, 7, 7]
+    assert extender_scores([0, 700, 350, -5, 900], mapping="linear", score_range=(0, 700)).tolist() == [0, 10, 5, 0, 10]
+    with pytest.raises(ValueError, match="needs a score range"):
+        extender_scores(raw, mapping="linear")
+
+
+def test_the_extenders_weight_means_a_plugins_weight():
+    """With kube-default behind the extender (auto: linear on 0..100 x sum of weights), a node's extender score
+    is its kube-scheduler total scaled to 0..10: the weight w adds w x 10 x that, as a plugin of weight w would."""
+    cache = ClusterCache()
+    cache.set_state(NODES_, BOUND)
+    policy = make_policy("kube-default")
+    top = 100 * sum(w for _, w in policy.profile.score_plugins)
+    with serve(create_app(policy, cache)) as url, httpx.Client(base_url=url) as client:
+        p = PENDING["small"]
+        decision = kube.schedule(p, NODES_, BOUND)
+        feasible = decision.feasible
+        scores = post(client, "/prioritize", {"Pod": p, "NodeNames": feasible}).json()
+        totals = {v.name: v.total for v in decision.verdicts}
+        assert {s["Host"]: s["Score"] for s in scores} == {n: 10 * totals[n] // top for n in feasible}
+    with pytest.raises(ValueError, match="'linear' needs a scorer with a fixed score_range"):
+        create_app(make_policy("best-fit"), ClusterCache(), score_mapping="linear")
