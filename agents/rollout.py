@@ -34,7 +34,7 @@ def heuristic_actor(policy: Any, seed: int = 0) -> Actor:
             return int(np.flatnonzero(obs["action_mask"])[0])
         if len(nodes) == 1:
             return int(nodes[0])
-        scores = np.asarray(policy.score(sim.cluster, sim.request(env._pod), nodes))
+        scores = np.asarray(policy.score(sim.cluster, sim.request(env.current_pod), nodes))
         best = nodes[scores == scores.max()]
         return int(best[0] if len(best) == 1 else best[rng.integers(len(best))])
 

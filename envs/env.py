@@ -53,7 +53,7 @@ class PodSchedulingEnv(gym.Env):
 
     | key | shape | dtype | content |
     |---|---|---|---|
-    | `nodes` | (max_nodes, 12) | float32 | node features (`envs.features.NODE_FEATURES`); padding rows are 0 |
+    | `nodes` | (max_nodes, 20) | float32 | node features (`envs.features.NODE_FEATURES`); padding rows are 0 |
     | `pod` | (7,) | float32 | the pending pod and its context (`envs.features.POD_FEATURES`) |
     | `action_mask` | (n_actions,) | int8 | 1 for the allowed actions |
 
@@ -175,6 +175,11 @@ class PodSchedulingEnv(gym.Env):
     def engine_name(self) -> str:
         """The engine that runs the current episode: "compiled" or "python"."""
         return "compiled" if self._episode is not None else "python"
+
+    @property
+    def current_pod(self) -> int | None:
+        """The index (in the simulator's workload) of the pod the next action places; None after the episode."""
+        return self._pod
 
     # ---- Gymnasium API -----------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
