@@ -237,6 +237,9 @@ def provenance(
     if evaluation:
         results = json.loads((Path(evaluation) / "results.json").read_text())
         label = run_dir.name
+        if isinstance(results, list):  # the FGD experiment's cells
+            out["evaluation"] = fgd_experiment_summary(results, label)
+            return out
         out["evaluation"] = {
             scenario: {
                 "seeds": sorted({c["seed"] for c in results["cells"] if c["scenario"] == scenario}),
@@ -246,6 +249,40 @@ def provenance(
             }
             for scenario, agg in results["aggregate"].items()
         }
+    return out
+
+
+def fgd_experiment_summary(cells: list[dict], label: str) -> dict:
+    """Per trace: each policy's GPU allocation at 100% and 130% arrived (mean, sample std, seeds), and the
+    paired bootstrap difference of `label` to FGD over their shared seeds."""
+    from agents.evaluation import paired_difference_significant
+
+    out: dict = {}
+    for trace in sorted({c["trace"] for c in cells}):
+        by_policy: dict[str, dict[int, dict]] = {}
+        for c in cells:
+            if c["trace"] == trace:
+                by_policy.setdefault(c["policy"], {})[c["seed"]] = c
+        entry: dict = {}
+        for policy, runs in sorted(by_policy.items()):
+            seeds = sorted(runs)
+            entry[policy] = {"seeds": seeds}
+            for key in ("alloc_100", "alloc_130"):
+                values = np.array([runs[s][key] for s in seeds])
+                entry[policy][key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1))}
+        if label in by_policy and "fgd" in by_policy:
+            shared = sorted(set(by_policy[label]) & set(by_policy["fgd"]))
+            for key in ("alloc_100", "alloc_130"):
+                a = np.array([by_policy[label][s][key] for s in shared])
+                b = np.array([by_policy["fgd"][s][key] for s in shared])
+                significant, lo, hi = paired_difference_significant(a, b, np.random.default_rng(0))
+                entry[f"{label} - fgd"] = entry.get(f"{label} - fgd", {})
+                entry[f"{label} - fgd"][key] = {
+                    "mean": float((a - b).mean()),
+                    "ci95": [lo, hi],
+                    "significant": significant,
+                }
+        out[trace] = entry
     return out
 
 
