@@ -174,10 +174,12 @@ class FeatureEncoder:
         """Columns 12-19: what BestFit and FGD look at, per GPU and after the placement, in integer milli."""
         ask = pod.gpu_count * pod.gpu_milli if pod.gpu_count else 0
         out[:, 12] = np.clip(gpu.ratio(total - ask), -1, 1)
-        upper = np.iinfo(np.int64).max
-        for k, low in enumerate(GPU_FREE_BINS):
-            out[:, 13 + k] = devices.ratio(((gpu_free >= low) & (gpu_free < upper)).sum(axis=1))
-            upper = low
+        # GPUs with at least each bin's lower bound free; a bin's count is the difference of two neighbours.
+        at_least = [np.count_nonzero(gpu_free >= low, axis=1) for low in GPU_FREE_BINS]
+        above = 0
+        for k, count in enumerate(at_least):
+            out[:, 13 + k] = devices.ratio(count - above)
+            above = count
         if pod.gpu_count and pod.gpu_milli < MILLI_GPU:
             # A shared GPU: the best fit (least free milli that still fits, as ClusterState.choose_gpus).
             none = np.iinfo(np.int64).max
