@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seeds", type=int, nargs="+", metavar="S", help="train one run per seed (spawned processes)")
     parser.add_argument("--workers", type=int, default=2, help="with --seeds: runs at a time (default 2)")
-    parser.add_argument("--ray", metavar="auto|ADDRESS", help="with --seeds: run them as Ray tasks")
+    parser.add_argument(
+        "--ray", metavar="ADDRESS", help="with --seeds: run them as Ray tasks ('auto', 'local' or an address)"
+    )
     parser.add_argument("--run-dir", help="write the run here instead of runs/{scenario}__{algo}__{seed}__{time}")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)

@@ -36,15 +36,22 @@ def train_seeds(
 ) -> dict[str, Any]:
     """Train `cfg` once per seed into root/seed-S (at most `workers` at a time), then write root/seeds.json.
 
-    Each run is a separate spawned process (or a Ray task with `ray_address`, "auto" or a cluster address), so
+    Each run is a separate spawned process (or a Ray task with `ray_address`: "auto", "local" or an address), so
     runs share no state and each is what ``train.py --set seed=S`` gives. `resume`: continue each run from
     its last checkpoint (a run without one starts over)."""
     root.mkdir(parents=True, exist_ok=True)
     jobs = [(cfg.model_copy(update={"seed": s}).model_dump(), str(seed_dir(root, s)), resume) for s in seeds]
     if ray_address is not None:
-        import ray
-
-        ray.init(address=ray_address, ignore_reinit_error=True, log_to_driver=False)
+        try:
+            import ray
+        except ImportError:
+            raise ValueError("--ray needs Ray: pip install 'podgym[ray]'") from None
+        ray.init(
+            address=None if ray_address == "local" else ray_address,
+            ignore_reinit_error=True,
+            include_dashboard=False,
+            log_to_driver=False,
+        )
         remote = ray.remote(num_cpus=1)(_train_one)
         ray.get([remote.remote(*job) for job in jobs])
     else:

@@ -6,11 +6,12 @@ import json
 
 import numpy as np
 import pytest
+import torch as th
 import yaml
 
 import train
 from agents.evaluation import iqm, iqm_ci
-from tests.agents.test_training import SMALL, sets
+from tests.agents.test_training import SMALL, policy_state, sets
 
 
 def test_iqm_drops_the_outer_quarters():
@@ -45,3 +46,17 @@ def test_train_seeds_in_processes_then_resume(tmp_path, capsys):
 def test_seeds_need_a_run_dir(capsys):
     assert train.main(["--seeds", "0", "1", "--no-progress"]) == 2
     assert "--run-dir" in capsys.readouterr().err
+
+
+def test_seeds_on_ray_give_the_weights_of_local_processes(tmp_path):
+    ray = pytest.importorskip("ray", reason="Ray is the optional extra podgym[ray]")
+    argv = [*sets(*SMALL, "total_timesteps=128", "eval.episodes=1"), "--seeds", "5", "--no-progress"]
+    try:
+        assert train.main([*argv, "--run-dir", str(tmp_path / "ray"), "--ray", "local"]) == 0
+    finally:
+        ray.shutdown()
+    assert train.main([*argv, "--run-dir", str(tmp_path / "local")]) == 0
+    on_ray, local = (policy_state(tmp_path / d / "seed-5" / "final_model.zip") for d in ("ray", "local"))
+    assert on_ray.keys() == local.keys()
+    for key in local:
+        assert th.equal(on_ray[key], local[key]), key
