@@ -186,8 +186,9 @@ def write_policy(
     return out / "policy.onnx", max(error, parts_error)
 
 
-def export(source: str | Path, out: str | Path) -> tuple[Path, float]:
-    """Export `source` (a run directory or model file) into `out`; returns (onnx path, max parity error)."""
+def export(source: str | Path, out: str | Path, extra: dict | None = None) -> tuple[Path, float]:
+    """Export `source` (a run directory or model file) into `out` (`extra` added to policy.json); returns
+    (onnx path, max parity error)."""
     model_path = resolve_model_path(source)
     net = load_scoring_net(model_path)
     run_dir = model_path.parent if model_path.parent.name != "checkpoints" else model_path.parent.parent
@@ -197,6 +198,7 @@ def export(source: str | Path, out: str | Path) -> tuple[Path, float]:
 
         config = yaml.safe_load((run_dir / "config.yaml").read_text()) or {}
     evaluation = json.loads((run_dir / "best_eval.json").read_text()) if (run_dir / "best_eval.json").exists() else {}
+    run_meta = json.loads((run_dir / "meta.json").read_text()) if (run_dir / "meta.json").exists() else {}
     meta = {
         "source": {
             "model": str(model_path),
@@ -204,21 +206,100 @@ def export(source: str | Path, out: str | Path) -> tuple[Path, float]:
             "scenario": config.get("scenario"),
             "algo": config.get("algo"),
             "seed": config.get("seed"),
+            "git_commit": run_meta.get("git_commit"),
         },
         "evaluation": {
             k: evaluation[k] for k in ("return_mean", "num_timesteps", "baselines", "metrics") if k in evaluation
         },
     }
-    return write_policy(net, out, meta, source=str(model_path))
+    return write_policy(net, out, {**meta, **(extra or {})}, source=str(model_path))
+
+
+def provenance(
+    source: str | Path, evaluation: str | Path | None, seeds_summary: str | Path | None, command: str | None
+) -> dict:
+    """What a shipped model records of where it came from: the run's config and commit, the training seeds
+    (with their IQM when trained with --seeds), the command, and an evaluate.py report's figures for it."""
+    run_dir = resolve_model_path(source).parent
+    run_dir = run_dir.parent if run_dir.name == "checkpoints" else run_dir
+    import yaml
+
+    out: dict = {"command": command or f"python train.py --run-dir {run_dir}"}
+    out["config"] = yaml.safe_load((run_dir / "config.yaml").read_text()) if (run_dir / "config.yaml").exists() else {}
+    meta = json.loads((run_dir / "meta.json").read_text()) if (run_dir / "meta.json").exists() else {}
+    out["git_commit"] = meta.get("git_commit")
+    out["versions"] = meta.get("versions")
+    out["training_seeds"] = [out["config"].get("seed")]
+    if seeds_summary:
+        summary = json.loads(Path(seeds_summary).read_text())
+        out["training_seeds"] = summary["seeds"]
+        out["across_seeds"] = {k: summary[k] for k in ("iqm_return", "iqm_ci95")}
+    if evaluation:
+        results = json.loads((Path(evaluation) / "results.json").read_text())
+        label = run_dir.name
+        if isinstance(results, list):  # the FGD experiment's cells
+            out["evaluation"] = fgd_experiment_summary(results, label)
+            return out
+        out["evaluation"] = {
+            scenario: {
+                "seeds": sorted({c["seed"] for c in results["cells"] if c["scenario"] == scenario}),
+                "ranking": agg["ranking"],
+                "objective": {name: stats["objective"] for name, stats in agg["stats"].items()},
+                "comparisons": [c for c in agg["comparisons"] if label in (c["better"], c["worse"])],
+            }
+            for scenario, agg in results["aggregate"].items()
+        }
+    return out
+
+
+def fgd_experiment_summary(cells: list[dict], label: str) -> dict:
+    """Per trace: each policy's GPU allocation at 100% and 130% arrived (mean, sample std, seeds), and the
+    paired bootstrap difference of `label` to FGD over their shared seeds."""
+    from agents.evaluation import paired_difference_significant
+
+    out: dict = {}
+    for trace in sorted({c["trace"] for c in cells}):
+        by_policy: dict[str, dict[int, dict]] = {}
+        for c in cells:
+            if c["trace"] == trace:
+                by_policy.setdefault(c["policy"], {})[c["seed"]] = c
+        entry: dict = {}
+        for policy, runs in sorted(by_policy.items()):
+            seeds = sorted(runs)
+            entry[policy] = {"seeds": seeds}
+            for key in ("alloc_100", "alloc_130"):
+                values = np.array([runs[s][key] for s in seeds])
+                entry[policy][key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1))}
+        if label in by_policy and "fgd" in by_policy:
+            shared = sorted(set(by_policy[label]) & set(by_policy["fgd"]))
+            for key in ("alloc_100", "alloc_130"):
+                a = np.array([by_policy[label][s][key] for s in shared])
+                b = np.array([by_policy["fgd"][s][key] for s in shared])
+                significant, lo, hi = paired_difference_significant(a, b, np.random.default_rng(0))
+                entry[f"{label} - fgd"] = entry.get(f"{label} - fgd", {})
+                entry[f"{label} - fgd"][key] = {
+                    "mean": float((a - b).mean()),
+                    "ci95": [lo, hi],
+                    "significant": significant,
+                }
+        out[trace] = entry
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="export.py", description=__doc__.split("\n")[0])
     parser.add_argument("source", help="a training run directory or a model file (.zip)")
     parser.add_argument("--out", required=True, help="output directory for policy.onnx, its parts and policy.json")
+    parser.add_argument("--evaluation", metavar="DIR", help="an evaluate.py output of this run, for the provenance")
+    parser.add_argument("--seeds-summary", metavar="JSON", help="seeds.json of a train.py --seeds run it belongs to")
+    parser.add_argument("--command", help="the command that trained it (recorded in policy.json)")
     args = parser.parse_args(argv)
     try:
-        path, error = export(args.source, args.out)
+        if args.evaluation or args.seeds_summary or args.command:
+            prov = provenance(args.source, args.evaluation, args.seeds_summary, args.command)
+            path, error = export(args.source, args.out, {"provenance": prov})
+        else:
+            path, error = export(args.source, args.out)
     except (KubeObjectError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -3,11 +3,16 @@
     python train.py                                   # default scenario, MaskablePPO, default config
     python train.py --config configs/train/openb-small__maskable_ppo.yaml --set seed=3 --set total_timesteps=50000
     python train.py --resume runs/default__maskable_ppo__0__20260101-120000
+    python train.py --seeds 0 1 2 --run-dir runs/default-3seeds          # three runs, two processes at a time
+    python train.py --seeds 0 1 2 --run-dir runs/default-3seeds --resume  # continue all three
+    python train.py --seeds 0 1 2 --run-dir runs/default-3seeds --ray auto
 
 Each run writes runs/{scenario}__{algo}__{seed}__{time}/: config.yaml (resolved), meta.json (seed, package
 versions, git commit), tb/ (TensorBoard: SB3 losses, scheduling/*, eval/*), checkpoints/latest.zip (atomic,
 every checkpoint_every steps), best_model.zip and best_eval.json (by periodic evaluation against the
-baselines), final_model.zip. --resume continues a killed run from its last checkpoint.
+baselines), final_model.zip. --resume continues a killed run from its last checkpoint. With --seeds, each seed
+trains in its own process into RUN_DIR/seed-S, and RUN_DIR/seeds.json reports the interquartile mean of their
+evaluation returns with a bootstrap interval over the seeds.
 """
 
 from __future__ import annotations
@@ -17,6 +22,11 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+import yaml
+
+from agents.io import atomic_write_text
+from agents.multiseed import train_seeds
 from agents.training import load_run_config, load_train_config, train, validate_inputs
 from envs.kube.errors import KubeObjectError
 from envs.simulate import parse_overrides
@@ -55,11 +65,22 @@ def main(argv: list[str] | None = None) -> int:
         help="override a config field, e.g. total_timesteps=100000, hyperparameters.n_steps=128, "
         "overrides.simulation.horizon=3600 (repeatable)",
     )
-    parser.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    parser.add_argument(
+        "--resume", nargs="?", const="", metavar="RUN_DIR", help="continue a run (or with --seeds, every run)"
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", metavar="S", help="train one run per seed (spawned processes)")
+    parser.add_argument("--workers", type=int, default=2, help="with --seeds: runs at a time (default 2)")
+    parser.add_argument(
+        "--ray", metavar="ADDRESS", help="with --seeds: run them as Ray tasks ('auto', 'local' or an address)"
+    )
     parser.add_argument("--run-dir", help="write the run here instead of runs/{scenario}__{algo}__{seed}__{time}")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
+        if args.seeds:
+            return _multi_seed(args)
+        if args.resume == "":
+            raise KubeObjectError("--resume needs the run directory (or --seeds and --run-dir)")
         if args.resume:
             run_dir = Path(args.resume)
             cfg = load_run_config(run_dir)
@@ -90,6 +111,29 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{k} {v:.4f}" for k, v in data["baselines"].items())
         )
     print(f"Run directory: {run_dir}")
+    return 0
+
+
+def _multi_seed(args: argparse.Namespace) -> int:
+    if not args.run_dir:
+        raise KubeObjectError("--seeds needs --run-dir: the directory that holds one run per seed")
+    root = Path(args.run_dir)
+    if args.resume is not None:
+        cfg = load_run_config(root)
+    else:
+        if (root / "config.yaml").exists():
+            raise KubeObjectError("runs already exist here: add --resume to continue them", source=str(root))
+        sets = parse_overrides(args.set)
+        overrides = {k.removeprefix("overrides."): v for k, v in sets.items() if k.startswith("overrides.")}
+        cfg = load_train_config(args.config, {k: v for k, v in sets.items() if not k.startswith("overrides.")})
+        cfg.overrides.update(overrides)
+        root.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(root / "config.yaml", yaml.safe_dump(cfg.model_dump(), sort_keys=False))
+    summary = train_seeds(cfg, args.seeds, root, args.workers, args.ray, resume=args.resume is not None)
+    for run in summary["runs"]:
+        print(f"seed {run['seed']}: evaluation return {np.mean(run['returns']):.4f} at {run['num_timesteps']} steps")
+    lo, hi = summary["iqm_ci95"]
+    print(f"IQM over {len(args.seeds)} seeds: {summary['iqm_return']:.4f} [{lo:.4f}, {hi:.4f}]   Runs: {root}/seed-*")
     return 0
 
 

@@ -175,6 +175,33 @@ def paired_difference_significant(
     return bool(lo > 0 or hi < 0), lo, hi
 
 
+def iqm(values: np.ndarray) -> float:
+    """Interquartile mean (rliable's aggregate): the mean left after dropping the floor(n/4) lowest and the
+    floor(n/4) highest values; fewer than four values: their mean."""
+    values = np.sort(np.asarray(values, dtype=np.float64).ravel())
+    if len(values) == 0:
+        return float("nan")
+    cut = int(np.floor(0.25 * len(values)))
+    middle = values[cut : len(values) - cut]
+    return float(middle.mean())
+
+
+def iqm_ci(
+    scores: np.ndarray, rng: np.random.Generator, n: int = 2000, level: float = 0.95
+) -> tuple[float, float, float]:
+    """IQM over runs x episodes (`scores` [runs, episodes]) and its percentile bootstrap interval over runs:
+    (iqm, low, high). Runs (training seeds) are resampled with replacement, each keeping its episodes."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim == 1:
+        scores = scores[:, None]
+    point = iqm(scores)
+    if len(scores) < 2:
+        return point, point, point
+    samples = [iqm(scores[rng.integers(0, len(scores), len(scores))]) for _ in range(n)]
+    lo, hi = np.quantile(samples, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return point, float(lo), float(hi)
+
+
 METRICS_FOR_TABLES = (
     "objective",
     "gpu_allocation_mean",

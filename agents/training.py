@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from agents.io import atomic_write_bytes, atomic_write_json, atomic_write_text
-from agents.progress import TrainingProgress
+from agents.pretrain import PretrainConfig, pretrain
 from agents.rollout import evaluate_actor, heuristic_actor
 from agents.sb3_policy import MaskableNodeScoringPolicy, NodeScoringPolicy, greedy_action
 from agents.vec_env import SB3VecEnv
@@ -61,14 +61,28 @@ class TrainConfig(StrictModel):
     overrides: dict[str, Any] = Field(default_factory=dict, description="scenario fields, dotted keys")
     algo: Literal["maskable_ppo", "ppo", "a2c"] = "maskable_ppo"
     seed: int = 0
-    total_timesteps: int = Field(default=200_000, ge=1)
+    total_timesteps: int = Field(default=200_000, ge=1, description="reinforcement-learning steps (after pretrain)")
     n_envs: int = Field(default=4, ge=1)
     hidden: int = Field(default=64, ge=4, description="width of the node-scoring network")
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    pretrain: PretrainConfig | None = Field(default=None, description="behaviour cloning of a heuristic first")
     checkpoint_every: int = Field(default=20_000, ge=1)
     eval: EvalConfig = Field(default_factory=EvalConfig)
     runs_dir: str = "runs"
     torch_threads: int = Field(default=1, ge=1)
+
+
+def warm_start(model, cfg: TrainConfig, run_dir: Path) -> None:
+    """Behaviour cloning (and DAgger) of `cfg.pretrain.expert` into the model's network and critic; the report
+    goes to run_dir/pretrain.json."""
+    assert cfg.pretrain is not None
+    overrides = {**cfg.overrides, "env.engine": "python"}  # the expert reads the simulator
+    env = PodSchedulingEnv(cfg.scenario, overrides=overrides)
+    policy = model.policy
+    started = time.time()
+    report = pretrain(policy.scoring_net, policy.value_net, cfg.pretrain, env, cfg.hyperparameters.gamma, cfg.seed)
+    report["seconds"] = round(time.time() - started, 1)
+    atomic_write_json(run_dir / "pretrain.json", report)
 
 
 def load_train_config(path: str | Path | None, sets: dict[str, Any] | None = None) -> TrainConfig:
@@ -231,16 +245,19 @@ class CheckpointAndEvalCallback(BaseCallback):
             },
         )
 
-    def evaluate(self) -> float:
+    def evaluate(self, log: bool = True) -> float:
+        """Evaluate the greedy policy, keep it as best_model.zip if it is the best so far; `log`: to the logger
+        (False before learning starts, when the model has no logger yet)."""
         net = self.model.policy.scoring_net
         with_pending = self.eval_env.pending_action is not None
         result = evaluate_actor(self.eval_env, lambda env, obs: greedy_action(net, obs, with_pending), self.seeds)
         self.last_return = float(result["return_mean"])
-        self.logger.record("eval/return_mean", result["return_mean"])
-        for name, value in self.baselines.items():
-            self.logger.record(f"eval/baseline_{name}", value)
-        for k in SchedulingMetricsCallback.KEYS:
-            self.logger.record(f"eval/{k}", result["metrics"].get(k, 0.0))
+        if log:
+            self.logger.record("eval/return_mean", result["return_mean"])
+            for name, value in self.baselines.items():
+                self.logger.record(f"eval/baseline_{name}", value)
+            for k in SchedulingMetricsCallback.KEYS:
+                self.logger.record(f"eval/{k}", result["metrics"].get(k, 0.0))
         if result["return_mean"] > self.best:
             self.best = result["return_mean"]
             save_model_atomically(self.model, self.run_dir / "best_model.zip")
@@ -315,14 +332,13 @@ def train(cfg: TrainConfig, run_dir: Path | None = None, resume: bool = False, p
         model = algo_class(cfg.algo).load(latest, env=venv, tensorboard_log=tb, device="cpu")
     else:
         model = build_model(cfg, venv, tb)
-    start = int(model.num_timesteps)
-    remaining = cfg.total_timesteps - start
-    if resume:
-        print(f"resuming from step {start:,} of {cfg.total_timesteps:,} ({run_dir})", flush=True)
-    checkpoints = CheckpointAndEvalCallback(run_dir, cfg)
-    callbacks = [SchedulingMetricsCallback(), checkpoints]
-    if progress_bar:
-        callbacks.append(TrainingProgress(cfg.total_timesteps, start, lambda: checkpoints.last_return))
+        self.last_return = float(result["return_mean"])
+        if log:
+            self.logger.record("eval/return_mean", result["return_mean"])
+            for name, value in self.baselines.items():
+                self.logger.record(f"eval/baseline_{name}", value)
+            for k in SchedulingMetricsCallback.KEYS:
+                self.logger.record(f"eval/{k}", result["metrics"].get(k, 0.0))
     if remaining > 0:
         model.learn(remaining, callback=CallbackList(callbacks), tb_log_name="train", reset_num_timesteps=not resume)
     save_model_atomically(model, run_dir / "final_model.zip")

@@ -286,6 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         "are deterministic: their figures are the same on any machine (no decision depends on the order of a",
         "floating-point sum). Speed figures are this machine's, under its load at the time.",
         "",
+        "The learned rows below are carried from earlier runs (the commands say which). The warm-started policies of",
+        "feature version 2, which `make run` trains and `models/` ships, are measured across training seeds in",
+        "[learned.md](learned.md).",
+        "",
     ]
     body = [*default_section(args.learned, args.workers), ""]
     body += [*openb_section(args.learned_openb, args.workers), ""]

@@ -54,7 +54,7 @@ class PodSchedulingEnv(gym.Env):
 
     | key | shape | dtype | content |
     |---|---|---|---|
-    | `nodes` | (max_nodes, 12) | float32 | node features (`envs.features.NODE_FEATURES`); padding rows are 0 |
+    | `nodes` | (max_nodes, 20) | float32 | node features (`envs.features.NODE_FEATURES`); padding rows are 0 |
     | `pod` | (7,) | float32 | the pending pod and its context (`envs.features.POD_FEATURES`) |
     | `action_mask` | (n_actions,) | int8 | 1 for the allowed actions |
 

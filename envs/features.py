@@ -18,7 +18,7 @@ from envs.cluster import ClusterState, PodRequest
 from envs.kube.objects import CPU, MEMORY
 from envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,20 @@ NODE_FEATURES: tuple[Feature, ...] = (
     Feature("gpu_partial", "free milli-GPU on partly used GPUs / GPU capacity (fragmentation)", 0.0, 1.0),
     Feature("pods_free", "free pod slots / allocatable pods (0 when over the limit)", 0.0, 1.0),
     Feature("feasible", "1 if the pod passes every Filter plugin on the node, else 0", 0.0, 1.0),
+    Feature("gpu_after", "(free milli-GPU - the pod's milli-GPU) / GPU capacity, clipped (BestFit's leftover)", -1, 1),
+    Feature("gpus_idle", "GPUs with 1000 milli free / GPUs of the node", 0.0, 1.0),
+    Feature("gpus_free_750", "GPUs with 750-999 milli free / GPUs of the node", 0.0, 1.0),
+    Feature("gpus_free_500", "GPUs with 500-749 milli free / GPUs of the node", 0.0, 1.0),
+    Feature("gpus_free_250", "GPUs with 250-499 milli free / GPUs of the node", 0.0, 1.0),
+    Feature("gpus_free_1", "GPUs with 1-249 milli free / GPUs of the node (the rest are fully used)", 0.0, 1.0),
+    Feature(
+        "gpu_partial_after",
+        "gpu_partial once the pod takes its GPUs on the node (the simulator's GPU choice); gpu_partial if they do "
+        "not fit: the change in fragmentation the placement causes",
+        0.0,
+        1.0,
+    ),
+    Feature("shared_gpu_left", "a GPU-sharing pod: milli left on the GPU it would take / 1000; else 0", 0.0, 1.0),
 )
 POD_FEATURES: tuple[Feature, ...] = (
     Feature("cpu_request", "the pod's cpu request / largest allocatable cpu in the cluster", 0.0, 1.0),
@@ -55,6 +69,7 @@ POD_FEATURES: tuple[Feature, ...] = (
     Feature("time", "simulated time / horizon (0 without a horizon)", 0.0, 1.0),
 )
 NUM_NODE_FEATURES = len(NODE_FEATURES)
+GPU_FREE_BINS = (MILLI_GPU, 750, 500, 250, 1)  # lower bounds of the gpus_* histogram bins, highest first
 NUM_POD_FEATURES = len(POD_FEATURES)
 
 
@@ -137,17 +152,56 @@ class FeatureEncoder:
         out[:, 6] = np.clip(cpu.ratio(free_cpu - pod.requests[self.cpu]), -1, 1)
         out[:, 7] = np.clip(mem.ratio(free_mem - pod.requests[self.mem]), -1, 1)
         if self.has_gpus:
-            out[:, 2] = gpu.ratio(np.maximum(gpu_free, 0).sum(axis=1))
+            total = np.maximum(gpu_free, 0).sum(axis=1)
+            out[:, 2] = gpu.ratio(total)
             milli = pod.gpu_milli if pod.gpu_count else MILLI_GPU
             out[:, 8] = devices.ratio((gpu_free >= milli).sum(axis=1))
-            out[:, 9] = gpu.ratio(np.where((gpu_free > 0) & (gpu_free < MILLI_GPU), gpu_free, 0).sum(axis=1))
+            partial = np.where((gpu_free > 0) & (gpu_free < MILLI_GPU), gpu_free, 0).sum(axis=1)
+            out[:, 9] = gpu.ratio(partial)
+            self._gpu_detail(out, pod, gpu_free, total, partial, gpu, devices)
         else:
             out[:, (2, 8, 9)] = 0.0
+            out[:, 12:] = 0.0
         out[:, 10] = np.clip(pods.ratio(slots), 0, 1)
         out[:, 11] = feasible
         if self._any_dead(c):
             out[~alive, :11] = 0.0
+            out[~alive, 12:] = 0.0
         return out
+
+    @staticmethod
+    def _gpu_detail(
+        out: np.ndarray,
+        pod: PodRequest,
+        gpu_free: np.ndarray,
+        total: np.ndarray,
+        partial: np.ndarray,
+        gpu: _Divisor,
+        devices: _Divisor,
+    ) -> None:
+        """Columns 12-19: what BestFit and FGD look at, per GPU and after the placement, in integer milli."""
+        ask = pod.gpu_count * pod.gpu_milli if pod.gpu_count else 0
+        out[:, 12] = np.clip(gpu.ratio(total - ask), -1, 1)
+        # GPUs with at least each bin's lower bound free; a bin's count is the difference of two neighbours.
+        at_least = [np.count_nonzero(gpu_free >= low, axis=1) for low in GPU_FREE_BINS]
+        above = 0
+        for k, count in enumerate(at_least):
+            out[:, 13 + k] = devices.ratio(count - above)
+            above = count
+        if pod.gpu_count and pod.gpu_milli < MILLI_GPU:
+            # A shared GPU: the best fit (least free milli that still fits, as ClusterState.choose_gpus).
+            none = np.iinfo(np.int64).max
+            chosen = np.where(gpu_free >= pod.gpu_milli, gpu_free, none).min(axis=1)
+            fits = chosen != none
+            left = np.where(fits, chosen - pod.gpu_milli, 0)
+            was = np.where(fits & (chosen < MILLI_GPU), chosen, 0)
+            after = partial - was + np.where(left > 0, left, 0)
+            out[:, 18] = gpu.ratio(after)
+            out[:, 19] = left / MILLI_GPU
+        else:
+            # Whole GPUs take idle ones (or none): the partly used GPUs do not change.
+            out[:, 18] = out[:, 9]
+            out[:, 19] = 0.0
 
     @staticmethod
     def _any_dead(c: ClusterState) -> bool:

@@ -77,3 +77,12 @@ def test_env_throughput_benchmark_short():
     assert out["threads"] >= 1 and out["num_envs"] == 4
     for key in ("ratio_single_default", "ratio_single_100_nodes", "ratio_batched", "ratio_batched_threads"):
         assert out[key] > 0, key
+
+
+def test_train_throughput_benchmark_short():
+    out = run_benchmark("benchmarks/train_throughput.py", "--steps", "1024", "--n-steps", "128")
+    assert out["benchmark"] == "train_throughput" and out["engine"] == "compiled"
+    assert out["steps"] >= 1024
+    for key in ("ratio_collect", "ratio_learn", "podgym_collect_steps_per_s", "cartpole_collect_steps_per_s"):
+        assert out[key] > 0, key
+    assert out["podgym_learn_steps_per_s"] <= out["podgym_collect_steps_per_s"]

@@ -896,7 +896,7 @@ def _write_observation(ib, fb, nodes, pod, mask):
         mask[k] = ib[omask + k]
     i = ib[CURRENT]
     for j in range(m):
-        for f in range(12):
+        for f in range(nodes.shape[1]):
             nodes[j, f] = 0.0
     for f in range(7):
         pod[f] = 0.0
@@ -919,19 +919,7 @@ def _write_observation(ib, fb, nodes, pod, mask):
         nodes[j, 6] = _clip(_ratio(fc - rc, dc))
         nodes[j, 7] = _clip(_ratio(fm - rm, dm))
         if ib[HAS_GPUS] == 1:
-            total, fits, partial = 0, 0, 0
-            for d in range(g):
-                v = ib[ogf + j * g + d]
-                if v > 0:
-                    total += v
-                if v >= want:
-                    fits += 1
-                if 0 < v < MILLI_GPU:
-                    partial += v
-            dg = fb[ib[OF_DGPU] + j]
-            nodes[j, 2] = _ratio(total, dg)
-            nodes[j, 8] = _ratio(fits, fb[ib[OF_DDEV] + j])
-            nodes[j, 9] = _ratio(partial, dg)
+            _gpu_features(ib, fb, nodes, j, ogf + j * g, g, want, count, milli)
         nodes[j, 10] = _ratio(ib[ib[O_ALLOWED] + j] - ib[ib[O_PODCOUNT] + j], fb[ib[OF_DPODS] + j])
         nodes[j, 11] = ib[omask + j]
     pod[0] = min(rc / ib[MAX_CPU], 1.0)
@@ -943,6 +931,57 @@ def _write_observation(ib, fb, nodes, pod, mask):
     horizon = fb[HORIZON]
     if math.isfinite(horizon):
         pod[6] = min(max(fb[NOW] / horizon, 0.0), 1.0)
+
+
+@njit(cache=True)
+def _gpu_features(ib, fb, nodes, j, row, g, want, count, milli):
+    """FeatureEncoder.nodes' GPU columns (2, 8, 9 and 12-19) of node j, whose GPUs' free milli start at ib[row]."""
+    total, fits, partial = 0, 0, 0
+    idle, f750, f500, f250, f1 = 0, 0, 0, 0, 0
+    sharing = count > 0 and milli < MILLI_GPU
+    chosen = -1
+    for d in range(g):
+        v = ib[row + d]
+        if v > 0:
+            total += v
+        if v >= want:
+            fits += 1
+        if 0 < v < MILLI_GPU:
+            partial += v
+        if v >= MILLI_GPU:
+            idle += 1
+        elif v >= 750:
+            f750 += 1
+        elif v >= 500:
+            f500 += 1
+        elif v >= 250:
+            f250 += 1
+        elif v >= 1:
+            f1 += 1
+        if sharing and v >= milli and (chosen < 0 or v < chosen):
+            chosen = v
+    dg, dd = fb[ib[OF_DGPU] + j], fb[ib[OF_DDEV] + j]
+    nodes[j, 2] = _ratio(total, dg)
+    nodes[j, 8] = _ratio(fits, dd)
+    nodes[j, 9] = _ratio(partial, dg)
+    ask = count * milli if count else 0
+    nodes[j, 12] = _clip(_ratio(total - ask, dg))
+    nodes[j, 13] = _ratio(idle, dd)
+    nodes[j, 14] = _ratio(f750, dd)
+    nodes[j, 15] = _ratio(f500, dd)
+    nodes[j, 16] = _ratio(f250, dd)
+    nodes[j, 17] = _ratio(f1, dd)
+    if sharing:
+        left, was = 0, 0
+        if chosen >= 0:
+            left = chosen - milli
+            if chosen < MILLI_GPU:
+                was = chosen
+        nodes[j, 18] = _ratio(partial - was + left, dg)
+        nodes[j, 19] = left / MILLI_GPU
+    else:
+        nodes[j, 18] = nodes[j, 9]
+        nodes[j, 19] = 0.0
 
 
 # ---- one env step -------------------------------------------------------------------------------------------

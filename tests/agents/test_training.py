@@ -40,6 +40,7 @@ RUN_NAME = re.compile(r"^default__maskable_ppo__0__\d{8}-\d{6}$")
 # n_envs * n_steps = 128 timesteps per rollout: total_timesteps and checkpoint_every below are multiples of it,
 # so SB3 (which always finishes a rollout) stops exactly at total_timesteps.
 SMALL = [
+    "pretrain=null",  # the default config clones kube-default first: tests/agents/test_pretrain.py covers that
     "n_envs=2",
     "hyperparameters.n_steps=64",
     "hyperparameters.batch_size=64",
@@ -154,6 +155,7 @@ def test_maskable_ppo_learns_to_pack_onto_the_big_node(tmp_path):
 def test_train_cli_writes_a_complete_run_directory(tmp_path, capsys):
     runs = tmp_path / "runs"
     argv = sets(
+        "pretrain=null",
         "total_timesteps=512",
         f"runs_dir={runs}",
         "eval.every=256",

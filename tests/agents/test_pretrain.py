@@ -1,0 +1,127 @@
+"""Learning from demonstrations (agents.pretrain): the clone of a heuristic decides as its expert does, DAgger
+adds the clone's own states, the critic fits the expert's returns, and a training config's pretrain section is
+validated and run before reinforcement learning (once: a resumed run does not clone again)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch as th
+import yaml
+
+import train
+from agents import make_policy
+from agents.network import NodeScoringNet
+from agents.pretrain import Demonstrations, PretrainConfig, collect, greedy, pretrain
+from agents.rollout import evaluate_actor, heuristic_actor
+from agents.training import load_train_config
+from envs.env import PodSchedulingEnv
+from envs.kube.errors import KubeObjectError
+
+# An hour of the default scenario at twice its arrival rate (about 540 pods): busy enough that placement matters.
+SMALL_SCENARIO = {
+    "simulation.horizon": 3600,
+    "workload.synthetic.horizon": 3600,
+    "workload.synthetic.arrivals.rate": 0.15,
+    "env.engine": "python",
+}
+
+
+@pytest.fixture(scope="module")
+def cloned():
+    th.set_num_threads(1)
+    env = PodSchedulingEnv("default", overrides=SMALL_SCENARIO)
+    net, value = NodeScoringNet(32), th.nn.Linear(32, 1)
+    cfg = PretrainConfig(expert="kube-default", episodes=12, epochs=10, dagger={"rounds": 1, "episodes": 3})
+    report = pretrain(net, value, cfg, env, gamma=0.99, seed=0)
+    return env, net, value, report
+
+
+def test_the_clone_decides_as_its_expert(cloned):
+    env, net, _, report = cloned
+    assert report["phases"][0]["states"] > 4000
+    assert report["phases"][-1]["accuracy"] > 0.97
+    # States the expert reaches on seeds no demonstration used: the clone picks one of the expert's best nodes.
+    fresh = Demonstrations()
+    collect(env, make_policy("kube-default"), list(range(500, 504)), 0.99, fresh)
+    nodes, pods, masks, targets, _ = fresh.tensors()
+    hits = [
+        targets[
+            k, greedy(net, {"nodes": nodes[k].numpy(), "pod": pods[k].numpy(), "action_mask": masks[k].numpy()}, False)
+        ]
+        for k in range(len(nodes))
+    ]
+    assert np.mean(hits) > 0.95
+    # Alone, it schedules as well as its expert, within the expert's own noise (its random tie-breaks).
+    seeds = list(range(600, 608))
+    clone = evaluate_actor(env, lambda e, obs: greedy(net, obs, False), seeds)["returns"]
+    expert = [evaluate_actor(env, heuristic_actor(make_policy("kube-default"), k), seeds)["returns"] for k in (1, 2)]
+    noise = np.abs(np.mean(expert[0]) - np.mean(expert[1])) + 2 * np.std(np.subtract(*expert)) / np.sqrt(len(seeds))
+    assert abs(np.mean(clone) - np.mean(expert[0])) <= max(noise, 0.005)
+    random = evaluate_actor(env, heuristic_actor(make_policy("random"), 0), seeds)["returns"]
+    assert np.mean(clone) - np.mean(random) > 0.5 * (np.mean(expert[0]) - np.mean(random))
+
+
+def test_dagger_adds_the_clones_states_and_the_critic_fits_the_returns(cloned):
+    env, net, value, report = cloned
+    first, dagger = report["phases"]
+    assert dagger["states"] > first["states"] and "clone_return_mean" in dagger
+    assert dagger["value_loss"] < 1e-3
+    data = Demonstrations()
+    collect(env, make_policy("kube-default"), [700], 0.99, data)
+    nodes, pods, _, _, returns = data.tensors()
+    with th.no_grad():
+        _, context = net.encode(nodes, pods, nodes.abs().sum(-1) > 0)
+        predicted = value(net.value_latent(context, pods)).squeeze(-1)
+    assert th.corrcoef(th.stack([predicted, returns]))[0, 1] > 0.5
+
+
+def test_unknown_expert_names_the_field(tmp_path):
+    path = tmp_path / "train.yaml"
+    path.write_text(yaml.safe_dump({"pretrain": {"expert": "oracle", "episodes": 2}}))
+    with pytest.raises(KubeObjectError) as exc:
+        load_train_config(path)
+    message = str(exc.value)
+    assert str(path) in message and "field pretrain.expert:" in message and "'oracle'" in message
+    assert "kube-default" in message and "fgd" in message
+    path.write_text(yaml.safe_dump({"pretrain": {"expert": "fgd", "dagger": {"rounds": -1}}}))
+    with pytest.raises(KubeObjectError, match=r"field pretrain\.dagger\.rounds:"):
+        load_train_config(path)
+
+
+@pytest.mark.parametrize("expert", ["best-fit", "fgd", "round-robin"])
+def test_any_heuristic_can_be_the_expert(expert):
+    env = PodSchedulingEnv("default", overrides={"simulation.horizon": 900, "env.engine": "python"})
+    report = pretrain(
+        NodeScoringNet(16), th.nn.Linear(16, 1), PretrainConfig(expert=expert, episodes=2, epochs=2), env, 0.99, 0
+    )
+    assert report["expert"] == expert and report["phases"][0]["states"] > 0
+
+
+def test_train_clones_first_and_a_resumed_run_does_not_clone_again(tmp_path, capsys):
+    config = tmp_path / "train.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "scenario": "default",
+                "overrides": {"simulation": {"horizon": 1800}},
+                "total_timesteps": 256,
+                "n_envs": 2,
+                "hidden": 16,
+                "hyperparameters": {"n_steps": 64, "batch_size": 64},
+                "pretrain": {"expert": "kube-default", "episodes": 2, "epochs": 20, "batch_size": 32},
+                "checkpoint_every": 128,
+                "eval": {"episodes": 1, "baselines": ["random"]},
+            }
+        )
+    )
+    run = tmp_path / "run"
+    assert train.main(["--config", str(config), "--run-dir", str(run), "--no-progress"]) == 0
+    report = json.loads((run / "pretrain.json").read_text())
+    assert report["expert"] == "kube-default" and report["phases"][0]["accuracy"] > 0.5
+    assert (run / "best_model.zip").exists() and (run / "final_model.zip").exists()
+    stamp = (run / "pretrain.json").stat().st_mtime_ns
+    assert train.main(["--resume", str(run), "--no-progress"]) == 0
+    assert (run / "pretrain.json").stat().st_mtime_ns == stamp
