@@ -18,6 +18,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from agents.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from agents.pretrain import PretrainConfig, pretrain
+from agents.progress import TrainingProgress
 from agents.rollout import evaluate_actor, heuristic_actor
 from agents.sb3_policy import MaskableNodeScoringPolicy, NodeScoringPolicy, greedy_action
 from agents.vec_env import SB3VecEnv
@@ -332,13 +333,19 @@ def train(cfg: TrainConfig, run_dir: Path | None = None, resume: bool = False, p
         model = algo_class(cfg.algo).load(latest, env=venv, tensorboard_log=tb, device="cpu")
     else:
         model = build_model(cfg, venv, tb)
-        self.last_return = float(result["return_mean"])
-        if log:
-            self.logger.record("eval/return_mean", result["return_mean"])
-            for name, value in self.baselines.items():
-                self.logger.record(f"eval/baseline_{name}", value)
-            for k in SchedulingMetricsCallback.KEYS:
-                self.logger.record(f"eval/{k}", result["metrics"].get(k, 0.0))
+    start = int(model.num_timesteps)
+    remaining = cfg.total_timesteps - start
+    if resume:
+        print(f"resuming from step {start:,} of {cfg.total_timesteps:,} ({run_dir})", flush=True)
+    checkpoints = CheckpointAndEvalCallback(run_dir, cfg)
+    if cfg.pretrain is not None and not (resume and latest.exists()):
+        warm_start(model, cfg, run_dir)
+        checkpoints.model = model
+        checkpoints.evaluate(log=False)  # the clone is the first candidate for best_model.zip
+        checkpoints.checkpoint()
+    callbacks = [SchedulingMetricsCallback(), checkpoints]
+    if progress_bar:
+        callbacks.append(TrainingProgress(cfg.total_timesteps, start, lambda: checkpoints.last_return))
     if remaining > 0:
         model.learn(remaining, callback=CallbackList(callbacks), tb_log_name="train", reset_num_timesteps=not resume)
     save_model_atomically(model, run_dir / "final_model.zip")
