@@ -53,7 +53,7 @@ COVERAGE = Coverage(
     dynamic_filters=frozenset({"NodeResourcesFit"}),
     reward=IntegralReward,
     signals=frozenset(K.REWARD_SIGNALS if K is not None else ()),
-    feature_version=1,
+    feature_version=2,
 )
 
 

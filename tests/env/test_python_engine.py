@@ -66,7 +66,7 @@ def test_a_node_failure_evicts_its_pod_which_waits_for_the_recovery(tmp_path):
         (0.0, False, False, 0.0, [0, 1, 1], "p1"),
         (0.0, False, False, 0.0, [0, 0, 1], "p2"),
         (pytest.approx(0.075, abs=1e-15), False, False, 200.0, [1, 0, 0], "p0"),
-        (0.0, True, False, 200.0, [1, 0, 0], None),
+        (0.0, True, False, 200.0, [0, 0, 0], None),
     ]
     m = info["metrics"]
     assert (m["evictions"], m["scheduling_attempts"], m["failed_attempts"], m["pods_scheduled"]) == (1, 5, 1, 3)
@@ -96,7 +96,7 @@ def test_the_autoscaler_powers_on_a_node_per_pending_pod_after_the_delay(tmp_pat
     assert got == [
         (pytest.approx(0.0225, abs=1e-15), False, False, 60.0, [0, 1, 0], "p1"),
         (pytest.approx(0.0225, abs=1e-15), False, False, 120.0, [0, 0, 1], "p2"),
-        (pytest.approx(0.1125, abs=1e-15), True, False, 420.0, [1, 0, 0], None),
+        (pytest.approx(0.1125, abs=1e-15), True, False, 420.0, [0, 0, 0], None),
     ]
     m = info["metrics"]
     assert (m["scheduling_attempts"], m["failed_attempts"]) == (6, 3)  # p0 once, p1 twice, p2 three times
