@@ -20,14 +20,7 @@ from agents.evaluation import METRICS_FOR_TABLES
 from agents.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 CSV_SKIP = ("curves",)
-HEADLINE = (
-    "objective",
-    "gpu_allocation_mean",
-    "cpu_allocation_mean",
-    "pods_never_scheduled",
-    "wait_mean_s",
-    "wait_p95_s",
-)
+HEADLINE = METRICS_FOR_TABLES[:6]  # objective, allocation, unscheduled pods, wait
 MORE = tuple(k for k in METRICS_FOR_TABLES if k not in HEADLINE)
 LABELS = {
     "objective": "objective",

@@ -42,6 +42,7 @@ import numpy as np
 
 from envs.cluster import ClusterState, PodRequest
 from envs.kube import parse_nodes
+from envs.kube.dumps import pod_key
 from envs.kube.errors import KubeObjectError
 from envs.kube.objects import Node, Pod, parse_node, parse_pod
 from envs.kube.profile import Profile, default_profile
@@ -126,18 +127,6 @@ def _memo_key(obj: Mapping[str, Any], cluster: ClusterState) -> tuple[str | None
     except (TypeError, ValueError):
         return name, None
     return name, (cluster.resources_key, text)
-
-
-def _event_key(obj: Mapping[str, Any]) -> str | None:
-    """The cache key of a pod dict read straight from its metadata (as parse_pod would make it), or None."""
-    meta = obj.get("metadata") if isinstance(obj, Mapping) else None
-    if not isinstance(meta, Mapping):
-        return None
-    uid = meta.get("uid")
-    if isinstance(uid, str) and uid:
-        return uid
-    name, namespace = meta.get("name"), meta.get("namespace") or "default"
-    return f"{namespace}/{name}" if isinstance(name, str) and name and isinstance(namespace, str) else None
 
 
 def _scheduling_view(obj: Mapping[str, Any]) -> tuple:
@@ -502,7 +491,7 @@ class ClusterCache:
         if kind == "BOOKMARK":
             return False
         if kind == "DELETED":  # a deletion needs only the key (as an informer's DeletionHandlingMetaNamespaceKeyFunc)
-            key = _event_key(obj)
+            key = pod_key(obj)
             if key is None:
                 key = _pod_key(parse_pod(obj))  # raises the KubeObjectError that says what is wrong
             with self.lock:

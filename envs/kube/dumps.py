@@ -128,7 +128,8 @@ def typed_objects(data: Any, kind: str | None = None) -> list[tuple[str | None, 
     return [(own if isinstance(own, str) and own else kind, data)]
 
 
-def _pod_key(obj: Any) -> str | None:
+def pod_key(obj: Any) -> str | None:
+    """The key kube-scheduler's cache gives a pod object: its uid, else namespace/name; None without metadata."""
     meta = obj.get("metadata") if isinstance(obj, Mapping) else None
     if not isinstance(meta, Mapping):
         return None
@@ -183,7 +184,7 @@ def collect(nodes: Sequence[tuple[str, Any]] = (), pods: Sequence[tuple[str, Any
                 else:
                     ignored[str(kind)] = ignored.get(str(kind), 0) + 1
     node_list, _ = _unique(found["Node"], lambda pair: _node_key(pair[1]))
-    pod_list, duplicates = _unique(found["Pod"], lambda pair: _pod_key(pair[1]))
+    pod_list, duplicates = _unique(found["Pod"], lambda pair: pod_key(pair[1]))
     return ClusterObjects(
         [o for _, o in node_list],
         [o for _, o in pod_list],
