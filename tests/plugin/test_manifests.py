@@ -14,8 +14,8 @@ import pytest
 import yaml
 from kubernetes.client import CoreV1Api
 
-from envs.kube import parse_configuration
-from plugin.scheduler import DEFAULT_SCHEDULER_NAME, build_parser
+from podgym.envs.kube import parse_configuration
+from podgym.plugin.scheduler import DEFAULT_SCHEDULER_NAME, build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -187,7 +187,7 @@ def test_url_prefix_service_and_extender_deployment_agree():
     c = container(deployment)
     assert _port(c, port["targetPort"]) == url.port == 8888
     args = c["command"] + c["args"]
-    assert args[:3] == ["python", "-m", "plugin.serve"]
+    assert args[:1] == ["podgym-serve"]
     assert args[args.index("--port") + 1] == str(url.port) and "--in-cluster" in args
     assert args[args.index("--host") + 1] == "0.0.0.0"
     probe = c["readinessProbe"]["httpGet"]
@@ -200,7 +200,7 @@ def test_url_prefix_service_and_extender_deployment_agree():
 def test_the_secondary_scheduler_deployment_runs_plugin_scheduler():
     deployment = one("Deployment", "podgym-scheduler")
     c = container(deployment)
-    assert c["command"] == ["python", "-m", "plugin.scheduler"]
+    assert c["command"] == ["podgym-scheduler"]
     args = build_parser().parse_args(c["args"])
     assert args.scheduler_name == DEFAULT_SCHEDULER_NAME and args.in_cluster
     assert args.model == "/opt/podgym/model/policy.onnx"
@@ -267,19 +267,30 @@ def test_the_dockerfile_installs_only_what_the_plugin_needs():
     for op, arg in instructions:
         if op == "RUN" and "pip install" in arg:
             for word in shlex.split(arg.split("pip install", 1)[1]):
-                if not word.startswith("-"):
+                if not word.startswith("-") and word != ".":
                     installed.add(re.split(r"[<>=!~\[]", word)[0].lower())
+    # podgym itself, without pulling its dependencies (the training stack) in
+    assert ("RUN", "pip install --no-deps .") in instructions
     assert installed == {"numpy", "pyyaml", "pydantic", "onnxruntime", "fastapi", "uvicorn", "kubernetes"}
     text = (DEPLOY / "Dockerfile").read_text().lower()
     for package in FORBIDDEN_PACKAGES:
         assert package not in text.replace("no torch, no stable-baselines3, no gymnasium", "")
     copies = {arg.split()[0] for op, arg in instructions if op == "COPY"}
-    assert copies == {"envs/", "policies/", "plugin/", "deploy/model/"}
+    assert copies == {"pyproject.toml", "envs/", "policies/", "plugin/", "agents/", "configs/", "deploy/model/"}
     (cmd,) = [arg for op, arg in instructions if op == "CMD"]
-    assert yaml.safe_load(cmd)[:3] == ["python", "-m", "plugin.serve"]
+    assert yaml.safe_load(cmd)[:1] == ["podgym-serve"]
 
 
 def test_the_build_context_leaves_out_the_rest():
     ignore = (DEPLOY / "Dockerfile.dockerignore").read_text().split()
     assert ignore[ignore.index("*") :][:1] == ["*"]  # everything out, then the folders the image copies back in
-    assert {"!envs/", "!policies/", "!plugin/", "!deploy/model/"} <= set(ignore)
+    assert {
+        "!pyproject.toml",
+        "!README.md",
+        "!envs/",
+        "!policies/",
+        "!plugin/",
+        "!agents/",
+        "!configs/",
+        "!deploy/model/",
+    } <= set(ignore)
