@@ -1,6 +1,6 @@
 """podgym environments: Kubernetes semantics (envs.kube), the cluster simulator, and the Gymnasium environment.
 
-``import envs`` registers ``podgym/PodScheduling-v0``. Gymnasium is optional for the deployable plugin,
+``import podgym.envs`` registers ``podgym/PodScheduling-v0``. Gymnasium is optional for the deployable plugin,
 which imports envs.kube and envs.features only.
 """
 
