@@ -337,7 +337,7 @@ class OnePodPerNode(Plugin):
     def fit_reasons(self, cluster, pod):
         return [[(self.REASON, False)] if count else [] for count in cluster.pod_count]
 
-    def hint(self, cluster, requests, node):
+    def hint(self, cluster, requests, node, templates=(), template_of=None):
         return np.full(len(requests), cluster.pod_count[node] == 0)
 
 

@@ -303,8 +303,8 @@ def test_unknown_plugin_in_score() -> None:
 
 
 def test_unmodeled_plugin_in_filter_says_so() -> None:
-    err = raises_clean(lambda: kube.filter(web(), NODES, plugin="PodTopologySpread"), ConfigError)
-    assert_names(err, "'PodTopologySpread'", "does not model")
+    err = raises_clean(lambda: kube.filter(web(), NODES, plugin="VolumeBinding"), ConfigError)
+    assert_names(err, "'VolumeBinding'", "does not model")
 
 
 def test_score_of_a_filter_only_plugin() -> None:

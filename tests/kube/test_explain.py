@@ -142,6 +142,8 @@ def test_sample_json_output_matches_kube_schedule(capsys: pytest.CaptureFixture[
         "TaintToleration": 3,
         "NodeAffinity": 2,
         "NodeResourcesFit": 1,
+        "PodTopologySpread": 2,
+        "InterPodAffinity": 2,
         "NodeResourcesBalancedAllocation": 1,
     }
     by_name = {n["name"]: n for n in report["nodes"]}
@@ -177,7 +179,13 @@ def test_binpacking_config_picks_a_different_node(capsys: pytest.CaptureFixture[
     assert default["selected"] == "gpu-a100-2"
     assert packed["selected"] == "gpu-a100-1"
     assert packed["profile"] == "bin-packing-scheduler"
-    assert packed["weights"] == {"NodeResourcesFit": 5, "TaintToleration": 3, "NodeAffinity": 2}
+    assert packed["weights"] == {
+        "NodeResourcesFit": 5,
+        "TaintToleration": 3,
+        "NodeAffinity": 2,
+        "PodTopologySpread": 2,
+        "InterPodAffinity": 2,
+    }
     assert {n["name"]: n["total"] for n in packed["nodes"] if n["fits"]} == BINPACKING_TOTALS
 
 

@@ -7,14 +7,26 @@ from typing import Any
 from envs.kube.errors import ConfigError
 from envs.kube.framework import Plugin
 from envs.kube.plugins.args import NoArgs, parse_args
+from envs.kube.plugins.interpodaffinity import InterPodAffinity
 from envs.kube.plugins.nodeaffinity import NodeAffinity
 from envs.kube.plugins.nodename import NodeName
 from envs.kube.plugins.noderesources import BalancedAllocation, Fit
 from envs.kube.plugins.nodeunschedulable import NodeUnschedulable
+from envs.kube.plugins.podtopologyspread import PodTopologySpread
 from envs.kube.plugins.tainttoleration import TaintToleration
 
 REGISTRY: dict[str, type[Plugin]] = {
-    cls.name: cls for cls in (NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, Fit, BalancedAllocation)
+    cls.name: cls
+    for cls in (
+        NodeUnschedulable,
+        NodeName,
+        TaintToleration,
+        NodeAffinity,
+        Fit,
+        PodTopologySpread,
+        InterPodAffinity,
+        BalancedAllocation,
+    )
 }
 
 # In-tree Filter/Score plugins of kube-scheduler v1.35 that podgym does not model. A profile may enable
@@ -26,8 +38,6 @@ UNMODELED: frozenset[str] = frozenset(
         "NodeVolumeLimits",
         "VolumeBinding",
         "VolumeZone",
-        "PodTopologySpread",
-        "InterPodAffinity",
         "ImageLocality",
         "DynamicResources",
         "NodeDeclaredFeatures",
