@@ -32,7 +32,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.kube.upstream.spread_helpers import SUCCESS, exists, filter_codes, filter_messages, make_node, make_pod
+from tests.kube.upstream.spread_helpers import (
+    SUCCESS,
+    exists,
+    filter_codes,
+    filter_messages,
+    make_node,
+    make_pod,
+    scores,
+)
 from tests.kube.upstream.spread_helpers import spread as c
 
 U, UU, S = "Unschedulable", "UnschedulableAndUnresolvable", SUCCESS
@@ -365,3 +373,143 @@ def test_match_label_keys_narrow_the_selector():
     ]
     # Counted with bar=a: zone1 1, zone2 0; without matchLabelKeys zone2 would hold 2 and zone1 would fit.
     assert filter_codes(PTS, pending, ABXY, existing, LIST) == {"node-a": U, "node-b": U, "node-x": S, "node-y": S}
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# TestPodTopologySpreadScore (scoring_test.go): `nodes` are the candidates, `failed` the other nodes of the snapshot
+# --------------------------------------------------------------------------------------------------------------------
+
+HOST = "kubernetes.io/hostname"
+SA = "ScheduleAnyway"
+
+
+def host_nodes(*names):
+    return [make_node(n, {HOST: n}) for n in names]
+
+
+SCORES = [
+    pytest.param(
+        make_pod("p", {"foo": ""}, spread=[c(1, HOST, SA, FOO)]),
+        host_nodes("node-a", "node-b"),
+        [],
+        [],
+        {"node-a": 100, "node-b": 100},
+        id="one constraint on node, no existing pods",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": ""}, spread=[c(1, HOST, SA, FOO)]),
+        host_nodes("node-a"),
+        host_nodes("node-b"),
+        pods_on(("node-a", 2), ("node-b", 1)),
+        {"node-a": 100},
+        id="one constraint on node, only one node is candidate",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": ""}, spread=[c(1, HOST, SA, FOO)]),
+        host_nodes("node-a", "node-b"),
+        [],
+        pods_on(("node-a", 1), ("node-b", 1)),
+        {"node-a": 100, "node-b": 100},
+        id="one constraint on node, all nodes have the same number of matching pods",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": ""}, spread=[c(1, HOST, SA, FOO)]),
+        host_nodes("node-a", "node-b", "node-c", "node-d"),
+        [],
+        pods_on(("node-a", 2), ("node-b", 1), ("node-d", 3)),
+        {"node-a": 20, "node-b": 60, "node-c": 100, "node-d": 0},
+        id="one constraint on node, all 4 nodes are candidates",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": ""}, spread=[c(1, HOST, SA, None)]),
+        host_nodes("node-a", "node-b", "node-c", "node-d"),
+        [],
+        pods_on(("node-a", 2), ("node-b", 1), ("node-d", 3)),
+        {"node-a": 100, "node-b": 100, "node-c": 100, "node-d": 100},
+        id="one constraint on node, null selector",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": ""}, spread=[c(2, HOST, SA, FOO)]),
+        host_nodes("node-a", "node-b", "node-c", "node-d"),
+        [],
+        pods_on(("node-a", 2), ("node-b", 1), ("node-d", 3)),
+        {"node-a": 33, "node-b": 66, "node-c": 100, "node-d": 16},
+        id="one constraint on node, all 4 nodes are candidates, maxSkew=2",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": ""}, spread=[c(3, HOST, SA, FOO)]),
+        host_nodes("node-a", "node-b", "node-c", "node-d"),
+        [],
+        pods_on(("node-a", 4), ("node-b", 3), ("node-c", 2), ("node-d", 1)),
+        {"node-a": 44, "node-b": 66, "node-c": 77, "node-d": 100},
+        id="one constraint on node, all 4 nodes are candidates, maxSkew=3",
+    ),
+    pytest.param(
+        make_pod(
+            "p", {"foo": ""}, owner={"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "controller": True}
+        ),
+        host_nodes("node-a", "node-b", "node-c", "node-d"),
+        [],
+        pods_on(("node-a", 4), ("node-b", 3), ("node-c", 2), ("node-d", 1)),
+        {"node-a": 44, "node-b": 66, "node-c": 77, "node-d": 100},
+        id="system defaulting, nodes don't have zone, pods match the owner's selector",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": ""}, spread=[c(1, HOST, SA, FOO)]),
+        host_nodes("node-a", "node-b", "node-x"),
+        host_nodes("node-y"),
+        pods_on(("node-a", 4), ("node-b", 2), ("node-x", 1), ("node-y", 3)),
+        {"node-a": 33, "node-b": 83, "node-x": 100},
+        id="one constraint on node, 3 out of 4 nodes are candidates",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": ""}, spread=[c(1, HOST, SA, FOO)]),
+        [
+            make_node("node-a", {HOST: "node-a"}),
+            make_node("node-b", {"n": "node-b"}),
+            make_node("node-x", {HOST: "node-x"}),
+        ],
+        host_nodes("node-y"),
+        pods_on(("node-a", 4), ("node-b", 2), ("node-x", 1), ("node-y", 3)),
+        {"node-a": 16, "node-b": 0, "node-x": 100},
+        id="one constraint on node, 3 out of 4 nodes are candidates, one node doesn't match topology key",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": ""}, spread=[c(1, "zone", SA, FOO)]),
+        [
+            make_node(n, {"zone": z, HOST: n})
+            for n, z in (("node-a", "zone1"), ("node-b", "zone1"), ("node-x", "zone2"))
+        ],
+        [make_node("node-y", {"zone": "zone2", HOST: "node-y"})],
+        pods_on(("node-a", 4), ("node-b", 2), ("node-x", 1), ("node-y", 3)),
+        {"node-a": 75, "node-b": 75, "node-x": 100},
+        id="one constraint on zone, 3 out of 4 nodes are candidates",
+    ),
+]
+
+
+@pytest.mark.parametrize(("pending", "nodes", "failed", "existing", "want"), SCORES)
+def test_pod_topology_spread_score(pending, nodes, failed, existing, want):
+    names = [n["metadata"]["name"] for n in nodes]
+    assert scores(PTS, pending, nodes + failed, existing, filtered=names) == want
+
+
+def test_score_skips_without_soft_constraints():
+    """PreScore returns Skip when the pod has no ScheduleAnyway constraint and no default applies (no controller)."""
+    pending = make_pod("p", {"foo": ""}, spread=[c(1, HOST, DNS, FOO)])
+    assert scores(PTS, pending, host_nodes("node-a", "node-b"), pods_on(("node-a", 1))) is None
+    assert scores(PTS, make_pod("p", {"foo": ""}), host_nodes("node-a", "node-b"), pods_on(("node-a", 1))) is None
+
+
+def test_statefulset_default_selector_leaves_out_per_pod_labels():
+    """A StatefulSet's selector holds neither controller-revision-hash nor the pod's name label: a replica counts
+    its siblings although each carries its own name."""
+    owner = {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db", "controller": True}
+    per_pod = "statefulset.kubernetes.io/pod-name"
+    existing = [
+        make_pod(f"db-{i}", {"app": "db", per_pod: f"db-{i}"}, node=at, owner=owner)
+        for i, at in enumerate(["node-a", "node-a", "node-b"])
+    ]
+    pending = make_pod("db-3", {"app": "db", per_pod: "db-3"}, owner=owner)
+    got = scores(PTS, pending, host_nodes("node-a", "node-b", "node-c"), existing)
+    assert got["node-c"] == 100 and got["node-c"] > got["node-b"] > got["node-a"]

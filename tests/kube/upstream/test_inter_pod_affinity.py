@@ -1,0 +1,410 @@
+"""Cases from kubernetes/kubernetes (v1.35 era):
+
+* pkg/scheduler/framework/plugins/interpodaffinity/filtering_test.go @ 072825f9a367 (TestRequiredAffinitySingleNode:
+  the Filter status of one node)
+* Score: cases built here in the manner of scoring_test.go's TestPreferredAffinity and checked by hand against
+  scoring.go @ df0ff4bb961 (PreScore/processExistingPod/NormalizeScore); scoring_test.go's own tables are not
+  transcribed yet.
+
+Each case runs the plugin at the object level (envs.kube) and vectorised (envs.scheduling over a ClusterState): both
+must give the same statuses and scores (spread_helpers).
+
+Upstream behaviour pinned here:
+
+* Filter, in order: the incoming pod's required affinity (every term's topology key on the node and, in that domain,
+  a pod matching all the terms, unless no pod anywhere matches them and the pod matches them itself):
+  UnschedulableAndUnresolvable "node(s) didn't match pod affinity rules"; its required anti-affinity (no matching
+  pod in the node's domain of the term's key): Unschedulable "node(s) didn't match pod anti-affinity rules"; the
+  existing pods' required anti-affinity terms that match the incoming pod (symmetry): Unschedulable "node(s) didn't
+  satisfy existing pods anti-affinity rules". A term counts the pods of its namespaces (its own by default).
+* Score: per topology domain, + weight for each pod the incoming pod's preferred affinity terms match, - weight for
+  its preferred anti-affinity, + hardPodAffinityWeight for each existing pod whose required affinity matches the
+  incoming pod, +/- weight for existing pods' preferred terms matching it; NormalizeScore
+  int(100 * (s - min) / (max - min)).
+
+Deviations: upstream's empty namespace "" is podgym's "default".
+
+Left out: "Doesn't satisfy the PodAffinity because of unmatching labelSelector" (a required term with an empty
+topologyKey: the API server refuses such a pod, and so does podgym's parser); the two cases with an invalid label value
+in a selector (upstream fails PreFilter; podgym does not validate label values of pod selectors);
+TestRequiredAffinityMultipleNodes, TestPreFilterStateAddRemovePod and the queueing-hint tests (isSchedulableAfter*):
+preemption's AddPod/RemovePod is not implemented, and the multiple-node cases need the time this transcription did not
+have (the property test in tests/sim/test_scheduling_parity.py draws such clusters).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.kube.upstream.spread_helpers import SUCCESS, filter_messages, make_node, make_pod, scores
+
+IPA = "InterPodAffinity"
+AFF = "node(s) didn't match pod affinity rules"
+ANTI = "node(s) didn't match pod anti-affinity rules"
+EXISTING = "node(s) didn't satisfy existing pods anti-affinity rules"
+NODE1 = make_node("node1", {"region": "r1", "zone": "z11"})
+SERVICE = {"service": "securityscan"}
+SECURITY = {"security": "S1"}
+
+
+def term(key: str, op: str, topology: str, values: list[str] | None = None, **extra) -> dict:
+    expr = {"key": key, "operator": op}
+    if values is not None:
+        expr["values"] = values
+    return {"labelSelector": {"matchExpressions": [expr]}, "topologyKey": topology, **extra}
+
+
+def affinity(required=(), anti=(), preferred=(), anti_preferred=()) -> dict:
+    out: dict = {}
+    if required or preferred:
+        out["podAffinity"] = {}
+        if required:
+            out["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = list(required)
+        if preferred:
+            out["podAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"] = [
+                {"weight": w, "podAffinityTerm": t} for w, t in preferred
+            ]
+    if anti or anti_preferred:
+        out["podAntiAffinity"] = {}
+        if anti:
+            out["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] = list(anti)
+        if anti_preferred:
+            out["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"] = [
+                {"weight": w, "podAffinityTerm": t} for w, t in anti_preferred
+            ]
+    return out
+
+
+EXISTING_POD = make_pod("existing", SERVICE, node="node1")
+MULTI_OP_TERMS = [
+    {
+        "labelSelector": {
+            "matchExpressions": [
+                {"key": "service", "operator": "Exists"},
+                {"key": "wrongkey", "operator": "DoesNotExist"},
+            ]
+        },
+        "topologyKey": "region",
+    },
+]
+
+
+def two_terms(value: str) -> list[dict]:
+    return [
+        *MULTI_OP_TERMS,
+        {
+            "labelSelector": {
+                "matchExpressions": [
+                    {"key": "service", "operator": "In", "values": [value]},
+                    {"key": "service", "operator": "NotIn", "values": ["WrongValue"]},
+                ]
+            },
+            "topologyKey": "region",
+        },
+    ]
+
+
+SINGLE_NODE = [
+    pytest.param(make_pod("p"), [], None, id="no required pod affinity rules, no existing pods"),
+    pytest.param(
+        make_pod("p", SECURITY, affinity=affinity([term("service", "In", "region", ["securityscan", "value2"])])),
+        [EXISTING_POD],
+        None,
+        id="satisfies PodAffinity using In operator that matches the existing pod",
+    ),
+    pytest.param(
+        make_pod("p", SECURITY, affinity=affinity([term("service", "NotIn", "region", ["securityscan3", "value3"])])),
+        [EXISTING_POD],
+        None,
+        id="satisfies PodAffinity using not in operator in labelSelector that matches the existing pod",
+    ),
+    pytest.param(
+        make_pod(
+            "p",
+            SECURITY,
+            affinity=affinity(
+                [term("service", "In", "region", ["securityscan", "value2"], namespaces=["DiffNameSpace"])]
+            ),
+        ),
+        [make_pod("existing", SERVICE, node="node1", namespace="ns")],
+        AFF,
+        id="Does not satisfy the PodAffinity with labelSelector because of diff Namespace",
+    ),
+    pytest.param(
+        make_pod("p", SECURITY, affinity=affinity(MULTI_OP_TERMS + two_terms("securityscan")[1:])),
+        [EXISTING_POD],
+        None,
+        id="satisfies the PodAffinity with different label Operators in multiple terms",
+    ),
+    pytest.param(
+        make_pod("p", SECURITY, affinity=affinity(two_terms("securityscan2"))),
+        [EXISTING_POD],
+        AFF,
+        id="the labelSelector requirements are ANDed: one matchExpression item does not match",
+    ),
+    pytest.param(
+        make_pod(
+            "p",
+            SECURITY,
+            affinity=affinity(
+                [term("service", "In", "region", ["securityscan", "value2"])],
+                [term("service", "In", "node", ["antivirusscan", "value2"])],
+            ),
+        ),
+        [EXISTING_POD],
+        None,
+        id="satisfies the PodAffinity and PodAntiAffinity with the existing pod",
+    ),
+    pytest.param(
+        make_pod(
+            "p",
+            SECURITY,
+            affinity=affinity(
+                [term("service", "In", "region", ["securityscan", "value2"])],
+                [term("service", "In", "node", ["antivirusscan", "value2"])],
+            ),
+        ),
+        [
+            make_pod(
+                "existing",
+                SERVICE,
+                node="node1",
+                affinity=affinity(anti=[term("service", "In", "node", ["antivirusscan", "value2"])]),
+            )
+        ],
+        None,
+        id="satisfies the PodAffinity and PodAntiAffinity and PodAntiAffinity symmetry with the existing pod",
+    ),
+    pytest.param(
+        make_pod(
+            "p",
+            SECURITY,
+            affinity=affinity(
+                [term("service", "In", "region", ["securityscan", "value2"])],
+                [term("service", "In", "zone", ["securityscan", "value2"])],
+            ),
+        ),
+        [EXISTING_POD],
+        ANTI,
+        id="satisfies the PodAffinity but doesn't satisfy the PodAntiAffinity with the existing pod",
+    ),
+    pytest.param(
+        make_pod(
+            "p",
+            SERVICE,
+            affinity=affinity(
+                [term("service", "In", "region", ["securityscan", "value2"])],
+                [term("service", "In", "node", ["antivirusscan", "value2"])],
+            ),
+        ),
+        [
+            make_pod(
+                "existing",
+                SERVICE,
+                node="node1",
+                affinity=affinity(anti=[term("service", "In", "zone", ["securityscan", "value2"])]),
+            )
+        ],
+        EXISTING,
+        id="satisfies the PodAffinity and PodAntiAffinity but doesn't satisfy PodAntiAffinity symmetry",
+    ),
+    pytest.param(
+        make_pod("p", SERVICE, affinity=affinity([term("service", "NotIn", "region", ["securityscan", "value2"])])),
+        [make_pod("existing", SERVICE, node="node2")],
+        AFF,
+        id="pod matches its own Label in PodAffinity and that matches the existing pod Labels",
+    ),
+    pytest.param(
+        make_pod("p", SERVICE),
+        [
+            make_pod(
+                "existing",
+                SERVICE,
+                node="node1",
+                affinity=affinity(anti=[term("service", "In", "zone", ["securityscan", "value2"])]),
+            )
+        ],
+        EXISTING,
+        id="PodAntiAffinity from existing pod is respected when pod has no AntiAffinity constraints (not satisfied)",
+    ),
+    pytest.param(
+        make_pod("p", SERVICE),
+        [
+            make_pod(
+                "existing",
+                SERVICE,
+                node="node1",
+                affinity=affinity(anti=[term("service", "NotIn", "zone", ["securityscan", "value2"])]),
+            )
+        ],
+        None,
+        id="PodAntiAffinity from existing pod is respected when pod has no AntiAffinity constraints (satisfied)",
+    ),
+    pytest.param(
+        make_pod(
+            "p",
+            SERVICE,
+            affinity=affinity(anti=[term("service", "Exists", "region"), term("security", "Exists", "region")]),
+        ),
+        [make_pod("existing", SECURITY, node="node1", affinity=affinity(anti=[term("security", "Exists", "zone")]))],
+        ANTI,
+        id="satisfies the PodAntiAffinity with existing pod but doesn't satisfy PodAntiAffinity symmetry",
+    ),
+    pytest.param(
+        make_pod(
+            "p",
+            SERVICE,
+            affinity=affinity(anti=[term("service", "Exists", "zone"), term("security", "Exists", "zone")]),
+        ),
+        [make_pod("existing", SECURITY, node="node1", affinity=affinity(anti=[term("security", "Exists", "zone")]))],
+        ANTI,
+        id="PodAntiAffinity symmetry check a1",
+    ),
+    pytest.param(
+        make_pod("p", SECURITY, affinity=affinity(anti=[term("security", "Exists", "zone")])),
+        [
+            make_pod(
+                "existing",
+                SERVICE,
+                node="node1",
+                affinity=affinity(anti=[term("service", "Exists", "zone"), term("security", "Exists", "zone")]),
+            )
+        ],
+        EXISTING,
+        id="PodAntiAffinity symmetry check a2",
+    ),
+    pytest.param(
+        make_pod(
+            "p",
+            {"abc": "", "xyz": ""},
+            affinity=affinity(anti=[term("abc", "Exists", "zone"), term("def", "Exists", "zone")]),
+        ),
+        [
+            make_pod(
+                "existing",
+                {"def": "", "xyz": ""},
+                node="node1",
+                affinity=affinity(anti=[term("abc", "Exists", "zone"), term("def", "Exists", "zone")]),
+            )
+        ],
+        ANTI,
+        id="PodAntiAffinity symmetry check b1",
+    ),
+    pytest.param(
+        make_pod(
+            "p",
+            {"def": "", "xyz": ""},
+            affinity=affinity(anti=[term("abc", "Exists", "zone"), term("def", "Exists", "zone")]),
+        ),
+        [
+            make_pod(
+                "existing",
+                {"abc": "", "xyz": ""},
+                node="node1",
+                affinity=affinity(anti=[term("abc", "Exists", "zone"), term("def", "Exists", "zone")]),
+            )
+        ],
+        ANTI,
+        id="PodAntiAffinity symmetry check b2",
+    ),
+]
+
+
+@pytest.mark.parametrize(("pending", "existing", "want"), SINGLE_NODE)
+def test_required_affinity_single_node(pending, existing, want):
+    nodes = [NODE1, make_node("node2", {"region": "r2", "zone": "z21"})]
+    assert filter_messages(IPA, pending, nodes, existing)["node1"] == want
+
+
+def test_affinity_failure_is_unresolvable_and_anti_affinity_is_not():
+    from tests.kube.upstream.spread_helpers import filter_codes
+
+    pending = make_pod("p", SECURITY, affinity=affinity(two_terms("securityscan2")))
+    assert filter_codes(IPA, pending, [NODE1], [EXISTING_POD]) == {"node1": "UnschedulableAndUnresolvable"}
+    pending = make_pod("p", SERVICE, affinity=affinity(anti=[term("service", "Exists", "zone")]))
+    assert filter_codes(IPA, pending, [NODE1], [EXISTING_POD]) == {"node1": "Unschedulable"}
+    assert filter_codes(IPA, make_pod("p"), [NODE1], [EXISTING_POD]) == {"node1": SUCCESS}
+
+
+def test_namespace_selector_matches_namespace_labels():
+    """A namespaceSelector counts pods of the namespaces whose labels it matches (here team=a: only ns "other"),
+    from the Namespace objects given; `{}` counts every namespace."""
+    namespaces = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other", "labels": {"team": "a"}}},
+    ]
+    existing = [make_pod("e", SERVICE, node="node1", namespace="other")]
+    anti = term("service", "Exists", "zone", namespaceSelector={"matchLabels": {"team": "a"}})
+    pending = make_pod("p", affinity=affinity(anti=[anti]))
+    nodes = [NODE1, make_node("node2", {"region": "r2", "zone": "z21"})]
+    assert filter_messages(IPA, pending, nodes, existing, namespaces=namespaces) == {"node1": ANTI, "node2": None}
+    # Without the Namespace object, "other" has only its name label: team=a matches nothing.
+    assert filter_messages(IPA, pending, nodes, existing) == {"node1": None, "node2": None}
+    everything = make_pod("p", affinity=affinity(anti=[term("service", "Exists", "zone", namespaceSelector={})]))
+    assert filter_messages(IPA, everything, nodes, existing) == {"node1": ANTI, "node2": None}
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Score
+# --------------------------------------------------------------------------------------------------------------------
+
+REGION_NODES = [
+    make_node("node1", {"region": "China", "zone": "z1"}),
+    make_node("node2", {"region": "India", "zone": "z2"}),
+    make_node("node3", {"region": "China", "zone": "z3"}),
+]
+
+
+def test_preferred_affinity_scores_by_region():
+    """TestPreferredAffinity "Affinity: pod that matches topology key & pods in nodes will get high score comparing
+    to others": one matching pod in China, weight 5: China nodes 100, India 0."""
+    pending = make_pod("p", affinity=affinity(preferred=[(5, term("security", "In", "region", ["S1"]))]))
+    existing = [make_pod("e1", SECURITY, node="node1")]
+    assert scores(IPA, pending, REGION_NODES, existing) == {"node1": 100, "node2": 0, "node3": 100}
+
+
+def test_preferred_anti_affinity_scores_by_region():
+    """Anti-affinity: the domain with a matching pod gets the lowest score."""
+    pending = make_pod("p", affinity=affinity(anti_preferred=[(5, term("security", "In", "region", ["S1"]))]))
+    existing = [make_pod("e1", SECURITY, node="node2")]
+    assert scores(IPA, pending, REGION_NODES, existing) == {"node1": 100, "node2": 0, "node3": 100}
+
+
+def test_affinity_and_anti_affinity_combine_by_weight():
+    """+10 per matching pod in a region for affinity, -4 per pod in a zone for anti-affinity: both pods on node1 give
+    China 20, zone z1 -8: node1 12, node3 20, node2 0, normalised int(100 * 12 / 20) = 60, 100, 0."""
+    pending = make_pod(
+        "p",
+        affinity=affinity(
+            preferred=[(10, term("security", "In", "region", ["S1"]))],
+            anti_preferred=[(4, term("security", "In", "zone", ["S1"]))],
+        ),
+    )
+    existing = [make_pod("e1", SECURITY, node="node1"), make_pod("e2", SECURITY, node="node1")]
+    assert scores(IPA, pending, REGION_NODES, existing) == {"node1": 60, "node2": 0, "node3": 100}
+
+
+def test_existing_pods_required_affinity_counts_with_hard_pod_affinity_weight():
+    """An existing pod whose required affinity matches the incoming pod adds hardPodAffinityWeight to its domain;
+    with weight 0 nothing is added and PreScore skips."""
+    existing = [
+        make_pod("e1", SECURITY, node="node2", affinity=affinity([term("service", "In", "region", ["securityscan"])]))
+    ]
+    pending = make_pod("p", SERVICE)
+    assert scores(IPA, pending, REGION_NODES, existing) == {"node1": 0, "node2": 100, "node3": 0}
+    assert scores(IPA, pending, REGION_NODES, existing, args={"hardPodAffinityWeight": 0}) is None
+
+
+def test_ignore_preferred_terms_of_existing_pods():
+    """With ignorePreferredTermsOfExistingPods, a pod without preferred terms skips Score even when existing pods
+    prefer it."""
+    existing = [
+        make_pod(
+            "e1",
+            SECURITY,
+            node="node2",
+            affinity=affinity(preferred=[(7, term("service", "In", "region", ["securityscan"]))]),
+        )
+    ]
+    pending = make_pod("p", SERVICE)
+    assert scores(IPA, pending, REGION_NODES, existing) == {"node1": 0, "node2": 100, "node3": 0}
+    assert scores(IPA, pending, REGION_NODES, existing, args={"ignorePreferredTermsOfExistingPods": True}) is None
