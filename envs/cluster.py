@@ -75,6 +75,7 @@ class LabelIndex:
         self.codes = np.full((len(keys), n), -1, dtype=np.int32)
         self.ints = np.zeros((len(keys), n), dtype=np.int64)
         self.int_ok = np.zeros((len(keys), n), dtype=bool)
+        self._topologies: dict[str, Topology] = {}
         for j, node in enumerate(nodes):
             for k, v in node.labels.items():
                 i = self.key_index[k]
@@ -103,12 +104,61 @@ class LabelIndex:
         i = self.key_index.get(key)
         return np.zeros(self.codes.shape[1], dtype=bool) if i is None else self.codes[i] >= 0
 
+    def topology(self, key: str) -> Topology:
+        """The domains of topology key `key` (cached: node labels do not change)."""
+        hit = self._topologies.get(key)
+        if hit is None:
+            n = self.codes.shape[1]
+            i = self.key_index.get(key)
+            if i is None:
+                hit = Topology(np.full(n, -1, dtype=np.int32), np.zeros(n, dtype=bool), 0, n == 0, True)
+            else:
+                codes = self.codes[i]
+                has = codes >= 0
+                size = len(self.vocab[i])
+                hit = Topology(codes, has, size, bool(has.all()), size == int(has.sum()))
+            self._topologies[key] = hit
+        return hit
+
     def compare(self, key: str, bound: int, greater: bool) -> np.ndarray:
         """Nodes whose label `key` parses as an integer greater (or less) than `bound`."""
         i = self.key_index.get(key)
         if i is None:
             return np.zeros(self.codes.shape[1], dtype=bool)
         return self.int_ok[i] & ((self.ints[i] > bound) if greater else (self.ints[i] < bound))
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The domains of one topology key over the nodes: a value code per node (-1 where the key is missing)."""
+
+    codes: np.ndarray  # int32 [N]
+    has: np.ndarray  # bool [N]: the node has the key
+    size: int  # number of value codes
+    complete: bool  # every node has the key
+    unique: bool  # no two nodes share a value (hostname): each node is its own domain
+
+    def sums(self, counts: np.ndarray, nodes: np.ndarray | None = None) -> np.ndarray:
+        """Per domain, the sum of `counts` (int64 [N]) over the nodes with the key (and in the mask `nodes`), as
+        float64: exact for integers below 2**53."""
+        if nodes is None and self.complete:
+            return np.bincount(self.codes, weights=counts, minlength=self.size)
+        keep = self.has if nodes is None else self.has & nodes
+        return np.bincount(self.codes[keep], weights=counts[keep], minlength=self.size)
+
+    def of_nodes(self, per_domain: np.ndarray) -> np.ndarray:
+        """Each node's domain's value of `per_domain` (0 where the node lacks the key)."""
+        if not self.size:
+            return np.zeros(len(self.codes), dtype=per_domain.dtype)
+        if self.complete:
+            return per_domain[self.codes]
+        return np.where(self.has, per_domain[np.maximum(self.codes, 0)], np.zeros((), dtype=per_domain.dtype))
+
+    def positive(self, counts: np.ndarray) -> np.ndarray:
+        """Nodes whose domain holds a positive sum of `counts`."""
+        if self.unique:
+            return self.has & (counts > 0)
+        return self.has & (self.of_nodes(self.sums(counts)) > 0)
 
 
 class TaintIndex:

@@ -279,6 +279,13 @@ class PodMatcher:
     namespaces: frozenset[str]
     namespace_selector: LabelSelector = NOTHING
 
+    def __post_init__(self) -> None:
+        # Looked up per scheduling decision (envs.cluster.BoundPods.count): hash once.
+        object.__setattr__(self, "_hash", hash((self.selector, self.namespaces, self.namespace_selector)))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined]
+
     def matches(self, namespace: str, labels: Mapping[str, str], ns_labels: Mapping[str, str]) -> bool:
         if namespace not in self.namespaces and not self.namespace_selector.matches(ns_labels):
             return False

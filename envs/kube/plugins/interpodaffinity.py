@@ -65,7 +65,6 @@ class _Static:
     """A template's terms on a cluster's static node data (cached per static_version)."""
 
     affinity: AllOf | None
-    affinity_codes: list[np.ndarray]  # per required affinity term: value code of its key per node (-1: missing)
     self_match: bool  # the pod matches all its own required affinity terms
     anti: list[tuple[str, list[PodMatcher]]]  # required anti-affinity terms by topology key
     preferred: list[tuple[PodMatcher, str, int]]  # incoming preferred terms: matcher, key, +/- weight
@@ -206,7 +205,6 @@ class InterPodAffinity(Plugin):
         ]
         static = _Static(
             affinity=AllOf(tuple(affinity)) if affinity else None,
-            affinity_codes=[_codes(cluster, t.topology_key) for t in pod.pod_affinity],
             self_match=all(m.matches(pod.namespace, pod.labels, labels) for m in affinity),
             anti=list(anti.items()),
             preferred=preferred,
@@ -219,24 +217,26 @@ class InterPodAffinity(Plugin):
         st = self._static(cluster, pod)
         n = cluster.num_nodes
         bound = cluster.bound_pods
+        labels = cluster.labels
         out = []
         if st.affinity is not None:
             counts = bound.count(st.affinity)
             missing = np.zeros(n, dtype=bool)
             pods_exist = np.ones(n, dtype=bool)
             entries = False
-            for codes in st.affinity_codes:
-                has = codes >= 0
-                missing |= ~has
-                domain = _domain_sums(codes, counts)
-                entries = entries or bool(counts[has].any())
-                pods_exist &= has & (domain[np.maximum(codes, 0)] > 0) if len(domain) else np.zeros(n, dtype=bool)
+            for t in pod.pod_affinity:
+                topology = labels.topology(t.topology_key)
+                missing |= ~topology.has
+                entries = entries or bool(counts[topology.has].any())
+                pods_exist &= topology.positive(counts)
             first_pod = not entries and st.self_match
             out.append((ERR_REASON_AFFINITY, True, missing | (~pods_exist & (not first_pod))))
         anti = np.zeros(n, dtype=bool)
         for key, matchers in st.anti:
-            counts = sum(bound.count(m) for m in matchers)
-            anti |= _domain_positive(_codes(cluster, key), counts)
+            counts = bound.count(matchers[0])
+            for m in matchers[1:]:
+                counts = counts + bound.count(m)
+            anti |= labels.topology(key).positive(counts)
         out.append((ERR_REASON_ANTI_AFFINITY, False, anti))
         existing = np.zeros(n, dtype=bool)
         by_key: dict[str, np.ndarray] = {}
@@ -246,7 +246,7 @@ class InterPodAffinity(Plugin):
                 prev = by_key.get(term.topology_key)
                 by_key[term.topology_key] = bound.term_counts[k] if prev is None else prev + bound.term_counts[k]
         for key, counts in by_key.items():
-            existing |= _domain_positive(_codes(cluster, key), counts)
+            existing |= labels.topology(key).positive(counts)
         out.append((ERR_REASON_EXISTING_ANTI_AFFINITY, False, existing))
         return out
 
@@ -304,19 +304,17 @@ class InterPodAffinity(Plugin):
         per_key: dict[str, np.ndarray] = {}
         touched = False
         for key, weight, counts in contributions:
-            codes = _codes(cluster, key)
-            has = codes >= 0
-            if not counts[has].any():
+            topology = cluster.labels.topology(key)
+            if not counts[topology.has].any():
                 continue
             touched = True
-            sums = _domain_sums(codes, counts * weight)
+            sums = topology.sums(counts * weight)
             per_key[key] = sums if key not in per_key else per_key[key] + sums
         if not touched:
             return None
         raw = np.zeros(cluster.num_nodes, dtype=np.int64)
         for key, sums in per_key.items():
-            codes = _codes(cluster, key)
-            raw += np.where(codes >= 0, sums[np.maximum(codes, 0)], 0)
+            raw += cluster.labels.topology(key).of_nodes(sums).astype(np.int64)
         return normalize_affinity(raw[nodes])
 
 
@@ -324,28 +322,6 @@ def _add(counts: dict[tuple[str, str], int], info: NodeInfo, key: str, delta: in
     value = info.node.labels.get(key)
     if value is not None:
         counts[(key, value)] = counts.get((key, value), 0) + delta
-
-
-def _codes(cluster: ClusterState, key: str) -> np.ndarray:
-    codes = cluster.labels.value_codes(key)
-    return np.full(cluster.num_nodes, -1, dtype=np.int32) if codes is None else codes
-
-
-def _domain_sums(codes: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Per value code of a topology key, the sum of `counts` over the nodes with that value (int64)."""
-    has = codes >= 0
-    size = int(codes.max(initial=-1)) + 1
-    sums = np.zeros(size, dtype=np.int64)
-    np.add.at(sums, codes[has], counts[has])
-    return sums
-
-
-def _domain_positive(codes: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Nodes with the key whose domain's count is positive."""
-    sums = _domain_sums(codes, counts)
-    if not len(sums):
-        return np.zeros(len(codes), dtype=bool)
-    return (codes >= 0) & (sums[np.maximum(codes, 0)] > 0)
 
 
 def normalize_affinity(scores: np.ndarray) -> np.ndarray:

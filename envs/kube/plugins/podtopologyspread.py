@@ -47,7 +47,7 @@ from envs.kube.plugins.nodeaffinity import required_affinity_matches, terms_mask
 from envs.kube.plugins.tainttoleration import find_untolerated_taint
 
 if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
-    from envs.cluster import ClusterState, PodRequest
+    from envs.cluster import ClusterState, PodRequest, Topology
 
 ERR_REASON_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints"
 ERR_REASON_NODE_LABEL_NOT_MATCH = ERR_REASON_CONSTRAINTS_NOT_MATCH + " (missing required label)"
@@ -152,8 +152,10 @@ class _Static:
     """What a template's constraints give on a cluster's static node data (cached per static_version)."""
 
     hard: tuple[Constraint, ...]
-    hard_codes: list[np.ndarray]  # per constraint: value code of its key per node (-1: missing)
+    hard_topologies: list[Topology]  # per constraint: the domains of its key
     hard_eligible: list[np.ndarray]  # per constraint: nodes counted in PreFilter (all keys, inclusion policies)
+    hard_all_eligible: list[bool]  # every node is counted
+    hard_present: list[np.ndarray]  # per constraint: domains holding a counted node (every node alive)
     self_match: list[bool]
     soft: tuple[Constraint, ...]
     require_all: bool
@@ -343,10 +345,12 @@ class PodTopologySpread(Plugin):
             return np.where(found >= 0, found, vocab.get("", len(vocab))).astype(np.int32)
 
         hard = self.constraints(pod, DO_NOT_SCHEDULE)
-        hard_codes = [codes(c.topology_key, False) for c in hard]
+        hard_topologies = [labels.topology(c.topology_key) for c in hard]
         all_keys = np.ones(n, dtype=bool)
-        for cc in hard_codes:
-            all_keys &= cc >= 0
+        for topology in hard_topologies:
+            all_keys &= topology.has
+        hard_eligible = [all_keys & included(c) for c in hard]
+        hard_present = [np.bincount(t.codes[e], minlength=t.size) > 0 for t, e in zip(hard_topologies, hard_eligible)]
         soft = self.constraints(pod, SCHEDULE_ANYWAY)
         soft_has_key = [labels.exists(c.topology_key) for c in soft]
         soft_all_keys = np.ones(n, dtype=bool)
@@ -354,8 +358,10 @@ class PodTopologySpread(Plugin):
             soft_all_keys &= h
         static = _Static(
             hard=hard,
-            hard_codes=hard_codes,
-            hard_eligible=[all_keys & included(c) for c in hard],
+            hard_topologies=hard_topologies,
+            hard_eligible=hard_eligible,
+            hard_all_eligible=[bool(e.all()) for e in hard_eligible],
+            hard_present=hard_present,
             self_match=[c.selector.matches(pod.labels) for c in hard],
             soft=soft,
             require_all=bool(pod.topology_spread_constraints) or not self.system_defaulted,
@@ -372,33 +378,40 @@ class PodTopologySpread(Plugin):
             return np.zeros(cluster.num_nodes, dtype=np.int64)
         return cluster.bound_pods.count(c.matcher)
 
-    def _failures(self, cluster: ClusterState, pod: Pod) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per hard constraint, in order: (nodes missing its key, nodes where the skew exceeds maxSkew)."""
+    def _skewed_domains(self, cluster: ClusterState, pod: Pod) -> list[tuple[Topology, np.ndarray]]:
+        """Per hard constraint, in order: its key's domains and, per domain, whether placing the pod there would
+        exceed maxSkew (matchNum + selfMatch - minMatchNum > maxSkew)."""
         st = self._static(cluster, pod)
+        all_alive = cluster.live_count == cluster.num_nodes
         out = []
         for i, c in enumerate(st.hard):
-            codes = st.hard_codes[i]
-            eligible = st.hard_eligible[i] & cluster.alive
+            topology = st.hard_topologies[i]
             counts = self._counts(cluster, c)
-            size = int(codes.max(initial=-1)) + 1
-            domain_counts = np.bincount(codes[eligible], weights=counts[eligible], minlength=size).astype(np.int64)
-            present = np.bincount(codes[eligible], minlength=size) > 0
-            domains = int(present.sum())
-            minimum = int(domain_counts[present].min()) if domains else MAX_INT32
-            if domains < c.min_domains:
-                minimum = 0
-            has_key = codes >= 0
-            match = np.where(has_key, domain_counts[np.maximum(codes, 0)] if size else 0, 0)
-            too_skewed = has_key & (match + int(st.self_match[i]) - minimum > c.max_skew)
-            out.append((~has_key, too_skewed))
+            if all_alive:
+                present = st.hard_present[i]
+                domain_counts = topology.sums(counts, None if st.hard_all_eligible[i] else st.hard_eligible[i])
+            else:
+                eligible = st.hard_eligible[i] & cluster.alive
+                present = np.bincount(topology.codes[eligible], minlength=topology.size) > 0
+                domain_counts = topology.sums(counts, eligible)
+            present_counts = domain_counts[present]
+            minimum = float(present_counts.min()) if len(present_counts) else float(MAX_INT32)
+            if len(present_counts) < c.min_domains:
+                minimum = 0.0
+            out.append((topology, domain_counts + (int(st.self_match[i]) - minimum) > c.max_skew))
         return out
 
     def _fits_template(self, cluster: ClusterState, pod: Pod) -> np.ndarray:
-        ok = np.ones(cluster.num_nodes, dtype=bool)
         if not self.constraints(pod, DO_NOT_SCHEDULE):  # PreFilter Skip
-            return ok
-        for missing, skewed in self._failures(cluster, pod):
-            ok &= ~(missing | skewed)
+            return np.ones(cluster.num_nodes, dtype=bool)
+        ok: np.ndarray | None = None
+        for topology, skewed in self._skewed_domains(cluster, pod):
+            if topology.complete:
+                good = (~skewed)[topology.codes] if topology.size else np.zeros(cluster.num_nodes, dtype=bool)
+            else:
+                good = topology.has & ~topology.of_nodes(skewed)
+            ok = good if ok is None else ok & good
+        assert ok is not None
         return ok
 
     def fits(self, cluster: ClusterState, pod: PodRequest) -> np.ndarray:
@@ -406,8 +419,12 @@ class PodTopologySpread(Plugin):
 
     def fit_reasons(self, cluster: ClusterState, pod: PodRequest) -> list[list[tuple[str, bool]]]:
         out: list[list[tuple[str, bool]]] = [[] for _ in range(cluster.num_nodes)]
+        if not self.constraints(pod.template, DO_NOT_SCHEDULE):
+            return out
         decided = np.zeros(cluster.num_nodes, dtype=bool)
-        for missing, skewed in self._failures(cluster, pod.template):
+        for topology, skewed_domains in self._skewed_domains(cluster, pod.template):
+            missing = ~topology.has
+            skewed = topology.has & topology.of_nodes(skewed_domains)
             for j in np.flatnonzero(missing & ~decided):
                 out[j].append((ERR_REASON_NODE_LABEL_NOT_MATCH, True))
             for j in np.flatnonzero(skewed & ~decided):
