@@ -307,6 +307,20 @@ class BoundPods:
             hit[1] = len(self.term_list)
         return hit[2]
 
+    def rebuild(self, nodes: Iterable[int], templates: Iterable[Pod]) -> BoundPods:
+        """A BoundPods of the same matchers, holding exactly the pods given by their node and template (another
+        engine's bound pods handed over); the matchers and terms keep their indices."""
+        c = self.copy()
+        for a in c.counts:
+            a[:] = 0
+        for a in c.term_counts:
+            a[:] = 0
+        for entry in c._templates.values():
+            entry.nodes.clear()
+        for node, template in zip(nodes, templates):
+            c.bind(node, template, 1)
+        return c
+
     def copy(self) -> BoundPods:
         c = BoundPods(self.num_nodes, self.namespaces)
         c._templates = {key: e.copy() for key, e in self._templates.items()}
@@ -315,6 +329,7 @@ class BoundPods:
         c.terms = dict(self.terms)
         c.term_list = list(self.term_list)
         c.term_counts = [a.copy() for a in self.term_counts]
+        c._matching = {key: [hit[0], hit[1], list(hit[2])] for key, hit in self._matching.items()}
         return c
 
 

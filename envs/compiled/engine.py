@@ -542,6 +542,8 @@ class CompiledEpisode:
         scoring[:, c.column[MEMORY]] = w.nonzero_memory[bound]
         c.scoring_requested_t[:] = 0
         np.add.at(c.scoring_requested_t.T, node_of[bound], scoring)
+        templates = [w.templates[t] for t in w.template[bound].tolist()]
+        c.bound_pods = c.bound_pods.rebuild(node_of[bound].tolist(), templates)
 
     def _fill_metrics(self, m: MetricsRecorder, as_arrays: bool = False) -> None:
         """The recorder's series and totals; `as_arrays`: views of the buffers, for a read-only aggregate."""

@@ -24,6 +24,7 @@ from envs.env import PodSchedulingEnv
 from envs.features import FEATURE_VERSION
 from envs.kube.errors import ConfigError, KubeObjectError
 from envs.kube.framework import UNSCHEDULABLE, Plugin, Status
+from envs.kube.objects import LabelSelector, PodMatcher, SelectorRequirement
 from envs.kube.plugins import REGISTRY
 from envs.rewards import Linear
 from envs.vector import PodSchedulingVectorEnv, unbatch_info
@@ -145,6 +146,17 @@ def test_reading_sim_hands_the_episode_over_with_the_same_state():
     for name in ("free_t", "requested_t", "scoring_requested_t", "pod_count", "gpu_free", "gpu_idle", "gpu_max_free"):
         np.testing.assert_array_equal(getattr(a.cluster, name), getattr(b.cluster, name), err_msg=name)
     assert (a.cluster.active_count, a.cluster.version) == (b.cluster.active_count, b.cluster.version)
+    # What PodTopologySpread and InterPodAffinity read of the bound pods is handed over too: per template, the
+    # bound pods per node, through a matcher of each template's labels (registered after the hand-over).
+    for template in a.workload.templates:
+        matcher = PodMatcher(
+            LabelSelector(tuple(SelectorRequirement(k, "In", (v,)) for k, v in sorted(template.labels.items()))),
+            frozenset((template.namespace,)),
+        )
+        np.testing.assert_array_equal(a.cluster.bound_pods.count(matcher), b.cluster.bound_pods.count(matcher))
+    in_default = [a.workload.templates[t].namespace == "default" for t in a.workload.template[sa.node_of >= 0]]
+    everything = PodMatcher(LabelSelector(), frozenset({"default"}))
+    assert a.cluster.bound_pods.count(everything).sum() == sum(in_default) > 0
     ma, mb = a.metrics, b.metrics
     for name in ("times", "alloc", "pending", "running", "active_nodes", "live_nodes", "sample_times", "waits"):
         assert getattr(ma, name) == getattr(mb, name), name

@@ -278,7 +278,14 @@ class InterPodAffinity(Plugin):
     def hint(self, cluster, requests, node, templates=(), template_of=None) -> np.ndarray:
         if template_of is None or not len(templates):
             return np.ones(len(requests), dtype=bool)
-        verdicts = np.array([bool(self._fits_template(cluster, t)[node]) for t in templates], dtype=bool)
+        verdicts = np.array(
+            [
+                not (t.pod_affinity or t.pod_anti_affinity or self._existing_anti(cluster, t))
+                or bool(self._fits_template(cluster, t)[node])
+                for t in templates
+            ],
+            dtype=bool,
+        )
         return verdicts[template_of]
 
     def vector_score(

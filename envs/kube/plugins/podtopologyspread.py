@@ -435,7 +435,13 @@ class PodTopologySpread(Plugin):
     def hint(self, cluster, requests, node, templates=(), template_of=None) -> np.ndarray:
         if template_of is None or not len(templates):
             return np.ones(len(requests), dtype=bool)
-        verdicts = np.array([bool(self._fits_template(cluster, t)[node]) for t in templates], dtype=bool)
+        verdicts = np.array(
+            [
+                not self.constraints(t, DO_NOT_SCHEDULE) or bool(self._fits_template(cluster, t)[node])
+                for t in templates
+            ],
+            dtype=bool,
+        )
         return verdicts[template_of]
 
     def vector_score(
