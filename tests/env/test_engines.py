@@ -398,3 +398,49 @@ def test_the_coverage_matches_the_kernels():
     assert kernels.REWARD_SIGNALS == rewards.REWARD_SIGNALS
     assert COVERAGE.signals == set(rewards.REWARD_SIGNALS)
     assert COVERAGE.feature_version == FEATURE_VERSION
+
+
+def _replica_scenario(tmp_path: Path, affinity: dict) -> Path:
+    """Six nodes over three zones and one class of replicas with `affinity` (against the class's own pods)."""
+    data = {
+        "name": "replicas",
+        "cluster": {"pools": [{"name": "w", "count": 6, "cpu": "4", "memory": "16Gi", "zones": ["a", "b", "c"]}]},
+        "workload": {
+            "synthetic": {
+                "num_pods": 12,
+                "arrivals": {"process": "poisson", "rate": 1.0},
+                "classes": [{"name": "web", "cpu": "100m", "memory": "128Mi", "affinity": affinity}],
+            }
+        },
+        "simulation": {"horizon": 600},
+    }
+    path = tmp_path / "replicas.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _anti_affinity(kind: str) -> dict:
+    term = {"labelSelector": {"matchLabels": {"podgym.io/class": "web"}}, "topologyKey": "kubernetes.io/hostname"}
+    if kind == "required":
+        return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}
+    return {
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 10, "podAffinityTerm": term}]
+        }
+    }
+
+
+def test_required_pod_anti_affinity_leaves_the_compiled_engine(tmp_path):
+    """InterPodAffinity reads the bound pods: pods it can reject run on Python under `auto` (which keeps replicas
+    apart), and `compiled` names it; pods with only preferred terms keep the compiled engine (Score takes no part
+    in an env episode)."""
+    path = _replica_scenario(tmp_path, _anti_affinity("required"))
+    env = PodSchedulingEnv(str(path))
+    steps = play(env, 0)
+    assert env.engine_name == "python" and len(steps) > 1
+    assert env.sim.cluster.pod_count.max() == 1  # at most one replica per node, 6 of 12 placed
+    with pytest.raises(ConfigError, match=r"env\.engine.*scheduler: Filter plugin InterPodAffinity"):
+        PodSchedulingEnv(str(path), overrides={"env.engine": "compiled"})
+    soft = PodSchedulingEnv(str(_replica_scenario(tmp_path, _anti_affinity("preferred"))))
+    soft.reset(seed=0)
+    assert soft.engine_name == "compiled"
