@@ -2,9 +2,9 @@
 
 * pkg/scheduler/framework/plugins/interpodaffinity/filtering_test.go @ 072825f9a367 (TestRequiredAffinitySingleNode:
   the Filter status of one node)
-* Score: cases built here in the manner of scoring_test.go's TestPreferredAffinity and checked by hand against
-  scoring.go @ df0ff4bb961 (PreScore/processExistingPod/NormalizeScore); scoring_test.go's own tables are not
-  transcribed yet.
+* pkg/scheduler/framework/plugins/interpodaffinity/scoring_test.go @ 8a4d98ac2f6d (TestPreferredAffinity: final
+  scores, hardPodAffinityWeight 1, the Namespace objects of its `namespaces`), plus a few cases built here and
+  checked by hand against scoring.go (hardPodAffinityWeight 0, ignorePreferredTermsOfExistingPods).
 
 Each case runs the plugin at the object level (envs.kube) and vectorised (envs.scheduling over a ClusterState): both
 must give the same statuses and scores (spread_helpers).
@@ -24,7 +24,8 @@ Upstream behaviour pinned here:
 
 Deviations: upstream's empty namespace "" is podgym's "default".
 
-Left out: "Doesn't satisfy the PodAffinity because of unmatching labelSelector" (a required term with an empty
+Left out: TestPreferredAffinity's two "invalid ... fails PreScore" cases and its cases after "Affinity with pods
+matching NamespaceSelector" (not read); "Doesn't satisfy the PodAffinity because of unmatching labelSelector" (a required term with an empty
 topologyKey: the API server refuses such a pod, and so does podgym's parser); the two cases with an invalid label value
 in a selector (upstream fails PreFilter; podgym does not validate label values of pod selectors);
 TestRequiredAffinityMultipleNodes, TestPreFilterStateAddRemovePod and the queueing-hint tests (isSchedulableAfter*):
@@ -408,3 +409,226 @@ def test_ignore_preferred_terms_of_existing_pods():
     pending = make_pod("p", SERVICE)
     assert scores(IPA, pending, REGION_NODES, existing) == {"node1": 0, "node2": 100, "node3": 0}
     assert scores(IPA, pending, REGION_NODES, existing, args={"ignorePreferredTermsOfExistingPods": True}) is None
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# TestPreferredAffinity (scoring_test.go @ 8a4d98ac2f6d), hardPodAffinityWeight 1
+# --------------------------------------------------------------------------------------------------------------------
+
+RG_CHINA, RG_INDIA = {"region": "China"}, {"region": "India"}
+AZ1, AZ2 = {"az": "az1"}, {"az": "az2"}
+RG_CHINA_AZ1 = {"region": "China", "az": "az1"}
+S1, S2 = {"security": "S1"}, {"security": "S2"}
+TEAM_NAMESPACES = [
+    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {"team": team}}}
+    for name, team in (
+        ("subteam1.team1", "team1"),
+        ("subteam2.team1", "team1"),
+        ("subteam1.team2", "team2"),
+        ("subteam2.team2", "team2"),
+    )
+]
+
+
+def _weighted(weight: int, exprs: list[dict], key: str, **extra) -> tuple[int, dict]:
+    return weight, {"labelSelector": {"matchExpressions": exprs}, "topologyKey": key, **extra}
+
+
+IN_S1 = [{"key": "security", "operator": "In", "values": ["S1"]}]
+IN_S2 = [{"key": "security", "operator": "In", "values": ["S2"]}]
+TEAM1 = {
+    "namespaces": ["subteam2.team2"],
+    "namespaceSelector": {"matchExpressions": [{"key": "team", "operator": "In", "values": ["team1"]}]},
+}
+STAY_WITH_S1_IN_REGION = affinity(preferred=[_weighted(5, IN_S1, "region")])
+STAY_WITH_S2_IN_REGION = affinity(preferred=[_weighted(6, IN_S2, "region")])
+AFFINITY3 = affinity(
+    preferred=[
+        _weighted(
+            8,
+            [
+                {"key": "security", "operator": "NotIn", "values": ["S1"]},
+                {"key": "security", "operator": "In", "values": ["S2"]},
+            ],
+            "region",
+        ),
+        _weighted(
+            2, [{"key": "security", "operator": "Exists"}, {"key": "wrongkey", "operator": "DoesNotExist"}], "region"
+        ),
+    ]
+)
+HARD_AFFINITY = affinity(
+    [
+        {
+            "labelSelector": {"matchExpressions": [{"key": "security", "operator": "In", "values": ["S1", "value2"]}]},
+            "topologyKey": "region",
+        },
+        {
+            "labelSelector": {
+                "matchExpressions": [
+                    {"key": "security", "operator": "Exists"},
+                    {"key": "wrongkey", "operator": "DoesNotExist"},
+                ]
+            },
+            "topologyKey": "region",
+        },
+    ]
+)
+AWAY_FROM_S1_IN_AZ = affinity(anti_preferred=[_weighted(5, IN_S1, "az")])
+AWAY_FROM_S2_IN_AZ = affinity(anti_preferred=[_weighted(5, IN_S2, "az")])
+STAY_S1_REGION_AWAY_S2_AZ = affinity(
+    preferred=[_weighted(8, IN_S1, "region")], anti_preferred=[_weighted(5, IN_S2, "az")]
+)
+AFFINITY_NS_SELECTOR = affinity(preferred=[_weighted(5, IN_S1, "region", **TEAM1)])
+ANTI_AFFINITY_NS_SELECTOR = affinity(anti_preferred=[_weighted(5, IN_S1, "region", **TEAM1)])
+
+
+def nodes_with(*labels: dict) -> list[dict]:
+    return [make_node(f"node{i + 1}", lb) for i, lb in enumerate(labels)]
+
+
+def existing(*specs) -> list[dict]:
+    """(node, labels[, affinity[, namespace]]) of each existing pod."""
+    out = []
+    for i, spec in enumerate(specs):
+        node_name, labels, *rest = spec
+        aff = rest[0] if rest else None
+        namespace = rest[1] if len(rest) > 1 else "default"
+        out.append(make_pod(f"e{i}", labels, node=node_name, affinity=aff or None, namespace=namespace))
+    return out
+
+
+PREFERRED = [
+    pytest.param(
+        make_pod("p", S1),
+        [],
+        nodes_with(RG_CHINA, RG_INDIA, AZ1),
+        None,
+        id="all nodes are same priority as Affinity is nil",
+    ),
+    pytest.param(
+        make_pod("p", S1, affinity=STAY_WITH_S1_IN_REGION),
+        existing(("node1", S1), ("node2", S2), ("node3", S1)),
+        nodes_with(RG_CHINA, RG_INDIA, AZ1),
+        [100, 0, 0],
+        id="Affinity: pod that matches topology key & pods in nodes will get high score",
+    ),
+    pytest.param(
+        make_pod("p", {}, affinity=STAY_WITH_S1_IN_REGION),
+        existing(("node1", S1)),
+        nodes_with(RG_CHINA, RG_CHINA_AZ1, RG_INDIA),
+        [100, 100, 0],
+        id="All the nodes that have the same topology key & label value have the same score",
+    ),
+    pytest.param(
+        make_pod("p", S1, affinity=STAY_WITH_S2_IN_REGION),
+        existing(("node1", S2), ("node1", S2), ("node2", S2), ("node3", S2), ("node4", S2), ("node5", S2)),
+        nodes_with(RG_CHINA, RG_INDIA, RG_CHINA, RG_CHINA, RG_INDIA),
+        [100, 0, 100, 100, 0],
+        id="Affinity: the region which has more matches will get high score",
+    ),
+    pytest.param(
+        make_pod("p", S1, affinity=AFFINITY3),
+        existing(("node1", S1), ("node2", S2), ("node3", S1)),
+        nodes_with(RG_CHINA, RG_INDIA, AZ1),
+        [20, 100, 0],
+        id="Affinity: different Label operators and values, including some match failures",
+    ),
+    pytest.param(
+        make_pod("p", S2),
+        existing(("node1", S1, STAY_WITH_S1_IN_REGION), ("node2", S2, STAY_WITH_S2_IN_REGION)),
+        nodes_with(RG_CHINA, RG_INDIA, AZ1),
+        [0, 100, 0],
+        id="Affinity symmetry: preferred terms of existing pods",
+    ),
+    pytest.param(
+        make_pod("p", S1, namespace="subteam1.team1"),
+        existing(("node1", S1, AFFINITY_NS_SELECTOR), ("node2", S2, STAY_WITH_S2_IN_REGION)),
+        nodes_with(RG_CHINA, RG_INDIA, AZ1),
+        [100, 0, 0],
+        id="Affinity symmetry with namespace selector",
+    ),
+    pytest.param(
+        make_pod("p", S1, namespace="subteam1.team1"),
+        existing(("node1", S1, ANTI_AFFINITY_NS_SELECTOR), ("node2", S2, STAY_WITH_S2_IN_REGION)),
+        nodes_with(RG_CHINA, RG_INDIA, AZ1),
+        [0, 100, 100],
+        id="AntiAffinity symmetry with namespace selector",
+    ),
+    pytest.param(
+        make_pod("p", S1),
+        existing(("node1", S1, HARD_AFFINITY), ("node2", S2, HARD_AFFINITY)),
+        nodes_with(RG_CHINA, RG_INDIA, AZ1),
+        [100, 100, 0],
+        id="Affinity symmetry: required terms of existing pods count with hardPodAffinityWeight",
+    ),
+    pytest.param(
+        make_pod("p", S1, affinity=AWAY_FROM_S1_IN_AZ),
+        existing(("node1", S1), ("node2", S2)),
+        nodes_with(AZ1, RG_CHINA),
+        [0, 100],
+        id="Anti Affinity: pod that does not match existing pods in node will get high score",
+    ),
+    pytest.param(
+        make_pod("p", S1, affinity=AWAY_FROM_S1_IN_AZ),
+        existing(("node1", S1), ("node2", S1)),
+        nodes_with(AZ1, RG_CHINA),
+        [0, 100],
+        id="Anti Affinity: pod that does not match topology key & match the pods in nodes gets higher score",
+    ),
+    pytest.param(
+        make_pod("p", S1, affinity=AWAY_FROM_S1_IN_AZ),
+        existing(("node1", S1), ("node1", S1), ("node2", S2)),
+        nodes_with(AZ1, RG_INDIA),
+        [0, 100],
+        id="Anti Affinity: the node which has more unmatches will get high score",
+    ),
+    pytest.param(
+        make_pod("p", S2),
+        existing(("node1", S1, AWAY_FROM_S2_IN_AZ), ("node2", S2, AWAY_FROM_S1_IN_AZ)),
+        nodes_with(AZ1, AZ2),
+        [0, 100],
+        id="Anti Affinity symmetry: the existing pods in node which has anti affinity match will get high score",
+    ),
+    pytest.param(
+        make_pod("p", S1, affinity=STAY_S1_REGION_AWAY_S2_AZ),
+        existing(("node1", S1), ("node2", S1)),
+        nodes_with(RG_CHINA, AZ1),
+        [100, 0],
+        id="Affinity and Anti Affinity: preferred terms in both",
+    ),
+    pytest.param(
+        make_pod("p", S1, affinity=STAY_S1_REGION_AWAY_S2_AZ),
+        existing(
+            ("node1", S1), ("node1", S1), ("node2", S1), ("node3", S1), ("node3", S1), ("node4", S1), ("node5", S1)
+        ),
+        nodes_with(RG_CHINA_AZ1, RG_INDIA, RG_CHINA, RG_CHINA, RG_INDIA),
+        [100, 0, 100, 100, 0],
+        id="Affinity and Anti Affinity: the pod to schedule and existing pods have the same labels",
+    ),
+    pytest.param(
+        make_pod("p", S1, affinity=STAY_S1_REGION_AWAY_S2_AZ),
+        existing(
+            ("node1", S1), ("node2", S2), ("node3", {}, STAY_S1_REGION_AWAY_S2_AZ), ("node4", {}, AWAY_FROM_S1_IN_AZ)
+        ),
+        nodes_with(RG_CHINA, AZ1, RG_INDIA, AZ2),
+        [100, 0, 100, 0],
+        id="Affinity and Anti Affinity and symmetry",
+    ),
+    pytest.param(
+        make_pod("p", S1),
+        existing(("node1", S1), ("node2", {}, STAY_S1_REGION_AWAY_S2_AZ)),
+        nodes_with(RG_CHINA, RG_CHINA),
+        [0, 0],
+        id="Avoid panic when partial nodes in a topology don't have pods with affinity",
+    ),
+]
+
+
+@pytest.mark.parametrize(("pending", "existing_pods", "nodes", "want"), PREFERRED)
+def test_preferred_affinity(pending, existing_pods, nodes, want):
+    got = scores(IPA, pending, nodes, existing_pods, namespaces=TEAM_NAMESPACES)
+    if want is None:
+        assert got is None  # PreScore Skip
+    else:
+        assert list(got.values()) == want
