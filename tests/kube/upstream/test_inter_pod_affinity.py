@@ -2,9 +2,9 @@
 
 * pkg/scheduler/framework/plugins/interpodaffinity/filtering_test.go @ 072825f9a367 (TestRequiredAffinitySingleNode:
   the Filter status of one node)
-* pkg/scheduler/framework/plugins/interpodaffinity/scoring_test.go @ 8a4d98ac2f6d (TestPreferredAffinity: final
-  scores, hardPodAffinityWeight 1, the Namespace objects of its `namespaces`), plus a few cases built here and
-  checked by hand against scoring.go (hardPodAffinityWeight 0, ignorePreferredTermsOfExistingPods).
+* pkg/scheduler/framework/plugins/interpodaffinity/scoring_test.go @ 8a4d98ac2f6d (TestPreferredAffinity and
+  TestPreferredAffinityWithHardPodAffinitySymmetricWeight: final scores, with the Namespace objects of its
+  `namespaces`), plus a few cases built here and checked by hand against scoring.go.
 
 Each case runs the plugin at the object level (envs.kube) and vectorised (envs.scheduling over a ClusterState): both
 must give the same statuses and scores (spread_helpers).
@@ -24,8 +24,8 @@ Upstream behaviour pinned here:
 
 Deviations: upstream's empty namespace "" is podgym's "default".
 
-Left out: TestPreferredAffinity's two "invalid ... fails PreScore" cases and its cases after "Affinity with pods
-matching NamespaceSelector" (not read); "Doesn't satisfy the PodAffinity because of unmatching labelSelector" (a required term with an empty
+Left out: TestPreferredAffinity's two "invalid ... fails PreScore" cases (podgym does not validate label values of
+pod selectors); "Doesn't satisfy the PodAffinity because of unmatching labelSelector" (a required term with an empty
 topologyKey: the API server refuses such a pod, and so does podgym's parser); the two cases with an invalid label value
 in a selector (upstream fails PreFilter; podgym does not validate label values of pod selectors);
 TestRequiredAffinityMultipleNodes, TestPreFilterStateAddRemovePod and the queueing-hint tests (isSchedulableAfter*):
@@ -632,3 +632,90 @@ def test_preferred_affinity(pending, existing_pods, nodes, want):
         assert got is None  # PreScore Skip
     else:
         assert list(got.values()) == want
+
+
+NS_CASES = [
+    pytest.param(
+        AFFINITY_NS_SELECTOR,
+        ["subteam1.team1", "subteam1.team1", "subteam1.team2"],
+        [100, 0],
+        id="Affinity with pods matching NamespaceSelector",
+    ),
+    pytest.param(
+        AFFINITY_NS_SELECTOR,
+        ["subteam1.team1", "subteam1.team1", "subteam2.team2"],
+        [100, 0],
+        id="Affinity with pods matching both NamespaceSelector and Namespaces fields",
+    ),
+    pytest.param(
+        ANTI_AFFINITY_NS_SELECTOR,
+        ["subteam1.team1", "subteam1.team1", "subteam1.team2"],
+        [0, 100],
+        id="Anti-affinity with pods matching NamespaceSelector",
+    ),
+    pytest.param(
+        ANTI_AFFINITY_NS_SELECTOR,
+        ["subteam1.team1", "subteam1.team1", "subteam2.team2"],
+        [0, 100],
+        id="Anti-affinity with pods matching both NamespaceSelector and Namespaces fields",
+    ),
+]
+
+
+@pytest.mark.parametrize(("aff", "node1_namespaces", "want"), NS_CASES)
+def test_preferred_affinity_namespace_selector(aff, node1_namespaces, want):
+    pending = make_pod("p", S1, namespace="subteam1.team1", affinity=aff)
+    pods = existing(*[("node1", S1, None, ns) for ns in node1_namespaces], ("node2", S1, None, "subteam2.team1"))
+    got = scores(IPA, pending, nodes_with(RG_CHINA, RG_INDIA), pods, namespaces=TEAM_NAMESPACES)
+    assert list(got.values()) == want
+
+
+@pytest.mark.parametrize(("ignore", "want"), [(True, None), (False, [0, 100])])
+def test_ignore_preferred_terms_of_existing_pods_upstream(ignore, want):
+    """TestPreferredAffinity "Ignore preferred terms of existing pods" / "Do not ignore ..."."""
+    pods = existing(("node1", S1, STAY_S1_REGION_AWAY_S2_AZ), ("node2", S2, STAY_WITH_S2_IN_REGION))
+    args = {"hardPodAffinityWeight": 1, "ignorePreferredTermsOfExistingPods": ignore}
+    got = scores(IPA, make_pod("p", S2), nodes_with(RG_CHINA, RG_INDIA), pods, args=args)
+    assert (None if got is None else list(got.values())) == want
+
+
+def test_no_nodes_to_score():
+    assert scores(IPA, make_pod("p", S2), [], []) is None
+
+
+# TestPreferredAffinityWithHardPodAffinitySymmetricWeight: upstream's "" namespace (in the term's namespaces too) is
+# podgym's "default".
+HARD_POD_AFFINITY = affinity(
+    [
+        {
+            "labelSelector": {"matchExpressions": [{"key": "service", "operator": "In", "values": ["S1"]}]},
+            "namespaces": ["default", "subteam2.team2"],
+            "namespaceSelector": {"matchExpressions": [{"key": "team", "operator": "In", "values": ["team1"]}]},
+            "topologyKey": "region",
+        }
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("namespace", "weight", "want"),
+    [
+        pytest.param("default", 1, [100, 100, 0], id="with default weight"),
+        pytest.param("default", 0, None, id="with zero weight"),
+        pytest.param("subteam1.team2", 1, None, id="with no matching namespace"),
+        pytest.param("subteam1.team1", 1, [100, 100, 0], id="with matching NamespaceSelector"),
+        pytest.param("subteam2.team2", 1, [100, 100, 0], id="with matching Namespaces"),
+    ],
+)
+def test_preferred_affinity_with_hard_pod_affinity_symmetric_weight(namespace, weight, want):
+    pending = make_pod("p", {"service": "S1"}, namespace=namespace)
+    pods = existing(("node1", {}, HARD_POD_AFFINITY), ("node2", {}, HARD_POD_AFFINITY))
+    got = scores(
+        IPA,
+        pending,
+        nodes_with(RG_CHINA, RG_INDIA, AZ1),
+        pods,
+        args={"hardPodAffinityWeight": weight},
+        namespaces=TEAM_NAMESPACES,
+    )
+    assert (None if got is None else list(got.values())) == want
