@@ -1,7 +1,7 @@
 """Cases from kubernetes/kubernetes (v1.35 era):
 
-* pkg/scheduler/framework/plugins/interpodaffinity/filtering_test.go @ 072825f9a367 (TestRequiredAffinitySingleNode:
-  the Filter status of one node)
+* pkg/scheduler/framework/plugins/interpodaffinity/filtering_test.go @ 072825f9a367 (TestRequiredAffinitySingleNode,
+  TestRequiredAffinityMultipleNodes: the Filter status of each node)
 * pkg/scheduler/framework/plugins/interpodaffinity/scoring_test.go @ 8a4d98ac2f6d (TestPreferredAffinity and
   TestPreferredAffinityWithHardPodAffinitySymmetricWeight: final scores, with the Namespace objects of its
   `namespaces`), plus a few cases built here and checked by hand against scoring.go.
@@ -28,9 +28,9 @@ Left out: TestPreferredAffinity's two "invalid ... fails PreScore" cases (podgym
 pod selectors); "Doesn't satisfy the PodAffinity because of unmatching labelSelector" (a required term with an empty
 topologyKey: the API server refuses such a pod, and so does podgym's parser); the two cases with an invalid label value
 in a selector (upstream fails PreFilter; podgym does not validate label values of pod selectors);
-TestRequiredAffinityMultipleNodes, TestPreFilterStateAddRemovePod and the queueing-hint tests (isSchedulableAfter*):
-preemption's AddPod/RemovePod is not implemented, and the multiple-node cases need the time this transcription did not
-have (the property test in tests/sim/test_scheduling_parity.py draws such clusters).
+TestRequiredAffinityMultipleNodes after its twelfth case, TestPreFilterStateAddRemovePod and
+the queueing-hint tests (isSchedulableAfter*): preemption's AddPod/RemovePod is not implemented; the property test in
+tests/sim/test_scheduling_parity.py draws random multi-node clusters against the object-level form.
 """
 
 from __future__ import annotations
@@ -719,3 +719,151 @@ def test_preferred_affinity_with_hard_pod_affinity_symmetric_weight(namespace, w
         namespaces=TEAM_NAMESPACES,
     )
     assert (None if got is None else list(got.values())) == want
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# TestRequiredAffinityMultipleNodes (filtering_test.go @ 072825f9a367): the Filter status of every node
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def named_nodes(*specs: tuple[str, dict]) -> list[dict]:
+    return [make_node(name, labels) for name, labels in specs]
+
+
+def aff_in(key: str, topology: str, values: list[str]) -> dict:
+    return term(key, "In", topology, values)
+
+
+def exists_term(key: str, topology: str) -> dict:
+    return term(key, "Exists", topology)
+
+
+HOSTS = [
+    ("nodeA", {"region": "r1", "zone": "z1", "hostname": "nodeA"}),
+    ("nodeB", {"region": "r1", "zone": "z2", "hostname": "nodeB"}),
+]
+SAME_ZONE_HOSTS = [
+    ("nodeA", {"region": "r1", "zone": "z1", "hostname": "nodeA"}),
+    ("nodeB", {"region": "r1", "zone": "z1", "hostname": "nodeB"}),
+]
+CHINA_INDIA = [("nodeA", RG_CHINA), ("nodeB", RG_CHINA_AZ1), ("nodeC", RG_INDIA)]
+
+MULTIPLE_NODES = [
+    pytest.param(
+        make_pod("p", affinity=affinity([aff_in("foo", "region", ["bar"])])),
+        [make_pod("p1", {"foo": "bar"}, node="node1")],
+        named_nodes(("node1", RG_CHINA), ("node2", RG_CHINA_AZ1), ("node3", RG_INDIA)),
+        [None, None, AFF],
+        id="A pod can be scheduled onto all the nodes of the topology value where a pod matches its affinity",
+    ),
+    pytest.param(
+        make_pod(
+            "p",
+            {"foo": "bar", "service": "securityscan"},
+            affinity=affinity([aff_in("foo", "zone", ["bar"]), aff_in("service", "zone", ["securityscan"])]),
+        ),
+        [make_pod("p1", {"foo": "bar"}, node="nodeA")],
+        named_nodes(("nodeA", {"zone": "az1", "hostname": "h1"}), ("nodeB", {"zone": "az2", "hostname": "h2"})),
+        [None, None],
+        id="The first pod of a collection with affinity to itself is not blocked",
+    ),
+    pytest.param(
+        make_pod(
+            "p",
+            {"foo": "bar", "service": "securityscan"},
+            affinity=affinity([aff_in("foo", "zone", ["bar"]), aff_in("service", "zone", ["securityscan"])]),
+        ),
+        [make_pod("p1", {"foo": "bar"}, node="nodeA")],
+        named_nodes(
+            ("nodeA", {"zoneLabel": "az1", "hostname": "h1"}), ("nodeB", {"zoneLabel": "az2", "hostname": "h2"})
+        ),
+        [AFF, AFF],
+        id="The first pod of the collection can only be scheduled on nodes labelled with the requested topology keys",
+    ),
+    pytest.param(
+        make_pod("p", affinity=affinity(anti=[aff_in("foo", "region", ["abc"])])),
+        [make_pod("e", {"foo": "abc"}, node="nodeA")],
+        named_nodes(("nodeA", {"region": "r1", "hostname": "nodeA"}), ("nodeB", {"region": "r1", "hostname": "nodeB"})),
+        [ANTI, ANTI],
+        id="NodeA and nodeB share the region where a pod matches the anti-affinity: neither fits",
+    ),
+    pytest.param(
+        make_pod(
+            "p", affinity=affinity(anti=[aff_in("foo", "region", ["abc"]), aff_in("service", "zone", ["securityscan"])])
+        ),
+        [make_pod("e", {"foo": "abc", "service": "securityscan"}, node="nodeA")],
+        named_nodes(
+            ("nodeA", {"region": "r1", "zone": "z1", "hostname": "nodeA"}),
+            ("nodeB", {"region": "r1", "zone": "z2", "hostname": "nodeB"}),
+        ),
+        [ANTI, ANTI],
+        id="anti-affinity matches a pod when any term of the anti-affinity rule matches it",
+    ),
+    pytest.param(
+        make_pod("p", affinity=affinity(anti=[aff_in("foo", "region", ["abc"])])),
+        [make_pod("e", {"foo": "abc"}, node="nodeA")],
+        named_nodes(*CHINA_INDIA),
+        [ANTI, ANTI, None],
+        id="NodeA and nodeB share the region of a matching pod; nodeC fits",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": "123"}, namespace="NS1", affinity=affinity(anti=[aff_in("foo", "region", ["bar"])])),
+        [
+            make_pod("e1", {"foo": "bar"}, node="nodeA", namespace="NS1"),
+            make_pod("e2", node="nodeC", namespace="NS2", affinity=affinity(anti=[aff_in("foo", "region", ["123"])])),
+        ],
+        named_nodes(*CHINA_INDIA),
+        [ANTI, ANTI, None],
+        id="an existing pod whose anti-affinity matches the incoming pod but in a different namespace does not count",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": ""}),
+        [make_pod("e", node="nodeA", affinity=affinity(anti=[exists_term("foo", "invalid-node-label")]))],
+        named_nodes(*SAME_ZONE_HOSTS),
+        [None, None],
+        id="existing pod's anti-affinity term with a topologyKey no node has",
+    ),
+    pytest.param(
+        make_pod("p", affinity=affinity(anti=[exists_term("foo", "invalid-node-label")])),
+        [make_pod("e", {"foo": ""}, node="nodeA")],
+        named_nodes(*SAME_ZONE_HOSTS),
+        [None, None],
+        id="incoming pod's anti-affinity: even if labelSelector matches, the topologyKey must match",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": "", "bar": ""}),
+        [
+            make_pod("e1", node="nodeA", affinity=affinity(anti=[exists_term("foo", "zone")])),
+            make_pod("e2", node="nodeA", affinity=affinity(anti=[exists_term("bar", "region")])),
+        ],
+        named_nodes(*HOSTS),
+        [EXISTING, EXISTING],
+        id="existing pods' anti-affinity: the incoming pod violates a term on every node",
+    ),
+    pytest.param(
+        make_pod("p", affinity=affinity(anti=[exists_term("foo", "zone"), exists_term("bar", "region")])),
+        [make_pod("e1", {"foo": ""}, node="nodeA"), make_pod("e2", {"bar": ""}, node="nodeB")],
+        named_nodes(*HOSTS),
+        [ANTI, ANTI],
+        id="incoming pod's anti-affinity: it violates at least one rule on every node",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": "", "bar": ""}),
+        [
+            make_pod(
+                "e",
+                node="nodeA",
+                affinity=affinity(anti=[exists_term("foo", "invalid-node-label"), exists_term("bar", "zone")]),
+            )
+        ],
+        named_nodes(*HOSTS),
+        [EXISTING, None],
+        id="existing pod's anti-affinity: labelSelector and topologyKey must both match (one invalid key)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("pending", "existing_pods", "nodes", "want"), MULTIPLE_NODES)
+def test_required_affinity_multiple_nodes(pending, existing_pods, nodes, want):
+    got = filter_messages(IPA, pending, nodes, existing_pods)
+    assert [got[n["metadata"]["name"]] for n in nodes] == want
