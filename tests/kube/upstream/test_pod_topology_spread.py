@@ -24,8 +24,10 @@ enableNodeInclusionPolicy per case; podgym runs v1.35's default (on), and only c
 under it are kept (all of those read: the "in real case" comments of the Filter cases hold either way).
 
 Left out: TestPreFilterState and TestPreFilterStateAddPod/RemovePod (they compare the internal preFilterState and
-preemption's AddPod/RemovePod, which podgym does not implement); the queueing-hint tests (isSchedulableAfter*);
-benchmarks.
+preemption's AddPod/RemovePod, which podgym does not implement; two of TestPreFilterState's counting cases are
+checked through Filter instead); TestSingleConstraint's and TestMultipleConstraints' cases after those listed here,
+and the scoring cases after "one constraint on zone, 3 out of 4 nodes are candidates"; the queueing-hint tests
+(isSchedulableAfter*); benchmarks.
 """
 
 from __future__ import annotations
@@ -364,7 +366,8 @@ def test_null_label_selector_matches_nothing():
 
 
 def test_match_label_keys_narrow_the_selector():
-    """TestPreFilterState "include matchLabelKeys": matchLabelKeys [bar] adds bar=<the pod's value> to the selector."""
+    """matchLabelKeys [bar] adds bar=<the pod's value> to the selector (filterTopologySpreadConstraints /
+    mergeLabelSetWithSelector in common.go)."""
     pending = make_pod("p", {"foo": "", "bar": "a"}, spread=[c(1, "zone", DNS, FOO, matchLabelKeys=["bar"])])
     existing = [
         make_pod("p-a1", {"foo": "", "bar": "a"}, node="node-a"),
