@@ -25,9 +25,11 @@ under it are kept (all of those read: the "in real case" comments of the Filter 
 
 Left out: TestPreFilterState and TestPreFilterStateAddPod/RemovePod (they compare the internal preFilterState and
 preemption's AddPod/RemovePod, which podgym does not implement; two of TestPreFilterState's counting cases are
-checked through Filter instead); TestSingleConstraint's and TestMultipleConstraints' cases after those listed here,
-and the scoring cases after "one constraint on zone, 3 out of 4 nodes are candidates"; the queueing-hint tests
-(isSchedulableAfter*); benchmarks.
+checked through Filter instead); TestSingleConstraint's and TestMultipleConstraints' cases after those listed here;
+the scoring cases "two Constraints on zone and node, 2 out of 4 nodes are candidates" and the one after it (not
+read), "minDomains has no effect when ScheduleAnyway" (the API server, and podgym's parser, refuse minDomains with
+ScheduleAnyway), "matchLabelKeys ignored when feature gate disabled" (the gate is on in v1.35) and the matchLabelKeys
+cases after it (not read); the queueing-hint tests (isSchedulableAfter*); benchmarks.
 """
 
 from __future__ import annotations
@@ -516,3 +518,135 @@ def test_statefulset_default_selector_leaves_out_per_pod_labels():
     pending = make_pod("db-3", {"app": "db", per_pod: "db-3"}, owner=owner)
     got = scores(PTS, pending, host_nodes("node-a", "node-b", "node-c"), existing)
     assert got["node-c"] == 100 and got["node-c"] > got["node-b"] > got["node-a"]
+
+
+ABXY_HOSTS = [
+    make_node(n, {"zone": z, HOST: n})
+    for n, z in (("node-a", "zone1"), ("node-b", "zone1"), ("node-x", "zone2"), ("node-y", "zone2"))
+]
+NODE_ABC = [
+    make_node("node-a", {"node": "node-a", "foo": ""}),
+    make_node("node-b", {"node": "node-b", "foo": ""}),
+    make_node("node-c", {"node": "node-c"}),
+]
+NODE_ABC_TAINTED = [
+    make_node("node-a", {"node": "node-a"}),
+    make_node("node-b", {"node": "node-b"}),
+    make_node("node-c", {"node": "node-c"}, taints=TAINTS),
+]
+POLICY_EXISTING = pods_on(("node-a", 2), ("node-b", 1), ("node-c", 1))
+DIFFERENT_SELECTORS = [
+    make_pod("p-a1", {"foo": ""}, node="node-a"),
+    make_pod("p-b1", {"foo": "", "bar": ""}, node="node-b"),
+    make_pod("p-y1", {"foo": ""}, node="node-y"),
+    make_pod("p-y2", {"bar": ""}, node="node-y"),
+]
+TWO_SELECTORS_POD = make_pod("p", {"foo": "", "bar": ""}, spread=[c(1, "zone", SA, FOO), c(1, HOST, SA, BAR)])
+
+MORE_SCORES = [
+    pytest.param(
+        TWO_SELECTORS_POD,
+        ABXY_HOSTS,
+        [],
+        DIFFERENT_SELECTORS,
+        {"node-a": 60, "node-b": 20, "node-x": 100, "node-y": 60},
+        id="two Constraints on zone and node, with different labelSelectors",
+    ),
+    pytest.param(
+        TWO_SELECTORS_POD,
+        ABXY_HOSTS,
+        [],
+        [
+            make_pod("p-b1", {"bar": ""}, node="node-b"),
+            make_pod("p-x1", {"foo": ""}, node="node-x"),
+            make_pod("p-y1", {"foo": "", "bar": ""}, node="node-y"),
+        ],
+        {"node-a": 100, "node-b": 60, "node-x": 40, "node-y": 0},
+        id="two Constraints on zone and node, with different labelSelectors, some nodes have 0 pods",
+    ),
+    pytest.param(
+        TWO_SELECTORS_POD,
+        ABXY_HOSTS[:3],
+        ABXY_HOSTS[3:],
+        DIFFERENT_SELECTORS,
+        {"node-a": 50, "node-b": 25, "node-x": 100},
+        id="two Constraints on zone and node, with different labelSelectors, 3 out of 4 nodes are candidates",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": ""}, spread=[c(1, HOST, SA, FOO)]),
+        host_nodes("node-a", "node-b"),
+        [],
+        [
+            make_pod("p-a1", {"foo": ""}, node="node-a", namespace="ns1"),
+            *pods_on(("node-a", 1)),
+            make_pod("p-b1", {"foo": ""}, node="node-b"),
+            make_pod("p-b2", {"foo": ""}, node="node-b"),
+        ],
+        {"node-a": 100, "node-b": 33},
+        id="existing pods in a different namespace do not count",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": ""}, spread=[c(1, HOST, SA, FOO)]),
+        host_nodes("node-a", "node-b"),
+        [],
+        [make_pod("p-a", {"foo": ""}, node="node-a", terminating=True), make_pod("p-b", {"foo": ""}, node="node-b")],
+        {"node-a": 100, "node-b": 0},
+        id="terminating Pods should be excluded",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": ""}, node_selector={"foo": ""}, spread=[c(1, "node", SA, FOO)]),
+        NODE_ABC,
+        [],
+        POLICY_EXISTING,
+        {"node-a": 0, "node-b": 33, "node-c": 100},
+        id="NodeAffinityPolicy honored with labelSelectors",
+    ),
+    pytest.param(
+        make_pod(
+            "p", {"foo": ""}, node_selector={"foo": ""}, spread=[c(1, "node", SA, FOO, nodeAffinityPolicy="Ignore")]
+        ),
+        NODE_ABC,
+        [],
+        POLICY_EXISTING,
+        {"node-a": 66, "node-b": 100, "node-c": 100},
+        id="NodeAffinityPolicy ignored with labelSelectors",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": ""}, affinity=FOO_AFFINITY, spread=[c(1, "node", SA, FOO)]),
+        NODE_ABC,
+        [],
+        POLICY_EXISTING,
+        {"node-a": 0, "node-b": 33, "node-c": 100},
+        id="NodeAffinityPolicy honored with nodeAffinity",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": ""}, affinity=FOO_AFFINITY, spread=[c(1, "node", SA, FOO, nodeAffinityPolicy="Ignore")]),
+        NODE_ABC,
+        [],
+        POLICY_EXISTING,
+        {"node-a": 66, "node-b": 100, "node-c": 100},
+        id="NodeAffinityPolicy ignored with nodeAffinity",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": ""}, spread=[c(1, "node", SA, FOO, nodeTaintsPolicy="Honor")]),
+        NODE_ABC_TAINTED,
+        [],
+        POLICY_EXISTING,
+        {"node-a": 0, "node-b": 33, "node-c": 100},
+        id="NodeTaintsPolicy honored",
+    ),
+    pytest.param(
+        make_pod("p", {"foo": ""}, spread=[c(1, "node", SA, FOO)]),
+        NODE_ABC_TAINTED,
+        [],
+        POLICY_EXISTING,
+        {"node-a": 66, "node-b": 100, "node-c": 100},
+        id="NodeTaintsPolicy ignored",
+    ),
+]
+
+
+@pytest.mark.parametrize(("pending", "nodes", "failed", "existing", "want"), MORE_SCORES)
+def test_pod_topology_spread_score_more(pending, nodes, failed, existing, want):
+    names = [n["metadata"]["name"] for n in nodes]
+    assert scores(PTS, pending, nodes + failed, existing, filtered=names) == want
