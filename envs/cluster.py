@@ -392,6 +392,12 @@ class ClusterState:
         self.namespaces: dict[str, Namespace] = {ns.name: ns for ns in map(parse_namespace, namespaces)}
         self.bound_pods = BoundPods(n, self.namespaces)
 
+    def remember(self, key: object, value: object) -> None:
+        """Store `value` in ``static_cache`` (entries of past static versions go once it holds 4,096)."""
+        if len(self.static_cache) >= 4096:
+            self.static_cache.clear()
+        self.static_cache[key] = value
+
     @classmethod
     def for_workloads(
         cls, nodes: Sequence[Node | dict], *workloads: Workload | None, namespaces: Iterable[Namespace | dict] = ()

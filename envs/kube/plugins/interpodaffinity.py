@@ -209,7 +209,7 @@ class InterPodAffinity(Plugin):
             anti=list(anti.items()),
             preferred=preferred,
         )
-        cluster.static_cache[key] = (pod, static)
+        cluster.remember(key, (pod, static))
         return static
 
     def _failures(self, cluster: ClusterState, pod: Pod) -> list[tuple[str, bool, np.ndarray]]:

@@ -370,7 +370,7 @@ class PodTopologySpread(Plugin):
             soft_has_key=soft_has_key,
             soft_included=[included(c) for c in soft],
         )
-        cluster.static_cache[key] = (pod, static)
+        cluster.remember(key, (pod, static))
         return static
 
     def _counts(self, cluster: ClusterState, c: Constraint) -> np.ndarray:
