@@ -249,7 +249,7 @@ class BoundPods:
 
     def matches(self, matcher: PodMatcher, pod: Pod) -> bool:
         """Whether `matcher` counts a pod of template `pod`."""
-        return matcher.matches(pod.namespace, pod.labels, self.namespace_labels(pod.namespace))
+        return matcher.matches(pod.namespace, pod.labels, self.namespace_labels(pod.namespace), pod.terminating)
 
     def bind(self, node: int, template: Pod, delta: int) -> None:
         entry = self._templates.get(id(template))

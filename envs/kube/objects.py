@@ -278,15 +278,21 @@ class PodMatcher:
     selector: LabelSelector
     namespaces: frozenset[str]
     namespace_selector: LabelSelector = NOTHING
+    live_only: bool = False  # terminating pods do not match (PodTopologySpread's countPodsMatchSelector)
 
     def __post_init__(self) -> None:
         # Looked up per scheduling decision (envs.cluster.BoundPods.count): hash once.
-        object.__setattr__(self, "_hash", hash((self.selector, self.namespaces, self.namespace_selector)))
+        fields = (self.selector, self.namespaces, self.namespace_selector, self.live_only)
+        object.__setattr__(self, "_hash", hash(fields))
 
     def __hash__(self) -> int:
         return self._hash  # type: ignore[attr-defined]
 
-    def matches(self, namespace: str, labels: Mapping[str, str], ns_labels: Mapping[str, str]) -> bool:
+    def matches(
+        self, namespace: str, labels: Mapping[str, str], ns_labels: Mapping[str, str], terminating: bool = False
+    ) -> bool:
+        if terminating and self.live_only:
+            return False
         if namespace not in self.namespaces and not self.namespace_selector.matches(ns_labels):
             return False
         return self.selector.matches(labels)

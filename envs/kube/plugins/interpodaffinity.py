@@ -52,8 +52,8 @@ class AllOf:
 
     matchers: tuple[PodMatcher, ...]
 
-    def matches(self, namespace: str, labels, ns_labels) -> bool:
-        return all(m.matches(namespace, labels, ns_labels) for m in self.matchers)
+    def matches(self, namespace: str, labels, ns_labels, terminating: bool = False) -> bool:
+        return all(m.matches(namespace, labels, ns_labels, terminating) for m in self.matchers)
 
 
 def _has_preferred(pod: Pod) -> bool:

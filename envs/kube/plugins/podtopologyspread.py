@@ -101,7 +101,7 @@ def resolve_constraints(
                 min_domains=1 if c.min_domains is None else c.min_domains,
                 node_affinity_policy=c.node_affinity_policy or "Honor",
                 node_taints_policy=c.node_taints_policy or "Ignore",
-                matcher=PodMatcher(sel, frozenset((pod.namespace,))),
+                matcher=PodMatcher(sel, frozenset((pod.namespace,)), live_only=True),
             )
         )
     return tuple(out)
@@ -135,7 +135,8 @@ def matches_inclusion_policies(c: Constraint, pod: Pod, node: Node) -> bool:
 
 def count_matching(pods: Sequence[Pod], c: Constraint, namespace: str) -> int:
     """countPodsMatchSelector: pods of `namespace` the constraint's selector matches (none for an empty one), less
-    terminating pods (the simulation has none: a departing pod is unbound at once)."""
+    terminating pods (vectorised, a terminating pod's template keeps its deletionTimestamp and the constraint's
+    matcher is ``live_only``)."""
     if c.selector.empty:
         return 0
     return sum(1 for p in pods if p.namespace == namespace and not p.terminating and c.selector.matches(p.labels))

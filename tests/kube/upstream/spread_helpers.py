@@ -75,10 +75,9 @@ def exists(key: str) -> dict:
 def _vector(plugin_name, args, pending, nodes, existing, namespaces):
     plugin = new_plugin(plugin_name, args)
     profile = kube.Profile("s", (plugin,), ((plugin, 1),))
-    live = [p for p in existing if not (p["metadata"].get("deletionTimestamp"))]
-    bound, incoming = workload_from_pods(live), workload_from_pods([pending])
+    bound, incoming = workload_from_pods(existing), workload_from_pods([pending])
     state = ClusterState.for_workloads(nodes, bound, incoming, namespaces=namespaces or ())
-    for i, p in enumerate(live):
+    for i, p in enumerate(existing):
         state.bind(state.node_index[p["spec"]["nodeName"]], state.pod_request(bound, i))
     return VectorProfile(profile), state, state.pod_request(incoming, 0)
 
