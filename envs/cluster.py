@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.kube.objects import (
+from podgym.envs.kube.objects import (
     CPU,
     EPHEMERAL_STORAGE,
     MEMORY,
@@ -33,9 +33,9 @@ from envs.kube.objects import (
     parse_node,
     term_matcher,
 )
-from envs.kube.resources import is_scalar_resource_name
-from envs.kube.validation import parse_int64
-from envs.workload.types import GPU_MODEL_LABEL, GPU_RESOURCE, MILLI_GPU, Workload
+from podgym.envs.kube.resources import is_scalar_resource_name
+from podgym.envs.kube.validation import parse_int64
+from podgym.envs.workload.types import GPU_MODEL_LABEL, GPU_RESOURCE, MILLI_GPU, Workload
 
 NATIVE_RESOURCES = (CPU, MEMORY, EPHEMERAL_STORAGE)
 

@@ -61,12 +61,12 @@ def test_spread_services_replicas_land_one_per_node_and_evenly_over_zones():
         sys.path.pop(0)
     import numpy as np
 
-    import envs.kube as kube
-    from envs.policy import KubeSchedulerPolicy
-    from envs.simulator import SimulationOptions, Simulator
-    from envs.workload.objects import workload_from_pods
-    from envs.workload.ops import take
-    from envs.workload.types import ClusterSource
+    import podgym.envs.kube as kube
+    from podgym.envs.policy import KubeSchedulerPolicy
+    from podgym.envs.simulator import SimulationOptions, Simulator
+    from podgym.envs.workload.objects import workload_from_pods
+    from podgym.envs.workload.ops import take
+    from podgym.envs.workload.types import ClusterSource
 
     cluster = ClusterSource(kube.parse_nodes([bench.node(i, zoned=True) for i in range(9)]))
     templates = workload_from_pods([bench.pod_template(f"svc-{k}") for k in range(2)])

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.cluster import ClusterState
-from envs.kube.objects import LabelSelector, PodMatcher
-from envs.scenario import load_and_build
-from envs.scheduling import VectorProfile
-from envs.workload.objects import workload_from_pods
+from podgym.envs.cluster import ClusterState
+from podgym.envs.kube.objects import LabelSelector, PodMatcher
+from podgym.envs.scenario import load_and_build
+from podgym.envs.scheduling import VectorProfile
+from podgym.envs.workload.objects import workload_from_pods
 from tests.kube import builders
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from envs.kube.framework import (
+from podgym.envs.kube.framework import (
     ALL_NODES,
     MAX_NODE_SCORE,
     NAMESPACES,
@@ -28,12 +28,12 @@ from envs.kube.framework import (
     Plugin,
     Status,
 )
-from envs.kube.nodeinfo import NodeInfo
-from envs.kube.objects import Pod, PodMatcher, namespace_labels, term_matcher
-from envs.kube.plugins.args import InterPodAffinityArgs, parse_args
+from podgym.envs.kube.nodeinfo import NodeInfo
+from podgym.envs.kube.objects import Pod, PodMatcher, namespace_labels, term_matcher
+from podgym.envs.kube.plugins.args import InterPodAffinityArgs, parse_args
 
 if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
-    from envs.cluster import ClusterState, PodRequest
+    from podgym.envs.cluster import ClusterState, PodRequest
 
 ERR_REASON_EXISTING_ANTI_AFFINITY = "node(s) didn't satisfy existing pods anti-affinity rules"
 ERR_REASON_AFFINITY = "node(s) didn't match pod affinity rules"

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from envs.kube.framework import (
+from podgym.envs.kube.framework import (
     ALL_NODES,
     MAX_NODE_SCORE,
     UNSCHEDULABLE,
@@ -32,8 +32,8 @@ from envs.kube.framework import (
     Plugin,
     Status,
 )
-from envs.kube.nodeinfo import NodeInfo
-from envs.kube.objects import (
+from podgym.envs.kube.nodeinfo import NodeInfo
+from podgym.envs.kube.objects import (
     LabelSelector,
     Node,
     Pod,
@@ -42,12 +42,12 @@ from envs.kube.objects import (
     TopologySpreadConstraint,
     label_key_requirements,
 )
-from envs.kube.plugins.args import PodTopologySpreadArgs, parse_args
-from envs.kube.plugins.nodeaffinity import required_affinity_matches, terms_mask
-from envs.kube.plugins.tainttoleration import find_untolerated_taint
+from podgym.envs.kube.plugins.args import PodTopologySpreadArgs, parse_args
+from podgym.envs.kube.plugins.nodeaffinity import required_affinity_matches, terms_mask
+from podgym.envs.kube.plugins.tainttoleration import find_untolerated_taint
 
 if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
-    from envs.cluster import ClusterState, PodRequest, Topology
+    from podgym.envs.cluster import ClusterState, PodRequest, Topology
 
 ERR_REASON_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints"
 ERR_REASON_NODE_LABEL_NOT_MATCH = ERR_REASON_CONSTRAINTS_NOT_MATCH + " (missing required label)"

@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 
-import envs.kube as kube
-from envs.cluster import ClusterState
-from envs.kube.cycle import run_filters, run_score_plugin
-from envs.kube.framework import NAMESPACES
-from envs.kube.plugins import new_plugin
-from envs.scheduling import VectorProfile
-from envs.workload.objects import workload_from_pods
+import podgym.envs.kube as kube
+from podgym.envs.cluster import ClusterState
+from podgym.envs.kube.cycle import run_filters, run_score_plugin
+from podgym.envs.kube.framework import NAMESPACES
+from podgym.envs.kube.plugins import new_plugin
+from podgym.envs.scheduling import VectorProfile
+from podgym.envs.workload.objects import workload_from_pods
 from tests.kube.builders import bare_pod, on_node
 
 SUCCESS = "Success"
