@@ -19,7 +19,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from podgym.envs.kube.objects import CPU, EPHEMERAL_STORAGE, MEMORY, Node, Pod, Taint, parse_node
+from podgym.envs.kube.objects import (
+    CPU,
+    EPHEMERAL_STORAGE,
+    MEMORY,
+    Namespace,
+    Node,
+    Pod,
+    PodMatcher,
+    Taint,
+    namespace_labels,
+    parse_namespace,
+    parse_node,
+    term_matcher,
+)
 from podgym.envs.kube.resources import is_scalar_resource_name
 from podgym.envs.kube.validation import parse_int64
 from podgym.envs.workload.types import GPU_MODEL_LABEL, GPU_RESOURCE, MILLI_GPU, Workload
@@ -62,6 +75,7 @@ class LabelIndex:
         self.codes = np.full((len(keys), n), -1, dtype=np.int32)
         self.ints = np.zeros((len(keys), n), dtype=np.int64)
         self.int_ok = np.zeros((len(keys), n), dtype=bool)
+        self._topologies: dict[str, Topology] = {}
         for j, node in enumerate(nodes):
             for k, v in node.labels.items():
                 i = self.key_index[k]
@@ -90,12 +104,61 @@ class LabelIndex:
         i = self.key_index.get(key)
         return np.zeros(self.codes.shape[1], dtype=bool) if i is None else self.codes[i] >= 0
 
+    def topology(self, key: str) -> Topology:
+        """The domains of topology key `key` (cached: node labels do not change)."""
+        hit = self._topologies.get(key)
+        if hit is None:
+            n = self.codes.shape[1]
+            i = self.key_index.get(key)
+            if i is None:
+                hit = Topology(np.full(n, -1, dtype=np.int32), np.zeros(n, dtype=bool), 0, n == 0, True)
+            else:
+                codes = self.codes[i]
+                has = codes >= 0
+                size = len(self.vocab[i])
+                hit = Topology(codes, has, size, bool(has.all()), size == int(has.sum()))
+            self._topologies[key] = hit
+        return hit
+
     def compare(self, key: str, bound: int, greater: bool) -> np.ndarray:
         """Nodes whose label `key` parses as an integer greater (or less) than `bound`."""
         i = self.key_index.get(key)
         if i is None:
             return np.zeros(self.codes.shape[1], dtype=bool)
         return self.int_ok[i] & ((self.ints[i] > bound) if greater else (self.ints[i] < bound))
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The domains of one topology key over the nodes: a value code per node (-1 where the key is missing)."""
+
+    codes: np.ndarray  # int32 [N]
+    has: np.ndarray  # bool [N]: the node has the key
+    size: int  # number of value codes
+    complete: bool  # every node has the key
+    unique: bool  # no two nodes share a value (hostname): each node is its own domain
+
+    def sums(self, counts: np.ndarray, nodes: np.ndarray | None = None) -> np.ndarray:
+        """Per domain, the sum of `counts` (int64 [N]) over the nodes with the key (and in the mask `nodes`), as
+        float64: exact for integers below 2**53."""
+        if nodes is None and self.complete:
+            return np.bincount(self.codes, weights=counts, minlength=self.size)
+        keep = self.has if nodes is None else self.has & nodes
+        return np.bincount(self.codes[keep], weights=counts[keep], minlength=self.size)
+
+    def of_nodes(self, per_domain: np.ndarray) -> np.ndarray:
+        """Each node's domain's value of `per_domain` (0 where the node lacks the key)."""
+        if not self.size:
+            return np.zeros(len(self.codes), dtype=per_domain.dtype)
+        if self.complete:
+            return per_domain[self.codes]
+        return np.where(self.has, per_domain[np.maximum(self.codes, 0)], np.zeros((), dtype=per_domain.dtype))
+
+    def positive(self, counts: np.ndarray) -> np.ndarray:
+        """Nodes whose domain holds a positive sum of `counts`."""
+        if self.unique:
+            return self.has & (counts > 0)
+        return self.has & (self.of_nodes(self.sums(counts)) > 0)
 
 
 class TaintIndex:
@@ -110,10 +173,172 @@ class TaintIndex:
                 self.matrix[j, index[t]] = True
 
 
+REQUIRED_AFFINITY = "requiredAffinity"
+REQUIRED_ANTI_AFFINITY = "requiredAntiAffinity"
+PREFERRED_AFFINITY = "preferredAffinity"
+PREFERRED_ANTI_AFFINITY = "preferredAntiAffinity"
+
+
+@dataclass(frozen=True)
+class ExistingTerm:
+    """One pod-affinity term that bound pods carry (InterPodAffinity reads them for symmetry)."""
+
+    kind: str  # REQUIRED_AFFINITY, REQUIRED_ANTI_AFFINITY, PREFERRED_AFFINITY or PREFERRED_ANTI_AFFINITY
+    matcher: PodMatcher
+    topology_key: str
+    weight: int = 0
+
+
+def existing_terms(pod: Pod) -> list[ExistingTerm]:
+    """The pod-affinity terms of `pod`, resolved against its namespace, in upstream's order."""
+    ns = pod.namespace
+    out = [ExistingTerm(REQUIRED_AFFINITY, term_matcher(t, ns), t.topology_key) for t in pod.pod_affinity]
+    out += [ExistingTerm(REQUIRED_ANTI_AFFINITY, term_matcher(t, ns), t.topology_key) for t in pod.pod_anti_affinity]
+    out += [
+        ExistingTerm(PREFERRED_AFFINITY, term_matcher(w.term, ns), w.term.topology_key, w.weight)
+        for w in pod.pod_affinity_preferred
+    ]
+    out += [
+        ExistingTerm(PREFERRED_ANTI_AFFINITY, term_matcher(w.term, ns), w.term.topology_key, w.weight)
+        for w in pod.pod_anti_affinity_preferred
+    ]
+    return out
+
+
+class _Template:
+    """A template some bound pod has: the nodes its pods run on (node -> count), the matchers it matches and the
+    terms it carries (indices into BoundPods' tables)."""
+
+    __slots__ = ("groups", "nodes", "template", "terms")
+
+    def __init__(self, template: Pod, groups: list[int], terms: list[int]):
+        self.template = template
+        self.nodes: dict[int, int] = {}
+        self.groups = groups
+        self.terms = terms
+
+    def copy(self) -> _Template:
+        t = _Template(self.template, list(self.groups), self.terms)
+        t.nodes = dict(self.nodes)
+        return t
+
+
+class BoundPods:
+    """What PodTopologySpread and InterPodAffinity read of the pods bound on each node, kept by bind/unbind.
+
+    Pods share templates (namespace, labels, terms), so a pod matcher (a spread constraint's or an affinity term's
+    selector and namespaces) is evaluated once per template: each matcher any plugin asked for keeps a count per node
+    of the bound pods it matches (``counts``), and each pod-affinity term that bound pods carry keeps a count per node
+    of the pods carrying it (``term_counts``, for the symmetry of existing pods' terms). A bind costs one step per
+    matcher the pod's template matches and per term it carries: nothing more for pods that use none of them.
+    """
+
+    def __init__(self, num_nodes: int, namespaces: dict[str, Namespace]):
+        self.num_nodes = num_nodes
+        self.namespaces = namespaces
+        self._templates: dict[int, _Template] = {}
+        self.matchers: dict[PodMatcher, int] = {}
+        self.counts: list[np.ndarray] = []
+        self.terms: dict[ExistingTerm, int] = {}
+        self.term_list: list[ExistingTerm] = []
+        self.term_counts: list[np.ndarray] = []
+        self._matching: dict[int, list] = {}
+
+    def namespace_labels(self, namespace: str) -> dict[str, str]:
+        return namespace_labels(self.namespaces, namespace)
+
+    def matches(self, matcher: PodMatcher, pod: Pod) -> bool:
+        """Whether `matcher` counts a pod of template `pod`."""
+        return matcher.matches(pod.namespace, pod.labels, self.namespace_labels(pod.namespace), pod.terminating)
+
+    def bind(self, node: int, template: Pod, delta: int) -> None:
+        entry = self._templates.get(id(template))
+        if entry is None:
+            entry = self._add_template(template)
+        left = entry.nodes.get(node, 0) + delta
+        if left:
+            entry.nodes[node] = left
+        else:
+            del entry.nodes[node]
+        for g in entry.groups:
+            self.counts[g][node] += delta
+        for k in entry.terms:
+            self.term_counts[k][node] += delta
+
+    def _add_template(self, template: Pod) -> _Template:
+        groups = [g for m, g in self.matchers.items() if self.matches(m, template)]
+        terms = []
+        for term in existing_terms(template) if template.has_pod_affinity else ():
+            k = self.terms.get(term)
+            if k is None:
+                k = self.terms[term] = len(self.term_list)
+                self.term_list.append(term)
+                self.term_counts.append(np.zeros(self.num_nodes, dtype=np.int64))
+            terms.append(k)
+        entry = self._templates[id(template)] = _Template(template, groups, terms)
+        return entry
+
+    def count(self, matcher: PodMatcher) -> np.ndarray:
+        """Per node, the bound pods `matcher` matches (read-only; registered on first use). `matcher` is any hashable
+        object with PodMatcher's ``matches``."""
+        g = self.matchers.get(matcher)
+        if g is None:
+            g = self.matchers[matcher] = len(self.counts)
+            counts = np.zeros(self.num_nodes, dtype=np.int64)
+            for entry in self._templates.values():
+                if self.matches(matcher, entry.template):
+                    entry.groups.append(g)
+                    for node, c in entry.nodes.items():
+                        counts[node] += c
+            self.counts.append(counts)
+        return self.counts[g]
+
+    def terms_matching(self, pod: Pod) -> list[int]:
+        """The terms bound pods carry (indices into ``term_list``) that match a pod of template `pod`, cached per
+        template: terms are only ever added."""
+        hit = self._matching.get(id(pod))
+        if hit is None or hit[0] is not pod:
+            hit = self._matching[id(pod)] = [pod, 0, []]
+        if hit[1] < len(self.term_list):
+            labels = self.namespace_labels(pod.namespace)
+            for k in range(hit[1], len(self.term_list)):
+                if self.term_list[k].matcher.matches(pod.namespace, pod.labels, labels):
+                    hit[2].append(k)
+            hit[1] = len(self.term_list)
+        return hit[2]
+
+    def rebuild(self, nodes: Iterable[int], templates: Iterable[Pod]) -> BoundPods:
+        """A BoundPods of the same matchers, holding exactly the pods given by their node and template (another
+        engine's bound pods handed over); the matchers and terms keep their indices."""
+        c = self.copy()
+        for a in c.counts:
+            a[:] = 0
+        for a in c.term_counts:
+            a[:] = 0
+        for entry in c._templates.values():
+            entry.nodes.clear()
+        for node, template in zip(nodes, templates):
+            c.bind(node, template, 1)
+        return c
+
+    def copy(self) -> BoundPods:
+        c = BoundPods(self.num_nodes, self.namespaces)
+        c._templates = {key: e.copy() for key, e in self._templates.items()}
+        c.matchers = dict(self.matchers)
+        c.counts = [a.copy() for a in self.counts]
+        c.terms = dict(self.terms)
+        c.term_list = list(self.term_list)
+        c.term_counts = [a.copy() for a in self.term_counts]
+        c._matching = {key: [hit[0], hit[1], list(hit[2])] for key, hit in self._matching.items()}
+        return c
+
+
 class ClusterState:
     """Struct-of-arrays state of a cluster (N nodes, R resource columns, up to G GPUs per node)."""
 
-    def __init__(self, nodes: Sequence[Node | dict], resources: Iterable[str] = ()):
+    def __init__(
+        self, nodes: Sequence[Node | dict], resources: Iterable[str] = (), namespaces: Iterable[Namespace | dict] = ()
+    ):
         self.nodes: list[Node] = [parse_node(n) for n in nodes]
         self.node_names = [n.name for n in self.nodes]
         self.node_index = {name: i for i, name in enumerate(self.node_names)}
@@ -153,6 +378,9 @@ class ClusterState:
         self.names_array = np.array(self.node_names, dtype=object)
         # Bumped whenever what the static filters read changes (cordon), so caches can tell.
         self.static_version = 0
+        # What plugins compute from a pod template and the static node data, under their own keys (which hold the
+        # static_version); shared by copies, which share the node data.
+        self.static_cache: dict = {}
         # Bumped by every change of what any Filter reads (binds, departures, failures, cordons).
         self.version = 0
         # Running totals over live nodes, kept by bind/unbind/set_alive so metrics never scan all nodes.
@@ -160,11 +388,22 @@ class ClusterState:
         self.total_requested = np.zeros(r, dtype=np.int64)
         self.active_count = 0  # live nodes running at least one pod
         self.live_count = n
+        # Namespaces by name (a namespace not listed has only the label the API server sets on every namespace).
+        self.namespaces: dict[str, Namespace] = {ns.name: ns for ns in map(parse_namespace, namespaces)}
+        self.bound_pods = BoundPods(n, self.namespaces)
+
+    def remember(self, key: object, value: object) -> None:
+        """Store `value` in ``static_cache`` (entries of past static versions go once it holds 4,096)."""
+        if len(self.static_cache) >= 4096:
+            self.static_cache.clear()
+        self.static_cache[key] = value
 
     @classmethod
-    def for_workloads(cls, nodes: Sequence[Node | dict], *workloads: Workload | None) -> ClusterState:
+    def for_workloads(
+        cls, nodes: Sequence[Node | dict], *workloads: Workload | None, namespaces: Iterable[Namespace | dict] = ()
+    ) -> ClusterState:
         """A ClusterState with a column for every resource the nodes offer or the workloads request."""
-        return cls(nodes, requested_resources(*workloads))
+        return cls(nodes, requested_resources(*workloads), namespaces)
 
     # What bind/unbind/set_alive/set_unschedulable change: a copy owns these; the rest is read-only node data.
     _STATE_ARRAYS = (
@@ -188,6 +427,7 @@ class ClusterState:
         c.nodes, c.node_names = list(self.nodes), list(self.node_names)
         for name in self._STATE_ARRAYS:
             setattr(c, name, getattr(self, name).copy())
+        c.bound_pods = self.bound_pods.copy()
         return c
 
     # ---- sizes -------------------------------------------------------------------------------
@@ -290,6 +530,7 @@ class ClusterState:
         self.free_t[:, node] -= pod.requests
         self.scoring_requested_t[:, node] += pod.scoring_requests
         self.pod_count[node] += 1
+        self.bound_pods.bind(node, pod.template, 1)
         self.total_requested += pod.requests
         if self.pod_count[node] == 1:
             self.active_count += 1
@@ -306,6 +547,7 @@ class ClusterState:
         self.free_t[:, node] += pod.requests
         self.scoring_requested_t[:, node] -= pod.scoring_requests
         self.pod_count[node] -= 1
+        self.bound_pods.bind(node, pod.template, -1)
         self.total_requested -= pod.requests
         if self.pod_count[node] == 0:
             self.active_count -= 1

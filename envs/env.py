@@ -24,7 +24,9 @@ try:
 except ImportError:  # numba missing: the Python engine only
     CompiledEpisode = None
 
-    def unsupported_features(scenario: Scenario, reward_fn: Any, profile: Any = None) -> list[str]:
+    def unsupported_features(
+        scenario: Scenario, reward_fn: Any, profile: Any = None, templates: Any = None
+    ) -> list[str]:
         return ["env.engine: numba is not installed"]
 
 
@@ -156,7 +158,9 @@ class PodSchedulingEnv(gym.Env):
         self.reward_fn: RewardFn = reward_fn or make_reward(
             self.scenario.reward, self.scenario.simulation.horizon, num_nodes
         )
-        self._unsupported = unsupported_features(self.scenario, self.reward_fn, self._built.profile)
+        self._unsupported = unsupported_features(
+            self.scenario, self.reward_fn, self._built.profile, _templates(self._built)
+        )
         if cfg.engine == "compiled" and self._unsupported:
             raise ConfigError(
                 "engine 'compiled' does not run this scenario: " + "; ".join(self._unsupported),
@@ -205,7 +209,21 @@ class PodSchedulingEnv(gym.Env):
         spec = EpisodeSpec(
             self._built, workload_seed, self.reward_fn, self.max_nodes, int(self.action_space.n), self.pending_action
         )
-        self.engine = CompiledEpisode(spec) if self._compiled else PythonEngine(spec)
+        compiled = self._compiled
+        if compiled:
+            # Each seed's workload is checked: it may hold pods that a Filter the kernels lack can reject.
+            unsupported = unsupported_features(
+                self.scenario, self.reward_fn, self._built.profile, _templates(self._built)
+            )
+            if unsupported and self.scenario.env.engine == "compiled":
+                raise ConfigError(
+                    "engine 'compiled' does not run this episode: " + "; ".join(unsupported),
+                    obj="Scenario",
+                    field="env.engine",
+                    source=self._source,
+                )
+            compiled = not unsupported
+        self.engine = CompiledEpisode(spec) if compiled else PythonEngine(spec)
         obs = self.engine.reset()
         self._require_decision(workload_seed)
         return obs, self.engine.info()
@@ -258,3 +276,11 @@ class PodSchedulingEnv(gym.Env):
             return build_scenario(self.scenario, self._base, seed)
         except KubeObjectError as exc:
             raise exc.within(source=self._source) from None
+
+
+def _templates(built: BuiltScenario) -> list:
+    """The pod templates of a built scenario's workload and of its snapshot's bound pods."""
+    templates = list(built.workload.templates)
+    if built.cluster.initial is not None:
+        templates += built.cluster.initial.templates
+    return templates

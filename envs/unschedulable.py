@@ -77,7 +77,7 @@ class UnschedulablePods:
             return []
         ok = self._active.copy()
         for plugin in filters.dynamic_filters:
-            ok &= plugin.hint(cluster, self._requests, node)
+            ok &= plugin.hint(cluster, self._requests, node, self._template_objects, self._template)
         if not ok.any():
             return []
         static = np.array([filters.static_verdict(cluster, t).code[node] == FITS for t in self._template_objects])

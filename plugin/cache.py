@@ -121,7 +121,8 @@ def _memo_key(obj: Mapping[str, Any], cluster: ClusterState) -> tuple[str | None
         spec = {k: v for k, v in spec.items() if k != "nodeName"}
     try:
         text = json.dumps(
-            [meta.get(k) for k in ("namespace", "labels", "annotations", "ownerReferences")] + [spec],
+            [meta.get(k) for k in ("namespace", "labels", "annotations", "ownerReferences", "deletionTimestamp")]
+            + [spec],
             separators=(",", ":"),
         )
     except (TypeError, ValueError):

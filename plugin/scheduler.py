@@ -40,8 +40,13 @@ scheduler does not preempt. The Event message is cut to 1024 bytes with a " ..."
 NoteLengthLimit). With no nodes at all the message is upstream's ErrNoNodesAvailable, "no nodes available
 to schedule pods".
 
+PodTopologySpread and InterPodAffinity read the labels, namespaces and (anti-)affinity terms of the bound pods,
+which the cache keeps (``ClusterState.bound_pods``); Namespace objects are not watched, so a namespaceSelector sees
+only each namespace's ``kubernetes.io/metadata.name`` label. A pod rejected by them is retried when a bound pod is
+deleted or finishes and by the periodic flush (a bind elsewhere that would let it spread is not a trigger).
+
 Not done: preemption, pod status conditions (PodScheduled=False), leader election (run one replica),
-volume, port and inter-pod-affinity filters (not modelled by envs.kube; see the README).
+volume and port filters (not modelled by envs.kube; see the README).
 
     python -m podgym.plugin.scheduler --model policy.onnx [--scheduler-name podgym-scheduler] [--in-cluster]
     python -m podgym.plugin.scheduler --policy kube-default --kubeconfig ~/.kube/config

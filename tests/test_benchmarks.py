@@ -38,6 +38,48 @@ def test_simulate_benchmark_small():
     assert result["peak_rss_mib"] > 0
 
 
+def test_simulate_spread_services_benchmark_small():
+    """Both workloads are placed in full (one replica per node and zone allows it) and the ratio is theirs."""
+    result = run_benchmark(
+        "benchmarks/simulate.py", "--workload", "spread-services", "--nodes", "120", "--pods", "600", "--replicas", "30"
+    )
+    assert result["benchmark"] == "simulate-spread-services"
+    assert result["basic_placed"] == result["spread_placed"] == 600
+    ratio = result["spread_placements_per_s"] / result["basic_placements_per_s"]
+    assert abs(result["ratio_to_basic"] - ratio) < 0.01
+    assert result["goal_ratio_to_basic"] == 0.5
+    assert result["upstream_thresholds_pods_per_s"]["TopologySpreading/5000Nodes_5000Pods"] == 460
+
+
+def test_spread_services_replicas_land_one_per_node_and_evenly_over_zones():
+    """The benchmark's workload does what it claims: with as many nodes as replicas, each service's replicas take
+    distinct nodes, spread 1 apart at most over the three zones."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import simulate as bench
+    finally:
+        sys.path.pop(0)
+    import numpy as np
+
+    import podgym.envs.kube as kube
+    from podgym.envs.policy import KubeSchedulerPolicy
+    from podgym.envs.simulator import SimulationOptions, Simulator
+    from podgym.envs.workload.objects import workload_from_pods
+    from podgym.envs.workload.ops import take
+    from podgym.envs.workload.types import ClusterSource
+
+    cluster = ClusterSource(kube.parse_nodes([bench.node(i, zoned=True) for i in range(9)]))
+    templates = workload_from_pods([bench.pod_template(f"svc-{k}") for k in range(2)])
+    which = np.array([0, 1] * 9)
+    sim = Simulator(cluster, take(templates, which), SimulationOptions(departures=False), seed=0)
+    assert sim.run(KubeSchedulerPolicy()).pods_scheduled == 18
+    for k in range(2):
+        nodes = [int(sim.node_of[i]) for i in np.flatnonzero(which == k)]
+        assert len(set(nodes)) == 9
+        zones = np.bincount([j % 3 for j in nodes], minlength=3)
+        assert zones.max() - zones.min() <= 1
+
+
 def run_benchmark(*argv: str, timeout: int = 300) -> dict:
     proc = subprocess.run(
         [sys.executable, *argv], cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False

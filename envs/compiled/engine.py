@@ -10,6 +10,7 @@ feature encoder's constants. The kernels (``envs.compiled.kernels``) do everythi
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ import numpy as np
 from podgym.envs.cluster import ClusterState, requested_resources
 from podgym.envs.engine import EpisodeSpec, Observation, PythonEngine
 from podgym.envs.features import FEATURE_VERSION, NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder
-from podgym.envs.kube.objects import CPU, MEMORY
+from podgym.envs.kube.objects import CPU, MEMORY, Pod
 from podgym.envs.kube.profile import Profile
 from podgym.envs.metrics import SIGNALS, MetricsRecorder, Summary
 from podgym.envs.rewards import IntegralReward, RewardState
@@ -57,14 +58,20 @@ COVERAGE = Coverage(
 )
 
 
-def unsupported_features(scenario: Scenario, reward_fn: Any, profile: Profile | None = None) -> list[str]:
-    """What keeps `scenario` (with `reward_fn` and the built scheduler `profile`) off the compiled engine:
-    'field: what' lines naming the scenario field; [] when the kernels cover everything (``COVERAGE``)."""
+def unsupported_features(
+    scenario: Scenario, reward_fn: Any, profile: Profile | None = None, templates: Sequence[Pod] | None = None
+) -> list[str]:
+    """What keeps `scenario` (with `reward_fn`, the built scheduler `profile` and its workload's pod `templates`) off
+    the compiled engine: 'field: what' lines naming the scenario field; [] when the kernels cover everything
+    (``COVERAGE``). A dynamic Filter plugin the kernels lack counts only if it can reject a pod of `templates`
+    (``Plugin.filters_any``; every plugin counts when the templates are not given)."""
     out = []
     if K is None:
         out.append("env.engine: numba is not installed")
     for plugin in profile.filter_plugins if profile is not None else ():
         if plugin.dynamic and plugin.name not in COVERAGE.dynamic_filters:
+            if templates is not None and not plugin.filters_any(templates):
+                continue
             out.append(
                 f"scheduler: Filter plugin {plugin.name} (the kernels check only "
                 f"{', '.join(sorted(COVERAGE.dynamic_filters))} against what runs on a node)"
@@ -535,6 +542,8 @@ class CompiledEpisode:
         scoring[:, c.column[MEMORY]] = w.nonzero_memory[bound]
         c.scoring_requested_t[:] = 0
         np.add.at(c.scoring_requested_t.T, node_of[bound], scoring)
+        templates = [w.templates[t] for t in w.template[bound].tolist()]
+        c.bound_pods = c.bound_pods.rebuild(node_of[bound].tolist(), templates)
 
     def _fill_metrics(self, m: MetricsRecorder, as_arrays: bool = False) -> None:
         """The recorder's series and totals; `as_arrays`: views of the buffers, for a read-only aggregate."""

@@ -27,9 +27,9 @@ from podgym.envs.kube.cycle import (
     schedule_one,
 )
 from podgym.envs.kube.errors import KubeObjectError
-from podgym.envs.kube.framework import Status
+from podgym.envs.kube.framework import NAMESPACES, Status
 from podgym.envs.kube.nodeinfo import NodeInfo, build_node_infos
-from podgym.envs.kube.objects import Node, Pod, parse_node, parse_pod
+from podgym.envs.kube.objects import Namespace, Node, Pod, parse_namespace, parse_node, parse_pod
 from podgym.envs.kube.plugins import REGISTRY, new_plugin
 from podgym.envs.kube.profile import Profile, default_profile, load_profile, parse_configuration
 from podgym.envs.kube.quantity import Quantity, parse_quantity
@@ -77,6 +77,12 @@ def parse_pods(pods: Iterable[ObjectLike | Pod]) -> list[Pod]:
     return list(unique.values())
 
 
+def parse_namespaces(namespaces: Iterable[ObjectLike | Namespace] | None) -> dict[str, Namespace]:
+    """Namespace dicts (a list or a ``kubectl get namespaces -o json`` List) by name. A namespace not given has
+    upstream's default: only the label ``kubernetes.io/metadata.name`` the API server sets on every namespace."""
+    return {ns.name: ns for ns in _parse_list(namespaces or (), parse_namespace, "namespaces")}
+
+
 def cluster(
     pod: ObjectLike | Pod, nodes: Iterable[ObjectLike | Node], pods: Iterable[ObjectLike | Pod] = ()
 ) -> tuple[Pod, list[NodeInfo]]:
@@ -91,16 +97,19 @@ def filter_status(
     plugin: str | None = None,
     args: dict[str, Any] | None = None,
     profile: Profile | None = None,
+    namespaces: Iterable[ObjectLike | Namespace] | None = None,
 ) -> dict[str, Status | None]:
     """PreFilter + Filter of one plugin (or, with plugin=None, every Filter plugin of `profile`, in order,
-    as a scheduling cycle runs them: a PreFilterResult then leaves the other nodes out).
+    as a scheduling cycle runs them: a PreFilterResult then leaves the other nodes out). `namespaces`: the
+    Namespace objects a namespaceSelector matches against (see ``parse_namespaces``).
 
     Returns {node_name: None if the pod passes, else the Status (code, reasons, plugin)}.
     """
     p, infos = cluster(pod, nodes, pods)
+    state = {NAMESPACES: parse_namespaces(namespaces)}
     if plugin:
-        return run_filters([new_plugin(plugin, args)], p, infos, {}, narrow=False)
-    return run_filters(list((profile or default_profile()).filter_plugins), p, infos, {})
+        return run_filters([new_plugin(plugin, args)], p, infos, state, narrow=False)
+    return run_filters(list((profile or default_profile()).filter_plugins), p, infos, state)
 
 
 def filter(
@@ -110,11 +119,11 @@ def filter(
     plugin: str | None = None,
     args: dict[str, Any] | None = None,
     profile: Profile | None = None,
+    namespaces: Iterable[ObjectLike | Namespace] | None = None,
 ) -> dict[str, str | None]:
     """{node_name: None if the pod fits, else the upstream reason message} for one plugin (or the profile)."""
-    return {
-        name: (s.message if s else None) for name, s in filter_status(pod, nodes, pods, plugin, args, profile).items()
-    }
+    statuses = filter_status(pod, nodes, pods, plugin, args, profile, namespaces)
+    return {name: (s.message if s else None) for name, s in statuses.items()}
 
 
 def score(
@@ -123,13 +132,14 @@ def score(
     pods: Iterable[ObjectLike] = (),
     plugin: str = "NodeResourcesFit",
     args: dict[str, Any] | None = None,
+    namespaces: Iterable[ObjectLike | Namespace] | None = None,
 ) -> dict[str, int]:
     """{node_name: the plugin's final score (after NormalizeScore over the given nodes)}; 0s when it Skips."""
     p, infos = cluster(pod, nodes, pods)
     instance = new_plugin(plugin, args)
     if not instance.scores:
         raise KubeObjectError(f"plugin {plugin!r} has no Score extension point", field="plugin")
-    scores = run_score_plugin(instance, p, infos, {})
+    scores = run_score_plugin(instance, p, infos, {NAMESPACES: parse_namespaces(namespaces)})
     return {n.name: (scores[i] if scores is not None else 0) for i, n in enumerate(infos)}
 
 
@@ -148,11 +158,12 @@ def schedule(
     profile: Profile | None = None,
     seed: int | None = 0,
     start_index: int = 0,
+    namespaces: Iterable[ObjectLike | Namespace] | None = None,
 ) -> Decision:
     """One full scheduling cycle of `profile` (default: kube-scheduler's default profile) for `pod`."""
     p, infos = cluster(pod, nodes, pods)
     rng = np.random.default_rng(seed) if seed is not None else None
-    return schedule_one(p, infos, profile or default_profile(), rng, start_index)
+    return schedule_one(p, infos, profile or default_profile(), rng, start_index, parse_namespaces(namespaces))
 
 
 __all__ = [
@@ -160,6 +171,7 @@ __all__ = [
     "REGISTRY",
     "Decision",
     "KubeObjectError",
+    "Namespace",
     "Node",
     "NodeInfo",
     "NodeVerdict",
@@ -174,6 +186,7 @@ __all__ = [
     "load_profile",
     "num_feasible_nodes_to_find",
     "parse_configuration",
+    "parse_namespaces",
     "parse_node",
     "parse_pod",
     "parse_quantity",

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from podgym.envs.kube.framework import (
+    ALL_NODES,
     MAX_NODE_SCORE,
     MIN_NODE_SCORE,
+    NAMESPACES,
     UNSCHEDULABLE_AND_UNRESOLVABLE,
     CycleState,
     Plugin,
@@ -20,7 +22,7 @@ from podgym.envs.kube.framework import (
     prefilter_reason,
 )
 from podgym.envs.kube.nodeinfo import NodeInfo
-from podgym.envs.kube.objects import Pod
+from podgym.envs.kube.objects import Namespace, Pod
 from podgym.envs.kube.profile import Profile
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
@@ -56,6 +58,7 @@ def run_filters(
     """
     allowed: set[str] | None = None
     narrowing: list[str] = []
+    state.setdefault(ALL_NODES, nodes)
     for plugin in plugins:
         result = plugin.pre_filter(state, pod, nodes)
         if isinstance(result, Status):
@@ -86,8 +89,14 @@ def run_filters(
     return out
 
 
-def run_score_plugin(plugin: Plugin, pod: Pod, nodes: list[NodeInfo], state: CycleState) -> list[int] | None:
-    """PreScore, Score and NormalizeScore of one plugin; None when PreScore skips it."""
+def run_score_plugin(
+    plugin: Plugin, pod: Pod, nodes: list[NodeInfo], state: CycleState, all_nodes: list[NodeInfo] | None = None
+) -> list[int] | None:
+    """PreScore, Score and NormalizeScore of one plugin over `nodes` (the feasible ones of `all_nodes`, the whole
+    snapshot; by default `nodes` or what the cycle's Filter saw); None when PreScore skips it."""
+    if all_nodes is not None:
+        state[ALL_NODES] = all_nodes
+    state.setdefault(ALL_NODES, nodes)
     if not plugin.pre_score(state, pod, nodes):
         return None
     scores = plugin.normalize_score(state, pod, [plugin.score(state, pod, n) for n in nodes])
@@ -130,7 +139,12 @@ class Decision:
 
 
 def schedule_one(
-    pod: Pod, nodes: list[NodeInfo], profile: Profile, rng: np.random.Generator | None = None, start_index: int = 0
+    pod: Pod,
+    nodes: list[NodeInfo],
+    profile: Profile,
+    rng: np.random.Generator | None = None,
+    start_index: int = 0,
+    namespaces: dict[str, Namespace] | None = None,
 ) -> Decision:
     """Run one scheduling cycle of `profile` for `pod` over `nodes`.
 
@@ -138,7 +152,7 @@ def schedule_one(
     numFeasibleNodesToFind feasible nodes are found; ties for the top score are broken uniformly
     at random with `rng` (seeded by the caller for reproducibility).
     """
-    state: CycleState = {}
+    state: CycleState = {NAMESPACES: namespaces or {}}
     n = len(nodes)
     num_to_find = num_feasible_nodes_to_find(n, profile.percentage_of_nodes_to_score)
     order = [nodes[(start_index + i) % n] for i in range(n)] if n else []

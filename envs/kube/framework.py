@@ -5,6 +5,7 @@ Names follow k8s.io/kube-scheduler/framework so a Kubernetes engineer recognises
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -44,6 +45,10 @@ class Status:
 
 
 CycleState = dict[str, Any]
+# CycleState keys the cycle fills for plugins that read beyond the pod and one node: every node of the snapshot
+# (PreScore is handed only the feasible ones) and the Namespace objects by name (for namespaceSelector).
+ALL_NODES = "AllNodes"
+NAMESPACES = "Namespaces"
 # A vectorised Filter check: (the upstream reason, a bool array of the nodes that fail it).
 Check = tuple[str, np.ndarray]
 
@@ -110,9 +115,22 @@ class Plugin:
         """Dynamic plugins: per node, (reason, unresolvable) of each dynamic check `pod` fails there."""
         raise NotImplementedError(f"{self.name} has no dynamic Filter")
 
-    def hint(self, cluster: ClusterState, requests: np.ndarray, node: int) -> np.ndarray:
-        """Dynamic plugins: which of the waiting pods (rows of requests [pods, resources]) pass on `node` now."""
+    def hint(
+        self,
+        cluster: ClusterState,
+        requests: np.ndarray,
+        node: int,
+        templates: Sequence[Pod] = (),
+        template_of: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Dynamic plugins: which of the waiting pods pass on `node` now. Row i of `requests` [pods, resources] is a
+        waiting pod's requests and ``templates[template_of[i]]`` its template."""
         raise NotImplementedError(f"{self.name} has no dynamic Filter")
+
+    def filters_any(self, templates: Sequence[Pod]) -> bool:
+        """Dynamic plugins: whether the dynamic Filter can reject a pod of these templates (with them bound around
+        it). One that cannot leaves such a workload to engines that do not implement it."""
+        return self.dynamic
 
     def static_score(self, cluster: ClusterState, pod: Pod) -> np.ndarray | None:
         """Raw scores that depend only on the template and static node state, cached with the static verdict."""

@@ -170,6 +170,147 @@ class PreferredTerm:
     preference: SelectorTerm
 
 
+LABEL_SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+WHEN_UNSATISFIABLE = ("DoNotSchedule", "ScheduleAnyway")
+NODE_INCLUSION_POLICIES = ("Honor", "Ignore")
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+@dataclass(frozen=True)
+class LabelSelector:
+    """A metav1.LabelSelector as labels.Selector matches it: its requirements are ANDed; an empty selector (``{}``)
+    matches every label set, and `nothing` (the selector of an absent field) matches none."""
+
+    requirements: tuple[SelectorRequirement, ...] = ()
+    nothing: bool = False
+
+    @property
+    def empty(self) -> bool:
+        """labels.Selector.Empty(): no requirement (``{}``), which matches everything."""
+        return not self.nothing and not self.requirements
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        if self.nothing:
+            return False
+        for r in self.requirements:
+            has = r.key in labels
+            op = r.operator
+            if op == "In":
+                ok = has and labels[r.key] in r.values
+            elif op == "NotIn":
+                ok = not has or labels[r.key] not in r.values
+            elif op == "Exists":
+                ok = has
+            else:  # DoesNotExist
+                ok = not has
+            if not ok:
+                return False
+        return True
+
+    def with_requirements(self, extra: tuple[SelectorRequirement, ...]) -> LabelSelector:
+        """The selector with `extra` requirements ANDed (matchLabelKeys merged as the API server merges them)."""
+        if not extra or self.nothing:
+            return self
+        return LabelSelector(tuple(dict.fromkeys(extra + self.requirements)))
+
+
+NOTHING = LabelSelector(nothing=True)
+
+
+@dataclass(frozen=True)
+class TopologySpreadConstraint:
+    """A ``spec.topologySpreadConstraints[i]`` entry; unset optional fields are None (upstream's defaults apply)."""
+
+    max_skew: int
+    topology_key: str
+    when_unsatisfiable: str
+    selector: LabelSelector
+    min_domains: int | None = None
+    node_affinity_policy: str | None = None
+    node_taints_policy: str | None = None
+    match_label_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PodAffinityTerm:
+    """A PodAffinityTerm. `namespaces` empty and `namespace_selector` None mean the pod's own namespace."""
+
+    selector: LabelSelector
+    topology_key: str
+    namespaces: tuple[str, ...] = ()
+    namespace_selector: LabelSelector | None = None
+    match_label_keys: tuple[str, ...] = ()
+    mismatch_label_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WeightedPodAffinityTerm:
+    """A ``preferredDuringSchedulingIgnoredDuringExecution`` entry of podAffinity / podAntiAffinity."""
+
+    weight: int
+    term: PodAffinityTerm
+
+
+@dataclass(frozen=True)
+class OwnerReference:
+    """A ``metadata.ownerReferences[i]`` entry."""
+
+    api_version: str
+    kind: str
+    name: str
+    uid: str = ""
+    controller: bool = False
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """A Namespace: its name and labels (what a namespaceSelector matches)."""
+
+    name: str
+    labels: dict[str, str] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class PodMatcher:
+    """Which pods a spread constraint or an affinity term counts (fwk.AffinityTerm.Matches): a pod whose namespace is
+    in `namespaces` or has labels `namespace_selector` matches, and whose labels `selector` matches."""
+
+    selector: LabelSelector
+    namespaces: frozenset[str]
+    namespace_selector: LabelSelector = NOTHING
+    live_only: bool = False  # terminating pods do not match (PodTopologySpread's countPodsMatchSelector)
+
+    def __post_init__(self) -> None:
+        # Looked up per scheduling decision (envs.cluster.BoundPods.count): hash once.
+        fields = (self.selector, self.namespaces, self.namespace_selector, self.live_only)
+        object.__setattr__(self, "_hash", hash(fields))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined]
+
+    def matches(
+        self, namespace: str, labels: Mapping[str, str], ns_labels: Mapping[str, str], terminating: bool = False
+    ) -> bool:
+        if terminating and self.live_only:
+            return False
+        if namespace not in self.namespaces and not self.namespace_selector.matches(ns_labels):
+            return False
+        return self.selector.matches(labels)
+
+
+def term_matcher(term: PodAffinityTerm, namespace: str) -> PodMatcher:
+    """The matcher of a pod's affinity term: no namespaces and no namespaceSelector mean the pod's own namespace."""
+    if not term.namespaces and term.namespace_selector is None:
+        return PodMatcher(term.selector, frozenset((namespace,)))
+    return PodMatcher(term.selector, frozenset(term.namespaces), term.namespace_selector or NOTHING)
+
+
+def namespace_labels(namespaces: Mapping[str, Namespace] | None, name: str) -> dict[str, str]:
+    """The labels of namespace `name`: those given, else what the API server sets on every namespace."""
+    ns = (namespaces or {}).get(name)
+    return ns.labels if ns is not None else {NAMESPACE_NAME_LABEL: name}
+
+
 @dataclass(frozen=True)
 class Container:
     """The scheduling-relevant part of a container."""
@@ -204,12 +345,38 @@ class Pod:
     tolerations: tuple[Toleration, ...]
     priority: int
     scheduler_name: str
+    topology_spread_constraints: tuple[TopologySpreadConstraint, ...]
+    pod_affinity: tuple[PodAffinityTerm, ...]  # required
+    pod_affinity_preferred: tuple[WeightedPodAffinityTerm, ...]
+    pod_anti_affinity: tuple[PodAffinityTerm, ...]  # required
+    pod_anti_affinity_preferred: tuple[WeightedPodAffinityTerm, ...]
+    owner_references: tuple[OwnerReference, ...]
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False)
+
+    @property
+    def has_pod_affinity(self) -> bool:
+        """Whether the pod carries any (anti-)affinity term to other pods."""
+        return bool(
+            self.pod_affinity
+            or self.pod_affinity_preferred
+            or self.pod_anti_affinity
+            or self.pod_anti_affinity_preferred
+        )
+
+    @property
+    def controller(self) -> OwnerReference | None:
+        """The owner reference with ``controller: true`` (metav1.GetControllerOf), if any."""
+        return next((o for o in self.owner_references if o.controller), None)
 
     @property
     def ref(self) -> str:
         """``namespace/name``, as kubectl and the scheduler's logs name a pod."""
         return f"{self.namespace}/{self.name}"
+
+    @property
+    def terminating(self) -> bool:
+        """The pod is being deleted (``metadata.deletionTimestamp`` set)."""
+        return bool((self.raw.get("metadata") or {}).get("deletionTimestamp"))
 
     @property
     def is_terminal(self) -> bool:
@@ -303,6 +470,166 @@ def parse_preferred_terms(r: _Reader, items: list[Any], path: str) -> tuple[Pref
     return tuple(out)
 
 
+def parse_label_selector(r: _Reader, data: Any, path: str) -> LabelSelector:
+    """A metav1.LabelSelector dict -> LabelSelector (absent: matches nothing), checked as LabelSelectorAsSelector."""
+    if data is None:
+        return NOTHING
+    if not isinstance(data, Mapping):
+        raise r.error(path, "expected a label selector object with matchLabels and/or matchExpressions")
+    reqs = [
+        SelectorRequirement(k, "In", (v,)) for k, v in sorted(r.string_map(data, "matchLabels", f"{path}.").items())
+    ]
+    for i, e in enumerate(r.items(data, "matchExpressions", f"{path}.")):
+        where = f"{path}.matchExpressions[{i}]"
+        if not isinstance(e, Mapping):
+            raise r.error(where, "expected an object with key, operator and values")
+        key = r.string(e, "key", f"{where}.")
+        operator = r.string(e, "operator", f"{where}.")
+        if operator not in LABEL_SELECTOR_OPERATORS:
+            raise r.error(
+                f"{where}.operator", f"must be one of {', '.join(LABEL_SELECTOR_OPERATORS)}, got {operator!r}"
+            )
+        values = r.items(e, "values", f"{where}.")
+        for j, v in enumerate(values):
+            if not isinstance(v, str):
+                raise r.error(f"{where}.values[{j}]", f"expected a string, got {type(v).__name__} {v!r}")
+        if operator in ("In", "NotIn") and not values:
+            raise r.error(f"{where}.values", "for 'in', 'notin' operators, values set can't be empty")
+        if operator in ("Exists", "DoesNotExist") and values:
+            raise r.error(f"{where}.values", "values set must be empty for exists and does not exist")
+        reqs.append(SelectorRequirement(key, operator, tuple(values)))
+    return LabelSelector(tuple(reqs))
+
+
+def _string_list(r: _Reader, data: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+    items = r.items(data, key, path)
+    for i, v in enumerate(items):
+        if not isinstance(v, str):
+            raise r.error(f"{path}{key}[{i}]", f"expected a string, got {type(v).__name__} {v!r}")
+    return tuple(items)
+
+
+def parse_spread_constraint(r: _Reader, data: Any, path: str) -> TopologySpreadConstraint:
+    """A TopologySpreadConstraint dict, checked as the API server validates it."""
+    if not isinstance(data, Mapping):
+        raise r.error(path, "expected an object with maxSkew, topologyKey, whenUnsatisfiable and labelSelector")
+    p = f"{path}."
+    max_skew = r.integer(data, "maxSkew", p, 0, INT32)
+    if max_skew <= 0:
+        raise r.error(f"{p}maxSkew", f"must be greater than zero, got {max_skew}")
+    key = r.string(data, "topologyKey", p)
+    if not key:
+        raise r.error(f"{p}topologyKey", "can not be empty")
+    when = r.string(data, "whenUnsatisfiable", p)
+    if when not in WHEN_UNSATISFIABLE:
+        raise r.error(f"{p}whenUnsatisfiable", f"must be one of {', '.join(WHEN_UNSATISFIABLE)}, got {when!r}")
+    min_domains = data.get("minDomains")
+    if min_domains is not None:
+        min_domains = r.integer(data, "minDomains", p, 0, INT32)
+        if min_domains <= 0:
+            raise r.error(f"{p}minDomains", f"must be greater than 0, got {min_domains}")
+        if when != "DoNotSchedule":
+            raise r.error(f"{p}minDomains", "can only use minDomains if whenUnsatisfiable=DoNotSchedule")
+    policies = []
+    for name in ("nodeAffinityPolicy", "nodeTaintsPolicy"):
+        value = data.get(name)
+        if value is not None and value not in NODE_INCLUSION_POLICIES:
+            raise r.error(f"{p}{name}", f"must be one of {', '.join(NODE_INCLUSION_POLICIES)}, got {value!r}")
+        policies.append(value)
+    return TopologySpreadConstraint(
+        max_skew=max_skew,
+        topology_key=key,
+        when_unsatisfiable=when,
+        selector=parse_label_selector(r, data.get("labelSelector"), f"{p}labelSelector"),
+        min_domains=min_domains,
+        node_affinity_policy=policies[0],
+        node_taints_policy=policies[1],
+        match_label_keys=_string_list(r, data, "matchLabelKeys", p),
+    )
+
+
+def label_key_requirements(
+    labels: Mapping[str, str], match: tuple[str, ...], mismatch: tuple[str, ...] = ()
+) -> tuple[SelectorRequirement, ...]:
+    """matchLabelKeys (key In the pod's value) and mismatchLabelKeys (key NotIn it), for keys the pod has."""
+    out = [SelectorRequirement(k, "In", (labels[k],)) for k in match if k in labels]
+    out += [SelectorRequirement(k, "NotIn", (labels[k],)) for k in mismatch if k in labels]
+    return tuple(out)
+
+
+def parse_affinity_term(r: _Reader, data: Any, path: str, labels: Mapping[str, str]) -> PodAffinityTerm:
+    """A PodAffinityTerm dict; matchLabelKeys/mismatchLabelKeys merged into the selector as the API server does."""
+    if not isinstance(data, Mapping):
+        raise r.error(path, "expected a pod affinity term object with labelSelector and topologyKey")
+    p = f"{path}."
+    key = r.string(data, "topologyKey", p)
+    if not key:
+        raise r.error(f"{p}topologyKey", "can not be empty")
+    match = _string_list(r, data, "matchLabelKeys", p)
+    mismatch = _string_list(r, data, "mismatchLabelKeys", p)
+    selector = parse_label_selector(r, data.get("labelSelector"), f"{p}labelSelector")
+    ns_selector = data.get("namespaceSelector")
+    return PodAffinityTerm(
+        selector=selector.with_requirements(label_key_requirements(labels, match, mismatch)),
+        topology_key=key,
+        namespaces=_string_list(r, data, "namespaces", p),
+        namespace_selector=None
+        if ns_selector is None
+        else parse_label_selector(r, ns_selector, f"{p}namespaceSelector"),
+        match_label_keys=match,
+        mismatch_label_keys=mismatch,
+    )
+
+
+def _pod_affinity(
+    r: _Reader, affinity: Mapping[str, Any], kind: str, labels: Mapping[str, str]
+) -> tuple[tuple[PodAffinityTerm, ...], tuple[WeightedPodAffinityTerm, ...]]:
+    path = f"spec.affinity.{kind}."
+    data = r.mapping(affinity, kind, "spec.affinity.")
+    required = tuple(
+        parse_affinity_term(r, t, f"{path}requiredDuringSchedulingIgnoredDuringExecution[{i}]", labels)
+        for i, t in enumerate(r.items(data, "requiredDuringSchedulingIgnoredDuringExecution", path))
+    )
+    preferred = []
+    for i, item in enumerate(r.items(data, "preferredDuringSchedulingIgnoredDuringExecution", path)):
+        where = f"{path}preferredDuringSchedulingIgnoredDuringExecution[{i}]"
+        if not isinstance(item, Mapping):
+            raise r.error(where, "expected an object with weight and podAffinityTerm")
+        weight = r.integer(item, "weight", f"{where}.", 0, INT32)
+        if not 1 <= weight <= 100:
+            raise r.error(f"{where}.weight", f"must be in the range 1-100, got {weight}")
+        term = parse_affinity_term(r, item.get("podAffinityTerm"), f"{where}.podAffinityTerm", labels)
+        preferred.append(WeightedPodAffinityTerm(weight, term))
+    return required, tuple(preferred)
+
+
+def _owner_references(r: _Reader, meta: Mapping[str, Any]) -> tuple[OwnerReference, ...]:
+    out = []
+    for i, o in enumerate(r.items(meta, "ownerReferences", "metadata.")):
+        where = f"metadata.ownerReferences[{i}]."
+        if not isinstance(o, Mapping):
+            raise r.error(where[:-1], "expected an owner reference object")
+        out.append(
+            OwnerReference(
+                api_version=r.string(o, "apiVersion", where),
+                kind=r.string(o, "kind", where),
+                name=r.string(o, "name", where),
+                uid=r.string(o, "uid", where),
+                controller=r.get(o, "controller", where, bool, False),
+            )
+        )
+    return tuple(out)
+
+
+def parse_namespace(data: Any) -> Namespace:
+    """Parse a Namespace dict (``kubectl get namespace -o json``); its labels are what namespaceSelectors match."""
+    if isinstance(data, Namespace):
+        return data
+    name, _ = _object_name(data, "Namespace")
+    r = _Reader(f"Namespace {name}")
+    return Namespace(name, r.string_map(data["metadata"], "labels", "metadata."))
+
+
 def _container(r: _Reader, data: Any, path: str) -> Container:
     if not isinstance(data, Mapping):
         raise r.error(path, "expected a container object")
@@ -344,6 +671,13 @@ def parse_pod(data: Any) -> Pod:
         if tol.effect and tol.effect not in TAINT_EFFECTS:
             raise r.error(f"{where}.effect", f"must be one of {', '.join(TAINT_EFFECTS)}, got {tol.effect!r}")
         tolerations.append(tol)
+    labels = r.string_map(meta, "labels", "metadata.")
+    pod_affinity, pod_affinity_preferred = _pod_affinity(r, affinity, "podAffinity", labels)
+    pod_anti_affinity, pod_anti_affinity_preferred = _pod_affinity(r, affinity, "podAntiAffinity", labels)
+    spread = tuple(
+        parse_spread_constraint(r, c, f"spec.topologySpreadConstraints[{i}]")
+        for i, c in enumerate(r.items(spec, "topologySpreadConstraints", "spec."))
+    )
     pod_resources = r.mapping(spec, "resources", "spec.")
     r.string_map(meta, "annotations", "metadata.")  # read by GPU-share and template code: a map of strings
     status = r.mapping(data, "status", "")
@@ -351,7 +685,7 @@ def parse_pod(data: Any) -> Pod:
         name=name,
         namespace=namespace,
         uid=r.string(meta, "uid", "metadata.") or f"{namespace}/{name}",
-        labels=r.string_map(meta, "labels", "metadata."),
+        labels=labels,
         node_name=r.string(spec, "nodeName", "spec."),
         phase=r.string(status, "phase", "status."),
         containers=tuple(_container(r, c, f"spec.containers[{i}]") for i, c in enumerate(containers)),
@@ -375,6 +709,12 @@ def parse_pod(data: Any) -> Pod:
         tolerations=tuple(tolerations),
         priority=r.integer(spec, "priority", "spec.", 0, INT32),
         scheduler_name=r.string(spec, "schedulerName", "spec.", "default-scheduler"),
+        topology_spread_constraints=spread,
+        pod_affinity=pod_affinity,
+        pod_affinity_preferred=pod_affinity_preferred,
+        pod_anti_affinity=pod_anti_affinity,
+        pod_anti_affinity_preferred=pod_anti_affinity_preferred,
+        owner_references=_owner_references(r, meta),
         raw=data,
     )
 

@@ -322,7 +322,7 @@ def build_profile(
         return instances[plugin]
 
     # validatePluginConfig checks the args of these plugins whether or not the profile enables them
-    for plugin in ("NodeAffinity", "NodeResourcesBalancedAllocation"):
+    for plugin in ("InterPodAffinity", "NodeAffinity", "NodeResourcesBalancedAllocation", "PodTopologySpread"):
         if plugin in args and plugin not in filter_names + score_names:
             instance(plugin)
     every = [n for n, _ in multi_point] + [p.name for _, plugin_set in config.plugins for p in plugin_set.enabled]

@@ -40,12 +40,13 @@ def gpu_ask(pod: Pod) -> tuple[int, int]:
 
 
 def template_of(pod: Pod) -> dict[str, Any]:
-    """The pod's dict without what is per pod (name, uid, requests, binding, status)."""
+    """The pod's dict without what is per pod (name, uid, requests, binding, status); a terminating pod keeps its
+    deletionTimestamp (PodTopologySpread does not count it)."""
     raw = pod.raw
     meta = {
         k: v
         for k, v in (raw.get("metadata") or {}).items()
-        if k in ("namespace", "labels", "annotations", "ownerReferences")
+        if k in ("namespace", "labels", "annotations", "ownerReferences", "deletionTimestamp")
     }
     annotations = {
         k: v

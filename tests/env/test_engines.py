@@ -24,6 +24,7 @@ from podgym.envs.env import PodSchedulingEnv
 from podgym.envs.features import FEATURE_VERSION
 from podgym.envs.kube.errors import ConfigError, KubeObjectError
 from podgym.envs.kube.framework import UNSCHEDULABLE, Plugin, Status
+from podgym.envs.kube.objects import LabelSelector, PodMatcher, SelectorRequirement
 from podgym.envs.kube.plugins import REGISTRY
 from podgym.envs.rewards import Linear
 from podgym.envs.vector import PodSchedulingVectorEnv, unbatch_info
@@ -145,6 +146,17 @@ def test_reading_sim_hands_the_episode_over_with_the_same_state():
     for name in ("free_t", "requested_t", "scoring_requested_t", "pod_count", "gpu_free", "gpu_idle", "gpu_max_free"):
         np.testing.assert_array_equal(getattr(a.cluster, name), getattr(b.cluster, name), err_msg=name)
     assert (a.cluster.active_count, a.cluster.version) == (b.cluster.active_count, b.cluster.version)
+    # What PodTopologySpread and InterPodAffinity read of the bound pods is handed over too: per template, the
+    # bound pods per node, through a matcher of each template's labels (registered after the hand-over).
+    for template in a.workload.templates:
+        matcher = PodMatcher(
+            LabelSelector(tuple(SelectorRequirement(k, "In", (v,)) for k, v in sorted(template.labels.items()))),
+            frozenset((template.namespace,)),
+        )
+        np.testing.assert_array_equal(a.cluster.bound_pods.count(matcher), b.cluster.bound_pods.count(matcher))
+    in_default = [a.workload.templates[t].namespace == "default" for t in a.workload.template[sa.node_of >= 0]]
+    everything = PodMatcher(LabelSelector(), frozenset({"default"}))
+    assert a.cluster.bound_pods.count(everything).sum() == sum(in_default) > 0
     ma, mb = a.metrics, b.metrics
     for name in ("times", "alloc", "pending", "running", "active_nodes", "live_nodes", "sample_times", "waits"):
         assert getattr(ma, name) == getattr(mb, name), name
@@ -337,7 +349,7 @@ class OnePodPerNode(Plugin):
     def fit_reasons(self, cluster, pod):
         return [[(self.REASON, False)] if count else [] for count in cluster.pod_count]
 
-    def hint(self, cluster, requests, node):
+    def hint(self, cluster, requests, node, templates=(), template_of=None):
         return np.full(len(requests), cluster.pod_count[node] == 0)
 
 
@@ -386,3 +398,49 @@ def test_the_coverage_matches_the_kernels():
     assert kernels.REWARD_SIGNALS == rewards.REWARD_SIGNALS
     assert COVERAGE.signals == set(rewards.REWARD_SIGNALS)
     assert COVERAGE.feature_version == FEATURE_VERSION
+
+
+def _replica_scenario(tmp_path: Path, affinity: dict) -> Path:
+    """Six nodes over three zones and one class of replicas with `affinity` (against the class's own pods)."""
+    data = {
+        "name": "replicas",
+        "cluster": {"pools": [{"name": "w", "count": 6, "cpu": "4", "memory": "16Gi", "zones": ["a", "b", "c"]}]},
+        "workload": {
+            "synthetic": {
+                "num_pods": 12,
+                "arrivals": {"process": "poisson", "rate": 1.0},
+                "classes": [{"name": "web", "cpu": "100m", "memory": "128Mi", "affinity": affinity}],
+            }
+        },
+        "simulation": {"horizon": 600},
+    }
+    path = tmp_path / "replicas.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _anti_affinity(kind: str) -> dict:
+    term = {"labelSelector": {"matchLabels": {"podgym.io/class": "web"}}, "topologyKey": "kubernetes.io/hostname"}
+    if kind == "required":
+        return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [term]}}
+    return {
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 10, "podAffinityTerm": term}]
+        }
+    }
+
+
+def test_required_pod_anti_affinity_leaves_the_compiled_engine(tmp_path):
+    """InterPodAffinity reads the bound pods: pods it can reject run on Python under `auto` (which keeps replicas
+    apart), and `compiled` names it; pods with only preferred terms keep the compiled engine (Score takes no part
+    in an env episode)."""
+    path = _replica_scenario(tmp_path, _anti_affinity("required"))
+    env = PodSchedulingEnv(str(path))
+    steps = play(env, 0)
+    assert env.engine_name == "python" and len(steps) > 1
+    assert env.sim.cluster.pod_count.max() == 1  # at most one replica per node, 6 of 12 placed
+    with pytest.raises(ConfigError, match=r"env\.engine.*scheduler: Filter plugin InterPodAffinity"):
+        PodSchedulingEnv(str(path), overrides={"env.engine": "compiled"})
+    soft = PodSchedulingEnv(str(_replica_scenario(tmp_path, _anti_affinity("preferred"))))
+    soft.reset(seed=0)
+    assert soft.engine_name == "compiled"

@@ -303,8 +303,8 @@ def test_unknown_plugin_in_score() -> None:
 
 
 def test_unmodeled_plugin_in_filter_says_so() -> None:
-    err = raises_clean(lambda: kube.filter(web(), NODES, plugin="PodTopologySpread"), ConfigError)
-    assert_names(err, "'PodTopologySpread'", "does not model")
+    err = raises_clean(lambda: kube.filter(web(), NODES, plugin="VolumeBinding"), ConfigError)
+    assert_names(err, "'VolumeBinding'", "does not model")
 
 
 def test_score_of_a_filter_only_plugin() -> None:
@@ -380,3 +380,104 @@ def test_no_nodes_at_all() -> None:
 def test_pod_without_containers_is_accepted() -> None:
     # A pod with no containers requests nothing: it fits, and is not an error.
     assert kube.schedule(bare_pod("empty"), NODES).selected == "n1"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Topology spread constraints, pod (anti-)affinity, owner references, namespaces
+# ---------------------------------------------------------------------------------------------------------------
+
+SPREAD = {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {}}
+TERM = {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "kubernetes.io/hostname"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        ({**SPREAD, "maxSkew": 0}, "spec.topologySpreadConstraints[0].maxSkew", "greater than zero"),
+        ({**SPREAD, "topologyKey": ""}, "spec.topologySpreadConstraints[0].topologyKey", "can not be empty"),
+        ({**SPREAD, "whenUnsatisfiable": "Never"}, "spec.topologySpreadConstraints[0].whenUnsatisfiable", "Never"),
+        ({**SPREAD, "minDomains": 0}, "spec.topologySpreadConstraints[0].minDomains", "greater than 0"),
+        (
+            {**SPREAD, "whenUnsatisfiable": "ScheduleAnyway", "minDomains": 2},
+            "spec.topologySpreadConstraints[0].minDomains",
+            "DoNotSchedule",
+        ),
+        ({**SPREAD, "nodeTaintsPolicy": "Always"}, "spec.topologySpreadConstraints[0].nodeTaintsPolicy", "Honor"),
+        (
+            {**SPREAD, "labelSelector": {"matchExpressions": [{"key": "app", "operator": "Has"}]}},
+            "spec.topologySpreadConstraints[0].labelSelector.matchExpressions[0].operator",
+            "Has",
+        ),
+        (
+            {**SPREAD, "labelSelector": {"matchExpressions": [{"key": "app", "operator": "In"}]}},
+            "spec.topologySpreadConstraints[0].labelSelector.matchExpressions[0].values",
+            "can't be empty",
+        ),
+    ],
+)
+def test_bad_spread_constraint_names_the_field(change, field, problem) -> None:
+    p = changed(web(), lambda p: p["spec"].__setitem__("topologySpreadConstraints", [change]))
+    err = raises_clean(lambda: kube.filter(p, NODES, plugin="PodTopologySpread"))
+    assert_names(err, "Pod default/web", f"field {field}", problem)
+
+
+@pytest.mark.parametrize(
+    ("affinity", "field", "problem"),
+    [
+        (
+            {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{**TERM, "topologyKey": ""}]}},
+            "spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey",
+            "can not be empty",
+        ),
+        (
+            {
+                "podAntiAffinity": {
+                    "preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 0, "podAffinityTerm": TERM}]
+                }
+            },
+            "spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight",
+            "1-100",
+        ),
+        (
+            {
+                "podAntiAffinity": {
+                    "requiredDuringSchedulingIgnoredDuringExecution": [{**TERM, "namespaces": "default"}]
+                }
+            },
+            "spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].namespaces",
+            "expected a list",
+        ),
+        (
+            {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{**TERM, "namespaceSelector": []}]}},
+            "spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].namespaceSelector",
+            "label selector",
+        ),
+    ],
+)
+def test_bad_pod_affinity_names_the_field(affinity, field, problem) -> None:
+    p = changed(web(), lambda p: p["spec"].__setitem__("affinity", affinity))
+    err = raises_clean(lambda: kube.filter(p, NODES, plugin="InterPodAffinity"))
+    assert_names(err, "Pod default/web", f"field {field}", problem)
+
+
+def test_bad_owner_reference_and_namespace() -> None:
+    p = changed(
+        web(), lambda p: p["metadata"].__setitem__("ownerReferences", [{"kind": "ReplicaSet", "controller": "yes"}])
+    )
+    err = raises_clean(lambda: kube.filter(p, NODES, plugin="PodTopologySpread"))
+    assert_names(err, "Pod default/web", "field metadata.ownerReferences[0].controller", "boolean")
+    bad_ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team", "labels": {"tier": 1}}}
+    err = raises_clean(lambda: kube.filter(web(), NODES, plugin="InterPodAffinity", namespaces=[bad_ns]))
+    assert_names(err, "namespaces[0]", "Namespace team", "field metadata.labels.tier")
+
+
+def test_bad_spread_args_name_the_field() -> None:
+    err = raises_clean(
+        lambda: kube.filter(web(), NODES, plugin="PodTopologySpread", args={"defaultConstraints": [SPREAD]}),
+        ConfigError,
+    )
+    assert_names(err, "PodTopologySpread args", "defaultConstraints")
+    err = raises_clean(
+        lambda: kube.filter(web(), NODES, plugin="InterPodAffinity", args={"hardPodAffinityWeight": 101}), ConfigError
+    )
+    assert_names(err, "InterPodAffinity args", "hardPodAffinityWeight", "0-100")

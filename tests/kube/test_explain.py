@@ -48,7 +48,7 @@ import yaml
 
 import podgym.envs.kube as kube
 from podgym.envs.kube.__main__ import main
-from tests.kube.builders import node, pod
+from tests.kube.builders import node, on_node, pod
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "envs" / "kube" / "samples"
@@ -112,7 +112,11 @@ def test_sample_prints_every_node_and_each_rejection_reason(capsys: pytest.Captu
         "NodeResourcesBalancedAllocation x1",
     ):
         assert header in out
-    assert "PodTopologySpread" in out  # named among the plugins podgym does not model
+    assert "PodTopologySpread x2" in out and "InterPodAffinity x2" in out
+    # They PreScore-skip for this pod (no spread constraint, no controller, no pod affinity); they are modelled.
+    assert "Skipped by PreScore (contribute nothing): PodTopologySpread, InterPodAffinity." in out
+    not_modeled = next(line for line in out.splitlines() if line.startswith("Not modeled"))
+    assert "PodTopologySpread" not in not_modeled and "InterPodAffinity" not in not_modeled
 
 
 def test_sample_rejections_agree_with_kube_schedule(capsys: pytest.CaptureFixture[str]) -> None:
@@ -142,6 +146,8 @@ def test_sample_json_output_matches_kube_schedule(capsys: pytest.CaptureFixture[
         "TaintToleration": 3,
         "NodeAffinity": 2,
         "NodeResourcesFit": 1,
+        "PodTopologySpread": 2,
+        "InterPodAffinity": 2,
         "NodeResourcesBalancedAllocation": 1,
     }
     by_name = {n["name"]: n for n in report["nodes"]}
@@ -177,7 +183,13 @@ def test_binpacking_config_picks_a_different_node(capsys: pytest.CaptureFixture[
     assert default["selected"] == "gpu-a100-2"
     assert packed["selected"] == "gpu-a100-1"
     assert packed["profile"] == "bin-packing-scheduler"
-    assert packed["weights"] == {"NodeResourcesFit": 5, "TaintToleration": 3, "NodeAffinity": 2}
+    assert packed["weights"] == {
+        "NodeResourcesFit": 5,
+        "TaintToleration": 3,
+        "NodeAffinity": 2,
+        "PodTopologySpread": 2,
+        "InterPodAffinity": 2,
+    }
     assert {n["name"]: n["total"] for n in packed["nodes"] if n["fits"]} == BINPACKING_TOTALS
 
 
@@ -355,3 +367,50 @@ def test_same_seed_same_choice(twin_files: tuple[Path, Path], capsys: pytest.Cap
         assert code == 0, err
         picks.append(json.loads(out)["selected"])
     assert len(set(picks)) == 1
+
+
+def test_zone_spread_constraint_verdicts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A DNS replica with a DoNotSchedule zone spread constraint (maxSkew 1): two replicas run in zone a, one in
+    zone b, so the zone-a nodes are refused with upstream's reason; a node without the zone label is refused as
+    missing it; the zone-b node fits."""
+    zone = "topology.kubernetes.io/zone"
+
+    def dns_pod(name: str, node_name: str | None = None) -> dict[str, Any]:
+        p = pod(
+            name,
+            namespace="kube-system",
+            containers=[{"cpu": "100m", "memory": "70Mi"}],
+            labels={"k8s-app": "kube-dns"},
+        )
+        p["spec"]["topologySpreadConstraints"] = [
+            {
+                "maxSkew": 1,
+                "topologyKey": zone,
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            }
+        ]
+        return on_node(p, node_name) if node_name else p
+
+    nodes = [
+        node(n, allocatable={"cpu": "2", "memory": "4Gi", "pods": "110"}, labels=lb)
+        for n, lb in (
+            ("a-1", {zone: "a"}),
+            ("a-2", {zone: "a"}),
+            ("b-1", {zone: "b"}),
+            ("bare", {}),
+        )
+    ]
+    running = [dns_pod("coredns-1", "a-1"), dns_pod("coredns-2", "a-2"), dns_pod("coredns-3", "b-1")]
+    files = {"pod.json": dns_pod("coredns-4"), "nodes.json": nodes, "pods.json": running}
+    for name, obj in files.items():
+        (tmp_path / name).write_text(json.dumps(obj))
+    code, out, err = run(
+        capsys, "--pod", tmp_path / "pod.json", "--nodes", tmp_path / "nodes.json", "--pods", tmp_path / "pods.json"
+    )
+    assert code == 0, err
+    reason = "PodTopologySpread: node(s) didn't match pod topology spread constraints"
+    assert reason in node_row(out, "a-1") and reason in node_row(out, "a-2")
+    assert f"{reason} (missing required label)" in node_row(out, "bare")
+    assert "fits" in node_row(out, "b-1") and "selected" in node_row(out, "b-1")
+    assert "would bind kube-system/coredns-4 to b-1" in out

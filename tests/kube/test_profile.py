@@ -60,11 +60,21 @@ def write_yaml(tmp_path: Path, data: Any, name: str = "scheduler-config.yaml") -
     return path
 
 
-DEFAULT_FILTERS = ["NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodeResourcesFit"]
+DEFAULT_FILTERS = [
+    "NodeUnschedulable",
+    "NodeName",
+    "TaintToleration",
+    "NodeAffinity",
+    "NodeResourcesFit",
+    "PodTopologySpread",
+    "InterPodAffinity",
+]
 DEFAULT_SCORES = [
     ("TaintToleration", 3),
     ("NodeAffinity", 2),
     ("NodeResourcesFit", 1),
+    ("PodTopologySpread", 2),
+    ("InterPodAffinity", 2),
     ("NodeResourcesBalancedAllocation", 1),
 ]
 # Default Filter/Score plugins podgym does not model, in MultiPoint order (default_plugins.go; DynamicResources is on
@@ -76,8 +86,6 @@ DEFAULT_UNMODELED = [
     "NodeVolumeLimits",
     "VolumeBinding",
     "VolumeZone",
-    "PodTopologySpread",
-    "InterPodAffinity",
     "DynamicResources",
     "ImageLocality",
 ]
@@ -128,6 +136,8 @@ def test_score_disabled_removes_a_default_score_plugin_but_keeps_its_filter() ->
     assert score_weights(profile) == [
         ("NodeAffinity", 2),
         ("NodeResourcesFit", 1),
+        ("PodTopologySpread", 2),
+        ("InterPodAffinity", 2),
         ("NodeResourcesBalancedAllocation", 1),
     ]
     # Disabling at Score does not touch Filter.
@@ -163,6 +173,8 @@ def test_score_enabled_weight_overrides_multipoint_weight() -> None:
         ("NodeResourcesFit", 5),
         ("TaintToleration", 3),
         ("NodeAffinity", 2),
+        ("PodTopologySpread", 2),
+        ("InterPodAffinity", 2),
         ("NodeResourcesBalancedAllocation", 1),
     ]
 
@@ -185,6 +197,8 @@ def test_multipoint_enabled_custom_weight_replaces_default_in_place() -> None:
         ("TaintToleration", 3),
         ("NodeAffinity", 7),
         ("NodeResourcesFit", 1),
+        ("PodTopologySpread", 2),
+        ("InterPodAffinity", 2),
         ("NodeResourcesBalancedAllocation", 1),
     ]
     assert filter_names(profile) == DEFAULT_FILTERS
@@ -315,7 +329,13 @@ def test_load_profile_sample_binpacking() -> None:
     path = Path(kube.__file__).parent / "samples" / "binpacking.yaml"
     profile = kube.load_profile(path, "bin-packing-scheduler")
     # score.enabled NodeResourcesFit weight 5 comes first; BalancedAllocation is disabled at Score.
-    assert score_weights(profile) == [("NodeResourcesFit", 5), ("TaintToleration", 3), ("NodeAffinity", 2)]
+    assert score_weights(profile) == [
+        ("NodeResourcesFit", 5),
+        ("TaintToleration", 3),
+        ("NodeAffinity", 2),
+        ("PodTopologySpread", 2),
+        ("InterPodAffinity", 2),
+    ]
     assert filter_names(profile) == DEFAULT_FILTERS
 
 

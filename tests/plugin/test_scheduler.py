@@ -563,3 +563,65 @@ def test_a_failing_scorer_leaves_the_pod_pending():
     api = FakeCoreV1Api([worker("a"), worker("b")], [pending("web")])
     s = synced(api, Broken({}))
     assert s.schedule_pending() == [] and "uid-default-web" in s.unschedulable and api.bindings == []
+
+
+# ---- pod (anti-)affinity and topology spread -------------------------------------------------------------------
+
+
+def replica(name: str, app: str = "web") -> dict[str, Any]:
+    """A replica of `app` asking to run on no node where another replica runs (hostname anti-affinity)."""
+    anti = {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": {"app": app}}, "topologyKey": "kubernetes.io/hostname"}
+            ]
+        }
+    }
+    return pending(name, cpu="100m", labels={"app": app}, affinity=anti)
+
+
+def test_replicas_with_hostname_anti_affinity_never_share_a_node():
+    """Every scorer prefers node a; the cache keeps the labels and terms of the pods bound moments ago, so the
+    second replica goes elsewhere and, with every node taken, the fourth waits with upstream's reason."""
+    api = FakeCoreV1Api([worker("a"), worker("b"), worker("c")], [replica(f"web-{i}") for i in range(4)])
+    s = synced(api, PreferScorer({"a": 3, "b": 2, "c": 1}))
+    outcomes = s.schedule_pending()
+    placed = [o.node for o in outcomes if o.node is not None]
+    assert sorted(placed) == ["a", "b", "c"]
+    (failed,) = [o for o in outcomes if o.node is None]
+    assert failed.message == "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules."
+    # The watch reports them bound: still one replica per node; deleting one frees its node for the fourth.
+    for p in api.pods.values():
+        if p["spec"].get("nodeName"):
+            s.handle("bound", "ADDED", p)
+    assert s.schedule_pending() == []
+    victim = next(p for p in api.pods.values() if p["spec"].get("nodeName") == "b")
+    s.handle("bound", "DELETED", victim)
+    (retried,) = s.schedule_pending()
+    assert retried.node == "b"
+
+
+def test_a_replica_spread_over_zones_goes_to_the_emptiest_zone():
+    """A DoNotSchedule zone spread constraint: with two replicas in zone x, the third must go to zone y although
+    the scorer prefers zone x."""
+    spread = [
+        {
+            "maxSkew": 1,
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "DoNotSchedule",
+            "labelSelector": {"matchLabels": {"app": "db"}},
+        }
+    ]
+    zone = "topology.kubernetes.io/zone"
+    nodes = [worker("a", labels={zone: "x"}), worker("b", labels={zone: "x"}), worker("c", labels={zone: "y"})]
+    running = [on_node(pod(f"db-{i}", labels={"app": "db"}), n) for i, n in enumerate(["a", "c"])]
+    p = pending("db-2", cpu="100m", labels={"app": "db"})
+    p["spec"]["topologySpreadConstraints"] = spread
+    api = FakeCoreV1Api(nodes, [*running, p])
+    (outcome,) = synced(api, PreferScorer({"a": 3, "b": 2, "c": 1})).schedule_pending()
+    assert outcome.node == "a"  # zones x:1, y:1: any node fits; the scorer's first choice
+    q = pending("db-3", cpu="100m", labels={"app": "db"})
+    q["spec"]["topologySpreadConstraints"] = spread
+    api2 = FakeCoreV1Api(nodes, [*running, on_node(pod("db-2", labels={"app": "db"}), "b"), q])
+    (outcome,) = synced(api2, PreferScorer({"a": 3, "b": 2, "c": 1})).schedule_pending()
+    assert outcome.node == "c"  # zones x:2, y:1: only zone y keeps the skew within 1

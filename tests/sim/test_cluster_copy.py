@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from podgym.envs.cluster import ClusterState
+from podgym.envs.kube.objects import LabelSelector, PodMatcher
 from podgym.envs.scenario import load_and_build
 from podgym.envs.scheduling import VectorProfile
+from podgym.envs.workload.objects import workload_from_pods
+from tests.kube import builders
 
 
 def state_of(c: ClusterState) -> dict:
@@ -48,3 +51,26 @@ def test_a_copy_and_its_original_change_independently():
     assert_same_state(state_of(original), pristine)  # the original did not move
     assert copy.labels is original.labels and copy.allocatable_t is original.allocatable_t  # shared, read-only
     assert_same_state(state_of(original.copy()), pristine)
+
+
+def test_a_copy_owns_its_bound_pods():
+    """What PodTopologySpread and InterPodAffinity read (per matcher counts, bound pods' terms) is the copy's own."""
+    anti = {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "kubernetes.io/hostname"}
+            ]
+        }
+    }
+    w = workload_from_pods([builders.pod("web", labels={"app": "web"}, affinity=anti)])
+    original = ClusterState([builders.node("a"), builders.node("b")])
+    everything = PodMatcher(LabelSelector(), frozenset({"default"}))
+    original.bind(0, original.pod_request(w, 0))
+    copy = original.copy()
+    copy.bind(1, copy.pod_request(w, 0))
+    later = PodMatcher(LabelSelector(), frozenset({"default", "other"}))  # registered after the copy, in each
+    assert original.bound_pods.count(everything).tolist() == [1, 0] == original.bound_pods.count(later).tolist()
+    assert copy.bound_pods.count(everything).tolist() == [1, 1] == copy.bound_pods.count(later).tolist()
+    (k,) = copy.bound_pods.terms.values()
+    assert original.bound_pods.term_counts[k].tolist() == [1, 0]
+    assert copy.bound_pods.term_counts[k].tolist() == [1, 1]

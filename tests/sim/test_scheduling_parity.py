@@ -1,8 +1,10 @@
 """The vectorised profile (envs.scheduling over envs.cluster) agrees exactly with envs.kube's object API.
 
-Random clusters: nodes with random capacity, GPUs, labels, taints and cordons; running pods bound to
-them (init containers, sidecars, missing requests included); a pending pod with random requests,
-tolerations, nodeSelector and node affinity; and random profiles (default, MostAllocated,
+Random clusters: nodes with random capacity, GPUs, labels (hostname and zone keys, some missing), taints and
+cordons; running pods bound to them (init containers, sidecars, missing requests included), in two namespaces,
+with labels, controllers, spread constraints and pod (anti-)affinity terms; a pending pod with random requests,
+tolerations, nodeSelector, node affinity, labels, topology spread constraints and pod (anti-)affinity; and random
+profiles (default, MostAllocated,
 RequestedToCapacityRatio with GPUs, BalancedAllocation over three resources, addedAffinity); and every
 registered plugin alone, its queueing hint included.
 """
@@ -17,7 +19,7 @@ from hypothesis import strategies as st
 import podgym.envs.kube as kube
 from podgym.envs.cluster import ClusterState
 from podgym.envs.kube.cycle import run_filters, run_score_plugin
-from podgym.envs.kube.framework import UNSCHEDULABLE, Status
+from podgym.envs.kube.framework import ALL_NODES, NAMESPACES, UNSCHEDULABLE, Status
 from podgym.envs.kube.plugins import REGISTRY, new_plugin
 from podgym.envs.scheduling import ERR_REASON_GPU_DEVICES, GPU_DEVICES, VectorProfile
 from podgym.envs.unschedulable import UnschedulablePods
@@ -39,6 +41,21 @@ TOLERATIONS = [
     {"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"},
 ]
 ZONES = ["a", "b", "c"]
+HOSTNAME = "kubernetes.io/hostname"
+ZONE = "topology.kubernetes.io/zone"
+TOPOLOGY_KEYS = ["zone", HOSTNAME, ZONE]
+APPS = ["web", "db"]
+TIERS = ["x", "y"]
+NAMESPACE_NAMES = ["default", "other"]
+NS_NAME_LABEL = "kubernetes.io/metadata.name"
+NAMESPACE_OBJECTS = [
+    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "default", "labels": {NS_NAME_LABEL: "default"}}},
+    {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "other", "labels": {NS_NAME_LABEL: "other", "team": "a"}},
+    },
+]
 MODELS = ["A100", "T4"]
 
 cpu_values = st.sampled_from(["0", "100m", "250m", "500m", "1", "2", "3500m"])
@@ -70,6 +87,10 @@ def node_dicts(draw, i: int) -> dict:
     if draw(st.booleans()):
         alloc["ephemeral-storage"] = "20Gi"
     labels = {"zone": draw(st.sampled_from(ZONES)), "rank": str(draw(st.integers(0, 9)))}
+    if draw(st.integers(0, 5)):
+        labels[HOSTNAME] = f"n{i}"
+    if draw(st.integers(0, 3)):
+        labels[ZONE] = draw(st.sampled_from(ZONES))
     if gpus:
         alloc["nvidia.com/gpu"] = str(gpus)
         labels[GPU_MODEL_LABEL] = draw(st.sampled_from(MODELS))
@@ -106,6 +127,122 @@ def affinity(draw) -> dict | None:
             for _ in range(draw(st.integers(0, 3)))
         ]
     return {"nodeAffinity": out} if out else None
+
+
+@st.composite
+def pod_selector(draw) -> dict | None:
+    """A label selector over the pods' labels: absent, empty, or matchLabels/matchExpressions on app and tier."""
+    choice = draw(st.integers(0, 5))
+    if choice == 0:
+        return None
+    if choice == 1:
+        return {}
+    if choice <= 3:
+        return {"matchLabels": {"app": draw(st.sampled_from(APPS))}}
+    op = draw(st.sampled_from(["In", "NotIn", "Exists", "DoesNotExist"]))
+    expr = {"key": draw(st.sampled_from(["app", "tier"])), "operator": op}
+    if op in ("In", "NotIn"):
+        expr["values"] = draw(st.lists(st.sampled_from(APPS + TIERS), min_size=1, max_size=2, unique=True))
+    return {"matchExpressions": [expr]}
+
+
+@st.composite
+def spread_constraints(draw) -> list[dict]:
+    out = []
+    for key in draw(st.lists(st.sampled_from(TOPOLOGY_KEYS), max_size=2, unique=True)):
+        c = {
+            "maxSkew": draw(st.sampled_from([1, 1, 1, 2, 3])),
+            "topologyKey": key,
+            "whenUnsatisfiable": draw(st.sampled_from(["DoNotSchedule", "ScheduleAnyway"])),
+        }
+        selector = draw(pod_selector())
+        if selector is not None:
+            c["labelSelector"] = selector
+        if c["whenUnsatisfiable"] == "DoNotSchedule" and draw(st.integers(0, 3)) == 0:
+            c["minDomains"] = draw(st.integers(1, 5))
+        for policy in ("nodeAffinityPolicy", "nodeTaintsPolicy"):
+            if draw(st.integers(0, 2)) == 0:
+                c[policy] = draw(st.sampled_from(["Honor", "Ignore"]))
+        if draw(st.integers(0, 3)) == 0:
+            c["matchLabelKeys"] = ["tier"]
+        out.append(c)
+    return out
+
+
+@st.composite
+def affinity_term(draw) -> dict:
+    term = {"topologyKey": draw(st.sampled_from(TOPOLOGY_KEYS))}
+    selector = draw(pod_selector())
+    if selector is not None:
+        term["labelSelector"] = selector
+    choice = draw(st.integers(0, 4))
+    if choice == 1:
+        term["namespaces"] = draw(st.lists(st.sampled_from(NAMESPACE_NAMES), min_size=1, max_size=2, unique=True))
+    elif choice == 2:
+        term["namespaceSelector"] = draw(
+            st.sampled_from([{}, {"matchLabels": {"team": "a"}}, {"matchLabels": {NS_NAME_LABEL: "other"}}])
+        )
+    if draw(st.integers(0, 4)) == 0:
+        term["matchLabelKeys" if draw(st.booleans()) else "mismatchLabelKeys"] = ["tier"]
+    return term
+
+
+@st.composite
+def pod_affinity(draw) -> dict:
+    out = {}
+    for kind in ("podAffinity", "podAntiAffinity"):
+        terms: dict = {}
+        if draw(st.integers(0, 2)) == 0:
+            terms["requiredDuringSchedulingIgnoredDuringExecution"] = [
+                draw(affinity_term()) for _ in range(draw(st.integers(1, 2)))
+            ]
+        if draw(st.integers(0, 2)) == 0:
+            terms["preferredDuringSchedulingIgnoredDuringExecution"] = [
+                {"weight": draw(st.integers(1, 100)), "podAffinityTerm": draw(affinity_term())}
+                for _ in range(draw(st.integers(1, 2)))
+            ]
+        if terms:
+            out[kind] = terms
+    return out
+
+
+@st.composite
+def pod_identity(draw) -> dict:
+    """Namespace, labels and controller of a pod, and its spread constraints and pod (anti-)affinity."""
+    labels = {}
+    if draw(st.integers(0, 4)):
+        labels["app"] = draw(st.sampled_from(APPS))
+    if draw(st.booleans()):
+        labels["tier"] = draw(st.sampled_from(TIERS))
+    owner = None
+    if draw(st.integers(0, 2)) == 0:
+        kind = draw(st.sampled_from(["ReplicaSet", "StatefulSet", "Job"]))
+        owner = [
+            {"apiVersion": "batch/v1" if kind == "Job" else "apps/v1", "kind": kind, "name": "c", "controller": True}
+        ]
+    return {
+        "namespace": draw(st.sampled_from(NAMESPACE_NAMES)),
+        "labels": labels,
+        "owner": owner,
+        "spread": draw(spread_constraints()) if draw(st.integers(0, 2)) == 0 else [],
+        "pod_affinity": draw(pod_affinity()) if draw(st.integers(0, 2)) == 0 else {},
+    }
+
+
+def with_identity(p: dict, identity: dict) -> dict:
+    """`p` with the namespace, labels, owner, spread constraints and pod affinity of `identity`."""
+    meta, spec = p["metadata"], p["spec"]
+    meta["namespace"] = identity["namespace"]
+    meta["uid"] = f"uid-{identity['namespace']}-{meta['name']}"
+    if identity["labels"]:
+        meta["labels"] = identity["labels"]
+    if identity["owner"]:
+        meta["ownerReferences"] = identity["owner"]
+    if identity["spread"]:
+        spec["topologySpreadConstraints"] = identity["spread"]
+    if identity["pod_affinity"]:
+        spec["affinity"] = {**(spec.get("affinity") or {}), **identity["pod_affinity"]}
+    return p
 
 
 PROFILES = [
@@ -195,7 +332,8 @@ def scenarios(draw):
         else:
             gpu_left[target] -= k
         init = [draw(requests(gpu=False))] if draw(st.integers(0, 3)) == 0 else None
-        running.append(on_node(pod(f"r{j}", containers=[reqs], init_containers=init, tolerations=TOLERATIONS), target))
+        running_pod = pod(f"r{j}", containers=[reqs], init_containers=init, tolerations=TOLERATIONS)
+        running.append(on_node(with_identity(running_pod, draw(pod_identity())), target))
     pending = pod(
         "pending",
         containers=[draw(requests()) for _ in range(draw(st.integers(1, 2)))],
@@ -203,6 +341,7 @@ def scenarios(draw):
         node_selector={"zone": draw(st.sampled_from(ZONES))} if draw(st.integers(0, 3)) == 0 else None,
         affinity=draw(affinity()),
     )
+    pending = with_identity(pending, draw(pod_identity()))
     config = draw(st.sampled_from(PROFILES))
     return nodes, running, pending, config
 
@@ -220,7 +359,7 @@ def _profile(config: dict | None) -> kube.Profile:
 
 def _cluster(nodes, running, pending):
     bound, pending_workload = workload_from_pods(running), workload_from_pods([pending])
-    state = ClusterState.for_workloads(nodes, bound, pending_workload)
+    state = ClusterState.for_workloads(nodes, bound, pending_workload, namespaces=NAMESPACE_OBJECTS)
     for i, p in enumerate(running):
         state.bind(state.node_index[p["spec"]["nodeName"]], state.pod_request(bound, i))
     return state, state.pod_request(pending_workload, 0)
@@ -235,7 +374,8 @@ def test_vectorised_profile_matches_object_api(scenario):
     state, request = _cluster(nodes, running, pending)
 
     p, infos = kube.cluster(pending, nodes, running)
-    expected = run_filters(profile.filter_plugins, p, infos, {})
+    namespaces = kube.parse_namespaces(NAMESPACE_OBJECTS)
+    expected = run_filters(profile.filter_plugins, p, infos, {NAMESPACES: namespaces})
     got = vector.filter_statuses(state, request)
     assert [expected[n.name] for n in infos] == got
     feasible_mask = vector.filter(state, request)
@@ -246,7 +386,7 @@ def test_vectorised_profile_matches_object_api(scenario):
         return
     idx = np.flatnonzero(feasible_mask)
     vector_scores = vector.plugin_scores(state, request, idx)
-    state_obj: dict = {}
+    state_obj: dict = {NAMESPACES: namespaces, ALL_NODES: infos}
     total = np.zeros(len(feasible), dtype=np.int64)
     for plugin, weight in profile.score_plugins:
         scores = run_score_plugin(plugin, p, feasible, state_obj)
@@ -275,8 +415,9 @@ def test_every_registered_plugin_agrees_with_its_object_form(name, scenario):
     vector = VectorProfile(profile)
     state, request = _cluster(nodes, running, pending)
     p, infos = kube.cluster(pending, nodes, running)
+    namespaces = kube.parse_namespaces(NAMESPACE_OBJECTS)
 
-    expected = run_filters(profile.filter_plugins, p, infos, {})
+    expected = run_filters(profile.filter_plugins, p, infos, {NAMESPACES: namespaces})
     # After every plugin, the vectorised profile checks that the pod's GPU devices fit (not a kube plugin).
     devices = Status(UNSCHEDULABLE, (ERR_REASON_GPU_DEVICES,), GPU_DEVICES)
     gpu_ok = state.gpu_fit(request)
@@ -292,14 +433,16 @@ def test_every_registered_plugin_agrees_with_its_object_form(name, scenario):
     waiting.add(0, request, 0.0)
     assert [bool(waiting.fitting(state, vector, j)) for j in range(state.num_nodes)] == feasible_mask.tolist()
     if plugin.dynamic:
-        assert [bool(plugin.hint(state, request.requests[None, :], j)[0]) for j in range(state.num_nodes)] == (
-            plugin.fits(state, request).tolist()
-        )
+        hints = [
+            bool(plugin.hint(state, request.requests[None, :], j, [request.template], np.zeros(1, np.int64))[0])
+            for j in range(state.num_nodes)
+        ]
+        assert hints == plugin.fits(state, request).tolist()
 
     feasible = [info for info in infos if expected[info.name] is None]
     if not plugin.scores or not feasible:
         return
-    scores = run_score_plugin(plugin, p, feasible, {})
+    scores = run_score_plugin(plugin, p, feasible, {NAMESPACES: namespaces}, all_nodes=infos)
     vector_scores = vector.plugin_scores(state, request, np.flatnonzero(feasible_mask))
     if scores is None:
         assert name not in vector_scores

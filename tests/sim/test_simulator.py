@@ -542,3 +542,59 @@ def test_the_state_hands_over_to_a_new_simulator():
     twin.rng = copy.deepcopy(sim.rng)
     twin.next_start_index = sim.next_start_index
     assert twin.run(make_policy("kube-default")) == sim.run(make_policy("kube-default"))
+
+
+# ---- pods that read what runs on other nodes: PodTopologySpread, InterPodAffinity ---------------------------------
+
+
+def replica(name: str, anti: str | None = None, spread: str | None = None) -> dict:
+    """A replica of app=web with hostname anti-affinity (`anti`) and/or a DoNotSchedule spread over `spread`."""
+    p = mkpod(name, cpu="100m")
+    p["metadata"]["labels"] = {"app": "web"}
+    selector = {"matchLabels": {"app": "web"}}
+    if anti:
+        p["spec"]["affinity"] = {
+            "podAntiAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [{"labelSelector": selector, "topologyKey": anti}]
+            }
+        }
+    if spread:
+        p["spec"]["topologySpreadConstraints"] = [
+            {"maxSkew": 1, "topologyKey": spread, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": selector}
+        ]
+    return p
+
+
+def test_a_replica_kept_off_by_anti_affinity_is_placed_when_the_other_departs():
+    """One node, two replicas with hostname anti-affinity: the second waits (the queueing hint of InterPodAffinity
+    requeues it when the first departs, at that instant)."""
+    sim = make_sim(
+        [mknode("n0")],
+        [replica("a", anti="kubernetes.io/hostname"), replica("b", anti="kubernetes.io/hostname")],
+        [0, 5],
+        [30, 10],
+    )
+    log = record(sim)
+    sim.run(KubeSchedulerPolicy())
+    assert log == [(0, "a", "n0"), (5, "b", None), (30, "b", "n0")]
+
+
+def test_a_failed_node_holds_no_spread_domain():
+    """Zones x (n0) and y (n1): a spread constraint (maxSkew 1) allows a second replica in zone x only while zone y
+    exists; with n1 failed its domain is gone and replicas stack in zone x."""
+    zone = "topology.kubernetes.io/zone"
+    nodes = [
+        node(f"n{i}", allocatable={"cpu": "4", "memory": "16Gi", "pods": "110"}, labels={zone: z})
+        for i, z in enumerate("xy")
+    ]
+    pods = [replica(f"r{i}", spread=zone) for i in range(3)]
+    failures = FailureModel(events=((1, "n1", "fail"),))
+    sim = make_sim(nodes, pods, [0, 2, 3], [math.inf] * 3, failures=failures)
+    log = record(sim)
+    sim.run(FIRST_FIT)
+    assert log == [(0, "r0", "n0"), (2, "r1", "n0"), (3, "r2", "n0")]
+    # With both zones alive, first fit alternates as the skew demands.
+    sim = make_sim(nodes, pods, [0, 2, 3], [math.inf] * 3)
+    log = record(sim)
+    sim.run(FIRST_FIT)
+    assert log == [(0, "r0", "n0"), (2, "r1", "n1"), (3, "r2", "n0")]

@@ -7,14 +7,26 @@ from typing import Any
 from podgym.envs.kube.errors import ConfigError
 from podgym.envs.kube.framework import Plugin
 from podgym.envs.kube.plugins.args import NoArgs, parse_args
+from podgym.envs.kube.plugins.interpodaffinity import InterPodAffinity
 from podgym.envs.kube.plugins.nodeaffinity import NodeAffinity
 from podgym.envs.kube.plugins.nodename import NodeName
 from podgym.envs.kube.plugins.noderesources import BalancedAllocation, Fit
 from podgym.envs.kube.plugins.nodeunschedulable import NodeUnschedulable
+from podgym.envs.kube.plugins.podtopologyspread import PodTopologySpread
 from podgym.envs.kube.plugins.tainttoleration import TaintToleration
 
 REGISTRY: dict[str, type[Plugin]] = {
-    cls.name: cls for cls in (NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, Fit, BalancedAllocation)
+    cls.name: cls
+    for cls in (
+        NodeUnschedulable,
+        NodeName,
+        TaintToleration,
+        NodeAffinity,
+        Fit,
+        PodTopologySpread,
+        InterPodAffinity,
+        BalancedAllocation,
+    )
 }
 
 # In-tree Filter/Score plugins of kube-scheduler v1.35 that podgym does not model. A profile may enable
@@ -26,8 +38,6 @@ UNMODELED: frozenset[str] = frozenset(
         "NodeVolumeLimits",
         "VolumeBinding",
         "VolumeZone",
-        "PodTopologySpread",
-        "InterPodAffinity",
         "ImageLocality",
         "DynamicResources",
         "NodeDeclaredFeatures",

@@ -138,3 +138,74 @@ def parse_args(model: type[A], args: Any, plugin: str) -> A:
         return model.model_validate(args)
     except ValidationError as exc:
         raise from_validation_error(exc, obj=f"{plugin} args", prefix="args", error=ConfigError) from None
+
+
+class DefaultSpreadConstraint(_Args):
+    """A default constraint of PodTopologySpreadArgs: no labelSelector (it is derived for each pod)."""
+
+    max_skew: int = Field(alias="maxSkew")
+    topology_key: str = Field(alias="topologyKey")
+    when_unsatisfiable: Literal["DoNotSchedule", "ScheduleAnyway"] = Field(alias="whenUnsatisfiable")
+    label_selector: dict[str, Any] | None = Field(default=None, alias="labelSelector")
+    min_domains: int | None = Field(default=None, alias="minDomains")
+    node_affinity_policy: Literal["Honor", "Ignore"] | None = Field(default=None, alias="nodeAffinityPolicy")
+    node_taints_policy: Literal["Honor", "Ignore"] | None = Field(default=None, alias="nodeTaintsPolicy")
+    match_label_keys: list[str] = Field(default_factory=list, alias="matchLabelKeys")
+
+    @field_validator("max_skew")
+    @classmethod
+    def _positive_skew(cls, v: int) -> int:
+        if v <= 0:
+            raise ValueError(f"must be greater than zero, got {v}")
+        return v
+
+    @field_validator("topology_key")
+    @classmethod
+    def _key_set(cls, v: str) -> str:
+        if not v:
+            raise ValueError("can not be empty")
+        return v
+
+    @field_validator("label_selector")
+    @classmethod
+    def _no_selector(cls, v: dict[str, Any] | None) -> None:
+        if v is not None:
+            raise ValueError("constraint must not define a selector, as they deduced for each pod")
+        return None
+
+
+class PodTopologySpreadArgs(_Args):
+    """PodTopologySpreadArgs (kubescheduler.config.k8s.io/v1); defaultingType defaults to System."""
+
+    kind: str | None = None
+    api_version: str | None = Field(default=None, alias="apiVersion")
+    default_constraints: list[DefaultSpreadConstraint] = Field(default_factory=list, alias="defaultConstraints")
+    defaulting_type: Literal["System", "List"] = Field(default="System", alias="defaultingType")
+
+    @model_validator(mode="after")
+    def _check(self) -> PodTopologySpreadArgs:
+        if self.defaulting_type == "System" and self.default_constraints:
+            raise ValueError('when .defaultingType is "System", .defaultConstraints must be empty')
+        seen = set()
+        for c in self.default_constraints:
+            pair = (c.topology_key, c.when_unsatisfiable)
+            if pair in seen:
+                raise ValueError(f"defaultConstraints: Duplicate value: {{{c.topology_key}, {c.when_unsatisfiable}}}")
+            seen.add(pair)
+        return self
+
+
+class InterPodAffinityArgs(_Args):
+    """InterPodAffinityArgs (kubescheduler.config.k8s.io/v1)."""
+
+    kind: str | None = None
+    api_version: str | None = Field(default=None, alias="apiVersion")
+    hard_pod_affinity_weight: int = Field(default=1, alias="hardPodAffinityWeight")
+    ignore_preferred_terms_of_existing_pods: bool = Field(default=False, alias="ignorePreferredTermsOfExistingPods")
+
+    @field_validator("hard_pod_affinity_weight")
+    @classmethod
+    def _weight_range(cls, v: int) -> int:
+        if not 0 <= v <= 100:
+            raise ValueError(f"not in valid range [0-100], got {v}")
+        return v
