@@ -25,7 +25,8 @@ from envs.rewards import IntegralReward, RewardState
 from envs.scenario import Scenario
 from envs.scheduling import VectorProfile
 from envs.simulator import ARRIVE, Simulator, SimulatorState
-from envs.workload.types import GPU_RESOURCE
+from envs.workload.budgets import PDB_KIND
+from envs.workload.types import GPU_RESOURCE, Workload
 
 try:
     from envs.compiled import kernels as K
@@ -57,9 +58,23 @@ COVERAGE = Coverage(
 )
 
 
-def unsupported_features(scenario: Scenario, reward_fn: Any, profile: Profile | None = None) -> list[str]:
-    """What keeps `scenario` (with `reward_fn` and the built scheduler `profile`) off the compiled engine:
-    'field: what' lines naming the scenario field; [] when the kernels cover everything (``COVERAGE``)."""
+# The envs.metrics.SIGNALS the kernels integrate, in their buffers' order (the first of K.REWARD_SIGNALS); any
+# other signal is 0 in every episode the kernels run (e.g. "unavailability": they run no workload with services).
+KERNEL_SIGNALS = tuple(s for s in (K.REWARD_SIGNALS if K is not None else ()) if s in SIGNALS)
+
+
+def _signals(fb: np.ndarray, offset: int) -> dict[str, float]:
+    """The SIGNALS dict of the kernels' signal block at `offset` of the float buffer."""
+    kernel = dict(zip(KERNEL_SIGNALS, fb[offset : offset + len(KERNEL_SIGNALS)].tolist(), strict=True))
+    return {s: kernel.get(s, 0.0) for s in SIGNALS}
+
+
+def unsupported_features(
+    scenario: Scenario, reward_fn: Any, profile: Profile | None = None, workload: Workload | None = None
+) -> list[str]:
+    """What keeps `scenario` (with `reward_fn`, the built scheduler `profile` and an episode's `workload`) off the
+    compiled engine: 'field: what' lines naming the scenario field; [] when the kernels cover everything
+    (``COVERAGE``)."""
     out = []
     if K is None:
         out.append("env.engine: numba is not installed")
@@ -80,6 +95,8 @@ def unsupported_features(scenario: Scenario, reward_fn: Any, profile: Profile | 
         out.append("autoscaler: nodes powered on and off")
     if scenario.cluster.snapshot is not None:
         out.append("cluster.snapshot: pods already bound and cordoned nodes of a snapshot")
+    if any(o.get("kind") == PDB_KIND for o in (workload.objects if workload is not None else ())):
+        out.append("workload: services with PodDisruptionBudgets (the kernels track no service's replicas)")
     if type(reward_fn) is not COVERAGE.reward:
         out.append(f"reward_fn: a custom reward function ({type(reward_fn).__name__})")
     else:
@@ -561,14 +578,14 @@ class CompiledEpisode:
         m.waits = series(self._fview(K.OF_WAITS, nwaits))
         m.attempts, m.failed_attempts = int(ib[K.ATTEMPTS]), int(ib[K.FAILED])
         m.next_sample = float(fb[K.NEXT_SAMPLE])
-        m.integrals = dict(zip(SIGNALS, fb[K.INTEG : K.INTEG + 8].tolist(), strict=True))
-        m.last = dict(zip(SIGNALS, fb[K.LAST : K.LAST + 8].tolist(), strict=True))
+        m.integrals = _signals(fb, K.INTEG)
+        m.last = _signals(fb, K.LAST)
         m.last_t = float(fb[K.LAST_T]) if ib[K.HAS_LAST_T] else None
 
     def reward_state(self) -> RewardState:
         """The env's previous RewardState (what the next dense reward is measured from)."""
         fb = self.fb
-        integrals = dict(zip(SIGNALS, fb[K.PREV_INTEG : K.PREV_INTEG + 8].tolist(), strict=True))
+        integrals = _signals(fb, K.PREV_INTEG)
         if self.ib[K.PREV_INITIAL]:
             return RewardState(0.0, integrals)
         current = {"cpu": float(fb[K.PREV_CUR_CPU]), "gpu": float(fb[K.PREV_CUR_GPU])}

@@ -13,18 +13,24 @@ function of its config and seed; files are read in file order.
     nodes = nodes_from_pools([{"name": "cpu", "count": 4, "cpu": "8", "memory": "32Gi"}])
 """
 
+from envs.workload.budgets import Budget, resolve_budgets, selector_matches
 from envs.workload.objects import gpu_ask, template_of, workload_from_pods
 from envs.workload.openb import gpu_spec_tokens, read_openb_cluster, read_openb_nodes, read_openb_pods
 from envs.workload.ops import sort_by_arrival, take
 from envs.workload.pools import NodePool, cluster_from_pools, nodes_from_pools
+from envs.workload.services import ServiceClass, ServicesConfig, generate_services
 from envs.workload.snapshot import (
     Snapshot,
     load_documents,
     load_snapshot,
+    manifests_of,
     pods_from_manifests,
     read_snapshot,
+    snapshot_documents,
     snapshot_from_objects,
     workload_from_manifests,
+    write_manifests,
+    write_snapshot,
 )
 from envs.workload.synthetic import (
     DiurnalArrivals,
@@ -55,6 +61,7 @@ __all__ = [
     "GPU_MODEL_LABEL",
     "GPU_RESOURCE",
     "MILLI_GPU",
+    "Budget",
     "ClusterSource",
     "DiurnalArrivals",
     "ExponentialLifetime",
@@ -64,6 +71,8 @@ __all__ = [
     "NodePool",
     "PodClass",
     "PoissonArrivals",
+    "ServiceClass",
+    "ServicesConfig",
     "Snapshot",
     "SyntheticWorkloadConfig",
     "Workload",
@@ -71,20 +80,27 @@ __all__ = [
     "cluster_from_pools",
     "empty_workload",
     "generate",
+    "generate_services",
     "gpu_ask",
     "gpu_spec_tokens",
     "load_documents",
     "load_snapshot",
+    "manifests_of",
     "nodes_from_pools",
     "pods_from_manifests",
     "read_openb_cluster",
     "read_openb_nodes",
     "read_openb_pods",
     "read_snapshot",
+    "resolve_budgets",
+    "selector_matches",
+    "snapshot_documents",
     "snapshot_from_objects",
     "sort_by_arrival",
     "take",
     "template_of",
     "workload_from_manifests",
     "workload_from_pods",
+    "write_manifests",
+    "write_snapshot",
 ]
