@@ -17,7 +17,7 @@ relative to the file. Unknown fields and wrong values are errors that name the f
     simulation: {horizon: 21600, retry_unschedulable: true, departures: true, sample_interval: 60}
     env:       {max_nodes: 32, allow_pending: false, invalid_action: {rule: penalty, penalty: 1.0}, engine: auto}
     reward:    {name: packing, form: dense, gpu_weight: 1, cpu_weight: 1, fragmentation_weight: 0}
-    failures:  {mtbf: 86400, mttr: 3600, zone_mtbf: 604800, zone_mttr: 3600,
+    failures:  {mtbf: 86400, mttr: 3600, zone_mtbf: 604800, zone_mttr: 3600, replacement_delay: 300,
                 events: [{time: 600, node: n-0, action: fail}, {time: 900, zone: zone-b, action: fail}]}
     autoscaler: {pool: NAME, provision_delay: 60, scale_down_after: 600}
 """
@@ -184,6 +184,12 @@ class FailureConfig(StrictModel):
         default=None, gt=0, description="mean time between failures per zone (s): all its nodes fail together"
     )
     zone_mttr: float = Field(default=3600.0, gt=0, description="mean time to repair a failed zone (s)")
+    replacement_delay: float = Field(
+        default=0.0,
+        ge=0,
+        description="seconds from a node's failure until its pods' replacements are queued (upstream: the 300 s "
+        "toleration of an unreachable node, then the controller's new pod); 0: at once",
+    )
     events: list[FailureEvent] = Field(default_factory=list)
 
 
@@ -466,6 +472,7 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
             tuple((e.time, e.node, e.action) for e in f.events if e.node is not None),
             zone_mtbf_s=f.zone_mtbf,
             zone_mttr_s=f.zone_mttr,
+            replacement_delay_s=f.replacement_delay,
             zone_events=tuple((e.time, e.zone, e.action) for e in f.events if e.zone is not None),
         ),
         autoscaler=autoscaler,

@@ -44,7 +44,9 @@ class FailureModel:
     scripted events (time, node name, "fail" | "recover"). Zone failures likewise (`zone_mtbf_s`, `zone_mttr_s`
     per zone, a value of the nodes' topology.kubernetes.io/zone label; `zone_events` (time, zone, action)):
     every live node of the zone fails at once, and those nodes come back when the zone recovers (except one
-    that failed on its own meanwhile and is not repaired yet)."""
+    that failed on its own meanwhile and is not repaired yet). `replacement_delay_s`: the time from a node's
+    failure until the replacements of its pods enter the scheduling queue (upstream, the pods of an unreachable
+    node are evicted after their 300 s default toleration, then their controllers create new ones); 0: at once."""
 
     mtbf_s: float | None = None
     mttr_s: float = 3600.0
@@ -52,6 +54,7 @@ class FailureModel:
     zone_mtbf_s: float | None = None
     zone_mttr_s: float = 3600.0
     zone_events: tuple[tuple[float, str, str], ...] = ()
+    replacement_delay_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -453,7 +456,11 @@ class Simulator:
             self.metrics.evictions += 1
             if self.services is not None and self.services.is_replica(i):
                 self.metrics.replicas_lost += 1
-            self._enqueue(i)
+            delay = self.options.failures.replacement_delay_s
+            if delay:
+                self._push(self.now + delay, ARRIVE, i)  # its replacement, once the controller makes it
+            else:
+                self._enqueue(i)
         self.cluster.set_alive(node, False)
 
     def _fail_zone(self, z: int, random: int) -> None:
