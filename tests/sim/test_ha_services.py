@@ -1,0 +1,133 @@
+"""The ha-services scenario: its services, zones and failures; configuration errors; the engines it runs on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from envs.env import PodSchedulingEnv
+from envs.kube.errors import ConfigError, KubeObjectError
+from envs.policy import KubeSchedulerPolicy
+from envs.scenario import available_scenarios, load_and_build, load_scenario
+from envs.simulator import Simulator
+from envs.workload import resolve_budgets
+from envs.workload.pools import HOSTNAME_LABEL, ZONE_LABEL
+from tests.kube.builders import node
+
+SHORT = {"simulation.horizon": 9000, "workload.synthetic.horizon": 9000}
+
+
+def test_ha_services_is_shipped_and_builds_services_over_zones():
+    assert "ha-services" in available_scenarios()
+    built = load_and_build("ha-services", SHORT, seed=0)
+    zones = {n.labels[ZONE_LABEL] for n in built.cluster.nodes}
+    assert zones == {"zone-a", "zone-b", "zone-c"}
+    assert all(n.labels[HOSTNAME_LABEL] == n.name for n in built.cluster.nodes)
+    budgets = resolve_budgets(built.workload)
+    assert len(budgets) == 9 and all(b.desired_healthy >= 1 for b in budgets)
+    priorities = set(built.workload.priority.tolist())
+    assert {100000, 10000, 1000, 0} <= priorities  # critical, high, standard services; batch pods
+    kinds = {o["kind"] for o in built.workload.objects}
+    assert kinds == {"PriorityClass", "Deployment", "ReplicaSet", "StatefulSet", "PodDisruptionBudget"}
+    assert built.options.failures.zone_events == ((7200.0, "zone-b", "fail"), (10800.0, "zone-b", "recover"))
+    assert built.options.failures.replacement_delay_s == 300.0
+
+
+def test_ha_services_runs_and_measures_availability():
+    built = load_and_build("ha-services", SHORT, seed=1)
+    sim = Simulator(built.cluster, built.workload, built.options, built.profile, seed=1)
+    s = sim.run(KubeSchedulerPolicy(built.profile))
+    assert s.services == 9 and s.failures >= 1  # zone-b fails at 7200
+    assert s.replicas_lost > 0 and s.replicas_lost_per_failure == s.replicas_lost / s.failures
+    assert 0.0 <= s.availability_min <= s.availability_mean <= 1.0
+    assert s.availability_min < 1.0  # the zone failure takes replicas down for the replacement delay
+    again = Simulator(built.cluster, built.workload, built.options, built.profile, seed=1)
+    assert again.run(KubeSchedulerPolicy(built.profile)) == s
+
+
+@pytest.mark.parametrize(
+    ("failures", "field", "message"),
+    [
+        ({"events": [{"time": 1, "zone": "zone-z", "action": "fail"}]}, "failures.events[0].zone", "unknown zone"),
+        ({"events": [{"time": 1, "action": "fail"}]}, "failures.events[0]", "exactly one of node, zone"),
+        (
+            {"events": [{"time": 1, "node": "general-0", "zone": "zone-a", "action": "fail"}]},
+            "failures.events[0]",
+            "exactly one of node, zone",
+        ),
+        ({"zone_mtbf": 0}, "failures.zone_mtbf", "greater than 0"),
+        ({"replacement_delay": -1}, "failures.replacement_delay", "greater than or equal to 0"),
+        ({"zone_mtfb": 10}, "failures.zone_mtfb", "unknown field"),
+    ],
+)
+def test_failure_config_errors_name_the_field(failures, field, message):
+    overrides = {f"failures.{k}": v for k, v in failures.items()}
+    with pytest.raises(KubeObjectError) as info:
+        load_and_build("ha-services", overrides)
+    assert field in str(info.value) and message in str(info.value)
+    assert "ha-services.yaml" in str(info.value)
+
+
+def test_zone_failures_need_zone_labels(tmp_path):
+    (tmp_path / "nodes.json").write_text(
+        json.dumps({"kind": "List", "items": [node("bare", allocatable={"cpu": "4", "memory": "8Gi", "pods": "10"})]})
+    )
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\ncluster: {snapshot: {nodes: nodes.json}}\n"
+        "workload: {services: {services: [{name: web, replicas: 2, cpu: '1'}]}}\n"
+        "failures: {zone_mtbf: 100}\n"
+    )
+    with pytest.raises(ConfigError, match=r"failures\.zone_mtbf.*labelled topology\.kubernetes\.io/zone"):
+        load_and_build(path)
+
+
+def test_a_service_config_error_names_the_scenario_field(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\ncluster: {pools: [{name: n, count: 2, cpu: '4', memory: 8Gi}]}\n"
+        "workload: {services: {services: [{name: web, replicas: [5, 2]}]}}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_scenario(path)
+    assert str(path) in str(info.value)
+    assert "workload.services.services[0]" in str(info.value) and "1 <= low <= high" in str(info.value)
+
+
+def test_services_alone_are_a_workload(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\ncluster: {pools: [{name: n, count: 2, cpu: '4', memory: 8Gi}]}\n"
+        "workload: {services: {services: [{name: web, replicas: 2, cpu: '1',\n"
+        "  disruption_budget: {min_available: 1}}]}}\n"
+    )
+    built = load_and_build(path)
+    assert len(built.workload) == 2 and len(resolve_budgets(built.workload)) == 1
+
+
+# ---- engines ------------------------------------------------------------------------------------------------------
+
+
+def test_services_run_on_the_python_engine_and_the_compiled_engine_names_why():
+    env = PodSchedulingEnv("ha-services", overrides={"failures": {}, **SHORT})
+    env.reset(seed=0)
+    assert env.engine_name == "python"
+    with pytest.raises(ConfigError, match=r"env\.engine.*workload: services with PodDisruptionBudgets"):
+        PodSchedulingEnv("ha-services", overrides={"failures": {}, **SHORT}, env={"engine": "compiled"})
+
+
+def test_the_availability_reward_falls_back_to_python_until_the_kernels_learn_its_signal():
+    env = PodSchedulingEnv("default", overrides={"simulation.horizon": 600}, reward={"name": "availability"})
+    env.reset(seed=0)
+    assert env.engine_name == "python"
+    with pytest.raises(ConfigError, match=r"reward: objective signal 'unavailability'"):
+        PodSchedulingEnv("default", reward={"name": "availability"}, env={"engine": "compiled"})
+    # Without services the signal is 0 throughout: the return is 0, and the other signals are untouched.
+    total, done = 0.0, False
+    obs, _ = env.reset(seed=0)
+    while not done:
+        obs, reward, terminated, truncated, _ = env.step(int(obs["action_mask"].argmax()))
+        total += reward
+        done = terminated or truncated
+    assert total == 0.0
