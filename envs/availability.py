@@ -63,6 +63,11 @@ class ServiceTracker:
         for i in np.flatnonzero(node_of >= 0).tolist():
             self.bind(i)
 
+    def disruptions_allowed(self) -> np.ndarray:
+        """int64 [S]: replicas each service can lose now and stay up (the PodDisruptionBudget's
+        status.disruptionsAllowed: running less desired healthy, at least 0)."""
+        return np.maximum(self.running - self.desired, 0)
+
     def exists(self, t: float) -> np.ndarray:
         """bool [S]: services whose first pod has arrived by `t`."""
         return self.first_arrival <= t

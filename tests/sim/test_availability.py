@@ -207,3 +207,16 @@ def test_random_zone_failures_take_the_whole_zone_and_leave_node_failures_as_the
 def test_an_unknown_zone_is_an_error():
     with pytest.raises(ValueError, match="unknown zone 'z'"):
         run(nodes(["a"]), tick(1.0), FailureModel(zone_events=((1.0, "z", "fail"),)))
+
+
+def test_disruptions_allowed_and_a_hand_over_recounts_the_replicas():
+    """After the first web replica fails, minAvailable 1 of 2 allows no more disruption; a Simulator rebuilt from
+    the state (the hand-over between engines) counts the same running replicas."""
+    w = concat(web({"min_available": 1}), tick(1000.0))
+    failures = FailureModel(events=((100.0, "n0", "fail"),))
+    sim = run(nodes(["a", "b"]), w, failures, horizon_s=150.0)
+    assert sim.services.running.tolist() == [1] and sim.services.disruptions_allowed().tolist() == [0]
+    other = Simulator.from_state(sim.source, sim.workload, sim.options, None, sim.seed, sim.state())
+    assert other.services.running.tolist() == [1]
+    fresh = run(nodes(["a", "b"]), w, FailureModel(), horizon_s=50.0)
+    assert fresh.services.disruptions_allowed().tolist() == [1]
