@@ -263,7 +263,7 @@ def aggregate(rows: list[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
         ranking = sorted(policies, key=lambda p: -stats[p]["objective"]["mean"])
         comparisons = []
         for i in range(1, len(ranking)):
-            for other in {ranking[0], ranking[i - 1]}:
+            for other in dict.fromkeys((ranking[0], ranking[i - 1])):  # a fixed order: the bootstrap draws follow it
                 a, b = by_policy[other], by_policy[ranking[i]]
                 common = sorted(set(a) & set(b))
                 if len(common) >= 2:
