@@ -82,7 +82,7 @@ def service_tracker(initial: Workload | None, workload: Workload, arrival: np.nd
     or None when the workload carries no PodDisruptionBudget."""
     if not workload.objects and (initial is None or not initial.objects):
         return None
-    pods = workload if initial is None or not len(initial) else concat(initial, workload)
+    pods = workload if initial is None or not (len(initial) or initial.objects) else concat(initial, workload)
     budgets = resolve_budgets(pods)
     if not budgets:
         return None

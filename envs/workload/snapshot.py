@@ -14,8 +14,10 @@ Pods of every ``spec.schedulerName`` are kept (the templates keep the name); a s
 models one scheduler can filter on it. Bound pods never depart (duration inf).
 
 The snapshot's PodDisruptionBudgets, PriorityClasses and controllers (``envs.kube.dumps.WORKLOAD_KINDS``) go
-into the pending Workload's ``objects``. ``snapshot_documents`` / ``write_snapshot`` write a cluster and a
-workload back as such a snapshot (a ``kubectl get -o json`` List).
+into ``Snapshot.objects`` and the ``objects`` of the cluster's bound pods (``ClusterSource.initial``), so that a
+budget covers the snapshot's pods whether or not its pending pods are part of the workload.
+``snapshot_documents`` / ``write_snapshot`` write a cluster and a workload back as such a snapshot (a
+``kubectl get -o json`` List).
 
 ``pods_from_manifests`` expands workload manifests (Deployment, ReplicaSet, StatefulSet, Job, Pod, and
 Lists of them) into the Pod dicts their controllers would create; PodDisruptionBudgets and PriorityClasses
@@ -108,6 +110,8 @@ class Snapshot:
     """The key (uid, else namespace/name) of each extra listing of a pod that was listed more than once."""
     ignored: dict[str, int] = field(default_factory=dict)
     """Objects of other kinds than Node and Pod that were left out (a cluster-info dump's events...), by kind."""
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    """Controllers, PodDisruptionBudgets and PriorityClasses (``envs.kube.dumps.WORKLOAD_KINDS``), in file order."""
 
 
 def _sort_key(item: tuple[int, Pod]) -> tuple[str, int]:
@@ -208,7 +212,8 @@ def load_snapshot(nodes_path: PathArg, pods_path: PathArg | None = None) -> Snap
     )
     snap.duplicates = dump.duplicates + snap.duplicates
     snap.ignored = dump.ignored
-    snap.pending.objects = dump.objects
+    snap.objects = dump.objects
+    snap.cluster.initial.objects = dump.objects
     return snap
 
 

@@ -11,8 +11,9 @@ from envs.kube.errors import ConfigError, KubeObjectError
 from envs.policy import KubeSchedulerPolicy
 from envs.scenario import available_scenarios, load_and_build, load_scenario
 from envs.simulator import Simulator
-from envs.workload import resolve_budgets
-from envs.workload.pools import HOSTNAME_LABEL, ZONE_LABEL
+from envs.workload import generate_services, resolve_budgets, write_manifests, write_snapshot
+from envs.workload.objects import workload_from_pods
+from envs.workload.pools import HOSTNAME_LABEL, ZONE_LABEL, cluster_from_pools
 from tests.kube.builders import node
 
 SHORT = {"simulation.horizon": 9000, "workload.synthetic.horizon": 9000}
@@ -131,3 +132,32 @@ def test_the_availability_reward_falls_back_to_python_until_the_kernels_learn_it
         total += reward
         done = terminated or truncated
     assert total == 0.0
+
+
+def test_a_snapshot_scenario_measures_its_services(tmp_path):
+    """A snapshot of web's two replicas bound to n-0 and n-1 (minAvailable 2) and its budget: n-0 fails at 100 and
+    recovers at 400, its replica fits nowhere else meanwhile (3 cpu on nodes of 4): web is up 100 s of 400."""
+    web = generate_services(
+        {"services": [{"name": "web", "replicas": 2, "cpu": "3", "disruption_budget": {"min_available": 2}}]}, 0
+    )
+    tick = workload_from_pods(
+        [
+            {
+                "metadata": {"name": "tick"},
+                "spec": {"containers": [{"name": "c", "resources": {"requests": {"cpu": "1"}}}]},
+            }
+        ]
+    )
+    cluster = cluster_from_pools([{"name": "n", "count": 2, "cpu": "4", "memory": "16Gi"}])
+    write_snapshot(tmp_path / "snap.json", cluster, web, ["n-0", "n-1"])
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\ncluster: {snapshot: {nodes: snap.json}}\nworkload: {manifests: [tick.yaml]}\n"
+        "failures: {events: [{time: 100, node: n-0, action: fail}, {time: 400, node: n-0, action: recover}]}\n"
+    )
+    write_manifests(tmp_path / "tick.yaml", tick)
+    built = load_and_build(path)
+    sim = Simulator(built.cluster, built.workload, built.options, built.profile, seed=0)
+    s = sim.run(KubeSchedulerPolicy(built.profile))
+    assert (s.services, s.failures, s.replicas_lost) == (1, 1, 1)
+    assert sim.now == 400.0 and s.availability_mean == pytest.approx(100 / 400, abs=1e-15)

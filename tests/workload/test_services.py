@@ -21,6 +21,7 @@ from envs.workload import (
     write_manifests,
     write_snapshot,
 )
+from envs.workload.ops import concat
 from envs.workload.pools import cluster_from_pools
 from envs.workload.services import SAFE_ALPHABET, template_hash
 
@@ -279,8 +280,8 @@ def test_a_snapshot_keeps_the_services_fields(tmp_path):
         for key in ("topologySpreadConstraints", "affinity", "priorityClassName", "priority", "preemptionPolicy"):
             assert q["spec"].get(key) == p["spec"].get(key), key
     assert snap.cluster.bound_to == [b for b in bound if b]
-    assert snap.pending.objects == w.objects
-    assert [(b.name, b.desired_healthy) for b in resolve_budgets(snap.pending)] == [
+    assert snap.objects == snap.cluster.initial.objects == w.objects
+    assert [(b.name, b.desired_healthy) for b in resolve_budgets(concat(snap.cluster.initial, snap.pending))] == [
         (b.name, b.desired_healthy) for b in resolve_budgets(w)
     ]
 
