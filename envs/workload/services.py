@@ -48,7 +48,7 @@ from envs.workload._fields import Labels, Quantity, StrictModel, TolerationSpec
 from envs.workload.objects import workload_from_pods
 from envs.workload.pools import HOSTNAME_LABEL, ZONE_LABEL
 from envs.workload.synthetic import _CLASS_NAME
-from envs.workload.types import Workload, empty_workload
+from envs.workload.types import Workload
 
 APP_LABEL = "app"
 TEMPLATE_HASH_LABEL = "pod-template-hash"
@@ -389,10 +389,6 @@ def generate_services(config: ServicesConfig | Mapping[str, Any], seed: int) -> 
                 spec = json.loads(json.dumps(template["spec"]))  # each pod owns its dict
                 pods.append({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec})
                 arrival.append(t)
-    if not pods:
-        out = empty_workload()
-        out.objects = objects
-        return out
     order = np.argsort(np.asarray(arrival), kind="stable")
     workload = workload_from_pods([pods[i] for i in order], arrival=np.asarray(arrival)[order], source="services")
     workload.source = f"services(seed={int(seed)})"

@@ -220,3 +220,29 @@ def test_disruptions_allowed_and_a_hand_over_recounts_the_replicas():
     assert other.services.running.tolist() == [1]
     fresh = run(nodes(["a", "b"]), w, FailureModel(), horizon_s=50.0)
     assert fresh.services.disruptions_allowed().tolist() == [1]
+
+
+class Spread:
+    """Prefers the node with the fewest pods (ties: the lowest index)."""
+
+    name = "spread"
+
+    def num_to_find(self, num_nodes: int) -> int:
+        return num_nodes
+
+    def score(self, cluster, pod, nodes: np.ndarray) -> np.ndarray:
+        return -(cluster.pod_count[nodes] * len(cluster.pod_count) + nodes)
+
+
+def test_spreading_replicas_over_zones_keeps_a_service_up_where_packing_does_not():
+    """web: 2 replicas of 1 cpu, minAvailable 1; zone a (n0) fails at 100, replacements come 50 s later. First-fit
+    packs both replicas on n0: down over [100, 150) until both are replaced on n1 (the run ends at 400 with zone
+    a's recovery). Spreading puts one in each zone: always up."""
+    w = web({"min_available": 1}, cpu="1")
+    failures = FailureModel(zone_events=((100.0, "a", "fail"), (400.0, "a", "recover")), replacement_delay_s=50.0)
+    packed = Simulator(nodes(["a", "b"]), w, SimulationOptions(failures=failures), seed=0)
+    spread = Simulator(nodes(["a", "b"]), w, SimulationOptions(failures=failures), seed=0)
+    p, s = packed.run(FirstFit()), spread.run(Spread())
+    assert packed.now == spread.now == 400.0
+    assert (p.replicas_lost, p.availability_mean) == (2, pytest.approx(350 / 400, abs=1e-15))
+    assert (s.replicas_lost, s.availability_mean) == (1, 1.0)
