@@ -1,9 +1,11 @@
-"""Where pods come from: synthetic generators, the openb trace, cluster snapshots and manifests, node pools.
+"""Where pods come from: synthetic generators, replicated services, the openb trace, cluster snapshots and
+manifests, node pools.
 
 Every source gives the same two things (``envs.workload.types``): a ``Workload`` (pods in arrival order,
-struct-of-arrays, constraints shared through templates) and a ``ClusterSource`` (parsed nodes and, from
-a snapshot, the pods already bound to them). Everything is deterministic: a synthetic workload is a
-function of its config and seed; files are read in file order.
+struct-of-arrays, constraints shared through templates, and the Kubernetes objects that own, protect and
+prioritise them: controllers, PodDisruptionBudgets, PriorityClasses) and a ``ClusterSource`` (parsed nodes
+and, from a snapshot, the pods already bound to them). Everything is deterministic: a synthetic workload or
+a set of services is a function of its config and seed; files are read in file order.
 
 ::
 
