@@ -24,9 +24,7 @@ try:
 except ImportError:  # numba missing: the Python engine only
     CompiledEpisode = None
 
-    def unsupported_features(
-        scenario: Scenario, reward_fn: Any, profile: Any = None, workload: Any = None
-    ) -> list[str]:
+    def unsupported_features(scenario: Scenario, reward_fn: Any, profile: Any = None) -> list[str]:
         return ["env.engine: numba is not installed"]
 
 
@@ -158,9 +156,7 @@ class PodSchedulingEnv(gym.Env):
         self.reward_fn: RewardFn = reward_fn or make_reward(
             self.scenario.reward, self.scenario.simulation.horizon, num_nodes
         )
-        self._unsupported = unsupported_features(
-            self.scenario, self.reward_fn, self._built.profile, self._built.workload
-        )
+        self._unsupported = unsupported_features(self.scenario, self.reward_fn, self._built.profile)
         if cfg.engine == "compiled" and self._unsupported:
             raise ConfigError(
                 "engine 'compiled' does not run this scenario: " + "; ".join(self._unsupported),

@@ -143,17 +143,18 @@ class MetricsRecorder:
         # Each signal as last observed, and when (None: nothing observed yet).
         self.last: dict[str, float] = dict.fromkeys(SIGNALS, 0.0)
         self.last_t: float | None = None
-        # Per service: time existing, time up (integrals like the signals'), and both as last observed.
+        # Per service: time existing, time up (integrals like the signals'), and whether it existed and was up at
+        # the last observation (1.0 / 0.0 each).
         self.service_time = np.zeros(0)
         self.service_up_time = np.zeros(0)
-        self._service_last = (np.zeros(0), np.zeros(0))
+        self.service_last = (np.zeros(0), np.zeros(0))
 
     def track_services(self, services: ServiceTracker | None) -> None:
         """Integrate the availability of `services` from the next observation on."""
         self.services = services
         k = len(services) if services is not None else 0
         self.service_time, self.service_up_time = np.zeros(k), np.zeros(k)
-        self._service_last = (np.zeros(k), np.zeros(k))
+        self.service_last = (np.zeros(k), np.zeros(k))
 
     def service_availability(self, end: float | None = None) -> dict[str, float]:
         """Each service's availability up to `end` (default: the last observation), the last observed state holding
@@ -161,7 +162,7 @@ class MetricsRecorder:
         from `end` on counts as its state then; one that does not exist yet is left out."""
         if self.services is None:
             return {}
-        exists, up = self._service_last
+        exists, up = self.service_last
         dt = max(end - self.last_t, 0.0) if end is not None and self.last_t is not None else 0.0
         time, up_time = self.service_time + exists * dt, self.service_up_time + up * dt
         out = {}
@@ -216,11 +217,11 @@ class MetricsRecorder:
             for k in self.integrals:
                 self.integrals[k] += self.last[k] * dt
             if self.services is not None:
-                self.service_time = self.service_time + self._service_last[0] * dt
-                self.service_up_time = self.service_up_time + self._service_last[1] * dt
+                self.service_time = self.service_time + self.service_last[0] * dt
+                self.service_up_time = self.service_up_time + self.service_last[1] * dt
         if self.services is not None:
             exists, up = self.services.exists(t), self.services.up(t)
-            self._service_last = (exists.astype(np.float64), up.astype(np.float64))
+            self.service_last = (exists.astype(np.float64), up.astype(np.float64))
             self.last["unavailability"] = float((exists & ~up).sum()) / len(self.services)
         last = self.last
         last["cpu"], last["memory"], last["gpu"] = (
@@ -258,7 +259,7 @@ class MetricsRecorder:
                 dict(self.last),
                 self.last_t,
                 self.next_sample,
-                (self.service_time, self.service_up_time, self._service_last),
+                (self.service_time, self.service_up_time, self.service_last),
             )
             m_util = len(self.node_utilisation)
             self.observe(*current)
@@ -267,7 +268,7 @@ class MetricsRecorder:
         finally:
             if current is not None:
                 n, m, integrals, last, last_t, next_sample, services = saved
-                self.service_time, self.service_up_time, self._service_last = services
+                self.service_time, self.service_up_time, self.service_last = services
                 for series in (
                     self.times,
                     self.pending,

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from envs.availability import ServiceTracker, service_tracker
 from envs.cluster import ClusterState, requested_resources
 from envs.engine import EpisodeSpec, Observation, PythonEngine
 from envs.features import FEATURE_VERSION, NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder
@@ -25,8 +26,7 @@ from envs.rewards import IntegralReward, RewardState
 from envs.scenario import Scenario
 from envs.scheduling import VectorProfile
 from envs.simulator import ARRIVE, Simulator, SimulatorState
-from envs.workload.budgets import PDB_KIND
-from envs.workload.types import GPU_RESOURCE, Workload
+from envs.workload.types import GPU_RESOURCE
 
 try:
     from envs.compiled import kernels as K
@@ -58,23 +58,14 @@ COVERAGE = Coverage(
 )
 
 
-# The envs.metrics.SIGNALS the kernels integrate, in their buffers' order (the first of K.REWARD_SIGNALS); any
-# other signal is 0 in every episode the kernels run (e.g. "unavailability": they run no workload with services).
-KERNEL_SIGNALS = tuple(s for s in (K.REWARD_SIGNALS if K is not None else ()) if s in SIGNALS)
-
-
 def _signals(fb: np.ndarray, offset: int) -> dict[str, float]:
-    """The SIGNALS dict of the kernels' signal block at `offset` of the float buffer."""
-    kernel = dict(zip(KERNEL_SIGNALS, fb[offset : offset + len(KERNEL_SIGNALS)].tolist(), strict=True))
-    return {s: kernel.get(s, 0.0) for s in SIGNALS}
+    """The SIGNALS dict of the kernels' signal block at `offset` of the float buffer (envs.metrics.SIGNALS order)."""
+    return dict(zip(SIGNALS, fb[offset : offset + K.NSIG].tolist(), strict=True))
 
 
-def unsupported_features(
-    scenario: Scenario, reward_fn: Any, profile: Profile | None = None, workload: Workload | None = None
-) -> list[str]:
-    """What keeps `scenario` (with `reward_fn`, the built scheduler `profile` and an episode's `workload`) off the
-    compiled engine: 'field: what' lines naming the scenario field; [] when the kernels cover everything
-    (``COVERAGE``)."""
+def unsupported_features(scenario: Scenario, reward_fn: Any, profile: Profile | None = None) -> list[str]:
+    """What keeps `scenario` (with `reward_fn` and the built scheduler `profile`) off the compiled engine:
+    'field: what' lines naming the scenario field; [] when the kernels cover everything (``COVERAGE``)."""
     out = []
     if K is None:
         out.append("env.engine: numba is not installed")
@@ -95,8 +86,6 @@ def unsupported_features(
         out.append("autoscaler: nodes powered on and off")
     if scenario.cluster.snapshot is not None:
         out.append("cluster.snapshot: pods already bound and cordoned nodes of a snapshot")
-    if any(o.get("kind") == PDB_KIND for o in (workload.objects if workload is not None else ())):
-        out.append("workload: services with PodDisruptionBudgets (the kernels track no service's replicas)")
     if type(reward_fn) is not COVERAGE.reward:
         out.append(f"reward_fn: a custom reward function ({type(reward_fn).__name__})")
     else:
@@ -171,6 +160,15 @@ class CompiledEpisode:
         weights = list(reward_fn.weights.items())
         obj_ints, obj_floats = self._objectives(reward_fn)
         shape, num_shapes = self._shapes(cluster, w)
+        # Services (PodDisruptionBudgets): each pod's services as CSR arrays, for the availability metrics.
+        self.services: ServiceTracker | None = service_tracker(None, w, np.asarray(w.arrival, dtype=np.float64))
+        svc = self.services
+        ns = len(svc) if svc is not None else 0
+        svc_ptr = np.zeros(p + 1, dtype=np.int64)
+        svc_idx = np.zeros(0, dtype=np.int64)
+        if svc is not None:
+            svc_ptr[1:] = np.cumsum([len(m) for m in svc.members])
+            svc_idx = np.array([s for m in svc.members for s in m], dtype=np.int64)
 
         lay = _Layout()
         for slot, size in (
@@ -219,6 +217,10 @@ class CompiledEpisode:
             (K.O_NOFIT, num_shapes),
             (K.O_FITSTAMP, num_shapes),
             (K.O_FITOK, num_shapes),
+            (K.O_SVCPTR, p + 1),
+            (K.O_SVCIDX, len(svc_idx)),
+            (K.O_SVCDES, ns),
+            (K.O_SVCRUN, ns),
         ):
             lay.int_array(slot, size)
         for slot, size in (
@@ -246,6 +248,11 @@ class CompiledEpisode:
             (K.OF_TPRIO, p),
             (K.OF_TPEND, p + 2),
             (K.OF_OBJW, len(obj_floats)),
+            (K.OF_SVCFIRST, ns),
+            (K.OF_SVCTIME, ns),
+            (K.OF_SVCUP, ns),
+            (K.OF_SVCLE, ns),
+            (K.OF_SVCLU, ns),
         ):
             lay.float_array(slot, size)
         self.ib = ib = np.zeros(lay.i_end, dtype=np.int64)
@@ -343,6 +350,12 @@ class CompiledEpisode:
         fb[K.PENALTY] = invalid.penalty
         self._view(K.O_OBJ, len(obj_ints))[:] = obj_ints
         self._fview(K.OF_OBJW, len(obj_floats))[:] = obj_floats
+        ib[K.NSVC] = ns
+        self._view(K.O_SVCPTR, p + 1)[:] = svc_ptr
+        self._view(K.O_SVCIDX, len(svc_idx))[:] = svc_idx
+        if svc is not None:
+            self._view(K.O_SVCDES, ns)[:] = svc.desired
+            self._fview(K.OF_SVCFIRST, ns)[:] = svc.first_arrival
 
         # A one-row batch, so that a single env steps through the same kernel as the vector env.
         self.ib2, self.fb2 = ib[None, :], fb[None, :]
@@ -581,6 +594,16 @@ class CompiledEpisode:
         m.integrals = _signals(fb, K.INTEG)
         m.last = _signals(fb, K.LAST)
         m.last_t = float(fb[K.LAST_T]) if ib[K.HAS_LAST_T] else None
+        if self.services is not None:
+            # A Simulator's recorder keeps its own tracker (recounted from where the pods run); a fresh one reads
+            # this episode's, with the running replicas of the buffers.
+            if m.services is None:
+                self.services.running[:] = self._view(K.O_SVCRUN, len(self.services))
+                m.track_services(self.services)
+            k = len(self.services)
+            m.service_time = self._fview(K.OF_SVCTIME, k).copy()
+            m.service_up_time = self._fview(K.OF_SVCUP, k).copy()
+            m.service_last = (self._fview(K.OF_SVCLE, k).copy(), self._fview(K.OF_SVCLU, k).copy())
 
     def reward_state(self) -> RewardState:
         """The env's previous RewardState (what the next dense reward is measured from)."""

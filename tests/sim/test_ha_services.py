@@ -110,23 +110,24 @@ def test_services_alone_are_a_workload(tmp_path):
 # ---- engines ------------------------------------------------------------------------------------------------------
 
 
-def test_services_run_on_the_python_engine_and_the_compiled_engine_names_why():
+def test_the_compiled_engine_runs_services_and_failures_leave_it():
+    """Services and the availability reward run compiled (tests/env/test_engines.py checks the parity); node and
+    zone failures do not: `auto` runs ha-services on Python and `compiled` names the field."""
     env = PodSchedulingEnv("ha-services", overrides={"failures": {}, **SHORT})
     env.reset(seed=0)
-    assert env.engine_name == "python"
-    with pytest.raises(ConfigError, match=r"env\.engine.*workload: services with PodDisruptionBudgets"):
-        PodSchedulingEnv("ha-services", overrides={"failures": {}, **SHORT}, env={"engine": "compiled"})
-
-
-def test_the_availability_reward_falls_back_to_python_until_the_kernels_learn_its_signal():
-    env = PodSchedulingEnv("default", overrides={"simulation.horizon": 600}, reward={"name": "availability"})
+    assert env.engine_name == "compiled"
+    env = PodSchedulingEnv("ha-services", overrides=SHORT)
     env.reset(seed=0)
     assert env.engine_name == "python"
-    with pytest.raises(ConfigError, match=r"reward: objective signal 'unavailability'"):
-        PodSchedulingEnv("default", reward={"name": "availability"}, env={"engine": "compiled"})
-    # Without services the signal is 0 throughout: the return is 0, and the other signals are untouched.
+    with pytest.raises(ConfigError, match=r"env\.engine.*failures: node failures"):
+        PodSchedulingEnv("ha-services", overrides=SHORT, env={"engine": "compiled"})
+
+
+def test_without_services_the_availability_return_is_zero():
+    env = PodSchedulingEnv("default", overrides={"simulation.horizon": 600}, reward={"name": "availability"})
     total, done = 0.0, False
     obs, _ = env.reset(seed=0)
+    assert env.engine_name == "compiled"
     while not done:
         obs, reward, terminated, truncated, _ = env.step(int(obs["action_mask"].argmax()))
         total += reward
