@@ -178,3 +178,9 @@ def test_a_scenario_with_services_reports_their_availability(tmp_path, capsys):
     page = (out / "report.html").read_text()
     assert "<h3>Services</h3>" in page and page.count("<h3>Services</h3>") == 1
     assert "availability_by_service" not in (out / "results.csv").read_text()
+
+
+def test_the_ha_services_config_names_the_scenario_and_its_baselines():
+    cfg = evaluate.load_config(str(Path(evaluate.__file__).parent / "configs" / "eval" / "ha-services.yaml"))
+    assert cfg.scenarios == ["ha-services"] and len(cfg.seeds) == 10
+    assert {"kube-default", "best-fit"} <= set(cfg.policies)
