@@ -29,11 +29,11 @@ from envs.metrics import MetricsRecorder, Summary
 from envs.policy import NodeScorer
 from envs.scheduling import VectorProfile
 from envs.unschedulable import UnschedulablePods
+from envs.workload.pools import ZONE_LABEL
 from envs.workload.types import GPU_RESOURCE, ClusterSource, Workload
 
 ARRIVE, DEPART, FAIL, RECOVER, PROVISIONED, IDLE_CHECK = range(6)
 ZONE_FAIL, ZONE_RECOVER = 6, 7
-ZONE_LABEL = "topology.kubernetes.io/zone"
 # pkg/scheduler/backend/queue: DefaultPodMaxInUnschedulablePodsDuration.
 MAX_IN_UNSCHEDULABLE_S = 300.0
 
