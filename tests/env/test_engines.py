@@ -277,6 +277,34 @@ def test_vector_env_equals_gymnasium_sync_vector_env_over_python_engine_envs():
     assert episodes >= num_envs and invalid > 0
 
 
+def test_vector_env_with_services_equals_python_engine_envs():
+    """Crowded ha-services in one kernel call per step: rewards (availability and packing), ends and infos (the
+    services' availability in the final metrics) are those of single envs on the Python engine."""
+    case = next(c for c in CASES if c.id == "ha-services-crowded")
+    _, overrides, sections = case.values
+    vec = PodSchedulingVectorEnv("ha-services", num_envs=2, overrides=overrides, **sections)
+    ref = gym.vector.SyncVectorEnv(
+        [lambda: PodSchedulingEnv("ha-services", overrides={**overrides, "env.engine": "python"}, **sections)] * 2,
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
+    _, info = vec.reset(seed=7)
+    _, want_info = ref.reset(seed=7)
+    assert all(env.engine_name == "compiled" for env in vec.envs)
+    assert_infos_equal(info, want_info)
+    rng = np.random.default_rng(1)
+    ended = 0
+    for _ in range(400):
+        actions = np.array([int(rng.choice(np.flatnonzero(m))) for m in vec.action_masks()])
+        obs, rewards, terminated, truncated, info = vec.step(actions)
+        want_obs, want_rewards, want_terminated, want_truncated, want_info = ref.step(actions)
+        assert all(obs[key].tobytes() == want_obs[key].tobytes() for key in obs)
+        assert rewards.tolist() == want_rewards.tolist()
+        assert terminated.tolist() == want_terminated.tolist() and truncated.tolist() == want_truncated.tolist()
+        assert_infos_equal(info, want_info)
+        ended += int((terminated | truncated).sum())
+    assert ended >= 2
+
+
 def test_unbatch_info_gives_each_envs_own_info():
     vec = PodSchedulingVectorEnv("default", num_envs=2, overrides={"simulation.horizon": 600})
     singles = [PodSchedulingEnv("default", overrides={"simulation.horizon": 600}) for _ in range(2)]
