@@ -145,24 +145,35 @@ def _controller(template_raw: Mapping[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def _replicas(obj: Mapping[str, Any], key: tuple[str, str, str]) -> int:
+    """spec.replicas of a controller (default 1); anything but a non-negative integer is an error naming it."""
+    spec = obj.get("spec")
+    value = spec.get("replicas", 1) if isinstance(spec, Mapping) else 1
+    value = 1 if value is None else value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise KubeObjectError(
+            f"expected a non-negative integer, got {value!r}", obj=f"{key[1]} {key[0]}/{key[2]}", field="spec.replicas"
+        )
+    return value
+
+
 def _scales(objects: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str, str], tuple[tuple[str, str, str], int]]:
     """(namespace, kind, name) of each controller -> (the controller that sets its scale, that scale)."""
     out: dict[tuple[str, str, str], tuple[tuple[str, str, str], int]] = {}
     by_key = {}
     for obj in objects:
         if obj.get("kind") in CONTROLLER_KINDS:
-            meta = obj.get("metadata") or {}
+            meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
             key = (meta.get("namespace") or "default", obj["kind"], meta.get("name"))
             by_key[key] = obj
     for key, obj in by_key.items():
-        replicas = (obj.get("spec") or {}).get("replicas", 1)
         owner = _controller(obj)
         if key[1] == "ReplicaSet" and owner is not None and owner[0] == "Deployment":
             deployment = (key[0], "Deployment", owner[1])
             if deployment in by_key:
-                out[key] = (deployment, int((by_key[deployment].get("spec") or {}).get("replicas", 1)))
+                out[key] = (deployment, _replicas(by_key[deployment], deployment))
                 continue
-        out[key] = (key, int(replicas))
+        out[key] = (key, _replicas(obj, key))
     return out
 
 

@@ -212,6 +212,12 @@ def load_snapshot(nodes_path: PathArg, pods_path: PathArg | None = None) -> Snap
     )
     snap.duplicates = dump.duplicates + snap.duplicates
     snap.ignored = dump.ignored
+    for obj in dump.objects:
+        if obj.get("kind") == "PodDisruptionBudget":
+            try:
+                parse_budget(obj)
+            except KubeObjectError as exc:
+                raise exc.within(source=_names(pods_path) or _names(nodes_path)) from None
     snap.objects = dump.objects
     snap.cluster.initial.objects = dump.objects
     return snap

@@ -338,3 +338,21 @@ def test_a_malformed_budget_in_manifests_names_its_field(tmp_path):
     )
     with pytest.raises(KubeObjectError, match=r"matchExpressions\[0\]\.operator"):
         workload_from_manifests(path)
+
+
+def test_a_malformed_budget_or_controller_in_a_snapshot_names_it(tmp_path):
+    cluster = cluster_from_pools([{"name": "n", "count": 1, "cpu": "8", "memory": "32Gi"}])
+    w = generate_services(CONFIG, seed=0)
+    w.objects = [
+        {"kind": "PodDisruptionBudget", "metadata": {"name": "b"}, "spec": {"minAvailable": "lots"}},
+    ]
+    path = tmp_path / "snapshot.json"
+    write_snapshot(path, cluster, w)
+    with pytest.raises(KubeObjectError, match=r"snapshot\.json.*PodDisruptionBudget default/b.*spec\.minAvailable"):
+        load_snapshot(path)
+    w.objects = [
+        {"kind": "StatefulSet", "metadata": {"name": "db"}, "spec": {"replicas": "three"}},
+        {"kind": "PodDisruptionBudget", "metadata": {"name": "db"}, "spec": {"maxUnavailable": 1, "selector": {}}},
+    ]
+    with pytest.raises(KubeObjectError, match=r"StatefulSet default/db.*spec\.replicas.*'three'"):
+        resolve_budgets(w)
