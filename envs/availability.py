@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from envs.workload.budgets import Budget, resolve_budgets
-from envs.workload.ops import concat
-from envs.workload.types import Workload
+from podgym.envs.workload.budgets import Budget, resolve_budgets
+from podgym.envs.workload.ops import concat
+from podgym.envs.workload.types import Workload
 
 
 class ServiceTracker:

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from envs.cluster import ClusterState
-from envs.kube.objects import CPU, MEMORY
-from envs.workload.types import GPU_RESOURCE, MILLI_GPU
+from podgym.envs.cluster import ClusterState
+from podgym.envs.kube.objects import CPU, MEMORY
+from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
 if TYPE_CHECKING:
-    from envs.availability import ServiceTracker
+    from podgym.envs.availability import ServiceTracker
 
 # Signals whose time integrals the recorder keeps (rewards are built on them). "unavailability": the share of the
 # workload's services (PodDisruptionBudgets) that exist and run fewer replicas than their budget's minimum (0

@@ -9,19 +9,19 @@ a set of services is a function of its config and seed; files are read in file o
 
 ::
 
-    from envs.workload import generate, nodes_from_pools, read_openb_pods, read_snapshot
+    from podgym.envs.workload import generate, nodes_from_pools, read_openb_pods, read_snapshot
     pods = generate({"num_pods": 1000, "arrivals": {"process": "poisson", "rate": 2.0},
                      "classes": [{"name": "web", "cpu": "500m", "memory": "1Gi"}]}, seed=0)
     nodes = nodes_from_pools([{"name": "cpu", "count": 4, "cpu": "8", "memory": "32Gi"}])
 """
 
-from envs.workload.budgets import Budget, resolve_budgets, selector_matches
-from envs.workload.objects import gpu_ask, template_of, workload_from_pods
-from envs.workload.openb import gpu_spec_tokens, read_openb_cluster, read_openb_nodes, read_openb_pods
-from envs.workload.ops import sort_by_arrival, take
-from envs.workload.pools import NodePool, cluster_from_pools, nodes_from_pools
-from envs.workload.services import ServiceClass, ServicesConfig, generate_services
-from envs.workload.snapshot import (
+from podgym.envs.workload.budgets import Budget, resolve_budgets, selector_matches
+from podgym.envs.workload.objects import gpu_ask, template_of, workload_from_pods
+from podgym.envs.workload.openb import gpu_spec_tokens, read_openb_cluster, read_openb_nodes, read_openb_pods
+from podgym.envs.workload.ops import sort_by_arrival, take
+from podgym.envs.workload.pools import NodePool, cluster_from_pools, nodes_from_pools
+from podgym.envs.workload.services import ServiceClass, ServicesConfig, generate_services
+from podgym.envs.workload.snapshot import (
     Snapshot,
     load_documents,
     load_snapshot,
@@ -34,7 +34,7 @@ from envs.workload.snapshot import (
     write_manifests,
     write_snapshot,
 )
-from envs.workload.synthetic import (
+from podgym.envs.workload.synthetic import (
     DiurnalArrivals,
     ExponentialLifetime,
     FixedLifetime,
@@ -46,7 +46,7 @@ from envs.workload.synthetic import (
     arrival_times,
     generate,
 )
-from envs.workload.types import (
+from podgym.envs.workload.types import (
     GPU_COUNT_ANNOTATION,
     GPU_MILLI_ANNOTATION,
     GPU_MODEL_LABEL,

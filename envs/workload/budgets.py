@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from envs.kube.errors import KubeObjectError
-from envs.workload.types import Workload
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.workload.types import Workload
 
 PDB_KIND = "PodDisruptionBudget"
 CONTROLLER_KINDS = ("Deployment", "ReplicaSet", "StatefulSet")

@@ -43,12 +43,12 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from envs.kube.objects import CPU, MEMORY
-from envs.workload._fields import Labels, Quantity, StrictModel, TolerationSpec
-from envs.workload.objects import workload_from_pods
-from envs.workload.pools import HOSTNAME_LABEL, ZONE_LABEL
-from envs.workload.synthetic import _CLASS_NAME
-from envs.workload.types import Workload
+from podgym.envs.kube.objects import CPU, MEMORY
+from podgym.envs.workload._fields import Labels, Quantity, StrictModel, TolerationSpec
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.pools import HOSTNAME_LABEL, ZONE_LABEL
+from podgym.envs.workload.synthetic import _CLASS_NAME
+from podgym.envs.workload.types import Workload
 
 APP_LABEL = "app"
 TEMPLATE_HASH_LABEL = "pod-template-hash"

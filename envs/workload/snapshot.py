@@ -41,14 +41,14 @@ from typing import Any
 
 import yaml
 
-from envs.kube import parse_nodes
-from envs.kube.dumps import read_dump
-from envs.kube.errors import KubeObjectError
-from envs.kube.objects import Pod, parse_pod
-from envs.workload.budgets import parse_budget
-from envs.workload.objects import workload_from_pods
-from envs.workload.services import TEMPLATE_HASH_LABEL, controller_ref, template_hash
-from envs.workload.types import ClusterSource, Workload
+from podgym.envs.kube import parse_nodes
+from podgym.envs.kube.dumps import read_dump
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.objects import Pod, parse_pod
+from podgym.envs.workload.budgets import parse_budget
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.services import TEMPLATE_HASH_LABEL, controller_ref, template_hash
+from podgym.envs.workload.types import ClusterSource, Workload
 
 WORKLOAD_KINDS = ("Pod", "Deployment", "ReplicaSet", "StatefulSet", "Job")
 # Manifests that create no pod of their own but say how pods are protected and prioritised.

@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pytest
 
-from envs.kube import parse_nodes
-from envs.rewards import RewardConfig, RewardState, make_reward
-from envs.simulator import FAIL, RECOVER, ZONE_FAIL, FailureModel, SimulationOptions, Simulator
-from envs.workload import generate_services
-from envs.workload.objects import workload_from_pods
-from envs.workload.ops import concat
-from envs.workload.types import ClusterSource
+from podgym.envs.kube import parse_nodes
+from podgym.envs.rewards import RewardConfig, RewardState, make_reward
+from podgym.envs.simulator import FAIL, RECOVER, ZONE_FAIL, FailureModel, SimulationOptions, Simulator
+from podgym.envs.workload import generate_services
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.ops import concat
+from podgym.envs.workload.types import ClusterSource
 from tests.kube.builders import node, pod
 
 ZONE = "topology.kubernetes.io/zone"

@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from envs.env import PodSchedulingEnv
-from envs.kube.errors import ConfigError, KubeObjectError
-from envs.policy import KubeSchedulerPolicy
-from envs.scenario import available_scenarios, load_and_build, load_scenario
-from envs.simulator import Simulator
-from envs.workload import generate_services, resolve_budgets, write_manifests, write_snapshot
-from envs.workload.objects import workload_from_pods
-from envs.workload.pools import HOSTNAME_LABEL, ZONE_LABEL, cluster_from_pools
+from podgym.envs.env import PodSchedulingEnv
+from podgym.envs.kube.errors import ConfigError, KubeObjectError
+from podgym.envs.policy import KubeSchedulerPolicy
+from podgym.envs.scenario import available_scenarios, load_and_build, load_scenario
+from podgym.envs.simulator import Simulator
+from podgym.envs.workload import generate_services, resolve_budgets, write_manifests, write_snapshot
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.pools import HOSTNAME_LABEL, ZONE_LABEL, cluster_from_pools
 from tests.kube.builders import node
 
 SHORT = {"simulation.horizon": 9000, "workload.synthetic.horizon": 9000}

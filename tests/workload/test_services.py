@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from envs.kube.errors import KubeObjectError
-from envs.workload import (
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.workload import (
     ServicesConfig,
     generate_services,
     load_snapshot,
@@ -21,9 +21,9 @@ from envs.workload import (
     write_manifests,
     write_snapshot,
 )
-from envs.workload.ops import concat
-from envs.workload.pools import cluster_from_pools
-from envs.workload.services import SAFE_ALPHABET, template_hash
+from podgym.envs.workload.ops import concat
+from podgym.envs.workload.pools import cluster_from_pools
+from podgym.envs.workload.services import SAFE_ALPHABET, template_hash
 
 CONFIG = {
     "priority_classes": [
