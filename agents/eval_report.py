@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from podgym.agents.eval_figures import Figure, figures, policy_colours
-from podgym.agents.evaluation import METRICS_FOR_TABLES
+from podgym.agents.evaluation import METRICS_FOR_TABLES, SERVICE_METRICS, table_metrics
 from podgym.agents.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 
-CSV_SKIP = ("curves",)
+CSV_SKIP = ("curves", "availability_by_service")
 HEADLINE = METRICS_FOR_TABLES[:6]  # objective, allocation, unscheduled pods, wait
 MORE = tuple(k for k in METRICS_FOR_TABLES if k not in HEADLINE)
 LABELS = {
@@ -34,6 +34,11 @@ LABELS = {
     "gpu_fragmentation_mean": "GPU fragmentation (%)",
     "active_node_hours": "active node-hours",
     "evictions": "evictions",
+    "availability_mean": "availability, mean over services (%)",
+    "availability_min": "availability, least available service (%)",
+    "replicas_lost_per_failure": "replicas lost per failure",
+    "preemptions": "preemptions",
+    "preemption_victims": "preemption victims",
 }
 SORT_SCRIPT = """
 document.querySelectorAll("table.sortable th").forEach(function (th, col) {
@@ -74,7 +79,7 @@ def results_csv(rows: list[dict[str, Any]]) -> str:
 
 
 def _scale(key: str) -> int:
-    return 100 if ("allocation" in key or "fragmentation" in key or "imbalance" in key) else 1
+    return 100 if ("allocation" in key or "fragmentation" in key or "imbalance" in key or "availability" in key) else 1
 
 
 def _digits(key: str) -> int:
@@ -131,16 +136,19 @@ def table_markdown(agg: dict[str, Any], definitions: dict[str, str] | None = Non
         if definitions and scenario in definitions:
             lines += [f"**Objective** (higher is better; the ranking's key): {definitions[scenario]}.", ""]
         lines += [f"- {s}" for s in summary_lines(data)] + [""]
+        keys = table_metrics(data)
         lines += [
-            "Mean ± std [95% bootstrap CI] over seeds; allocation, fragmentation and imbalance in %. "
+            "Mean ± std [95% bootstrap CI] over seeds; allocation, fragmentation, imbalance and availability in %. "
             "Ranked by the scenario's objective (higher is better).",
             "",
-            "| rank | policy | seeds | " + " | ".join(METRICS_FOR_TABLES) + " |",
-            "|---|---|---|" + "---|" * len(METRICS_FOR_TABLES),
+            "| rank | policy | seeds | " + " | ".join(keys) + " |",
+            "|---|---|---|" + "---|" * len(keys),
         ]
         for i, p in enumerate(data["ranking"], 1):
             st = data["stats"][p]
-            lines.append(f"| {i} | {p} | {st['seeds']} | " + " | ".join(_fmt(st, k) for k in METRICS_FOR_TABLES) + " |")
+            lines.append(f"| {i} | {p} | {st['seeds']} | " + " | ".join(_fmt(st, k) for k in keys) + " |")
+        if data.get("services"):
+            lines += ["", AVAILABILITY_TEXT, "", *service_table_markdown(data)]
         if data["comparisons"]:
             lines += ["", "Objective differences (paired bootstrap over shared seeds, 95%):", ""]
             for c in data["comparisons"]:
@@ -153,16 +161,35 @@ def table_markdown(agg: dict[str, Any], definitions: dict[str, str] | None = Non
     return "\n".join(lines)
 
 
+AVAILABILITY_TEXT = (
+    "Availability of a service (a PodDisruptionBudget): the share of the time from its creation to the end of the "
+    "run during which at least its budget's minimum of replicas ran (minAvailable, or the controllers' replicas "
+    "less maxUnavailable), in %."
+)
+
+
+def service_table_markdown(data: dict[str, Any]) -> list[str]:
+    """Per service, each policy's availability (mean over seeds, %)."""
+    by = data["availability_by_service"]
+    services = sorted({s for p in data["ranking"] for s in by.get(p, {})})
+    lines = ["| service | " + " | ".join(data["ranking"]) + " |", "|---|" + "---|" * len(data["ranking"])]
+    for name in services:
+        cells = [f"{by[p][name] * 100:.2f}" if name in by.get(p, {}) else "" for p in data["ranking"]]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def terminal_table(agg: dict[str, Any]) -> str:
-    keys = ("objective", "gpu_allocation_mean", "cpu_allocation_mean", "pods_never_scheduled", "wait_mean_s")
+    base = ("objective", "gpu_allocation_mean", "cpu_allocation_mean", "pods_never_scheduled", "wait_mean_s")
     out = []
     for scenario, data in agg.items():
+        keys = base + (("availability_mean", "availability_min") if data.get("services") else ())
         rows = [["rank", "policy", "seeds", *keys]]
         for i, p in enumerate(data["ranking"], 1):
             st = data["stats"][p]
             cells = []
             for k in keys:
-                scale = 100 if "allocation" in k else 1
+                scale = 100 if "allocation" in k or "availability" in k else 1
                 cells.append(f"{st[k]['mean'] * scale:.4f}" if k == "objective" else f"{st[k]['mean'] * scale:.2f}")
             rows.append([str(i), p, str(st["seeds"]), *cells])
         widths = [max(len(r[j]) for r in rows) for j in range(len(rows[0]))]
@@ -203,6 +230,26 @@ def metrics_table_html(data: dict[str, Any], keys: tuple[str, ...], colours: dic
     return (
         "<table class='sortable'><thead><tr><th>rank</th><th class='name'>policy</th><th>seeds</th>"
         f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def service_table_html(data: dict[str, Any], colours: dict[str, str]) -> str:
+    """Per service (rows), each policy's availability (mean over seeds, %)."""
+    by, ranking = data["availability_by_service"], data["ranking"]
+    services = sorted({s for p in ranking for s in by.get(p, {})})
+    head = "".join(f"<th><span class='swatch' style='background:{colours[p]}'></span>{e(p)}</th>" for p in ranking)
+    rows = []
+    for name in services:
+        cells = "".join(
+            f"<td data-value='{by[p][name] * 100!r}'>{by[p][name] * 100:.2f}</td>"
+            if name in by.get(p, {})
+            else "<td></td>"
+            for p in ranking
+        )
+        rows.append(f"<tr><td class='name'>{e(name)}</td>{cells}</tr>")
+    return (
+        f"<table class='sortable'><thead><tr><th class='name'>service</th>{head}</tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
 
@@ -257,6 +304,14 @@ def report_html(rows: list[dict[str, Any]], agg: dict[str, Any], figs: dict[str,
             "least one pod.</p>",
             metrics_table_html(data, MORE, colours),
         ]
+        if data.get("services"):
+            body += [
+                f"<h3>Services</h3><p>{e(AVAILABILITY_TEXT)} Replicas lost per failure: the services' pods evicted "
+                "by node and zone failures (a zone failure counts once), per failure.</p>",
+                metrics_table_html(data, SERVICE_METRICS, colours),
+                "<p>Each service's availability (%), mean over seeds:</p>",
+                service_table_html(data, colours),
+            ]
         if data["comparisons"]:
             body += [
                 "<h3>Paired comparisons</h3><p>Difference of the objective between two policies over the seeds "

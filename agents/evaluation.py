@@ -140,6 +140,7 @@ def run_cell(policy_ref: str, scenario: str, seed: int) -> dict[str, Any]:
         "objective_definition": describe_objective(built.scenario.reward),
         "seconds": round(seconds, 3),
         **summary.as_dict(),
+        "availability_by_service": sim.metrics.service_availability(end),
         "curves": {
             "time": alloc_t,
             "gpu_allocation": alloc_gpu,
@@ -215,6 +216,25 @@ METRICS_FOR_TABLES = (
     "active_node_hours",
     "evictions",
 )
+# Also tabled for a scenario whose workload has services (PodDisruptionBudgets; envs.availability).
+SERVICE_METRICS = (
+    "availability_mean",
+    "availability_min",
+    "replicas_lost_per_failure",
+    "preemptions",
+    "preemption_victims",
+)
+
+
+def table_metrics(data: dict[str, Any]) -> tuple[str, ...]:
+    """The metrics tabled for one scenario's aggregate: METRICS_FOR_TABLES, and SERVICE_METRICS with services."""
+    return METRICS_FOR_TABLES + (SERVICE_METRICS if data.get("services") else ())
+
+
+def _mean_by_service(cells: list[dict[str, float]]) -> dict[str, float]:
+    """Each service's availability averaged over the seeds that had it (services differ by seed: replicas)."""
+    names = sorted({name for c in cells for name in c})
+    return {name: float(np.mean([c[name] for c in cells if name in c])) for name in names}
 
 
 def aggregate(rows: list[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
@@ -225,12 +245,14 @@ def aggregate(rows: list[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
     for scenario in sorted({r["scenario"] for r in rows}):
         srows = [r for r in rows if r["scenario"] == scenario]
         policies = sorted({r["policy"] for r in srows})
+        has_services = any(r.get("services", 0) for r in srows)
+        keys = METRICS_FOR_TABLES + (SERVICE_METRICS if has_services else ())
         stats: dict[str, dict[str, Any]] = {}
         by_policy: dict[str, dict[int, dict]] = {p: {r["seed"]: r for r in srows if r["policy"] == p} for p in policies}
         for p in policies:
             cells = list(by_policy[p].values())
             stats[p] = {"seeds": len(cells)}
-            for key in METRICS_FOR_TABLES:
+            for key in keys:
                 values = np.array([c[key] for c in cells], dtype=np.float64)
                 lo, hi = bootstrap_ci(values, rng)
                 stats[p][key] = {
@@ -241,7 +263,7 @@ def aggregate(rows: list[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
         ranking = sorted(policies, key=lambda p: -stats[p]["objective"]["mean"])
         comparisons = []
         for i in range(1, len(ranking)):
-            for other in {ranking[0], ranking[i - 1]}:
+            for other in dict.fromkeys((ranking[0], ranking[i - 1])):  # a fixed order: the bootstrap draws follow it
                 a, b = by_policy[other], by_policy[ranking[i]]
                 common = sorted(set(a) & set(b))
                 if len(common) >= 2:
@@ -259,5 +281,10 @@ def aggregate(rows: list[dict[str, Any]], seed: int = 0) -> dict[str, Any]:
                             "significant": sig,
                         }
                     )
-        out[scenario] = {"stats": stats, "ranking": ranking, "comparisons": comparisons}
+        out[scenario] = {"stats": stats, "ranking": ranking, "comparisons": comparisons, "services": has_services}
+        if has_services:
+            out[scenario]["availability_by_service"] = {
+                p: _mean_by_service([c.get("availability_by_service") or {} for c in by_policy[p].values()])
+                for p in policies
+            }
     return out

@@ -4,8 +4,9 @@
     python docs/make_results.py [--learned RUN] [--learned-openb RUN] [--workers 2] [--out docs/results.md]
 
 Runs, from the repository root, each command the page quotes: the evaluation of the baselines on `default`
-(seeds 100-109), the FGD paper's experiment on openb (seeds 42-51) and the four benchmarks; then writes the
-page from their outputs (results.json files and the benchmarks' JSON) with the machine's description. The
+and on `ha-services` (seeds 100-109), the FGD paper's experiment on openb (seeds 42-51) and the four
+benchmarks; then writes the page from their outputs (results.json files and the benchmarks' JSON) with the
+machine's description. The
 learned-policy rows need trained runs (a 500k-step training takes minutes): given with --learned /
 --learned-openb they are evaluated with the rest; otherwise they are carried from docs/results_learned.json,
 measured earlier, and the page says so. Evaluation outputs go under runs/results/, written afresh on each run
@@ -33,6 +34,7 @@ from podgym.agents.io import atomic_write_text  # noqa: E402
 
 SEEDS = [str(s) for s in range(100, 110)]
 BASELINES = ["random", "round-robin", "kube-default", "best-fit", "fgd"]
+HA_POLICIES = ["random", "round-robin", "kube-default", "best-fit", "most-allocated"]
 OPENB_POLICIES = ["random", "dot-product", "gpu-clustering", "gpu-packing", "best-fit", "fgd"]
 CARRIED = ROOT / "docs" / "results_learned.json"
 
@@ -152,6 +154,47 @@ def default_section(learned: str | None, workers: int) -> list[str]:
             "not part of the repository, and training it takes minutes): " + carried["notes"] + " Its paired",
             "comparison with the baselines needs its per-seed results: rerun with `make results LEARNED=RUN`.",
         ]
+    return lines
+
+
+# ---- highly available services -----------------------------------------------------------------------------------
+
+
+def ha_services_section(workers: int) -> list[str]:
+    out = fresh(ROOT / "runs" / "results" / "ha-services")
+    cmd = [sys.executable, "evaluate.py", "--policies", *HA_POLICIES, "--scenarios", "ha-services", "--seeds", *SEEDS]
+    run([*cmd, "--workers", str(workers), "--out", str(out)])
+    agg = json.loads((out / "results.json").read_text())["aggregate"]["ha-services"]
+    stats = agg["stats"]
+
+    def cell(p: str, key: str, scale: float = 1.0, digits: int = 2) -> str:
+        s = stats[p][key]
+        lo, hi = s["ci95"]
+        return f"{s['mean'] * scale:.{digits}f} [{lo * scale:.{digits}f}, {hi * scale:.{digits}f}]"
+
+    lines = [
+        "## Highly available services",
+        "",
+        f"`{shown(cmd)}`. The objective is the scenario's reward: availability (minus the time-mean share of",
+        "services below their PodDisruptionBudget's minimum) plus 0.5 x packing; availability is the share of a",
+        "service's time with at least its budget's minimum of replicas running, in % (definitions in",
+        "[ha-services.md](ha-services.md)). Means over the ten seeds with 95% bootstrap intervals.",
+        "",
+        "| rank | policy | objective | availability, mean (%) | availability, least (%) | replicas lost per failure "
+        "| cpu allocated (%) | pods never scheduled |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for i, p in enumerate(agg["ranking"], 1):
+        lines.append(
+            f"| {i} | {p} | {cell(p, 'objective', digits=4)} | {cell(p, 'availability_mean', 100)} | "
+            f"{cell(p, 'availability_min', 100)} | {cell(p, 'replicas_lost_per_failure')} | "
+            f"{cell(p, 'cpu_allocation_mean', 100)} | {stats[p]['pods_never_scheduled']['mean']:.1f} |"
+        )
+    lines += ["", "Paired over the seeds (bootstrap, 95%):", ""]
+    for c in agg["comparisons"]:
+        lo, hi = c["difference_ci95"]
+        verdict = "significant" if c["significant"] else "not significant"
+        lines.append(f"- {c['better']} - {c['worse']}: [{lo:+.4f}, {hi:+.4f}], {verdict}")
     return lines
 
 
@@ -300,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     body = [*default_section(args.learned, args.workers), ""]
+    body += [*ha_services_section(args.workers), ""]
     body += [*openb_section(args.learned_openb, args.workers), ""]
     body += speed_section()
     atomic_write_text(args.out, "\n".join(header + body) + "\n")

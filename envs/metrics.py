@@ -1,5 +1,6 @@
 """Scheduling metrics: allocation over time, pending pods and wait times, imbalance, active node-hours,
-GPU fragmentation, evictions.
+GPU fragmentation, evictions; for workloads with services (PodDisruptionBudgets), their availability
+(``envs.availability``), the replicas lost per failure, preemptions and their victims.
 
 The recorder is fed by the simulator. Cheap cluster totals are kept incrementally at every event; the
 measures that need a pass over all nodes (imbalance, fragmentation) are sampled every
@@ -9,6 +10,7 @@ measures that need a pass over all nodes (imbalance, fragmentation) are sampled 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,8 +18,23 @@ from podgym.envs.cluster import ClusterState
 from podgym.envs.kube.objects import CPU, MEMORY
 from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
-# Signals whose time integrals the recorder keeps (rewards are built on them).
-SIGNALS = ("cpu", "memory", "gpu", "pending", "active_nodes", "live_nodes", "imbalance_cpu", "fragmentation")
+if TYPE_CHECKING:
+    from podgym.envs.availability import ServiceTracker
+
+# Signals whose time integrals the recorder keeps (rewards are built on them). "unavailability": the share of the
+# workload's services (PodDisruptionBudgets) that exist and run fewer replicas than their budget's minimum (0
+# without services).
+SIGNALS = (
+    "cpu",
+    "memory",
+    "gpu",
+    "pending",
+    "active_nodes",
+    "live_nodes",
+    "imbalance_cpu",
+    "fragmentation",
+    "unavailability",
+)
 
 
 def gpu_fragmentation(cluster: ClusterState) -> float:
@@ -67,6 +84,15 @@ class Summary:
     active_node_hours: float
     node_hours: float
     duration_s: float
+    # Services (PodDisruptionBudgets; see envs.availability). Without services: 0 services, availability 1.
+    services: int = 0
+    availability_mean: float = 1.0  # mean over services of each one's availability
+    availability_min: float = 1.0  # the least available service's
+    failures: int = 0  # node failures and zone failures (one each, whatever the number of its nodes)
+    replicas_lost: int = 0  # services' pods evicted by those failures
+    replicas_lost_per_failure: float = 0.0  # replicas_lost / failures (0 without failures)
+    preemptions: int = 0  # pods that preempted others (DefaultPreemption's PostFilter)
+    preemption_victims: int = 0  # pods evicted by preemption
 
     def as_dict(self) -> dict[str, float]:
         return dict(self.__dict__)
@@ -92,6 +118,12 @@ class MetricsRecorder:
     evictions: int = 0
     attempts: int = 0
     failed_attempts: int = 0
+    failures: int = 0
+    replicas_lost: int = 0
+    preemptions: int = 0
+    preemption_victims: int = 0
+    # The run's services, or None without any: their availability is integrated at every observation.
+    services: ServiceTracker | None = None
 
     # Also evaluate imbalance and fragmentation at every event, for their time integrals (rewards need them).
     track_node_stats: bool = False
@@ -111,6 +143,35 @@ class MetricsRecorder:
         # Each signal as last observed, and when (None: nothing observed yet).
         self.last: dict[str, float] = dict.fromkeys(SIGNALS, 0.0)
         self.last_t: float | None = None
+        # Per service: time existing, time up (integrals like the signals'), and whether it existed and was up at
+        # the last observation (1.0 / 0.0 each).
+        self.service_time = np.zeros(0)
+        self.service_up_time = np.zeros(0)
+        self.service_last = (np.zeros(0), np.zeros(0))
+
+    def track_services(self, services: ServiceTracker | None) -> None:
+        """Integrate the availability of `services` from the next observation on."""
+        self.services = services
+        k = len(services) if services is not None else 0
+        self.service_time, self.service_up_time = np.zeros(k), np.zeros(k)
+        self.service_last = (np.zeros(k), np.zeros(k))
+
+    def service_availability(self, end: float | None = None) -> dict[str, float]:
+        """Each service's availability up to `end` (default: the last observation), the last observed state holding
+        until then: namespace/name -> the share of its existence during which it was up. A service that exists only
+        from `end` on counts as its state then; one that does not exist yet is left out."""
+        if self.services is None:
+            return {}
+        exists, up = self.service_last
+        dt = max(end - self.last_t, 0.0) if end is not None and self.last_t is not None else 0.0
+        time, up_time = self.service_time + exists * dt, self.service_up_time + up * dt
+        out = {}
+        for s, name in enumerate(self.services.names):
+            if time[s] > 0:
+                out[name] = float(up_time[s] / time[s])
+            elif exists[s]:
+                out[name] = float(up[s])
+        return out
 
     def integrals_until(self, t: float) -> dict[str, float]:
         """Each signal's integral over time up to `t` (the last observed state holding since it was seen)."""
@@ -155,6 +216,13 @@ class MetricsRecorder:
             dt = t - self.last_t
             for k in self.integrals:
                 self.integrals[k] += self.last[k] * dt
+            if self.services is not None:
+                self.service_time = self.service_time + self.service_last[0] * dt
+                self.service_up_time = self.service_up_time + self.service_last[1] * dt
+        if self.services is not None:
+            exists, up = self.services.exists(t), self.services.up(t)
+            self.service_last = (exists.astype(np.float64), up.astype(np.float64))
+            self.last["unavailability"] = float((exists & ~up).sum()) / len(self.services)
         last = self.last
         last["cpu"], last["memory"], last["gpu"] = (
             self.alloc[CPU][-1],
@@ -191,6 +259,7 @@ class MetricsRecorder:
                 dict(self.last),
                 self.last_t,
                 self.next_sample,
+                (self.service_time, self.service_up_time, self.service_last),
             )
             m_util = len(self.node_utilisation)
             self.observe(*current)
@@ -198,7 +267,8 @@ class MetricsRecorder:
             return self.aggregate(pods_total, scheduled, pending_at_end, never_scheduled, end)
         finally:
             if current is not None:
-                n, m, integrals, last, last_t, next_sample = saved
+                n, m, integrals, last, last_t, next_sample, services = saved
+                self.service_time, self.service_up_time, self.service_last = services
                 for series in (
                     self.times,
                     self.pending,
@@ -229,6 +299,7 @@ class MetricsRecorder:
             return float((values * dt).sum() / span) if span > 0 else float(values[-1])
 
         waits = np.asarray(self.waits)
+        availability = list(self.service_availability(end).values())
         return Summary(
             pods_total=pods_total,
             pods_scheduled=scheduled,
@@ -255,4 +326,12 @@ class MetricsRecorder:
             if len(self.live_nodes)
             else 0.0,
             duration_s=span,
+            services=len(availability),
+            availability_mean=float(np.mean(availability)) if availability else 1.0,
+            availability_min=float(np.min(availability)) if availability else 1.0,
+            failures=self.failures,
+            replicas_lost=self.replicas_lost,
+            replicas_lost_per_failure=self.replicas_lost / self.failures if self.failures else 0.0,
+            preemptions=self.preemptions,
+            preemption_victims=self.preemption_victims,
         )

@@ -4,18 +4,21 @@ Every objective is the time integral of a cluster signal (``envs.metrics.SIGNALS
 time scale T (the scenario's horizon, or ``time_scale`` seconds when it has none) and, where it counts
 nodes or pods, by the number of nodes:
 
-=========== ===================================================== =========================================
-name        objective (the episode return)                        optimises
-=========== ===================================================== =========================================
-packing     (1/T) ∫ (w_gpu·gpu + w_cpu·cpu)/(w_gpu+w_cpu)          allocated share of GPU and cpu, less
-            − fragmentation_weight · (1/T) ∫ fragmentation dt       GPU capacity stranded on partly used GPUs
-allocation  (w_gpu·gpu + w_cpu·cpu)/(w_gpu+w_cpu) at the end        the share allocated when the run ends: for
-                                                                    runs without time (the FGD experiment)
-spreading   −(1/T) ∫ imbalance_cpu dt                              balance: std of node cpu allocation
-waiting     −(1/(T·N)) ∫ pending dt                                wait: ∫ pending dt is the total wait time
-energy      −(1/(T·N)) ∫ active_nodes dt                           active node-hours (nodes running pods)
-weighted    Σ_k weight_k · objective_k                              a trade-off of the above
-=========== ===================================================== =========================================
+============ ===================================================== =========================================
+name         objective (the episode return)                        optimises
+============ ===================================================== =========================================
+packing      (1/T) ∫ (w_gpu·gpu + w_cpu·cpu)/(w_gpu+w_cpu)          allocated share of GPU and cpu, less
+             − fragmentation_weight · (1/T) ∫ fragmentation dt       GPU capacity stranded on partly used GPUs
+allocation   (w_gpu·gpu + w_cpu·cpu)/(w_gpu+w_cpu) at the end        the share allocated when the run ends: for
+                                                                     runs without time (the FGD experiment)
+spreading    −(1/T) ∫ imbalance_cpu dt                              balance: std of node cpu allocation
+waiting      −(1/(T·N)) ∫ pending dt                                wait: ∫ pending dt is the total wait time
+energy       −(1/(T·N)) ∫ active_nodes dt                           active node-hours (nodes running pods)
+availability −(1/T) ∫ unavailability dt                             services kept up: unavailability is the share
+                                                                     of services (PodDisruptionBudgets) running
+                                                                     fewer replicas than their budget's minimum
+weighted     Σ_k weight_k · objective_k                              a trade-off of the above
+============ ===================================================== =========================================
 
 The **dense** form pays, at each step, the change of the objective since the previous step (the integral
 over the simulated time that the step covered); the **sparse** form pays the whole objective when the
@@ -108,6 +111,7 @@ OBJECTIVES: dict[str, Callable[..., Linear]] = {
     "spreading": lambda c, scale, n: Linear(inner=(("imbalance_cpu", -1.0),), den=scale),
     "waiting": lambda c, scale, n: Linear(inner=(("pending", -1.0),), den=scale * n),
     "energy": lambda c, scale, n: Linear(inner=(("active_nodes", -1.0),), den=scale * n),
+    "availability": lambda c, scale, n: Linear(inner=(("unavailability", -1.0),), den=scale),
 }
 
 
@@ -203,6 +207,8 @@ def describe_objective(config: RewardConfig | dict | None) -> str:
         "spreading": "minus the time-mean imbalance (std over nodes of the cpu allocated share)",
         "waiting": "minus the time-mean number of pending pods per node (the total wait, normalised)",
         "energy": "minus the time-mean share of nodes running pods (active node-hours, normalised)",
+        "availability": "minus the time-mean share of services running fewer replicas than their disruption budget's "
+        "minimum (0: every service always up)",
     }
     if c.name == "weighted":
         terms = " + ".join(f"{w:g} × [{k}: {parts[k]}]" for k, w in c.weights.items())

@@ -12,11 +12,13 @@ relative to the file. Unknown fields and wrong values are errors that name the f
     workload:  {synthetic: {...}}  |  {manifests: [paths]}
                |  {openb_pods: {path, times: true, sample_fraction: proportional, shuffle: true, inflate_gpu: 1.3}}
                |  {snapshot_pending: true}  (alone, or with one of the others)
+               and/or {services: {priority_classes: [...], services: [...]}}  (envs.workload.services)
     scheduler: {config: kube-scheduler-config.yaml, scheduler_name: NAME, sample_nodes: true}
     simulation: {horizon: 21600, retry_unschedulable: true, departures: true, sample_interval: 60}
     env:       {max_nodes: 32, allow_pending: false, invalid_action: {rule: penalty, penalty: 1.0}, engine: auto}
     reward:    {name: packing, form: dense, gpu_weight: 1, cpu_weight: 1, fragmentation_weight: 0}
-    failures:  {mtbf: 86400, mttr: 3600, events: [{time: 600, node: n-0, action: fail}]}
+    failures:  {mtbf: 86400, mttr: 3600, zone_mtbf: 604800, zone_mttr: 3600, replacement_delay: 300,
+                events: [{time: 600, node: n-0, action: fail}, {time: 900, zone: zone-b, action: fail}]}
     autoscaler: {pool: NAME, provision_delay: 60, scale_down_after: 600}
 """
 
@@ -53,7 +55,9 @@ from podgym.envs.workload import (
 )
 from podgym.envs.workload._fields import StrictModel
 from podgym.envs.workload.openb import sample_nodes
-from podgym.envs.workload.ops import concat, inflate_to_gpu, sample_fraction, take
+from podgym.envs.workload.ops import concat, inflate_to_gpu, sample_fraction, sort_by_arrival, take
+from podgym.envs.workload.pools import ZONE_LABEL
+from podgym.envs.workload.services import ServicesConfig, generate_services
 from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "configs" / "scenarios"
@@ -111,23 +115,26 @@ class OpenbPods(StrictModel):
 
 
 class WorkloadConfig(StrictModel):
-    """One of: a synthetic generator, an openb pod list, manifests; and/or the snapshot's pending pods.
+    """One of: a synthetic generator, an openb pod list, manifests; and/or the snapshot's pending pods; and/or
+    services (replicated Deployments/StatefulSets with their budgets: ``envs.workload.services``).
 
     With ``snapshot_pending`` and another source, the snapshot's pending pods come first (at time 0, in
-    queue order), then the other source's pods.
+    queue order), then the other source's pods. Services' pods join the others in arrival order (services
+    first among pods arriving at the same time).
     """
 
     synthetic: SyntheticWorkloadConfig | None = None
     openb_pods: OpenbPods | None = None
     manifests: list[str] | None = None
     snapshot_pending: bool = False
+    services: ServicesConfig | None = None
 
     @model_validator(mode="after")
     def _one(self) -> WorkloadConfig:
         given = [k for k in ("synthetic", "openb_pods", "manifests") if getattr(self, k) is not None]
-        if len(given) > 1 or not (given or self.snapshot_pending):
+        if len(given) > 1 or not (given or self.snapshot_pending or self.services is not None):
             raise ValueError(
-                "give one of synthetic, openb_pods, manifests, and/or snapshot_pending "
+                "give one of synthetic, openb_pods, manifests, and/or snapshot_pending, and/or services "
                 f"(got {', '.join(given) or 'none'})"
             )
         return self
@@ -156,14 +163,33 @@ class SimulationConfig(StrictModel):
 
 
 class FailureEvent(StrictModel):
+    """A scripted failure or recovery of one node, or of every node of a zone (exactly one of node, zone)."""
+
     time: float = Field(ge=0)
-    node: str
+    node: str | None = None
+    zone: str | None = Field(default=None, description="a value of the nodes' topology.kubernetes.io/zone label")
     action: Literal["fail", "recover"]
+
+    @model_validator(mode="after")
+    def _one(self) -> FailureEvent:
+        if (self.node is None) == (self.zone is None):
+            raise ValueError("give exactly one of node, zone")
+        return self
 
 
 class FailureConfig(StrictModel):
     mtbf: float | None = Field(default=None, gt=0, description="mean time between failures per node (s)")
     mttr: float = Field(default=3600.0, gt=0, description="mean time to repair (s)")
+    zone_mtbf: float | None = Field(
+        default=None, gt=0, description="mean time between failures per zone (s): all its nodes fail together"
+    )
+    zone_mttr: float = Field(default=3600.0, gt=0, description="mean time to repair a failed zone (s)")
+    replacement_delay: float = Field(
+        default=0.0,
+        ge=0,
+        description="seconds from a node's failure until its pods' replacements are queued (upstream: the 300 s "
+        "toleration of an unreachable node, then the controller's new pod); 0: at once",
+    )
     events: list[FailureEvent] = Field(default_factory=list)
 
 
@@ -382,12 +408,29 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
         workload = None
     if w.snapshot_pending:
         workload = snapshot.pending if workload is None else concat(snapshot.pending, workload)
+    if w.services is not None:
+        services = generate_services(w.services, seed)
+        workload = services if workload is None else sort_by_arrival(concat(services, workload))
     names = {n.name for n in cluster.nodes}
+    zones = {n.labels[ZONE_LABEL] for n in cluster.nodes if ZONE_LABEL in n.labels}
     for i, e in enumerate(scenario.failures.events):
-        if e.node not in names:
+        if e.node is not None and e.node not in names:
             raise ConfigError(
                 f"unknown node {e.node!r}: not in the cluster", obj="Scenario", field=f"failures.events[{i}].node"
             )
+        if e.zone is not None and e.zone not in zones:
+            raise ConfigError(
+                f"unknown zone {e.zone!r}: no node has the label {ZONE_LABEL}={e.zone} "
+                f"(zones: {', '.join(sorted(zones)) or 'none'})",
+                obj="Scenario",
+                field=f"failures.events[{i}].zone",
+            )
+    if scenario.failures.zone_mtbf is not None and not zones:
+        raise ConfigError(
+            f"zone failures need nodes labelled {ZONE_LABEL}; this cluster has none",
+            obj="Scenario",
+            field="failures.zone_mtbf",
+        )
     profile = _default_profile()
     if scenario.scheduler.config:
         profile = _located(
@@ -423,7 +466,15 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
         departures=scenario.simulation.departures,
         sample_interval_s=scenario.simulation.sample_interval,
         tie_break=scenario.simulation.tie_break,
-        failures=FailureModel(f.mtbf, f.mttr, tuple((e.time, e.node, e.action) for e in f.events)),
+        failures=FailureModel(
+            f.mtbf,
+            f.mttr,
+            tuple((e.time, e.node, e.action) for e in f.events if e.node is not None),
+            zone_mtbf_s=f.zone_mtbf,
+            zone_mttr_s=f.zone_mttr,
+            replacement_delay_s=f.replacement_delay,
+            zone_events=tuple((e.time, e.zone, e.action) for e in f.events if e.zone is not None),
+        ),
         autoscaler=autoscaler,
     )
     return BuiltScenario(scenario, cluster, workload, options, profile)

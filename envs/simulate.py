@@ -43,8 +43,21 @@ LABELS = {
     "active_node_hours": "active node-hours (nodes running pods)",
     "node_hours": "node-hours (nodes up)",
     "duration_s": "simulated time (s)",
+    "services": "services (PodDisruptionBudgets)",
+    "availability_mean": "availability (mean over services)",
+    "availability_min": "availability (least available service)",
+    "failures": "failures (node; zone counts once)",
+    "replicas_lost": "service replicas lost to failures",
+    "replicas_lost_per_failure": "replicas lost per failure",
+    "preemptions": "preemptions",
+    "preemption_victims": "preemption victims",
 }
-RATIOS = {k for k in LABELS if "allocation" in k or "fragmentation" in k or "imbalance" in k}
+RATIOS = {k for k in LABELS if "allocation" in k or "fragmentation" in k or "imbalance" in k or "availability" in k}
+
+
+def summary_end(sim: Simulator) -> float:
+    """The time the run's metrics end at: the horizon when it cut the run, else the last event."""
+    return sim.options.horizon_s if sim.truncated else sim.now
 
 
 def parse_overrides(items: list[str]) -> dict[str, object]:
@@ -105,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         f"(kube-scheduler v1.35 semantics); simulated in {elapsed:.2f} s\n"
     )
     print(format_summary(summary))
+    if summary.services:
+        print("\n  availability per service:")
+        shares = sim.metrics.service_availability(summary_end(sim))
+        width = max(len(name) for name in shares)
+        for name, share in shares.items():
+            print(f"    {name.ljust(width)}  {100 * share:6.2f} %")
     if max(summary.cpu_allocation_peak, summary.memory_allocation_mean, summary.gpu_allocation_final) > 1:
         print(
             "\n  allocation above 100 %: the bound pods request more than the nodes' allocatable "

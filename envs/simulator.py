@@ -1,7 +1,8 @@
 """The discrete-event simulation of a Kubernetes cluster and its scheduler.
 
 Events: pod arrivals, departures at the end of a pod's lifetime, node failures and recoveries (their
-pods are evicted and queued again), and an optional autoscaler that powers nodes of a scalable set on
+pods are evicted and queued again, as their controllers recreate them), zone failures (every node of a
+zone fails at once and recovers together), and an optional autoscaler that powers nodes of a scalable set on
 and off. Pending pods wait in a scheduling queue ordered by priority, then by the time they were queued
 (PrioritySort). A pod that fits nowhere moves to the unschedulable set; when something frees
 resources on a node (a departure, a node that recovers or is added), the pods that now fit there are
@@ -21,15 +22,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from podgym.envs.availability import service_tracker
 from podgym.envs.cluster import ClusterState, PodRequest
 from podgym.envs.kube.profile import Profile, default_profile
 from podgym.envs.metrics import MetricsRecorder, Summary
 from podgym.envs.policy import NodeScorer
 from podgym.envs.scheduling import VectorProfile
 from podgym.envs.unschedulable import UnschedulablePods
+from podgym.envs.workload.pools import ZONE_LABEL
 from podgym.envs.workload.types import GPU_RESOURCE, ClusterSource, Workload
 
 ARRIVE, DEPART, FAIL, RECOVER, PROVISIONED, IDLE_CHECK = range(6)
+ZONE_FAIL, ZONE_RECOVER = 6, 7
 # pkg/scheduler/backend/queue: DefaultPodMaxInUnschedulablePodsDuration.
 MAX_IN_UNSCHEDULABLE_S = 300.0
 
@@ -37,11 +41,20 @@ MAX_IN_UNSCHEDULABLE_S = 300.0
 @dataclass(frozen=True)
 class FailureModel:
     """Node failures: exponential time to failure (`mtbf_s`) and to repair (`mttr_s`) per node, and/or
-    scripted events (time, node name, "fail" | "recover")."""
+    scripted events (time, node name, "fail" | "recover"). Zone failures likewise (`zone_mtbf_s`, `zone_mttr_s`
+    per zone, a value of the nodes' topology.kubernetes.io/zone label; `zone_events` (time, zone, action)):
+    every live node of the zone fails at once, and those nodes come back when the zone recovers (except one
+    that failed on its own meanwhile and is not repaired yet). `replacement_delay_s`: the time from a node's
+    failure until the replacements of its pods enter the scheduling queue (upstream, the pods of an unreachable
+    node are evicted after their 300 s default toleration, then their controllers create new ones); 0: at once."""
 
     mtbf_s: float | None = None
     mttr_s: float = 3600.0
     events: tuple[tuple[float, str, str], ...] = ()
+    zone_mtbf_s: float | None = None
+    zone_mttr_s: float = 3600.0
+    zone_events: tuple[tuple[float, str, str], ...] = ()
+    replacement_delay_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -136,7 +149,7 @@ class Simulator:
         """Start over: an empty cluster (plus the snapshot's bound pods), every arrival scheduled."""
         if seed is not None:
             self.seed = seed
-        streams = np.random.SeedSequence(self.seed).spawn(4)
+        streams = np.random.SeedSequence(self.seed).spawn(5)
         self.rng = np.random.default_rng(streams[0])  # tie-breaks
         self._failure_rng = np.random.default_rng(streams[1])
         initial = self.source.initial
@@ -171,6 +184,11 @@ class Simulator:
         self.running = 0
         self._dirty = False
         self.metrics = MetricsRecorder(self.cluster, self.options.sample_interval_s)
+        # Services (the workload's PodDisruptionBudgets): their running replicas, for the availability metrics.
+        self.services = service_tracker(initial, self.workload, self.arrival)
+        self.metrics.track_services(self.services)
+        self._zone_rng = np.random.default_rng(streams[4])
+        self._setup_zones()
         # Observers of placements (policies that keep state, fragmentation trackers): on_bind / on_unbind.
         self.listeners: list = []
         self._attempted = np.zeros(self.num_pods, dtype=bool)
@@ -256,6 +274,8 @@ class Simulator:
         sim._dirty = state.dirty
         sim.gpu_arrived = state.gpu_arrived
         sim.curve = list(state.curve)
+        if sim.services is not None:
+            sim.services.recount(sim.node_of)
         return sim
 
     def _node(self, name: str) -> int:
@@ -274,11 +294,39 @@ class Simulator:
             for j, ttf in enumerate(self._failure_rng.exponential(fm.mtbf_s, self.cluster.num_nodes)):
                 if not self._scalable[j]:
                     self._push(float(ttf), FAIL, j, 1)
+        for t, zone, what in fm.zone_events:
+            if what not in ("fail", "recover"):
+                raise ValueError(f"failure event for zone {zone!r} at {t}: expected 'fail' or 'recover', got {what!r}")
+            if zone not in self._zone_index:
+                raise ValueError(f"unknown zone {zone!r}: no node has the label {ZONE_LABEL}={zone}")
+            self._push(float(t), ZONE_FAIL if what == "fail" else ZONE_RECOVER, self._zone_index[zone])
+        if fm.zone_mtbf_s:
+            for z, ttf in enumerate(self._zone_rng.exponential(fm.zone_mtbf_s, len(self._zone_nodes))):
+                self._push(float(ttf), ZONE_FAIL, z, 1)
+
+    def _setup_zones(self) -> None:
+        """Zones (sorted by name) and their nodes, when the failure model has zone failures."""
+        fm = self.options.failures
+        self._zone_index: dict[str, int] = {}
+        self._zone_nodes: list[np.ndarray] = []
+        self._zone_of = np.full(self.cluster.num_nodes, -1, dtype=np.int64)
+        self._zone_down = np.zeros(0, dtype=bool)
+        self._node_down = np.zeros(self.cluster.num_nodes, dtype=bool)  # failed on its own, not repaired yet
+        self._zone_took: dict[int, list[int]] = {}
+        if not (fm.zone_events or fm.zone_mtbf_s):
+            return
+        zones = [n.labels.get(ZONE_LABEL) for n in self.source.nodes]
+        self._zone_index = {z: k for k, z in enumerate(sorted({z for z in zones if z is not None}))}
+        for j, z in enumerate(zones):
+            if z is not None:
+                self._zone_of[j] = self._zone_index[z]
+        self._zone_nodes = [np.flatnonzero(self._zone_of == k) for k in range(len(self._zone_index))]
+        self._zone_down = np.zeros(len(self._zone_index), dtype=bool)
 
     def _push(self, t: float, kind: int, a: int, b: int = 0) -> None:
         heapq.heappush(self._events, (t, self._seq, kind, a, b))
         self._seq += 1
-        if not (kind in (FAIL, RECOVER) and b):
+        if not (kind in (FAIL, RECOVER, ZONE_FAIL, ZONE_RECOVER) and b):
             self._work_events += 1
 
     def request(self, i: int) -> PodRequest:
@@ -347,24 +395,42 @@ class Simulator:
                 self._unbind(a)
                 self._retry_unschedulable(node)
         elif kind == FAIL:
-            if self.cluster.alive[a]:
-                for i in sorted(self.node_pods[a]):
-                    self._unbind(i)
-                    self.metrics.evictions += 1
-                    self._enqueue(i)
-                self.cluster.set_alive(a, False)
+            if self._in_down_zone(a):
+                # Down with its zone: it fails on its own too (stays down when the zone recovers, until repaired).
+                self._node_down[a] = True
+                if b and self.options.failures.mttr_s:
+                    self._push(
+                        self.now + float(self._failure_rng.exponential(self.options.failures.mttr_s)), RECOVER, a, 1
+                    )
+            elif self.cluster.alive[a]:
+                self.metrics.failures += 1
+                self._take_down(a)
+                self._node_down[a] = True
                 if b and self.options.failures.mttr_s:
                     self._push(
                         self.now + float(self._failure_rng.exponential(self.options.failures.mttr_s)), RECOVER, a, 1
                     )
         elif kind == RECOVER:
-            if not self.cluster.alive[a]:
+            self._node_down[a] = False
+            if self._in_down_zone(a):
+                took = self._zone_took.setdefault(int(self._zone_of[a]), [])
+                if a not in took:  # down on its own before the zone failed: it comes back with the zone
+                    took.append(a)
+                if b and self.options.failures.mtbf_s:  # repaired, but its zone is down: it comes back with it
+                    self._push(
+                        self.now + float(self._failure_rng.exponential(self.options.failures.mtbf_s)), FAIL, a, 1
+                    )
+            elif not self.cluster.alive[a]:
                 self.cluster.set_alive(a, True)
                 self._retry_unschedulable(a)
                 if b and self.options.failures.mtbf_s:
                     self._push(
                         self.now + float(self._failure_rng.exponential(self.options.failures.mtbf_s)), FAIL, a, 1
                     )
+        elif kind == ZONE_FAIL:
+            self._fail_zone(a, b)
+        elif kind == ZONE_RECOVER:
+            self._recover_zone(a, b)
         elif kind == PROVISIONED:
             self._provisioning.discard(a)
             self.cluster.set_alive(a, True)
@@ -380,6 +446,48 @@ class Simulator:
             # Only a node empty for the whole delay goes (not one that was just emptied again).
             self.cluster.set_alive(a, False)
 
+    def _in_down_zone(self, node: int) -> bool:
+        return bool(self._zone_down.size) and self._zone_of[node] >= 0 and bool(self._zone_down[self._zone_of[node]])
+
+    def _take_down(self, node: int) -> None:
+        """A node fails: its pods are evicted and queued again (their controllers recreate them), it goes down."""
+        for i in sorted(self.node_pods[node]):
+            self._unbind(i)
+            self.metrics.evictions += 1
+            if self.services is not None and self.services.is_replica(i):
+                self.metrics.replicas_lost += 1
+            delay = self.options.failures.replacement_delay_s
+            if delay:
+                self._push(self.now + delay, ARRIVE, i)  # its replacement, once the controller makes it
+            else:
+                self._enqueue(i)
+        self.cluster.set_alive(node, False)
+
+    def _fail_zone(self, z: int, random: int) -> None:
+        """Zone `z` fails: every live node of it goes down at once (one failure in the metrics)."""
+        fm = self.options.failures
+        if not self._zone_down[z]:
+            took = [int(j) for j in self._zone_nodes[z] if self.cluster.alive[j]]
+            self._zone_down[z] = True
+            self._zone_took[z] = took
+            self.metrics.failures += 1
+            for j in took:
+                self._take_down(j)
+        if random and fm.zone_mttr_s:
+            self._push(self.now + float(self._zone_rng.exponential(fm.zone_mttr_s)), ZONE_RECOVER, z, 1)
+
+    def _recover_zone(self, z: int, random: int) -> None:
+        """Zone `z` recovers: the nodes it took down come back, except those down on their own."""
+        fm = self.options.failures
+        if self._zone_down[z]:
+            self._zone_down[z] = False
+            for j in self._zone_took.pop(z, []):
+                if not self._node_down[j] and not self.cluster.alive[j]:
+                    self.cluster.set_alive(j, True)
+                    self._retry_unschedulable(j)
+        if random and fm.zone_mtbf_s:
+            self._push(self.now + float(self._zone_rng.exponential(fm.zone_mtbf_s)), ZONE_FAIL, z, 1)
+
     def _advance(self) -> bool:
         """Apply every event at the next event time; False when no event is left within the horizon."""
         if not self._events or self._events[0][0] > self.options.horizon_s:
@@ -392,7 +500,7 @@ class Simulator:
         self.now = self._events[0][0]
         while self._events and self._events[0][0] == self.now:
             _, _, kind, a, b = heapq.heappop(self._events)
-            if not (kind in (FAIL, RECOVER) and b):
+            if not (kind in (FAIL, RECOVER, ZONE_FAIL, ZONE_RECOVER) and b):
                 self._work_events -= 1
             self._apply(kind, a, b)
         self._dirty = True
@@ -414,6 +522,8 @@ class Simulator:
         self.node_pods[node].add(i)
         self.ever_bound[i] = True
         self.running += 1
+        if self.services is not None:
+            self.services.bind(i)
         for listener in self.listeners:
             listener.on_bind(self.cluster, node, pod, self.gpus_of[i])
         if math.isfinite(self.duration[i]):
@@ -429,6 +539,8 @@ class Simulator:
         self.node_pods[node].discard(i)
         self._incarnation[i] += 1
         self.running -= 1
+        if self.services is not None:
+            self.services.unbind(i)
         if self._scalable[node] and self.cluster.pod_count[node] == 0 and self.options.autoscaler is not None:
             self._idle_since[node] = self.now
             self._push(self.now + self.options.autoscaler.scale_down_after_s, IDLE_CHECK, node)

@@ -154,3 +154,33 @@ def test_kube_default_is_the_scenarios_profile(tmp_path):
     cell = run_cell("kube-default", str(path), 0)
     assert cell["active_node_hours"] == active_nodes(built.profile)
     assert cell["active_node_hours"] != active_nodes(KubeSchedulerPolicy().profile)  # packing differs
+
+
+def test_a_scenario_with_services_reports_their_availability(tmp_path, capsys):
+    """ha-services end to end: availability columns in the tables, one row per service, none for the default."""
+    out = tmp_path / "ha"
+    argv = ["--policies", "kube-default", "best-fit", "--scenarios", "ha-services", "default", "--seeds", "0"]
+    assert evaluate.main([*argv, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "availability_mean" in printed
+    data = json.loads((out / "results.json").read_text())
+    ha, plain = data["aggregate"]["ha-services"], data["aggregate"]["default"]
+    assert ha["services"] and not plain["services"]
+    assert {"availability_mean", "availability_min", "preemptions"} <= set(ha["stats"]["best-fit"])
+    assert "availability_mean" not in plain["stats"]["best-fit"]
+    cell = next(c for c in data["cells"] if c["scenario"] == "ha-services" and c["policy"] == "best-fit")
+    per_service = cell["availability_by_service"]
+    assert len(per_service) == cell["services"] == 9
+    assert cell["availability_min"] == min(per_service.values())
+    assert ha["availability_by_service"]["best-fit"] == per_service  # one seed: the mean is the cell's
+    report = (out / "report.md").read_text()
+    assert "| default/db |" in report and "availability_min" in report
+    page = (out / "report.html").read_text()
+    assert "<h3>Services</h3>" in page and page.count("<h3>Services</h3>") == 1
+    assert "availability_by_service" not in (out / "results.csv").read_text()
+
+
+def test_the_ha_services_config_names_the_scenario_and_its_baselines():
+    cfg = evaluate.load_config(str(Path(evaluate.__file__).parent / "configs" / "eval" / "ha-services.yaml"))
+    assert cfg.scenarios == ["ha-services"] and len(cfg.seeds) == 10
+    assert {"kube-default", "best-fit"} <= set(cfg.policies)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from podgym.envs.availability import ServiceTracker, service_tracker
 from podgym.envs.cluster import ClusterState, requested_resources
 from podgym.envs.engine import EpisodeSpec, Observation, PythonEngine
 from podgym.envs.features import FEATURE_VERSION, NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder
@@ -58,6 +59,11 @@ COVERAGE = Coverage(
 )
 
 
+def _signals(fb: np.ndarray, offset: int) -> dict[str, float]:
+    """The SIGNALS dict of the kernels' signal block at `offset` of the float buffer (envs.metrics.SIGNALS order)."""
+    return dict(zip(SIGNALS, fb[offset : offset + K.NSIG].tolist(), strict=True))
+
+
 def unsupported_features(
     scenario: Scenario, reward_fn: Any, profile: Profile | None = None, templates: Sequence[Pod] | None = None
 ) -> list[str]:
@@ -81,8 +87,8 @@ def unsupported_features(
             f"env: observation features version {FEATURE_VERSION} (the kernels write {COVERAGE.feature_version})"
         )
     f = scenario.failures
-    if f.mtbf is not None or f.events:
-        out.append("failures: node failures and recoveries")
+    if f.mtbf is not None or f.zone_mtbf is not None or f.events:
+        out.append("failures: node and zone failures and recoveries")
     if scenario.autoscaler is not None:
         out.append("autoscaler: nodes powered on and off")
     if scenario.cluster.snapshot is not None:
@@ -161,6 +167,15 @@ class CompiledEpisode:
         weights = list(reward_fn.weights.items())
         obj_ints, obj_floats = self._objectives(reward_fn)
         shape, num_shapes = self._shapes(cluster, w)
+        # Services (PodDisruptionBudgets): each pod's services as CSR arrays, for the availability metrics.
+        self.services: ServiceTracker | None = service_tracker(None, w, np.asarray(w.arrival, dtype=np.float64))
+        svc = self.services
+        ns = len(svc) if svc is not None else 0
+        svc_ptr = np.zeros(p + 1, dtype=np.int64)
+        svc_idx = np.zeros(0, dtype=np.int64)
+        if svc is not None:
+            svc_ptr[1:] = np.cumsum([len(m) for m in svc.members])
+            svc_idx = np.array([s for m in svc.members for s in m], dtype=np.int64)
 
         lay = _Layout()
         for slot, size in (
@@ -209,6 +224,10 @@ class CompiledEpisode:
             (K.O_NOFIT, num_shapes),
             (K.O_FITSTAMP, num_shapes),
             (K.O_FITOK, num_shapes),
+            (K.O_SVCPTR, p + 1),
+            (K.O_SVCIDX, len(svc_idx)),
+            (K.O_SVCDES, ns),
+            (K.O_SVCRUN, ns),
         ):
             lay.int_array(slot, size)
         for slot, size in (
@@ -236,6 +255,11 @@ class CompiledEpisode:
             (K.OF_TPRIO, p),
             (K.OF_TPEND, p + 2),
             (K.OF_OBJW, len(obj_floats)),
+            (K.OF_SVCFIRST, ns),
+            (K.OF_SVCTIME, ns),
+            (K.OF_SVCUP, ns),
+            (K.OF_SVCLE, ns),
+            (K.OF_SVCLU, ns),
         ):
             lay.float_array(slot, size)
         self.ib = ib = np.zeros(lay.i_end, dtype=np.int64)
@@ -333,6 +357,12 @@ class CompiledEpisode:
         fb[K.PENALTY] = invalid.penalty
         self._view(K.O_OBJ, len(obj_ints))[:] = obj_ints
         self._fview(K.OF_OBJW, len(obj_floats))[:] = obj_floats
+        ib[K.NSVC] = ns
+        self._view(K.O_SVCPTR, p + 1)[:] = svc_ptr
+        self._view(K.O_SVCIDX, len(svc_idx))[:] = svc_idx
+        if svc is not None:
+            self._view(K.O_SVCDES, ns)[:] = svc.desired
+            self._fview(K.OF_SVCFIRST, ns)[:] = svc.first_arrival
 
         # A one-row batch, so that a single env steps through the same kernel as the vector env.
         self.ib2, self.fb2 = ib[None, :], fb[None, :]
@@ -570,14 +600,24 @@ class CompiledEpisode:
         m.waits = series(self._fview(K.OF_WAITS, nwaits))
         m.attempts, m.failed_attempts = int(ib[K.ATTEMPTS]), int(ib[K.FAILED])
         m.next_sample = float(fb[K.NEXT_SAMPLE])
-        m.integrals = dict(zip(SIGNALS, fb[K.INTEG : K.INTEG + 8].tolist(), strict=True))
-        m.last = dict(zip(SIGNALS, fb[K.LAST : K.LAST + 8].tolist(), strict=True))
+        m.integrals = _signals(fb, K.INTEG)
+        m.last = _signals(fb, K.LAST)
         m.last_t = float(fb[K.LAST_T]) if ib[K.HAS_LAST_T] else None
+        if self.services is not None:
+            # A Simulator's recorder keeps its own tracker (recounted from where the pods run); a fresh one reads
+            # this episode's, with the running replicas of the buffers.
+            if m.services is None:
+                self.services.running[:] = self._view(K.O_SVCRUN, len(self.services))
+                m.track_services(self.services)
+            k = len(self.services)
+            m.service_time = self._fview(K.OF_SVCTIME, k).copy()
+            m.service_up_time = self._fview(K.OF_SVCUP, k).copy()
+            m.service_last = (self._fview(K.OF_SVCLE, k).copy(), self._fview(K.OF_SVCLU, k).copy())
 
     def reward_state(self) -> RewardState:
         """The env's previous RewardState (what the next dense reward is measured from)."""
         fb = self.fb
-        integrals = dict(zip(SIGNALS, fb[K.PREV_INTEG : K.PREV_INTEG + 8].tolist(), strict=True))
+        integrals = _signals(fb, K.PREV_INTEG)
         if self.ib[K.PREV_INITIAL]:
             return RewardState(0.0, integrals)
         current = {"cpu": float(fb[K.PREV_CUR_CPU]), "gpu": float(fb[K.PREV_CUR_GPU])}

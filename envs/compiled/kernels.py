@@ -113,6 +113,11 @@ from numba import njit, prange
     O_FITSTAMP,  # [shapes] the queueing-hint scan that last evaluated the shape
     O_FITOK,  # [shapes] its verdict in that scan
     HINTS,  # queueing-hint scans so far
+    NSVC,  # services (the workload's PodDisruptionBudgets; envs.availability)
+    O_SVCPTR,  # [P + 1] each pod's services: O_SVCIDX[O_SVCPTR[i]:O_SVCPTR[i + 1]]
+    O_SVCIDX,
+    O_SVCDES,  # [NSVC] desired healthy replicas
+    O_SVCRUN,  # [NSVC] running replicas
     # offsets of float64 arrays (in fb)
     OF_ARR,
     OF_DUR,
@@ -138,8 +143,13 @@ from numba import njit, prange
     OF_TPRIO,  # tanh(priority / 1000) per pod
     OF_TPEND,  # tanh(pending / nodes) per pending count
     OF_OBJW,  # per objective: weight, inner_den, den, then each term's coefficient
+    OF_SVCFIRST,  # [NSVC] the first arrival among a service's pods (inf: none)
+    OF_SVCTIME,  # [NSVC] time existing, integrated (MetricsRecorder.service_time)
+    OF_SVCUP,  # [NSVC] time up, integrated (service_up_time)
+    OF_SVCLE,  # [NSVC] existing at the last observation (1.0 / 0.0; service_last)
+    OF_SVCLU,  # [NSVC] up at the last observation
     INT_HEADER,
-) = range(119)
+) = range(129)
 
 # ---- float64 header slots -----------------------------------------------------------------------------------
 (
@@ -156,16 +166,17 @@ from numba import njit, prange
     NEXT_CUR_CPU,
     NEXT_CUR_GPU,
     REWARD,
-    INTEG,  # 8 signals
+    INTEG,  # NSIG signals
 ) = range(14)
-LAST = INTEG + 8
-PREV_INTEG = LAST + 8
-NEXT_INTEG = PREV_INTEG + 8
-FLOAT_HEADER = NEXT_INTEG + 8
+NSIG = 9
+LAST = INTEG + NSIG
+PREV_INTEG = LAST + NSIG
+NEXT_INTEG = PREV_INTEG + NSIG
+FLOAT_HEADER = NEXT_INTEG + NSIG
 
 # Signals, in envs.metrics.SIGNALS order.
-S_CPU, S_MEM, S_GPU, S_PENDING, S_ACTIVE, S_LIVE, S_IMB, S_FRAG = range(8)
-# Reward signals (envs.rewards.REWARD_SIGNALS order): the 8 integrals, then the allocated cpu and GPU shares now.
+S_CPU, S_MEM, S_GPU, S_PENDING, S_ACTIVE, S_LIVE, S_IMB, S_FRAG, S_UNAV = range(NSIG)
+# Reward signals (envs.rewards.REWARD_SIGNALS order): the NSIG integrals, then the allocated cpu and GPU shares now.
 REWARD_SIGNALS = (
     "cpu",
     "memory",
@@ -175,6 +186,7 @@ REWARD_SIGNALS = (
     "live_nodes",
     "imbalance_cpu",
     "fragmentation",
+    "unavailability",
     "current_cpu",
     "current_gpu",
 )
@@ -641,8 +653,21 @@ def _observe(ib, fb):
         fb[NEXT_SAMPLE] = t + fb[INTERVAL]
     if ib[HAS_LAST_T] == 1:
         dt = t - fb[LAST_T]
-        for s in range(8):
+        for s in range(NSIG):
             fb[INTEG + s] += fb[LAST + s] * dt
+        for s in range(ib[NSVC]):
+            fb[ib[OF_SVCTIME] + s] += fb[ib[OF_SVCLE] + s] * dt
+            fb[ib[OF_SVCUP] + s] += fb[ib[OF_SVCLU] + s] * dt
+    if ib[NSVC] > 0:
+        down = 0
+        for s in range(ib[NSVC]):
+            exists = fb[ib[OF_SVCFIRST] + s] <= t
+            up = exists and ib[ib[O_SVCRUN] + s] >= ib[ib[O_SVCDES] + s]
+            fb[ib[OF_SVCLE] + s] = 1.0 if exists else 0.0
+            fb[ib[OF_SVCLU] + s] = 1.0 if up else 0.0
+            if exists and not up:
+                down += 1
+        fb[LAST + S_UNAV] = down / ib[NSVC]
     fb[LAST + S_CPU] = cpu
     fb[LAST + S_MEM] = mem
     fb[LAST + S_GPU] = gpu
@@ -687,6 +712,15 @@ def _advance(ib, fb):
 
 
 @njit(cache=True)
+def _services_change(ib, i, delta):
+    """ServiceTracker.bind / unbind of pod i: its services' running replicas."""
+    ptr = ib[O_SVCPTR]
+    for k in range(ib[ptr + i], ib[ptr + i + 1]):
+        s = ib[ib[O_SVCIDX] + k]
+        ib[ib[O_SVCRUN] + s] += delta
+
+
+@njit(cache=True)
 def _unbind(ib, fb, i):
     node = ib[ib[O_NODEOF] + i]
     _cluster_change(ib, node, i, -1)
@@ -694,6 +728,8 @@ def _unbind(ib, fb, i):
     ib[ib[O_GN] + i] = 0
     ib[ib[O_INC] + i] += 1
     ib[RUNNING] -= 1
+    if ib[NSVC] > 0:
+        _services_change(ib, i, -1)
 
 
 @njit(cache=True)
@@ -722,6 +758,8 @@ def _bind(ib, fb, node):
     ib[ib[O_NODEOF] + i] = node
     ib[ib[O_EVERB] + i] = 1
     ib[RUNNING] += 1
+    if ib[NSVC] > 0:
+        _services_change(ib, i, 1)
     d = fb[ib[OF_DUR] + i]
     if math.isfinite(d):
         _ev_push(ib, fb, fb[NOW] + d, DEPART, i, ib[ib[O_INC] + i])
@@ -813,11 +851,11 @@ def _next_reward_state(ib, fb):
     t = fb[HORIZON] if ib[DONE] == 1 and _sim_truncated(ib, fb) else fb[NOW]
     fb[NEXT_T] = t
     if ib[HAS_LAST_T] == 0:
-        for s in range(8):
+        for s in range(NSIG):
             fb[NEXT_INTEG + s] = fb[INTEG + s]
     else:
         dt = max(t - fb[LAST_T], 0.0)
-        for s in range(8):
+        for s in range(NSIG):
             fb[NEXT_INTEG + s] = fb[INTEG + s] + fb[LAST + s] * dt
     fb[NEXT_CUR_CPU] = _alloc_ratio(ib, ib[CPU])
     fb[NEXT_CUR_GPU] = _alloc_ratio(ib, ib[GPUCOL])
@@ -826,9 +864,9 @@ def _next_reward_state(ib, fb):
 @njit(cache=True)
 def _signal(fb, integ, cur_cpu, cur_gpu, s):
     """Reward signal `s` of a reward state (integrals at fb[integ:], current allocation)."""
-    if s < 8:
+    if s < NSIG:
         return fb[integ + s]
-    return cur_cpu if s == 8 else cur_gpu
+    return cur_cpu if s == NSIG else cur_gpu
 
 
 @njit(cache=True)
@@ -865,7 +903,7 @@ def _settle_reward(ib, fb, is_done):
         prev = _potential(ib, fb, PREV_INTEG, fb[PREV_CUR_CPU], fb[PREV_CUR_GPU])
         reward = nxt - prev
     fb[PREV_T] = fb[NEXT_T]
-    for s in range(8):
+    for s in range(NSIG):
         fb[PREV_INTEG + s] = fb[NEXT_INTEG + s]
     fb[PREV_CUR_CPU] = fb[NEXT_CUR_CPU]
     fb[PREV_CUR_GPU] = fb[NEXT_CUR_GPU]

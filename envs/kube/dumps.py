@@ -10,8 +10,10 @@
 
 Every JSON or YAML file under a directory is read (in path order); other files (logs) are not. Objects are
 told apart by ``kind``: an item of a typed list (``PodList`` items carry no ``kind``) takes the list's, an
-object without any takes the role of the argument it was given under (nodes or pods). Objects of other
-kinds (events, services, deployments of a dump) are counted and left out.
+object without any takes the role of the argument it was given under (nodes or pods). The objects that say
+how pods are owned, protected and prioritised (``WORKLOAD_KINDS``: controllers, PodDisruptionBudgets,
+PriorityClasses) are kept apart, in file order; objects of other kinds (events, services of a dump) are
+counted and left out.
 
 A pod listed more than once (the same pod in a List and in a namespace's file) is one pod, keyed as
 kube-scheduler's cache keys pods: by ``metadata.uid``, else ``namespace/name``. The last listing wins, at
@@ -32,6 +34,7 @@ from podgym.envs.kube.errors import KubeObjectError
 
 SUFFIXES = (".json", ".yaml", ".yml")
 KINDS = ("Node", "Pod")
+WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "PodDisruptionBudget", "PriorityClass")
 
 PathLike = str | Path
 
@@ -51,6 +54,8 @@ class ClusterObjects:
     """The key (uid or namespace/name) of each pod listed more than once, once per extra listing."""
     sources: list[str] = field(default_factory=list)
     """The files read."""
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    """The objects of WORKLOAD_KINDS, in file order."""
 
 
 def _json_values(text: str, path: Path) -> list[Any]:
@@ -169,6 +174,7 @@ def collect(nodes: Sequence[tuple[str, Any]] = (), pods: Sequence[tuple[str, Any
     """ClusterObjects of (source, data) pairs given as nodes and as pods (their role for objects without a kind)."""
     found: dict[str, list[tuple[str, Any]]] = {k: [] for k in KINDS}
     ignored: dict[str, int] = {}
+    kept: list[dict[str, Any]] = []
     sources: list[str] = []
     for role, pairs in (("Node", nodes), ("Pod", pods)):
         for source, data in pairs:
@@ -181,6 +187,8 @@ def collect(nodes: Sequence[tuple[str, Any]] = (), pods: Sequence[tuple[str, Any
             for kind, obj in typed:
                 if kind in found:
                     found[kind].append((source, obj))
+                elif kind in WORKLOAD_KINDS and isinstance(obj, Mapping):
+                    kept.append({**obj, "kind": kind})
                 else:
                     ignored[str(kind)] = ignored.get(str(kind), 0) + 1
     node_list, _ = _unique(found["Node"], lambda pair: _node_key(pair[1]))
@@ -193,6 +201,7 @@ def collect(nodes: Sequence[tuple[str, Any]] = (), pods: Sequence[tuple[str, Any
         ignored,
         duplicates,
         sources,
+        kept,
     )
 
 

@@ -1,9 +1,11 @@
-"""Where pods come from: synthetic generators, the openb trace, cluster snapshots and manifests, node pools.
+"""Where pods come from: synthetic generators, replicated services, the openb trace, cluster snapshots and
+manifests, node pools.
 
 Every source gives the same two things (``envs.workload.types``): a ``Workload`` (pods in arrival order,
-struct-of-arrays, constraints shared through templates) and a ``ClusterSource`` (parsed nodes and, from
-a snapshot, the pods already bound to them). Everything is deterministic: a synthetic workload is a
-function of its config and seed; files are read in file order.
+struct-of-arrays, constraints shared through templates, and the Kubernetes objects that own, protect and
+prioritise them: controllers, PodDisruptionBudgets, PriorityClasses) and a ``ClusterSource`` (parsed nodes
+and, from a snapshot, the pods already bound to them). Everything is deterministic: a synthetic workload or
+a set of services is a function of its config and seed; files are read in file order.
 
 ::
 
@@ -13,18 +15,24 @@ function of its config and seed; files are read in file order.
     nodes = nodes_from_pools([{"name": "cpu", "count": 4, "cpu": "8", "memory": "32Gi"}])
 """
 
+from podgym.envs.workload.budgets import Budget, resolve_budgets, selector_matches
 from podgym.envs.workload.objects import gpu_ask, template_of, workload_from_pods
 from podgym.envs.workload.openb import gpu_spec_tokens, read_openb_cluster, read_openb_nodes, read_openb_pods
 from podgym.envs.workload.ops import sort_by_arrival, take
 from podgym.envs.workload.pools import NodePool, cluster_from_pools, nodes_from_pools
+from podgym.envs.workload.services import ServiceClass, ServicesConfig, generate_services
 from podgym.envs.workload.snapshot import (
     Snapshot,
     load_documents,
     load_snapshot,
+    manifests_of,
     pods_from_manifests,
     read_snapshot,
+    snapshot_documents,
     snapshot_from_objects,
     workload_from_manifests,
+    write_manifests,
+    write_snapshot,
 )
 from podgym.envs.workload.synthetic import (
     DiurnalArrivals,
@@ -55,6 +63,7 @@ __all__ = [
     "GPU_MODEL_LABEL",
     "GPU_RESOURCE",
     "MILLI_GPU",
+    "Budget",
     "ClusterSource",
     "DiurnalArrivals",
     "ExponentialLifetime",
@@ -64,6 +73,8 @@ __all__ = [
     "NodePool",
     "PodClass",
     "PoissonArrivals",
+    "ServiceClass",
+    "ServicesConfig",
     "Snapshot",
     "SyntheticWorkloadConfig",
     "Workload",
@@ -71,20 +82,27 @@ __all__ = [
     "cluster_from_pools",
     "empty_workload",
     "generate",
+    "generate_services",
     "gpu_ask",
     "gpu_spec_tokens",
     "load_documents",
     "load_snapshot",
+    "manifests_of",
     "nodes_from_pools",
     "pods_from_manifests",
     "read_openb_cluster",
     "read_openb_nodes",
     "read_openb_pods",
     "read_snapshot",
+    "resolve_budgets",
+    "selector_matches",
+    "snapshot_documents",
     "snapshot_from_objects",
     "sort_by_arrival",
     "take",
     "template_of",
     "workload_from_manifests",
     "workload_from_pods",
+    "write_manifests",
+    "write_snapshot",
 ]

@@ -30,6 +30,7 @@ def take(workload: Workload, indices: Sequence[int] | np.ndarray, names: Sequenc
         template=workload.template[idx],
         templates=workload.templates,
         source=workload.source,
+        objects=workload.objects,
     )
 
 
@@ -107,4 +108,5 @@ def concat(first: Workload, second: Workload) -> Workload:
         template=np.concatenate([first.template, second.template + len(first.templates)]).astype(np.int32),
         templates=[*first.templates, *second.templates],
         source=", ".join(s for s in (first.source, second.source) if s),
+        objects=[*first.objects, *second.objects],
     )

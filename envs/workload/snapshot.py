@@ -13,8 +13,17 @@ cache would see them (each pod once, keyed by uid):
 Pods of every ``spec.schedulerName`` are kept (the templates keep the name); a simulator that
 models one scheduler can filter on it. Bound pods never depart (duration inf).
 
+The snapshot's PodDisruptionBudgets, PriorityClasses and controllers (``envs.kube.dumps.WORKLOAD_KINDS``) go
+into ``Snapshot.objects`` and the ``objects`` of the cluster's bound pods (``ClusterSource.initial``), so that a
+budget covers the snapshot's pods whether or not its pending pods are part of the workload.
+``snapshot_documents`` / ``write_snapshot`` write a cluster and a workload back as such a snapshot (a
+``kubectl get -o json`` List).
+
 ``pods_from_manifests`` expands workload manifests (Deployment, ReplicaSet, StatefulSet, Job, Pod, and
-Lists of them) into the Pod dicts their controllers would create.
+Lists of them) into the Pod dicts their controllers would create; PodDisruptionBudgets and PriorityClasses
+are kept (``workload_from_manifests`` puts them and the controllers into ``objects``, and sets the priority of
+a pod that names a PriorityClass, as admission does). ``manifests_of`` / ``write_manifests`` write a workload
+as manifests again: its PriorityClasses, controllers, PodDisruptionBudgets and the pods no controller owns.
 
 Files are JSON or YAML: one object, a List (``{"kind": "List", "items": [...]}``), a plain list, or
 several YAML documents.
@@ -24,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,10 +45,14 @@ from podgym.envs.kube import parse_nodes
 from podgym.envs.kube.dumps import read_dump
 from podgym.envs.kube.errors import KubeObjectError
 from podgym.envs.kube.objects import Pod, parse_pod
+from podgym.envs.workload.budgets import parse_budget
 from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.services import TEMPLATE_HASH_LABEL, controller_ref, template_hash
 from podgym.envs.workload.types import ClusterSource, Workload
 
 WORKLOAD_KINDS = ("Pod", "Deployment", "ReplicaSet", "StatefulSet", "Job")
+# Manifests that create no pod of their own but say how pods are protected and prioritised.
+POLICY_KINDS = ("PodDisruptionBudget", "PriorityClass")
 
 Source = str | Path | Mapping[str, Any]
 
@@ -96,6 +110,8 @@ class Snapshot:
     """The key (uid, else namespace/name) of each extra listing of a pod that was listed more than once."""
     ignored: dict[str, int] = field(default_factory=dict)
     """Objects of other kinds than Node and Pod that were left out (a cluster-info dump's events...), by kind."""
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    """Controllers, PodDisruptionBudgets and PriorityClasses (``envs.kube.dumps.WORKLOAD_KINDS``), in file order."""
 
 
 def _sort_key(item: tuple[int, Pod]) -> tuple[str, int]:
@@ -196,6 +212,14 @@ def load_snapshot(nodes_path: PathArg, pods_path: PathArg | None = None) -> Snap
     )
     snap.duplicates = dump.duplicates + snap.duplicates
     snap.ignored = dump.ignored
+    for obj in dump.objects:
+        if obj.get("kind") == "PodDisruptionBudget":
+            try:
+                parse_budget(obj)
+            except KubeObjectError as exc:
+                raise exc.within(source=_names(pods_path) or _names(nodes_path)) from None
+    snap.objects = dump.objects
+    snap.cluster.initial.objects = dump.objects
     return snap
 
 
@@ -238,9 +262,17 @@ def _expand(obj: Any, source: str) -> list[dict[str, Any]]:
         pod = copy.deepcopy(dict(obj))
         pod["metadata"] = {**pod["metadata"], "namespace": namespace}
         return [pod]
+    if kind in POLICY_KINDS:
+        if kind == "PodDisruptionBudget":
+            try:
+                parse_budget(obj)
+            except KubeObjectError as exc:
+                raise exc.within(source=source or None) from None
+        return []
     if kind not in WORKLOAD_KINDS:
         raise KubeObjectError(
-            f"unsupported kind {kind!r}: podgym expands {', '.join(WORKLOAD_KINDS)} (and Lists of them)",
+            f"unsupported kind {kind!r}: podgym expands {', '.join(WORKLOAD_KINDS)} and keeps "
+            f"{', '.join(POLICY_KINDS)} (and Lists of them)",
             obj=f"{kind} {namespace}/{name}",
             field="kind",
             source=source or None,
@@ -265,22 +297,42 @@ def _expand(obj: Any, source: str) -> list[dict[str, Any]]:
     tmeta = template.get("metadata") or {}
     if not isinstance(tmeta, Mapping):
         raise KubeObjectError("expected an object", obj=where, field="spec.template.metadata", source=source or None)
+    if kind == "Job":
+        owner = {"apiVersion": obj.get("apiVersion", ""), "kind": kind, "name": name, "controller": True}
+        extra: dict[str, str] = {}
+    elif kind == "Deployment":  # the Deployment's ReplicaSet owns the pods and labels them with its hash
+        h = template_hash(template)
+        owner, extra = controller_ref("ReplicaSet", namespace, f"{name}-{h}"), {TEMPLATE_HASH_LABEL: h}
+    else:
+        owner, extra = controller_ref(kind, namespace, name), {}
     pods = []
     for i in range(replicas):
-        pod_meta: dict[str, Any] = {
-            "name": f"{name}-{i}",
-            "namespace": namespace,
-            "ownerReferences": [
-                {"apiVersion": obj.get("apiVersion", ""), "kind": kind, "name": name, "controller": True}
-            ],
-        }
+        pod_meta: dict[str, Any] = {"name": f"{name}-{i}", "namespace": namespace, "ownerReferences": [dict(owner)]}
         for key in ("labels", "annotations"):
             if tmeta.get(key):
                 pod_meta[key] = copy.deepcopy(tmeta[key])
+        if extra:
+            pod_meta["labels"] = {**pod_meta.get("labels", {}), **extra}
         pods.append(
             {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": copy.deepcopy(dict(template["spec"]))}
         )
     return pods
+
+
+def _manifests(sources: Source | Sequence[Source]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(pods, the other objects kept: controllers, PodDisruptionBudgets, PriorityClasses) of manifests."""
+    pods: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
+    for source, obj in _objects(sources):
+        for pod in _expand(obj, source):
+            try:
+                parse_pod(pod)
+            except KubeObjectError as exc:
+                raise exc.within(source=source or None) from None
+            pods.append(pod)
+        if obj.get("kind") in (*POLICY_KINDS, "Deployment", "ReplicaSet", "StatefulSet"):
+            kept.append(copy.deepcopy(dict(obj)))
+    return pods, kept
 
 
 def pods_from_manifests(sources: Source | Sequence[Source]) -> list[dict[str, Any]]:
@@ -289,22 +341,129 @@ def pods_from_manifests(sources: Source | Sequence[Source]) -> list[dict[str, An
     Deployment, ReplicaSet and StatefulSet give ``spec.replicas`` pods (default 1); a Job gives
     ``min(parallelism, completions)`` pods (parallelism default 1), the pods its controller starts
     first; a Pod is kept as is. Pods are named ``<owner>-<i>`` (i from 0), take the owner's namespace
-    (or ``default``), the template's labels and annotations, an ownerReference to the manifest and a
-    copy of ``spec.template.spec``. Any other kind is a KubeObjectError naming the file and the kind.
+    (or ``default``), the template's labels and annotations, a controller ownerReference and a copy of
+    ``spec.template.spec``. The owner is the manifest itself, except for a Deployment: its ReplicaSet
+    ``<name>-<pod-template-hash>``, whose hash label the pods carry (``envs.workload.services.template_hash``).
+    PodDisruptionBudgets and PriorityClasses give no pod (a malformed budget is an error). Any other kind is a
+    KubeObjectError naming the file and the kind.
     """
-    pods: list[dict[str, Any]] = []
-    for source, obj in _objects(sources):
-        for pod in _expand(obj, source):
-            try:
-                parse_pod(pod)
-            except KubeObjectError as exc:
-                raise exc.within(source=source or None) from None
-            pods.append(pod)
-    return pods
+    return _manifests(sources)[0]
+
+
+def _admit_priorities(pods: list[dict[str, Any]], objects: list[dict[str, Any]], source: str) -> None:
+    """Priority admission: a pod naming a PriorityClass (or any pod, with a globalDefault class) gets its value
+    and preemption policy, unless it sets a priority itself; a class that is not among `objects` is an error."""
+    classes = {o["metadata"]["name"]: o for o in objects if o.get("kind") == "PriorityClass"}
+    default = next((c for c in classes.values() if c.get("globalDefault")), None)
+    for pod in pods:
+        spec = pod["spec"]
+        name = spec.get("priorityClassName")
+        if "priority" in spec or (name is None and default is None):
+            continue
+        cls = classes.get(name) if name is not None else default
+        if cls is None:
+            raise KubeObjectError(
+                f"no PriorityClass with name {name!r} was found (known: {', '.join(sorted(classes)) or 'none'})",
+                obj=f"Pod {pod['metadata']['namespace']}/{pod['metadata']['name']}",
+                field="spec.priorityClassName",
+                source=source,
+            )
+        spec["priorityClassName"] = cls["metadata"]["name"]
+        spec["priority"] = int(cls.get("value", 0))
+        spec.setdefault("preemptionPolicy", cls.get("preemptionPolicy", "PreemptLowerPriority"))
 
 
 def workload_from_manifests(sources: Source | Sequence[Source]) -> Workload:
-    """The Workload of ``pods_from_manifests(sources)``: every pod arrives at 0 and never departs."""
+    """The Workload of ``pods_from_manifests(sources)``: every pod arrives at 0 and never departs; ``objects``
+    holds the manifests' controllers, PodDisruptionBudgets and PriorityClasses (priorities admitted from them)."""
     items = sources if isinstance(sources, (list, tuple)) else [sources]
     source = ", ".join(str(s) for s in items if isinstance(s, (str, Path))) or "manifests"
-    return workload_from_pods(pods_from_manifests(sources), source=source)
+    pods, kept = _manifests(sources)
+    _admit_priorities(pods, kept, source)
+    workload = workload_from_pods(pods, source=source)
+    workload.objects = kept
+    return workload
+
+
+# --- writing snapshots and manifests -----------------------------------------------------------------------------
+
+
+def _write_atomically(path: str | Path, text: str) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _owned_by_objects(workload: Workload) -> set[tuple[str, str, str]]:
+    """(namespace, kind, name) of the workload's controllers."""
+    return {
+        (o["metadata"].get("namespace") or "default", o["kind"], o["metadata"]["name"])
+        for o in workload.objects
+        if o.get("kind") in ("Deployment", "ReplicaSet", "StatefulSet")
+    }
+
+
+def manifests_of(workload: Workload) -> list[dict[str, Any]]:
+    """Manifests that recreate `workload` with ``kubectl apply``: its PriorityClasses, then its other objects
+    (controllers, PodDisruptionBudgets) without the ReplicaSets a Deployment among them creates, then the pods
+    that no controller among them owns (arrival times and lifetimes are not part of manifests)."""
+    controllers = _owned_by_objects(workload)
+    objects = [copy.deepcopy(o) for o in workload.objects if o.get("kind") == "PriorityClass"]
+    for o in workload.objects:
+        if o.get("kind") == "PriorityClass":
+            continue
+        ns = o["metadata"].get("namespace") or "default"
+        owners = o["metadata"].get("ownerReferences") or []
+        if any((ns, r.get("kind"), r.get("name")) in controllers for r in owners if r.get("controller")):
+            continue  # created by its controller
+        objects.append(copy.deepcopy(o))
+    for i in range(len(workload)):
+        tmpl = workload.templates[int(workload.template[i])]
+        refs = (tmpl.raw.get("metadata") or {}).get("ownerReferences") or []
+        if any((tmpl.namespace, r.get("kind"), r.get("name")) in controllers for r in refs if r.get("controller")):
+            continue
+        objects.append(workload.pod_object(i))
+    return objects
+
+
+def write_manifests(path: str | Path, workload: Workload) -> None:
+    """``manifests_of(workload)`` as a multi-document YAML file (written to a temporary file, then renamed)."""
+    _write_atomically(path, yaml.safe_dump_all(manifests_of(workload), sort_keys=False))
+
+
+def snapshot_documents(
+    cluster: ClusterSource, workload: Workload | None = None, bound_to: Sequence[str | None] | None = None
+) -> dict[str, Any]:
+    """A ``kubectl get nodes,pods,... -o json`` List of a cluster and a workload: the nodes, the cluster's bound
+    pods (``cluster.initial`` on ``cluster.bound_to``), the workload's pods (running on ``bound_to[i]`` when given,
+    else pending) and the objects of both (controllers, PodDisruptionBudgets, PriorityClasses)."""
+    items: list[dict[str, Any]] = [copy.deepcopy(n.raw) for n in cluster.nodes]
+    parts = [(cluster.initial, list(cluster.bound_to))] if cluster.initial is not None else []
+    if workload is not None:
+        parts.append((workload, list(bound_to) if bound_to is not None else [None] * len(workload)))
+    for pods, nodes in parts:
+        if len(nodes) != len(pods):
+            raise ValueError(f"bound_to has {len(nodes)} entries for {len(pods)} pods")
+        for i, node in enumerate(nodes):
+            pod = pods.pod_object(i)
+            if node:
+                pod["spec"]["nodeName"] = node
+            pod["status"] = {"phase": "Running" if node else "Pending"}
+            items.append(pod)
+    for pods, _ in parts:
+        items.extend(copy.deepcopy(o) for o in pods.objects)
+    return {"apiVersion": "v1", "kind": "List", "items": items}
+
+
+def write_snapshot(
+    path: str | Path,
+    cluster: ClusterSource,
+    workload: Workload | None = None,
+    bound_to: Sequence[str | None] | None = None,
+) -> None:
+    """``snapshot_documents`` as one JSON file that ``load_snapshot(path)`` reads back (temporary file, then
+    renamed)."""
+    _write_atomically(path, json.dumps(snapshot_documents(cluster, workload, bound_to), indent=1))

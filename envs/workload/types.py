@@ -37,6 +37,9 @@ class Workload:
       requests {resource: int64 [P]} actual requests (cpu in milli-cores, others in base units; GPUs excluded),
       nonzero_cpu / nonzero_memory [P] int64 scoring requests (100m / 200Mi for a container that sets none),
       gpu_count [P] int64, gpu_milli [P] int64 per GPU, priority [P] int64, template [P] int32 index into templates.
+
+    `objects` holds the workload's other Kubernetes objects as dicts (the controllers that own its pods:
+    Deployments, ReplicaSets, StatefulSets; PodDisruptionBudgets; PriorityClasses), in manifest order.
     """
 
     names: list[str]
@@ -51,6 +54,7 @@ class Workload:
     template: np.ndarray
     templates: list[Pod]
     source: str = ""
+    objects: list[dict[str, Any]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.names)

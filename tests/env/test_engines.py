@@ -59,6 +59,17 @@ CASES = [
         "large", {"simulation.horizon": 120, "workload.synthetic.horizon": 120}, {}, id="large-2-minutes"
     ),  # 5,000 nodes: the imbalance metric's pairwise sum beyond one block
     pytest.param(
+        "ha-services",
+        {
+            "failures": {},
+            "simulation.horizon": 5400,
+            "workload.synthetic.horizon": 5400,
+            "cluster": {"pools": [{"name": "n", "count": 7, "cpu": "8", "memory": "32Gi", "zones": ["a", "b", "c"]}]},
+        },
+        {"reward": {"name": "weighted", "weights": {"availability": 1.0, "packing": 0.5}}},
+        id="ha-services-crowded",
+    ),  # services below their budgets for a while (7 nodes are too few): the unavailability signal, availability
+    pytest.param(
         "openb",
         {
             "cluster.openb_nodes": str(OPENB_SAMPLE / "nodes.csv"),
@@ -114,6 +125,33 @@ def test_compiled_episodes_equal_python(scenario, overrides, sections, invalid_e
         assert python.engine_name == "python"
         assert_same(expected, got)
         assert "metrics" in got[-1][4]
+
+
+def test_a_hand_over_keeps_the_services_replicas_and_availability():
+    """Mid-episode on crowded ha-services, env.sim counts the same running replicas and availability integrals as
+    the Python engine, and the episode ends with the same metrics."""
+    case = next(c for c in CASES if c.id == "ha-services-crowded")
+    python, compiled = envs_for(*case.values)
+    for env in (python, compiled):
+        obs, _ = env.reset(seed=2)
+        rng = np.random.default_rng(2)
+        for _ in range(40):
+            obs, *_ = env.step(int(rng.choice(np.flatnonzero(obs["action_mask"]))))
+    assert compiled.engine_name == "compiled"
+    a, b = python.sim, compiled.sim
+    assert compiled.engine_name == "python"
+    assert a.services.running.tolist() == b.services.running.tolist()
+    assert a.metrics.service_time.tolist() == b.metrics.service_time.tolist()
+    assert a.metrics.service_up_time.tolist() == b.metrics.service_up_time.tolist()
+    assert a.metrics.integrals == b.metrics.integrals
+    ends = []
+    for env in (python, compiled):
+        rng, done = np.random.default_rng(3), False
+        while not done:
+            obs, _, terminated, truncated, info = env.step(int(rng.choice(np.flatnonzero(env.action_masks()))))
+            done = terminated or truncated
+        ends.append(info["metrics"])
+    assert ends[0] == ends[1] and ends[0]["services"] == 9
 
 
 def test_auto_runs_the_compiled_engine_where_supported():
@@ -249,6 +287,34 @@ def test_vector_env_equals_gymnasium_sync_vector_env_over_python_engine_envs():
         assert_infos_equal(info, want_info)
         episodes += int((terminated | truncated).sum())
     assert episodes >= num_envs and invalid > 0
+
+
+def test_vector_env_with_services_equals_python_engine_envs():
+    """Crowded ha-services in one kernel call per step: rewards (availability and packing), ends and infos (the
+    services' availability in the final metrics) are those of single envs on the Python engine."""
+    case = next(c for c in CASES if c.id == "ha-services-crowded")
+    _, overrides, sections = case.values
+    vec = PodSchedulingVectorEnv("ha-services", num_envs=2, overrides=overrides, **sections)
+    ref = gym.vector.SyncVectorEnv(
+        [lambda: PodSchedulingEnv("ha-services", overrides={**overrides, "env.engine": "python"}, **sections)] * 2,
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
+    _, info = vec.reset(seed=7)
+    _, want_info = ref.reset(seed=7)
+    assert all(env.engine_name == "compiled" for env in vec.envs)
+    assert_infos_equal(info, want_info)
+    rng = np.random.default_rng(1)
+    ended = 0
+    for _ in range(400):
+        actions = np.array([int(rng.choice(np.flatnonzero(m))) for m in vec.action_masks()])
+        obs, rewards, terminated, truncated, info = vec.step(actions)
+        want_obs, want_rewards, want_terminated, want_truncated, want_info = ref.step(actions)
+        assert all(obs[key].tobytes() == want_obs[key].tobytes() for key in obs)
+        assert rewards.tolist() == want_rewards.tolist()
+        assert terminated.tolist() == want_terminated.tolist() and truncated.tolist() == want_truncated.tolist()
+        assert_infos_equal(info, want_info)
+        ended += int((terminated | truncated).sum())
+    assert ended >= 2
 
 
 def test_unbatch_info_gives_each_envs_own_info():

@@ -253,3 +253,21 @@ def test_allocation_return_is_the_final_allocated_share():
             break
     assert total == pytest.approx(env.sim.cluster.allocation_ratio("nvidia.com/gpu"), abs=1e-12)
     assert 0 < total <= 1
+
+
+def test_availability_dense_and_sparse_and_its_value():
+    """On ha-services (zone-b fails at 7200 s, replacements come 300 s later) the availability return is minus the
+    time integral of the share of services below their budget, over T: dense and sparse agree, and it is < 0."""
+    overrides = {"simulation.horizon": 9000, "workload.synthetic.horizon": 9000}
+    returns, metrics = {}, {}
+    for form in ("dense", "sparse"):
+        env = PodSchedulingEnv("ha-services", overrides=overrides, reward={"name": "availability", "form": form})
+        rewards, info = play(env, 3, random_allowed(3))
+        returns[form], metrics[form] = rewards, info["metrics"]
+        assert env.engine_name == "python"
+    assert metrics["dense"] == metrics["sparse"]
+    assert math.isclose(math.fsum(returns["dense"]), math.fsum(returns["sparse"]), rel_tol=1e-9, abs_tol=0.0)
+    sim = env.sim
+    down = sim.metrics.integrals_until(9000.0)["unavailability"]
+    assert down > 0 and metrics["sparse"]["availability_min"] < 1.0
+    assert math.isclose(math.fsum(returns["sparse"]), -down / 9000.0, rel_tol=1e-12)

@@ -1,0 +1,223 @@
+"""PodDisruptionBudgets (``policy/v1``) over a workload's pods: which pods each one covers and how many of them
+must run, as Kubernetes' disruption controller counts them (pkg/controller/disruption, v1.35).
+
+A budget covers the pods of its namespace that its ``spec.selector`` (a metav1 LabelSelector) matches; an empty
+selector matches every pod of the namespace, a missing one none (policy/v1). Its *desired healthy* count:
+
+* ``minAvailable: N`` -> N;
+* ``minAvailable: "P%"`` -> ceil(P/100 · expected);
+* ``maxUnavailable: N`` or ``"P%"`` -> expected - N (or - ceil(P/100 · expected)), at least 0;
+
+where *expected* is the scale of the pods' controllers (``getExpectedScale``): the sum of ``spec.replicas`` of
+each distinct controller of a covered pod (a ReplicaSet owned by a Deployment counts as the Deployment), taken
+from the workload's objects; a covered pod whose controller is not among them counts as one replica.
+
+A pod's labels and namespace live in its template, so a budget covers all pods of a template or none: budgets
+resolve per template, once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.workload.types import Workload
+
+PDB_KIND = "PodDisruptionBudget"
+CONTROLLER_KINDS = ("Deployment", "ReplicaSet", "StatefulSet")
+SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+_PERCENT = re.compile(r"^([0-9]+)%$")
+
+
+def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+    """Whether a metav1 LabelSelector (``matchLabels`` and ``matchExpressions``, ANDed) selects `labels`.
+
+    None selects nothing; ``{}`` selects everything (metav1.LabelSelectorAsSelector)."""
+    if selector is None:
+        return False
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def _check_selector(selector: Any, where: str, field: str) -> None:
+    if not isinstance(selector, Mapping):
+        raise KubeObjectError("expected a label selector object", obj=where, field=field)
+    if not isinstance(selector.get("matchLabels") or {}, Mapping):
+        raise KubeObjectError("expected a map of labels", obj=where, field=f"{field}.matchLabels")
+    exprs = selector.get("matchExpressions") or []
+    if not isinstance(exprs, list):
+        raise KubeObjectError("expected a list", obj=where, field=f"{field}.matchExpressions")
+    for i, expr in enumerate(exprs):
+        f = f"{field}.matchExpressions[{i}]"
+        if not isinstance(expr, Mapping) or not isinstance(expr.get("key"), str):
+            raise KubeObjectError("expected {key, operator, values}", obj=where, field=f)
+        op = expr.get("operator")
+        if op not in SELECTOR_OPERATORS:
+            raise KubeObjectError(
+                f"must be one of {', '.join(SELECTOR_OPERATORS)}, got {op!r}", obj=where, field=f"{f}.operator"
+            )
+        values = expr.get("values") or []
+        if (op in ("In", "NotIn")) != bool(values):
+            need = "must be non-empty" if op in ("In", "NotIn") else "must be empty"
+            raise KubeObjectError(f"values {need} for operator {op}", obj=where, field=f"{f}.values")
+
+
+def _int_or_percent(value: Any, where: str, field: str) -> tuple[int, bool]:
+    """(amount, is_percent) of an IntOrString budget field."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise KubeObjectError(
+            f"expected an integer or a percentage such as '50%', got {value!r}", obj=where, field=field
+        )
+    if isinstance(value, int):
+        if value < 0:
+            raise KubeObjectError(f"must be greater than or equal to 0, got {value}", obj=where, field=field)
+        return value, False
+    m = _PERCENT.match(value)
+    if not m or int(m.group(1)) > 100:
+        raise KubeObjectError(f"expected a percentage between 0% and 100%, got {value!r}", obj=where, field=field)
+    return int(m.group(1)), True
+
+
+def _scaled(amount: int, percent: bool, total: int) -> int:
+    """intstr.GetScaledValueFromIntOrPercent with roundUp: a percentage of `total`, rounded up."""
+    return -(-amount * total // 100) if percent else amount
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One PodDisruptionBudget resolved over a workload."""
+
+    name: str  # namespace/name
+    namespace: str
+    selector: dict[str, Any]
+    min_available: tuple[int, bool] | None  # (amount, is_percent)
+    max_unavailable: tuple[int, bool] | None
+    templates: tuple[int, ...]  # the workload's templates whose pods it covers
+    expected: int  # the controllers' scale (see the module doc)
+    desired_healthy: int  # pods that must run for the budget to hold
+
+
+def parse_budget(obj: Any) -> tuple[str, str, dict[str, Any], tuple[int, bool] | None, tuple[int, bool] | None]:
+    """(name, namespace, selector, minAvailable, maxUnavailable) of a PodDisruptionBudget dict; errors name the
+    object and the field."""
+    meta = obj.get("metadata") if isinstance(obj, Mapping) else None
+    if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str) or not meta["name"]:
+        raise KubeObjectError("a non-empty string is required", obj=PDB_KIND, field="metadata.name")
+    namespace = meta.get("namespace") or "default"
+    where = f"{PDB_KIND} {namespace}/{meta['name']}"
+    spec = obj.get("spec")
+    if not isinstance(spec, Mapping):
+        raise KubeObjectError("missing or not an object", obj=where, field="spec")
+    selector = spec.get("selector")
+    if selector is not None:
+        _check_selector(selector, where, "spec.selector")
+    lo = spec.get("minAvailable")
+    hi = spec.get("maxUnavailable")
+    if lo is not None and hi is not None:
+        raise KubeObjectError("minAvailable and maxUnavailable cannot be both set", obj=where, field="spec")
+    min_available = _int_or_percent(lo, where, "spec.minAvailable") if lo is not None else None
+    max_unavailable = _int_or_percent(hi, where, "spec.maxUnavailable") if hi is not None else None
+    return meta["name"], namespace, selector, min_available, max_unavailable
+
+
+def _controller(template_raw: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(kind, name) of the controller owner reference of a pod (template) dict."""
+    for ref in (template_raw.get("metadata") or {}).get("ownerReferences") or []:
+        if isinstance(ref, Mapping) and ref.get("controller"):
+            return str(ref.get("kind")), str(ref.get("name"))
+    return None
+
+
+def _replicas(obj: Mapping[str, Any], key: tuple[str, str, str]) -> int:
+    """spec.replicas of a controller (default 1); anything but a non-negative integer is an error naming it."""
+    spec = obj.get("spec")
+    value = spec.get("replicas", 1) if isinstance(spec, Mapping) else 1
+    value = 1 if value is None else value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise KubeObjectError(
+            f"expected a non-negative integer, got {value!r}", obj=f"{key[1]} {key[0]}/{key[2]}", field="spec.replicas"
+        )
+    return value
+
+
+def _scales(objects: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str, str], tuple[tuple[str, str, str], int]]:
+    """(namespace, kind, name) of each controller -> (the controller that sets its scale, that scale)."""
+    out: dict[tuple[str, str, str], tuple[tuple[str, str, str], int]] = {}
+    by_key = {}
+    for obj in objects:
+        if obj.get("kind") in CONTROLLER_KINDS:
+            meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+            key = (meta.get("namespace") or "default", obj["kind"], meta.get("name"))
+            by_key[key] = obj
+    for key, obj in by_key.items():
+        owner = _controller(obj)
+        if key[1] == "ReplicaSet" and owner is not None and owner[0] == "Deployment":
+            deployment = (key[0], "Deployment", owner[1])
+            if deployment in by_key:
+                out[key] = (deployment, _replicas(by_key[deployment], deployment))
+                continue
+        out[key] = (key, _replicas(obj, key))
+    return out
+
+
+def resolve_budgets(workload: Workload) -> list[Budget]:
+    """The workload's PodDisruptionBudgets (its objects of that kind), in order, over its pods."""
+    pdbs = [o for o in workload.objects if isinstance(o, Mapping) and o.get("kind") == PDB_KIND]
+    if not pdbs:
+        return []
+    scales = _scales(workload.objects)
+    pods_per_template = np.bincount(workload.template, minlength=len(workload.templates))
+    budgets = []
+    for obj in pdbs:
+        name, namespace, selector, min_available, max_unavailable = parse_budget(obj)
+        covered = tuple(
+            k
+            for k, t in enumerate(workload.templates)
+            if t.namespace == namespace and selector_matches(selector, t.labels) and pods_per_template[k]
+        )
+        controllers: dict[tuple[str, str, str], int] = {}
+        loose = 0
+        for k in covered:
+            ref = _controller(workload.templates[k].raw)
+            found = scales.get((namespace, *ref)) if ref is not None else None
+            if found is None:
+                loose += int(pods_per_template[k])
+            else:
+                controllers[found[0]] = found[1]
+        expected = sum(controllers.values()) + loose
+        if max_unavailable is not None:
+            desired = max(expected - _scaled(*max_unavailable, expected), 0)
+        elif min_available is not None:
+            desired = _scaled(*min_available, expected)
+        else:
+            desired = 0  # neither set: policy/v1 defaults nothing; the budget never blocks
+        budgets.append(
+            Budget(
+                f"{namespace}/{name}",
+                namespace,
+                selector,
+                min_available,
+                max_unavailable,
+                covered,
+                expected,
+                desired,
+            )
+        )
+    return budgets
