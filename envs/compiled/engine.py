@@ -88,7 +88,7 @@ def unsupported_features(
         )
     f = scenario.failures
     if f.mtbf is not None or f.zone_mtbf is not None or f.events:
-        out.append("failures: node and zone failures and recoveries")
+        out.append("failures: node failures and recoveries (of single nodes or whole zones)")
     if scenario.autoscaler is not None:
         out.append("autoscaler: nodes powered on and off")
     if scenario.cluster.snapshot is not None:

@@ -229,6 +229,16 @@ def test_unsupported_scenario_falls_back_under_auto_and_is_refused_under_compile
         PodSchedulingEnv("default", env={"engine": "compiled"}, reward_fn=lambda *args: 0.0)
 
 
+def test_random_zone_failures_alone_keep_an_episode_off_the_compiled_engine():
+    """The kernels run no failures: a scenario whose only failures are random zone outages runs on Python."""
+    only_zones = {"failures.mtbf": None, "failures.events": [], "simulation.horizon": 600}
+    env = PodSchedulingEnv("ha-services", overrides=only_zones)
+    env.reset(seed=0)
+    assert env.engine_name == "python"
+    with pytest.raises(KubeObjectError, match=r"failures: node failures and recoveries \(of single nodes or whole"):
+        PodSchedulingEnv("ha-services", overrides=only_zones, env={"engine": "compiled"})
+
+
 def test_numpy_pairwise_sum_order():
     """The imbalance metric sums like np.sum (pairwise), so the compiled std is numpy's bit for bit."""
     rng = np.random.default_rng(0)
