@@ -501,6 +501,12 @@ def parse_label_selector(r: _Reader, data: Any, path: str) -> LabelSelector:
     return LabelSelector(tuple(reqs))
 
 
+def label_selector(data: Any, obj: str, field: str) -> LabelSelector:
+    """A metav1.LabelSelector dict of object `obj` (e.g. ``PodDisruptionBudget ns/name``) at `field`; None (an absent
+    selector) matches nothing, ``{}`` everything. Errors name the object and the field."""
+    return parse_label_selector(_Reader(obj), data, field)
+
+
 def _string_list(r: _Reader, data: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
     items = r.items(data, key, path)
     for i, v in enumerate(items):

@@ -26,57 +26,17 @@ from typing import Any
 import numpy as np
 
 from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.objects import label_selector
 from podgym.envs.workload.types import Workload
 
 PDB_KIND = "PodDisruptionBudget"
 CONTROLLER_KINDS = ("Deployment", "ReplicaSet", "StatefulSet")
-SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 _PERCENT = re.compile(r"^([0-9]+)%$")
 
 
 def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
-    """Whether a metav1 LabelSelector (``matchLabels`` and ``matchExpressions``, ANDed) selects `labels`.
-
-    None selects nothing; ``{}`` selects everything (metav1.LabelSelectorAsSelector)."""
-    if selector is None:
-        return False
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr["key"], expr["operator"], expr.get("values") or []
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
-
-
-def _check_selector(selector: Any, where: str, field: str) -> None:
-    if not isinstance(selector, Mapping):
-        raise KubeObjectError("expected a label selector object", obj=where, field=field)
-    if not isinstance(selector.get("matchLabels") or {}, Mapping):
-        raise KubeObjectError("expected a map of labels", obj=where, field=f"{field}.matchLabels")
-    exprs = selector.get("matchExpressions") or []
-    if not isinstance(exprs, list):
-        raise KubeObjectError("expected a list", obj=where, field=f"{field}.matchExpressions")
-    for i, expr in enumerate(exprs):
-        f = f"{field}.matchExpressions[{i}]"
-        if not isinstance(expr, Mapping) or not isinstance(expr.get("key"), str):
-            raise KubeObjectError("expected {key, operator, values}", obj=where, field=f)
-        op = expr.get("operator")
-        if op not in SELECTOR_OPERATORS:
-            raise KubeObjectError(
-                f"must be one of {', '.join(SELECTOR_OPERATORS)}, got {op!r}", obj=where, field=f"{f}.operator"
-            )
-        values = expr.get("values") or []
-        if (op in ("In", "NotIn")) != bool(values):
-            need = "must be non-empty" if op in ("In", "NotIn") else "must be empty"
-            raise KubeObjectError(f"values {need} for operator {op}", obj=where, field=f"{f}.values")
+    """Whether a metav1 LabelSelector dict selects `labels` (None selects nothing; ``{}`` everything)."""
+    return label_selector(selector, "LabelSelector", "").matches(labels)
 
 
 def _int_or_percent(value: Any, where: str, field: str) -> tuple[int, bool]:
@@ -126,8 +86,7 @@ def parse_budget(obj: Any) -> tuple[str, str, dict[str, Any], tuple[int, bool] |
     if not isinstance(spec, Mapping):
         raise KubeObjectError("missing or not an object", obj=where, field="spec")
     selector = spec.get("selector")
-    if selector is not None:
-        _check_selector(selector, where, "spec.selector")
+    label_selector(selector, where, "spec.selector")  # checked here, so that a bad one names this budget
     lo = spec.get("minAvailable")
     hi = spec.get("maxUnavailable")
     if lo is not None and hi is not None:
