@@ -62,6 +62,14 @@ CASES = [
         "ha-services",
         {
             "failures": {},
+            # the kernels check no spread or pod-affinity Filter: the services' placement rules are left out here
+            "scheduler.filters": [
+                "NodeUnschedulable",
+                "NodeName",
+                "TaintToleration",
+                "NodeAffinity",
+                "NodeResourcesFit",
+            ],
             "simulation.horizon": 5400,
             "workload.synthetic.horizon": 5400,
             "cluster": {"pools": [{"name": "n", "count": 7, "cpu": "8", "memory": "32Gi", "zones": ["a", "b", "c"]}]},
