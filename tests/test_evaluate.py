@@ -181,6 +181,6 @@ def test_a_scenario_with_services_reports_their_availability(tmp_path, capsys):
 
 
 def test_the_ha_services_config_names_the_scenario_and_its_baselines():
-    cfg = evaluate.load_config(str(Path(evaluate.__file__).parent / "configs" / "eval" / "ha-services.yaml"))
+    cfg = evaluate.load_config(str(Path(__file__).resolve().parents[1] / "configs" / "eval" / "ha-services.yaml"))
     assert cfg.scenarios == ["ha-services"] and len(cfg.seeds) == 10
     assert {"kube-default", "best-fit"} <= set(cfg.policies)
