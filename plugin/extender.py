@@ -565,7 +565,9 @@ class ExtenderApp(FastAPI):
     objects on the way (a few tens of microseconds a request). Anything else goes through FastAPI.
     """
 
-    hot: dict[str, Handler]
+    def __init__(self, hot: Mapping[str, Handler] | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.hot = dict(hot or {})
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -618,15 +620,20 @@ def create_app(
     """
     cache = cache or ClusterCache()
     ext = Extender(scorer, cache, max_score, score_mapping)
-    app = ExtenderApp(title="podgym scheduler extender", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.extender = ext
     hot: dict[str, Handler] = {"filter": ext.filter, "prioritize": ext.prioritize}
     if cache_api:
         hot.update({"cache/state": ext.cache_state, "cache/events": ext.cache_events})
+    app = ExtenderApp(
+        {f"/{path}": handler for path, handler in hot.items()},
+        title="podgym scheduler extender",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.extender = ext
     for path, handler in hot.items():
         app.add_route(f"/{path}", _endpoint(handler), methods=["POST"])
         app.add_route(f"/{{prefix:path}}/{path}", _endpoint(handler), methods=["POST"])
-    app.hot = {f"/{path}": handler for path, handler in hot.items()}
     schema = json.dumps(openapi_schema(cache_api)).encode()
 
     async def openapi(request: Request) -> Response:
