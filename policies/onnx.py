@@ -72,37 +72,37 @@ def pool_context(h: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 class _NodeChanges:
     """Which nodes' features may have changed, and when: a diff, at each request, of the cluster arrays that
-    ``FeatureEncoder.nodes`` reads and that binds, unbinds and node failures change (a few vector compares
-    over N). Allocatable, GPU counts and allowed pods are fixed for a ClusterState (FeatureEncoder relies on
-    that too); anything else that changes builds a new ClusterState, and so a new FeatureEncoder.
+    ``FeatureEncoder.nodes`` reads and that binds, unbinds and node failures change (free cpu and memory, pod
+    counts, free GPU milli, liveness: a few vector compares over N, no [R, N] temporaries). Allocatable, GPU
+    counts and allowed pods are fixed for a ClusterState (FeatureEncoder relies on that too); anything else that
+    changes builds a new ClusterState, and so a new FeatureEncoder.
     """
 
-    def __init__(self, cluster: ClusterState):
+    def __init__(self, cluster: ClusterState, columns: tuple[int, ...]):
         self.cluster = cluster
+        self.columns = columns  # the rows of free_t the features read (cpu, memory)
         self.tick = 0
         self.changed_at = np.zeros(cluster.num_nodes, dtype=np.int64)
         c = cluster
-        self._seen = (c.free_t.copy(), c.gpu_free.copy(), c.pod_count.copy(), c.alive.copy())
+        self._seen = ([c.free_t[r].copy() for r in columns], c.gpu_free.copy(), c.pod_count.copy(), c.alive.copy())
 
     def update(self) -> int:
         """Record the nodes changed since the last update; returns the tick they are marked with (or the last)."""
         c = self.cluster
         free, gpus, pods, alive = self._seen
-        if not (
-            (pods != c.pod_count).any()
-            or (alive != c.alive).any()
-            or (free != c.free_t).any()
-            or (gpus != c.gpu_free).any()
-        ):
-            return self.tick  # nothing changed since the last request: no per-node reductions
-        changed = (pods != c.pod_count) | (alive != c.alive)
-        changed |= (free != c.free_t).any(axis=0)
+        changed = pods != c.pod_count
+        changed |= alive != c.alive
+        for seen, r in zip(free, self.columns):
+            changed |= seen != c.free_t[r]
         if gpus.shape[1]:
             changed |= (gpus != c.gpu_free).any(axis=1)
         rows = np.flatnonzero(changed)
+        if not len(rows):
+            return self.tick  # nothing changed since the last request
         self.tick += 1
         self.changed_at[rows] = self.tick
-        free[:, rows] = c.free_t[:, rows]
+        for seen, r in zip(free, self.columns):
+            seen[rows] = c.free_t[r, rows]
         gpus[rows] = c.gpu_free[rows]
         pods[rows] = c.pod_count[rows]
         alive[rows] = c.alive[rows]
@@ -281,7 +281,7 @@ class OnnxPolicy:
         pod_features = encoder.pod(pod, *simulation_context(sim))
         key = pod_features.tobytes()
         if self._changes is None:
-            self._changes = _NodeChanges(cluster)
+            self._changes = _NodeChanges(cluster, (encoder.cpu, encoder.mem))
         tick = self._changes.update()
         emb = self._embeddings.get(key)
         if emb is None:
