@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from envs.cluster import ClusterState, PodRequest
-from envs.kube.profile import Profile, default_profile
-from envs.metrics import MetricsRecorder, Summary
-from envs.policy import NodeScorer
-from envs.scheduling import VectorProfile
-from envs.unschedulable import UnschedulablePods
-from envs.workload.types import GPU_RESOURCE, ClusterSource, Workload
+from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.kube.profile import Profile, default_profile
+from podgym.envs.metrics import MetricsRecorder, Summary
+from podgym.envs.policy import NodeScorer
+from podgym.envs.scheduling import VectorProfile
+from podgym.envs.unschedulable import UnschedulablePods
+from podgym.envs.workload.types import GPU_RESOURCE, ClusterSource, Workload
 
 ARRIVE, DEPART, FAIL, RECOVER, PROVISIONED, IDLE_CHECK = range(6)
 # pkg/scheduler/backend/queue: DefaultPodMaxInUnschedulablePodsDuration.

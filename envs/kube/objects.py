@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from envs.kube.errors import KubeObjectError
-from envs.kube.quantity import parse_quantity
-from envs.kube.validation import parse_decimal_integer
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.quantity import parse_quantity
+from podgym.envs.kube.validation import parse_decimal_integer
 
 CPU = "cpu"
 MEMORY = "memory"

@@ -31,12 +31,12 @@ from typing import Any
 
 import yaml
 
-from envs.kube import parse_nodes
-from envs.kube.dumps import read_dump
-from envs.kube.errors import KubeObjectError
-from envs.kube.objects import Pod, parse_pod
-from envs.workload.objects import workload_from_pods
-from envs.workload.types import ClusterSource, Workload
+from podgym.envs.kube import parse_nodes
+from podgym.envs.kube.dumps import read_dump
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.objects import Pod, parse_pod
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.types import ClusterSource, Workload
 
 WORKLOAD_KINDS = ("Pod", "Deployment", "ReplicaSet", "StatefulSet", "Job")
 

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from plugin.cache import ClusterCache
-from plugin.extender import create_app
-from policies import make_policy
-from policies.onnx import OnnxPolicy
+from podgym.plugin.cache import ClusterCache
+from podgym.plugin.extender import create_app
+from podgym.policies import make_policy
+from podgym.policies.onnx import OnnxPolicy
 from tests.kube.builders import node
 from tests.plugin import tiny_onnx_model
 from tests.plugin.test_scorer import Churn, candidates, make_pod, random_cluster, request

@@ -8,9 +8,9 @@ import json
 import pytest
 from fastapi import FastAPI
 
-from plugin.cache import ClusterCache
-from plugin.extender import create_app
-from policies import make_policy
+from podgym.plugin.cache import ClusterCache
+from podgym.plugin.extender import create_app
+from podgym.policies import make_policy
 from tests.plugin.test_extender import BOUND, NAMES, NODES_, PENDING
 
 
