@@ -71,6 +71,10 @@ POD_FEATURES: tuple[Feature, ...] = (
 NUM_NODE_FEATURES = len(NODE_FEATURES)
 GPU_FREE_BINS = (MILLI_GPU, 750, 500, 250, 1)  # lower bounds of the gpus_* histogram bins, highest first
 NUM_POD_FEATURES = len(POD_FEATURES)
+# The ratio features (cpu_free, memory_free, cpu_after, memory_after, pods_free) and their bounds, in this order.
+RATIO_COLUMNS = (0, 1, 6, 7, 10)
+_RATIO_LOW = np.array([[0.0], [0.0], [-1.0], [-1.0], [0.0]])
+_RATIO_HIGH = np.ones((5, 1))
 
 
 class _Divisor:
@@ -89,10 +93,10 @@ class _Divisor:
         return out
 
     def take(self, rows: np.ndarray) -> _Divisor:
-        """The divisor of the nodes `rows` only."""
+        """The divisor of the nodes `rows` only (the last axis is the node's)."""
         sub = _Divisor.__new__(_Divisor)
-        sub.zero, sub.den = self.zero[rows], self.den[rows]
-        sub.any_zero = bool(sub.zero.any())
+        sub.zero, sub.den = self.zero[..., rows], self.den[..., rows]
+        sub.any_zero = self.any_zero and bool(sub.zero.any())
         return sub
 
 
@@ -122,6 +126,11 @@ class FeatureEncoder:
         self._gpu = _Divisor(self.gpu_capacity)
         self._devices = _Divisor(c.gpu_count)
         self._pods = _Divisor(self.allowed)
+        # The denominators of RATIO_COLUMNS, stacked [5, N] as nodes() stacks their numerators.
+        self._ratios = _Divisor(
+            np.stack([alloc[self.cpu], alloc[self.mem], alloc[self.cpu], alloc[self.mem], self.allowed])
+        )
+        self._cpu_mem = np.array([self.cpu, self.mem])
 
     def denominators(self) -> dict[str, np.ndarray]:
         """The per-node denominators of the ratio features, -1.0 where one is 0 (the ratio is then 0): "cpu",
@@ -136,22 +145,35 @@ class FeatureEncoder:
         the other rows (`feasible` then holds the mask of `rows`).
         """
         c = self.cluster
-        cpu, mem, pods, gpu, devices = self._cpu, self._mem, self._pods, self._gpu, self._devices
-        free_cpu, free_mem = c.free_t[self.cpu], c.free_t[self.mem]
-        gpu_free, slots, alive, static = c.gpu_free, c.allowed_pods - c.pod_count, c.alive, self.static
-        if rows is not None:
-            cpu, mem, pods, gpu, devices = (d.take(rows) for d in (cpu, mem, pods, gpu, devices))
-            free_cpu, free_mem, gpu_free, slots = free_cpu[rows], free_mem[rows], gpu_free[rows], slots[rows]
-            alive, static = alive[rows], static[rows]
-        out = np.empty((len(free_cpu), NUM_NODE_FEATURES), dtype=np.float32)
-        # A node of a real cluster may be overcommitted (bound requests above allocatable: free < 0); its free
-        # share is then 0, inside the declared range, and cpu_after / memory_after already say the pod does not fit.
-        out[:, 0] = np.clip(cpu.ratio(free_cpu), 0, 1)
-        out[:, 1] = np.clip(mem.ratio(free_mem), 0, 1)
+        if rows is None:
+            free_cpu, free_mem, slots = c.free_t[self.cpu], c.free_t[self.mem], c.allowed_pods - c.pod_count
+            static, alive = self.static, c.alive
+            out = np.empty((c.num_nodes, NUM_NODE_FEATURES), dtype=np.float32)
+            # A node of a real cluster may be overcommitted (bound requests above allocatable: free < 0); its free
+            # share is then 0, inside the declared range, and cpu_after / memory_after already say the pod does
+            # not fit.
+            out[:, 0] = np.clip(self._cpu.ratio(free_cpu), 0, 1)
+            out[:, 1] = np.clip(self._mem.ratio(free_mem), 0, 1)
+            out[:, 6] = np.clip(self._cpu.ratio(free_cpu - pod.requests[self.cpu]), -1, 1)
+            out[:, 7] = np.clip(self._mem.ratio(free_mem - pod.requests[self.mem]), -1, 1)
+            out[:, 10] = np.clip(self._pods.ratio(slots), 0, 1)
+        else:
+            # A few rows (the nodes a bind changed): the same operations on the rows' values, the five ratio
+            # features (RATIO_COLUMNS) stacked so that each step is one numpy call for all of them.
+            cpu_mem = self._cpu_mem
+            free = c.free_t[cpu_mem[:, None], rows]
+            static, alive = self.static[rows], c.alive[rows]
+            out = np.empty((len(rows), NUM_NODE_FEATURES), dtype=np.float32)
+            num = np.empty((5, len(rows)), dtype=np.int64)
+            num[:2] = free
+            np.subtract(free, pod.requests[cpu_mem][:, None], out=num[2:4])
+            np.subtract(c.allowed_pods[rows], c.pod_count[rows], out=num[4])
+            out[:, RATIO_COLUMNS] = np.clip(self._ratios.take(rows).ratio(num), _RATIO_LOW, _RATIO_HIGH).T
         out[:, 3:6] = static
-        out[:, 6] = np.clip(cpu.ratio(free_cpu - pod.requests[self.cpu]), -1, 1)
-        out[:, 7] = np.clip(mem.ratio(free_mem - pod.requests[self.mem]), -1, 1)
         if self.has_gpus:
+            gpu, devices, gpu_free = self._gpu, self._devices, c.gpu_free
+            if rows is not None:
+                gpu, devices, gpu_free = gpu.take(rows), devices.take(rows), gpu_free[rows]
             total = np.maximum(gpu_free, 0).sum(axis=1)
             out[:, 2] = gpu.ratio(total)
             milli = pod.gpu_milli if pod.gpu_count else MILLI_GPU
@@ -162,7 +184,6 @@ class FeatureEncoder:
         else:
             out[:, (2, 8, 9)] = 0.0
             out[:, 12:] = 0.0
-        out[:, 10] = np.clip(pods.ratio(slots), 0, 1)
         out[:, 11] = feasible
         if self._any_dead(c):
             out[~alive, :11] = 0.0

@@ -72,37 +72,37 @@ def pool_context(h: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 class _NodeChanges:
     """Which nodes' features may have changed, and when: a diff, at each request, of the cluster arrays that
-    ``FeatureEncoder.nodes`` reads and that binds, unbinds and node failures change (a few vector compares
-    over N). Allocatable, GPU counts and allowed pods are fixed for a ClusterState (FeatureEncoder relies on
-    that too); anything else that changes builds a new ClusterState, and so a new FeatureEncoder.
+    ``FeatureEncoder.nodes`` reads and that binds, unbinds and node failures change (free cpu and memory, pod
+    counts, free GPU milli, liveness: a few vector compares over N, no [R, N] temporaries). Allocatable, GPU
+    counts and allowed pods are fixed for a ClusterState (FeatureEncoder relies on that too); anything else that
+    changes builds a new ClusterState, and so a new FeatureEncoder.
     """
 
-    def __init__(self, cluster: ClusterState):
+    def __init__(self, cluster: ClusterState, columns: tuple[int, ...]):
         self.cluster = cluster
+        self.columns = columns  # the rows of free_t the features read (cpu, memory)
         self.tick = 0
         self.changed_at = np.zeros(cluster.num_nodes, dtype=np.int64)
         c = cluster
-        self._seen = (c.free_t.copy(), c.gpu_free.copy(), c.pod_count.copy(), c.alive.copy())
+        self._seen = ([c.free_t[r].copy() for r in columns], c.gpu_free.copy(), c.pod_count.copy(), c.alive.copy())
 
     def update(self) -> int:
         """Record the nodes changed since the last update; returns the tick they are marked with (or the last)."""
         c = self.cluster
         free, gpus, pods, alive = self._seen
-        if not (
-            (pods != c.pod_count).any()
-            or (alive != c.alive).any()
-            or (free != c.free_t).any()
-            or (gpus != c.gpu_free).any()
-        ):
-            return self.tick  # nothing changed since the last request: no per-node reductions
-        changed = (pods != c.pod_count) | (alive != c.alive)
-        changed |= (free != c.free_t).any(axis=0)
+        changed = pods != c.pod_count
+        changed |= alive != c.alive
+        for seen, r in zip(free, self.columns):
+            changed |= seen != c.free_t[r]
         if gpus.shape[1]:
             changed |= (gpus != c.gpu_free).any(axis=1)
         rows = np.flatnonzero(changed)
+        if not len(rows):
+            return self.tick  # nothing changed since the last request
         self.tick += 1
         self.changed_at[rows] = self.tick
-        free[:, rows] = c.free_t[:, rows]
+        for seen, r in zip(free, self.columns):
+            seen[rows] = c.free_t[r, rows]
         gpus[rows] = c.gpu_free[rows]
         pods[rows] = c.pod_count[rows]
         alive[rows] = c.alive[rows]
@@ -131,16 +131,22 @@ class _Embeddings:
     total: np.ndarray  # [H] float64: sum of φ0 over the valid rows
     count: int  # valid rows
     top: np.ndarray  # [H] float32: max of φ0 over the valid rows (-inf without any)
-    witnesses: np.ndarray  # [H, 2] int64: two valid rows reaching `top` (built: the first, the last; -1: none)
+    witnesses: np.ndarray  # [H, 2] int64: two valid rows reaching `top` (-1: none; see _witnesses)
     tick: int  # _NodeChanges.tick the rows are current at
 
 
 def _witnesses(h0t: np.ndarray, top: np.ndarray) -> np.ndarray:
-    """[D, 2]: the first and the last column of each row of h0t [D, N] that equals `top` [D] (-1 where top is -inf)."""
+    """[D, 2]: two columns of each row of h0t [D, N] that equal `top` [D] (-1 where top is -inf): the first one, and
+    the first one in the second half (else the first again). Two far apart, so that a window of candidates
+    rarely holds both; found by forward scans only (a backward scan over a strided view is several times slower).
+    """
     reach = h0t == top[:, None]
-    first = np.argmax(reach, axis=1)
-    last = h0t.shape[1] - 1 - np.argmax(reach[:, ::-1], axis=1)
-    out = np.stack([first, last], axis=1)
+    half = h0t.shape[1] // 2
+    first = reach.argmax(axis=1)
+    second = half + reach[:, half:].argmax(axis=1)
+    none = ~reach[np.arange(len(reach)), second]
+    second[none] = first[none]
+    out = np.stack([first, second], axis=1)
     out[~np.isfinite(top)] = -1
     return out
 
@@ -196,6 +202,10 @@ class OnnxPolicy:
 
         if not path.is_file():
             raise KubeObjectError("ONNX model not found (policy.json lists it: re-export the policy)", source=str(path))
+        # One thread: a request is a few small matrix products (the head on 500 candidates is ~45 us of compute, the
+        # encoder on a bind's rows ~10 us, mostly the call itself), which a thread pool's hand-offs would slow, and
+        # the server runs on one core. The graph optimisation stays at its default (all); the other levels and IO
+        # binding are no faster for these shapes.
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
@@ -271,7 +281,7 @@ class OnnxPolicy:
         pod_features = encoder.pod(pod, *simulation_context(sim))
         key = pod_features.tobytes()
         if self._changes is None:
-            self._changes = _NodeChanges(cluster)
+            self._changes = _NodeChanges(cluster, (encoder.cpu, encoder.mem))
         tick = self._changes.update()
         emb = self._embeddings.get(key)
         if emb is None:

@@ -144,7 +144,7 @@ def test_cached_scores_equal_the_full_model(model_dir, seed):
 
 
 def test_moving_window_over_identical_nodes(model_dir):
-    # Many rows tie for the pooled max; windows that hold the first row, the last one, both (wrapping) or all.
+    # Many rows tie for the pooled max; windows that hold the first row, the middle one, both, the last or all.
     cluster = random_cluster(np.random.default_rng(0), 40, identical=True)
     policy = policy_of(model_dir)
     req = request(cluster, 0)
@@ -155,8 +155,9 @@ def test_moving_window_over_identical_nodes(model_dir):
                 policy.score(cluster, req, nodes), full_scores(policy, cluster, req, nodes), rtol=0, atol=TOL
             )
     cluster.bind(0, request(cluster, 1, "x"))  # the first witness changes
-    cluster.bind(39, request(cluster, 1, "y"))  # and the last
-    for nodes in (np.arange(40), np.arange(1, 39), np.array([0, 39]), np.array([5, 5, 3])):
+    cluster.bind(20, request(cluster, 1, "y"))  # and the second (the first of the second half)
+    cluster.bind(39, request(cluster, 1, "z"))  # and the last
+    for nodes in (np.arange(40), np.arange(1, 39), np.array([0, 39]), np.array([1, 21]), np.array([5, 5, 3])):
         np.testing.assert_allclose(
             policy.score(cluster, req, nodes), full_scores(policy, cluster, req, nodes), rtol=0, atol=TOL
         )
