@@ -23,6 +23,10 @@ from podgym.envs.kube.objects import (
     CPU,
     EPHEMERAL_STORAGE,
     MEMORY,
+    PREFERRED_AFFINITY,
+    PREFERRED_ANTI_AFFINITY,
+    REQUIRED_AFFINITY,
+    REQUIRED_ANTI_AFFINITY,
     Namespace,
     Node,
     Pod,
@@ -171,12 +175,6 @@ class TaintIndex:
         for j, node in enumerate(nodes):
             for t in node.taints:
                 self.matrix[j, index[t]] = True
-
-
-REQUIRED_AFFINITY = "requiredAffinity"
-REQUIRED_ANTI_AFFINITY = "requiredAntiAffinity"
-PREFERRED_AFFINITY = "preferredAffinity"
-PREFERRED_ANTI_AFFINITY = "preferredAntiAffinity"
 
 
 @dataclass(frozen=True)

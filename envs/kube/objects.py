@@ -216,6 +216,12 @@ class LabelSelector:
 
 NOTHING = LabelSelector(nothing=True)
 
+# The kinds of a bound pod's affinity terms, as ClusterState keeps them and InterPodAffinity reads them.
+REQUIRED_AFFINITY = "requiredAffinity"
+REQUIRED_ANTI_AFFINITY = "requiredAntiAffinity"
+PREFERRED_AFFINITY = "preferredAffinity"
+PREFERRED_ANTI_AFFINITY = "preferredAntiAffinity"
+
 
 @dataclass(frozen=True)
 class TopologySpreadConstraint:

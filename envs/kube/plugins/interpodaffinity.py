@@ -29,7 +29,16 @@ from podgym.envs.kube.framework import (
     Status,
 )
 from podgym.envs.kube.nodeinfo import NodeInfo
-from podgym.envs.kube.objects import Pod, PodMatcher, namespace_labels, term_matcher
+from podgym.envs.kube.objects import (
+    PREFERRED_AFFINITY,
+    PREFERRED_ANTI_AFFINITY,
+    REQUIRED_AFFINITY,
+    REQUIRED_ANTI_AFFINITY,
+    Pod,
+    PodMatcher,
+    namespace_labels,
+    term_matcher,
+)
 from podgym.envs.kube.plugins.args import InterPodAffinityArgs, parse_args
 
 if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
@@ -38,12 +47,6 @@ if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
 ERR_REASON_EXISTING_ANTI_AFFINITY = "node(s) didn't satisfy existing pods anti-affinity rules"
 ERR_REASON_AFFINITY = "node(s) didn't match pod affinity rules"
 ERR_REASON_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules"
-
-# ExistingTerm kinds (envs.cluster), repeated here so that this module does not import envs.cluster.
-REQUIRED_AFFINITY = "requiredAffinity"
-REQUIRED_ANTI_AFFINITY = "requiredAntiAffinity"
-PREFERRED_AFFINITY = "preferredAffinity"
-PREFERRED_ANTI_AFFINITY = "preferredAntiAffinity"
 
 
 @dataclass(frozen=True)
