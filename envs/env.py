@@ -156,7 +156,9 @@ class PodSchedulingEnv(gym.Env):
         self.reward_fn: RewardFn = reward_fn or make_reward(
             self.scenario.reward, self.scenario.simulation.horizon, num_nodes
         )
-        self._unsupported = unsupported_features(self.scenario, self.reward_fn, self._built.profile)
+        self._unsupported = unsupported_features(
+            self.scenario, self.reward_fn, self._built.profile, self._built.workload.templates
+        )
         if cfg.engine == "compiled" and self._unsupported:
             raise ConfigError(
                 "engine 'compiled' does not run this scenario: " + "; ".join(self._unsupported),

@@ -23,6 +23,7 @@ class UnschedulablePods:
         self._template = np.zeros(capacity, dtype=np.int64)
         self._active = np.zeros(capacity, dtype=bool)
         self._ids = np.full(capacity, -1, dtype=np.int64)
+        self._pod_templates = np.full(capacity, None, dtype=object)  # per slot, for the dynamic plugins' hints
         self._templates: dict[int, int] = {}
         self._template_objects: list[Pod] = []
 
@@ -49,6 +50,7 @@ class UnschedulablePods:
             self._templates[key] = len(self._template_objects)
             self._template_objects.append(pod.template)
         self._template[slot] = self._templates[key]
+        self._pod_templates[slot] = pod.template
         self._active[slot] = True
         self._ids[slot] = i
 
@@ -57,6 +59,7 @@ class UnschedulablePods:
         slot = self._slot.pop(i)
         self._active[slot] = False
         self._ids[slot] = -1
+        self._pod_templates[slot] = None
         self._free_slots.append(slot)
         return self.since.pop(i)
 
@@ -68,6 +71,7 @@ class UnschedulablePods:
         self._template = np.concatenate([self._template, np.zeros(new - old, np.int64)])
         self._active = np.concatenate([self._active, np.zeros(new - old, bool)])
         self._ids = np.concatenate([self._ids, np.full(new - old, -1, np.int64)])
+        self._pod_templates = np.concatenate([self._pod_templates, np.full(new - old, None, dtype=object)])
         self._free_slots.extend(range(new - 1, old - 1, -1))
 
     def fitting(self, cluster: ClusterState, filters: VectorProfile, node: int) -> list[int]:
@@ -77,7 +81,7 @@ class UnschedulablePods:
             return []
         ok = self._active.copy()
         for plugin in filters.dynamic_filters:
-            ok &= plugin.hint(cluster, self._requests, node)
+            ok &= plugin.hint(cluster, self._requests, node, self._pod_templates)
         if not ok.any():
             return []
         static = np.array([filters.static_verdict(cluster, t).code[node] == FITS for t in self._template_objects])

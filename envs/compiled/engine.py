@@ -10,6 +10,7 @@ feature encoder's constants. The kernels (``envs.compiled.kernels``) do everythi
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,8 @@ import numpy as np
 from envs.cluster import ClusterState, requested_resources
 from envs.engine import EpisodeSpec, Observation, PythonEngine
 from envs.features import FEATURE_VERSION, NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder
-from envs.kube.objects import CPU, MEMORY
+from envs.kube.framework import Plugin
+from envs.kube.objects import CPU, MEMORY, Pod
 from envs.kube.profile import Profile
 from envs.metrics import SIGNALS, MetricsRecorder, Summary
 from envs.rewards import IntegralReward, RewardState
@@ -57,18 +59,33 @@ COVERAGE = Coverage(
 )
 
 
-def unsupported_features(scenario: Scenario, reward_fn: Any, profile: Profile | None = None) -> list[str]:
-    """What keeps `scenario` (with `reward_fn` and the built scheduler `profile`) off the compiled engine:
-    'field: what' lines naming the scenario field; [] when the kernels cover everything (``COVERAGE``)."""
+def uncovered_filters(profile: Profile, templates: Sequence[Pod] | None) -> list[Plugin]:
+    """The profile's dynamic Filter plugins the kernels do not run, except those whose PreFilter skips every one
+    of `templates` (they decide nothing for these pods, e.g. NodePorts for pods without host ports); with
+    `templates` None, every uncovered dynamic plugin."""
+    return [
+        p
+        for p in profile.filter_plugins
+        if p.dynamic
+        and p.name not in COVERAGE.dynamic_filters
+        and (templates is None or not all(p.skips_filter(t) for t in templates))
+    ]
+
+
+def unsupported_features(
+    scenario: Scenario, reward_fn: Any, profile: Profile | None = None, templates: Sequence[Pod] | None = None
+) -> list[str]:
+    """What keeps `scenario` (with `reward_fn`, the built scheduler `profile` and the workload's pod `templates`)
+    off the compiled engine: 'field: what' lines naming the scenario field; [] when the kernels cover everything
+    (``COVERAGE``)."""
     out = []
     if K is None:
         out.append("env.engine: numba is not installed")
-    for plugin in profile.filter_plugins if profile is not None else ():
-        if plugin.dynamic and plugin.name not in COVERAGE.dynamic_filters:
-            out.append(
-                f"scheduler: Filter plugin {plugin.name} (the kernels check only "
-                f"{', '.join(sorted(COVERAGE.dynamic_filters))} against what runs on a node)"
-            )
+    for plugin in uncovered_filters(profile, templates) if profile is not None else ():
+        out.append(
+            f"scheduler: Filter plugin {plugin.name} (the kernels check only "
+            f"{', '.join(sorted(COVERAGE.dynamic_filters))} against what runs on a node)"
+        )
     if COVERAGE.feature_version != FEATURE_VERSION:
         out.append(
             f"env: observation features version {FEATURE_VERSION} (the kernels write {COVERAGE.feature_version})"
@@ -144,6 +161,12 @@ class CompiledEpisode:
             else ClusterState.for_workloads(source.nodes, source.initial, w)
         )
         self.filters = filters = VectorProfile(built.profile)
+        uncovered = uncovered_filters(built.profile, w.templates)
+        if uncovered:  # this seed's pods need a Filter plugin the kernels do not run
+            raise ValueError(
+                f"the compiled engine does not run Filter plugin {uncovered[0].name} for this workload's pods "
+                f"(seed {seed}); use env.engine: python"
+            )
         self.names = w.names
         self.track_node_stats = bool(getattr(reward_fn, "needs_node_stats", True))
         n, r = cluster.num_nodes, len(cluster.resources)

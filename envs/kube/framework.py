@@ -58,14 +58,16 @@ class Plugin:
 
     Object level (``envs.kube.cycle`` drives it, one node at a time): ``pre_filter`` may return a Status
     (rejects the pod on every node), or a set of node names (PreFilterResult: only those nodes can pass), or
-    None; ``filter``, ``pre_score`` (returns False to Skip), ``score``, ``normalize_score``.
+    None, or a Status with code Skip (the plugin's Filter does not run for this pod); ``filter``, ``pre_score``
+    (returns False to Skip), ``score``, ``normalize_score``.
 
     Vectorised, over every node of an ``envs.cluster.ClusterState`` (``envs.scheduling.VectorProfile`` drives
     it; a property test pins it to the object level): what depends only on the pod's template and the nodes'
     static state (names, labels, taints, cordons) is *static* and cached per template until the cluster's
     ``static_version`` changes (``static_pre_filter``, ``static_filter``, ``static_score``); a Filter plugin
     that also reads what is bound on a node sets ``dynamic = True`` and implements ``fits`` (all nodes),
-    ``fit_reasons`` (the statuses) and ``hint`` (the queueing hint: which waiting pods pass on one node now).
+    ``fit_reasons`` (the statuses) and ``hint`` (the queueing hint: which waiting pods pass on one node now), and
+    ``skips_filter`` where its PreFilter returns Skip for some pods (their Filter costs nothing then).
     ``vector_score`` gives the normalised scores over the feasible nodes. A Filter plugin that is not dynamic
     runs on the compiled engine through its [templates, nodes] table of static verdicts.
     """
@@ -94,6 +96,10 @@ class Plugin:
         return scores
 
     # ---- vectorised ----------------------------------------------------------------------------------
+    def skips_filter(self, pod: Pod) -> bool:
+        """Whether PreFilter returns Skip for `pod` (its template): the plugin's Filter then does not run."""
+        return False
+
     def static_pre_filter(self, cluster: ClusterState, pod: Pod) -> list[Check]:
         """The nodes a PreFilterResult leaves out; checked before every plugin's Filter."""
         return []
@@ -110,8 +116,11 @@ class Plugin:
         """Dynamic plugins: per node, (reason, unresolvable) of each dynamic check `pod` fails there."""
         raise NotImplementedError(f"{self.name} has no dynamic Filter")
 
-    def hint(self, cluster: ClusterState, requests: np.ndarray, node: int) -> np.ndarray:
-        """Dynamic plugins: which of the waiting pods (rows of requests [pods, resources]) pass on `node` now."""
+    def hint(
+        self, cluster: ClusterState, requests: np.ndarray, node: int, templates: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Dynamic plugins: which of the waiting pods (rows of requests [pods, resources], their templates in the
+        object array `templates`, None for a free row) pass on `node` now."""
         raise NotImplementedError(f"{self.name} has no dynamic Filter")
 
     def static_score(self, cluster: ClusterState, pod: Pod) -> np.ndarray | None:

@@ -23,6 +23,10 @@ PODS = "pods"
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 TOLERATION_OPERATORS = ("", "Equal", "Exists", "Gt", "Lt")
 SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+PREEMPTION_POLICIES = ("PreemptLowerPriority", "Never")
+# A host port without hostIP binds every address (pkg/scheduler/framework DefaultBindAllHostIP).
+BIND_ALL_HOST_IP = "0.0.0.0"
 
 ResourceList = dict[str, int]
 
@@ -171,12 +175,32 @@ class PreferredTerm:
 
 
 @dataclass(frozen=True)
+class HostPort:
+    """A container port with a ``hostPort`` (> 0), as the node's used ports record it: an unset ``hostIP`` is
+    0.0.0.0 and an unset ``protocol`` is TCP (HostPortInfo's sanitize)."""
+
+    host_ip: str
+    protocol: str
+    port: int
+
+
+@dataclass(frozen=True)
+class ContainerImage:
+    """A ``status.images`` entry of a node: the image's names and its size."""
+
+    names: tuple[str, ...]
+    size_bytes: int
+
+
+@dataclass(frozen=True)
 class Container:
     """The scheduling-relevant part of a container."""
 
     name: str
     requests: ResourceList
     restart_policy: str = ""
+    image: str = ""
+    host_ports: tuple[HostPort, ...] = ()
 
     @property
     def is_sidecar(self) -> bool:
@@ -205,6 +229,14 @@ class Pod:
     priority: int
     scheduler_name: str
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False)
+    # The host ports the pod holds while it runs: its containers' and its sidecars' (util.GetHostPorts).
+    host_ports: tuple[HostPort, ...] = ()
+    preemption_policy: str = "PreemptLowerPriority"
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """The images of the init containers, then of the containers, as written in the spec."""
+        return tuple(c.image for c in (*self.init_containers, *self.containers))
 
     @property
     def ref(self) -> str:
@@ -227,6 +259,7 @@ class Node:
     taints: tuple[Taint, ...]
     unschedulable: bool
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False)
+    images: tuple[ContainerImage, ...] = ()  # status.images
 
     @property
     def allowed_pods(self) -> int:
@@ -303,6 +336,24 @@ def parse_preferred_terms(r: _Reader, items: list[Any], path: str) -> tuple[Pref
     return tuple(out)
 
 
+def _host_ports(r: _Reader, data: Mapping[str, Any], path: str) -> tuple[HostPort, ...]:
+    """The container's ports that set a hostPort (> 0), with upstream's defaults for hostIP and protocol."""
+    out = []
+    for i, port in enumerate(r.items(data, "ports", f"{path}.")):
+        where = f"{path}.ports[{i}]"
+        if not isinstance(port, Mapping):
+            raise r.error(where, "expected a container port object")
+        r.integer(port, "containerPort", f"{where}.", 0, (0, 65535))
+        host_port = r.integer(port, "hostPort", f"{where}.", 0, (0, 65535))
+        protocol = r.string(port, "protocol", f"{where}.") or "TCP"
+        if protocol not in PROTOCOLS:
+            raise r.error(f"{where}.protocol", f"must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+        host_ip = r.string(port, "hostIP", f"{where}.") or BIND_ALL_HOST_IP
+        if host_port > 0:
+            out.append(HostPort(host_ip, protocol, host_port))
+    return tuple(out)
+
+
 def _container(r: _Reader, data: Any, path: str) -> Container:
     if not isinstance(data, Mapping):
         raise r.error(path, "expected a container object")
@@ -311,6 +362,8 @@ def _container(r: _Reader, data: Any, path: str) -> Container:
         name=r.string(data, "name", f"{path}."),
         requests=r.resources(resources, "requests", f"{path}.resources."),
         restart_policy=r.string(data, "restartPolicy", f"{path}."),
+        image=r.string(data, "image", f"{path}."),
+        host_ports=_host_ports(r, data, path) if "ports" in data else (),
     )
 
 
@@ -347,6 +400,15 @@ def parse_pod(data: Any) -> Pod:
     pod_resources = r.mapping(spec, "resources", "spec.")
     r.string_map(meta, "annotations", "metadata.")  # read by GPU-share and template code: a map of strings
     status = r.mapping(data, "status", "")
+    regular = tuple(_container(r, c, f"spec.containers[{i}]") for i, c in enumerate(containers))
+    init = tuple(
+        _container(r, c, f"spec.initContainers[{i}]") for i, c in enumerate(r.items(spec, "initContainers", "spec."))
+    )
+    preemption_policy = r.string(spec, "preemptionPolicy", "spec.", "PreemptLowerPriority")
+    if preemption_policy not in PREEMPTION_POLICIES:
+        raise r.error(
+            "spec.preemptionPolicy", f"must be one of {', '.join(PREEMPTION_POLICIES)}, got {preemption_policy!r}"
+        )
     return Pod(
         name=name,
         namespace=namespace,
@@ -354,11 +416,8 @@ def parse_pod(data: Any) -> Pod:
         labels=r.string_map(meta, "labels", "metadata."),
         node_name=r.string(spec, "nodeName", "spec."),
         phase=r.string(status, "phase", "status."),
-        containers=tuple(_container(r, c, f"spec.containers[{i}]") for i, c in enumerate(containers)),
-        init_containers=tuple(
-            _container(r, c, f"spec.initContainers[{i}]")
-            for i, c in enumerate(r.items(spec, "initContainers", "spec."))
-        ),
+        containers=regular,
+        init_containers=init,
         overhead=r.resources(spec, "overhead", "spec."),
         pod_level_requests=r.resources(pod_resources, "requests", "spec.resources."),
         node_selector=r.string_map(spec, "nodeSelector", "spec."),
@@ -376,6 +435,8 @@ def parse_pod(data: Any) -> Pod:
         priority=r.integer(spec, "priority", "spec.", 0, INT32),
         scheduler_name=r.string(spec, "schedulerName", "spec.", "default-scheduler"),
         raw=data,
+        host_ports=tuple(p for c in (*(c for c in init if c.is_sidecar), *regular) for p in c.host_ports),
+        preemption_policy=preemption_policy,
     )
 
 
@@ -400,6 +461,18 @@ def parse_node(data: Any) -> Node:
         if taint.effect not in TAINT_EFFECTS:
             raise r.error(f"{where}.effect", f"must be one of {', '.join(TAINT_EFFECTS)}, got {taint.effect!r}")
         taints.append(taint)
+    images = []
+    for i, image in enumerate(r.items(status, "images", "status.")):
+        where = f"status.images[{i}]"
+        if not isinstance(image, Mapping):
+            raise r.error(where, "expected an image object with names and sizeBytes")
+        names = r.items(image, "names", f"{where}.")
+        for k, image_name in enumerate(names):
+            if not isinstance(image_name, str):
+                raise r.error(
+                    f"{where}.names[{k}]", f"expected a string, got {type(image_name).__name__} {image_name!r}"
+                )
+        images.append(ContainerImage(tuple(names), r.integer(image, "sizeBytes", f"{where}.", 0, (0, INT64_MAX))))
     return Node(
         name=name,
         labels=r.string_map(data["metadata"], "labels", "metadata."),
@@ -407,4 +480,5 @@ def parse_node(data: Any) -> Node:
         taints=tuple(taints),
         unschedulable=r.get(spec, "unschedulable", "spec.", bool, False),
         raw=data,
+        images=tuple(images),
     )

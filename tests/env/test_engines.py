@@ -15,6 +15,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+import yaml
 
 from benchmarks.env_throughput import pool_overrides
 from envs import rewards
@@ -337,7 +338,7 @@ class OnePodPerNode(Plugin):
     def fit_reasons(self, cluster, pod):
         return [[(self.REASON, False)] if count else [] for count in cluster.pod_count]
 
-    def hint(self, cluster, requests, node):
+    def hint(self, cluster, requests, node, templates=None):
         return np.full(len(requests), cluster.pod_count[node] == 0)
 
 
@@ -386,3 +387,34 @@ def test_the_coverage_matches_the_kernels():
     assert kernels.REWARD_SIGNALS == rewards.REWARD_SIGNALS
     assert COVERAGE.signals == set(rewards.REWARD_SIGNALS)
     assert COVERAGE.feature_version == FEATURE_VERSION
+
+
+def test_host_ports_leave_the_compiled_engine_and_pods_without_them_keep_it(tmp_path):
+    """NodePorts is in the default profile and the kernels do not check host ports: a workload with a host port runs
+    on Python under `auto` (which enforces it: two pods asking the same port never share a node) and is refused
+    under `compiled`, naming NodePorts; a workload without host ports stays compiled (its PreFilter skips them)."""
+
+    def manifest(name: str, host_port: int | None) -> dict:
+        ports = [{"containerPort": 80, "hostPort": host_port}] if host_port else []
+        c = {"name": "c", "image": "nginx", "ports": ports, "resources": {"requests": {"cpu": "100m"}}}
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {"containers": [c]}}
+
+    pools = [{"name": "n", "count": 3, "cpu": "8", "memory": "32Gi"}]
+
+    def scenario(pods: list[dict]) -> Path:
+        (tmp_path / "pods.yaml").write_text(yaml.safe_dump_all(pods, sort_keys=False))
+        data = {"name": "ports", "cluster": {"pools": pools}, "workload": {"manifests": ["pods.yaml"]}}
+        (tmp_path / "ports.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+        return tmp_path / "ports.yaml"
+
+    with_ports = scenario([manifest(f"web-{i}", 8080) for i in range(3)] + [manifest("db", 5432)])
+    env = PodSchedulingEnv(with_ports)
+    play(env, 0)
+    assert env.engine_name == "python"
+    nodes = env.sim.node_of.tolist()
+    assert sorted(nodes[:3]) == [0, 1, 2]  # one 8080 per node
+    with pytest.raises(ConfigError, match=r"env\.engine.*scheduler: Filter plugin NodePorts"):
+        PodSchedulingEnv(with_ports, env={"engine": "compiled"})
+    plain = PodSchedulingEnv(scenario([manifest(f"web-{i}", None) for i in range(4)]))
+    plain.reset(seed=0)
+    assert plain.engine_name == "compiled"

@@ -143,6 +143,7 @@ def test_sample_json_output_matches_kube_schedule(capsys: pytest.CaptureFixture[
         "NodeAffinity": 2,
         "NodeResourcesFit": 1,
         "NodeResourcesBalancedAllocation": 1,
+        "ImageLocality": 1,
     }
     by_name = {n["name"]: n for n in report["nodes"]}
     assert list(by_name) == [n["metadata"]["name"] for n in nodes["items"]]
@@ -177,7 +178,7 @@ def test_binpacking_config_picks_a_different_node(capsys: pytest.CaptureFixture[
     assert default["selected"] == "gpu-a100-2"
     assert packed["selected"] == "gpu-a100-1"
     assert packed["profile"] == "bin-packing-scheduler"
-    assert packed["weights"] == {"NodeResourcesFit": 5, "TaintToleration": 3, "NodeAffinity": 2}
+    assert packed["weights"] == {"NodeResourcesFit": 5, "TaintToleration": 3, "NodeAffinity": 2, "ImageLocality": 1}
     assert {n["name"]: n["total"] for n in packed["nodes"] if n["fits"]} == BINPACKING_TOTALS
 
 

@@ -5,7 +5,8 @@ Upstream rules checked here (kube-scheduler v1.35):
 * ``pkg/scheduler/apis/config/v1/default_plugins.go``: the default MultiPoint plugins, in order, with score weights
   TaintToleration 3, NodeAffinity 2, NodeResourcesFit 1, PodTopologySpread 2, InterPodAffinity 2,
   NodeResourcesBalancedAllocation 1, ImageLocality 1 (podgym models the Filter/Score plugins NodeUnschedulable,
-  NodeName, TaintToleration, NodeAffinity, NodeResourcesFit, NodeResourcesBalancedAllocation).
+  NodeName, TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit, NodeResourcesBalancedAllocation,
+  ImageLocality).
 * ``pkg/scheduler/apis/config/v1/defaults.go`` ``mergePluginSet``: a custom MultiPoint plugin with a default's name
   replaces the default in place (weight included); ``disabled`` removes defaults, ``"*"`` removes all of them.
 * ``pkg/scheduler/framework/runtime/framework.go``: ``expandMultiPointPlugins`` orders an extension point as
@@ -60,18 +61,18 @@ def write_yaml(tmp_path: Path, data: Any, name: str = "scheduler-config.yaml") -
     return path
 
 
-DEFAULT_FILTERS = ["NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodeResourcesFit"]
+DEFAULT_FILTERS = ["NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit"]
 DEFAULT_SCORES = [
     ("TaintToleration", 3),
     ("NodeAffinity", 2),
     ("NodeResourcesFit", 1),
     ("NodeResourcesBalancedAllocation", 1),
+    ("ImageLocality", 1),
 ]
 # Default Filter/Score plugins podgym does not model, in MultiPoint order (default_plugins.go; DynamicResources is on
 # by default since DRA went GA in v1.34). SchedulingGates, PrioritySort, DefaultPreemption and DefaultBinder take no
 # part in a placement decision and are not "unmodeled".
 DEFAULT_UNMODELED = [
-    "NodePorts",
     "VolumeRestrictions",
     "NodeVolumeLimits",
     "VolumeBinding",
@@ -79,7 +80,6 @@ DEFAULT_UNMODELED = [
     "PodTopologySpread",
     "InterPodAffinity",
     "DynamicResources",
-    "ImageLocality",
 ]
 
 
@@ -115,7 +115,8 @@ def test_empty_configuration_is_the_default_profile() -> None:
 def test_default_profile_plugin_lookup() -> None:
     profile = kube.default_profile()
     assert profile.plugin("NodeResourcesBalancedAllocation") is not None
-    assert profile.plugin("ImageLocality") is None
+    assert profile.plugin("ImageLocality") is not None
+    assert profile.plugin("VolumeBinding") is None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -129,6 +130,7 @@ def test_score_disabled_removes_a_default_score_plugin_but_keeps_its_filter() ->
         ("NodeAffinity", 2),
         ("NodeResourcesFit", 1),
         ("NodeResourcesBalancedAllocation", 1),
+        ("ImageLocality", 1),
     ]
     # Disabling at Score does not touch Filter.
     assert filter_names(profile) == DEFAULT_FILTERS
@@ -164,6 +166,7 @@ def test_score_enabled_weight_overrides_multipoint_weight() -> None:
         ("TaintToleration", 3),
         ("NodeAffinity", 2),
         ("NodeResourcesBalancedAllocation", 1),
+        ("ImageLocality", 1),
     ]
 
 
@@ -186,6 +189,7 @@ def test_multipoint_enabled_custom_weight_replaces_default_in_place() -> None:
         ("NodeAffinity", 7),
         ("NodeResourcesFit", 1),
         ("NodeResourcesBalancedAllocation", 1),
+        ("ImageLocality", 1),
     ]
     assert filter_names(profile) == DEFAULT_FILTERS
 
@@ -315,7 +319,12 @@ def test_load_profile_sample_binpacking() -> None:
     path = Path(kube.__file__).parent / "samples" / "binpacking.yaml"
     profile = kube.load_profile(path, "bin-packing-scheduler")
     # score.enabled NodeResourcesFit weight 5 comes first; BalancedAllocation is disabled at Score.
-    assert score_weights(profile) == [("NodeResourcesFit", 5), ("TaintToleration", 3), ("NodeAffinity", 2)]
+    assert score_weights(profile) == [
+        ("NodeResourcesFit", 5),
+        ("TaintToleration", 3),
+        ("NodeAffinity", 2),
+        ("ImageLocality", 1),
+    ]
     assert filter_names(profile) == DEFAULT_FILTERS
 
 

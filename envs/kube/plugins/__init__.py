@@ -7,28 +7,38 @@ from typing import Any
 from envs.kube.errors import ConfigError
 from envs.kube.framework import Plugin
 from envs.kube.plugins.args import NoArgs, parse_args
+from envs.kube.plugins.imagelocality import ImageLocality
 from envs.kube.plugins.nodeaffinity import NodeAffinity
 from envs.kube.plugins.nodename import NodeName
+from envs.kube.plugins.nodeports import NodePorts
 from envs.kube.plugins.noderesources import BalancedAllocation, Fit
 from envs.kube.plugins.nodeunschedulable import NodeUnschedulable
 from envs.kube.plugins.tainttoleration import TaintToleration
 
 REGISTRY: dict[str, type[Plugin]] = {
-    cls.name: cls for cls in (NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, Fit, BalancedAllocation)
+    cls.name: cls
+    for cls in (
+        NodeUnschedulable,
+        NodeName,
+        TaintToleration,
+        NodeAffinity,
+        NodePorts,
+        Fit,
+        BalancedAllocation,
+        ImageLocality,
+    )
 }
 
 # In-tree Filter/Score plugins of kube-scheduler v1.35 that podgym does not model. A profile may enable
 # them (so a real configuration loads); they take no part in podgym's decisions, and `explain` says so.
 UNMODELED: frozenset[str] = frozenset(
     {
-        "NodePorts",
         "VolumeRestrictions",
         "NodeVolumeLimits",
         "VolumeBinding",
         "VolumeZone",
         "PodTopologySpread",
         "InterPodAffinity",
-        "ImageLocality",
         "DynamicResources",
         "NodeDeclaredFeatures",
         "EBSLimits",
@@ -56,7 +66,7 @@ def new_plugin(name: str, args: dict[str, Any] | None = None) -> Plugin:
     if cls is None:
         hint = " (an upstream plugin podgym does not model)" if name in UNMODELED else ""
         raise ConfigError(f"unknown plugin {name!r}{hint}; podgym models {', '.join(sorted(REGISTRY))}", field="plugin")
-    if cls in (NodeUnschedulable, NodeName, TaintToleration):
+    if cls in (NodeUnschedulable, NodeName, TaintToleration, NodePorts, ImageLocality):
         parse_args(NoArgs, args, name)
     return cls(args)
 

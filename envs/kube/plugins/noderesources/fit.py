@@ -127,7 +127,9 @@ class Fit(Plugin):
                 out[j].append((f"Insufficient {name}", bool(unresolvable[j])))
         return out
 
-    def hint(self, cluster: ClusterState, requests: np.ndarray, node: int) -> np.ndarray:
+    def hint(
+        self, cluster: ClusterState, requests: np.ndarray, node: int, templates: np.ndarray | None = None
+    ) -> np.ndarray:
         if cluster.pod_count[node] >= cluster.allowed_pods[node]:
             return np.zeros(len(requests), dtype=bool)
         short = (requests > cluster.free_t[:, node]) & (requests != 0) & self.checked(cluster)
