@@ -10,8 +10,9 @@
 
 Every JSON or YAML file under a directory is read (in path order); other files (logs) are not. Objects are
 told apart by ``kind``: an item of a typed list (``PodList`` items carry no ``kind``) takes the list's, an
-object without any takes the role of the argument it was given under (nodes or pods). Objects of other
-kinds (events, services, deployments of a dump) are counted and left out.
+object without any takes the role of the argument it was given under (nodes or pods). PodDisruptionBudgets
+(``kubectl get pdb -A -o json``) and PriorityClasses are kept beside them; objects of other kinds (events,
+services, deployments of a dump) are counted and left out.
 
 A pod listed more than once (the same pod in a List and in a namespace's file) is one pod, keyed as
 kube-scheduler's cache keys pods: by ``metadata.uid``, else ``namespace/name``. The last listing wins, at
@@ -32,6 +33,8 @@ from envs.kube.errors import KubeObjectError
 
 SUFFIXES = (".json", ".yaml", ".yml")
 KINDS = ("Node", "Pod")
+# Kinds kept beside the nodes and pods: what preemption reads (budgets) and what gives pods their priority.
+POLICY_KINDS = ("PodDisruptionBudget", "PriorityClass")
 
 PathLike = str | Path
 
@@ -51,6 +54,10 @@ class ClusterObjects:
     """The key (uid or namespace/name) of each pod listed more than once, once per extra listing."""
     sources: list[str] = field(default_factory=list)
     """The files read."""
+    pdbs: list[dict[str, Any]] = field(default_factory=list)
+    """PodDisruptionBudget objects (``kubectl get pdb -A -o json`` items), each once by namespace/name."""
+    priority_classes: list[dict[str, Any]] = field(default_factory=list)
+    """PriorityClass objects, each once by name."""
 
 
 def _json_values(text: str, path: Path) -> list[Any]:
@@ -140,6 +147,13 @@ def pod_key(obj: Any) -> str | None:
     return f"{namespace}/{name}" if isinstance(name, str) and name and isinstance(namespace, str) else None
 
 
+def _namespaced_key(obj: Any) -> str | None:
+    meta = obj.get("metadata") if isinstance(obj, Mapping) else None
+    name = meta.get("name") if isinstance(meta, Mapping) else None
+    namespace = (meta.get("namespace") or "default") if isinstance(meta, Mapping) else None
+    return f"{namespace}/{name}" if isinstance(name, str) and name and isinstance(namespace, str) else None
+
+
 def _node_key(obj: Any) -> str | None:
     meta = obj.get("metadata") if isinstance(obj, Mapping) else None
     name = meta.get("name") if isinstance(meta, Mapping) else None
@@ -167,7 +181,7 @@ def _unique(objects: list[Any], key_of) -> tuple[list[Any], list[str]]:
 
 def collect(nodes: Sequence[tuple[str, Any]] = (), pods: Sequence[tuple[str, Any]] = ()) -> ClusterObjects:
     """ClusterObjects of (source, data) pairs given as nodes and as pods (their role for objects without a kind)."""
-    found: dict[str, list[tuple[str, Any]]] = {k: [] for k in KINDS}
+    found: dict[str, list[tuple[str, Any]]] = {k: [] for k in (*KINDS, *POLICY_KINDS)}
     ignored: dict[str, int] = {}
     sources: list[str] = []
     for role, pairs in (("Node", nodes), ("Pod", pods)):
@@ -185,6 +199,8 @@ def collect(nodes: Sequence[tuple[str, Any]] = (), pods: Sequence[tuple[str, Any
                     ignored[str(kind)] = ignored.get(str(kind), 0) + 1
     node_list, _ = _unique(found["Node"], lambda pair: _node_key(pair[1]))
     pod_list, duplicates = _unique(found["Pod"], lambda pair: pod_key(pair[1]))
+    pdbs, _ = _unique(found["PodDisruptionBudget"], lambda pair: _namespaced_key(pair[1]))
+    classes, _ = _unique(found["PriorityClass"], lambda pair: _node_key(pair[1]))
     return ClusterObjects(
         [o for _, o in node_list],
         [o for _, o in pod_list],
@@ -193,6 +209,8 @@ def collect(nodes: Sequence[tuple[str, Any]] = (), pods: Sequence[tuple[str, Any
         ignored,
         duplicates,
         sources,
+        [o for _, o in pdbs],
+        [o for _, o in classes],
     )
 
 

@@ -32,9 +32,11 @@ from typing import Any
 import yaml
 
 from envs.kube import parse_nodes
-from envs.kube.dumps import read_dump
+from envs.kube.disruption import PodDisruptionBudget, parse_pdb, parse_pdbs
+from envs.kube.dumps import POLICY_KINDS, read_dump
 from envs.kube.errors import KubeObjectError
 from envs.kube.objects import Pod, parse_pod
+from envs.kube.priority import priority_classes, resolve_priority
 from envs.workload.objects import workload_from_pods
 from envs.workload.types import ClusterSource, Workload
 
@@ -96,6 +98,8 @@ class Snapshot:
     """The key (uid, else namespace/name) of each extra listing of a pod that was listed more than once."""
     ignored: dict[str, int] = field(default_factory=dict)
     """Objects of other kinds than Node and Pod that were left out (a cluster-info dump's events...), by kind."""
+    pdbs: list[PodDisruptionBudget] = field(default_factory=list)
+    """The PodDisruptionBudgets of the dump (``kubectl get pdb -A -o json`` items)."""
 
 
 def _sort_key(item: tuple[int, Pod]) -> tuple[str, int]:
@@ -196,6 +200,10 @@ def load_snapshot(nodes_path: PathArg, pods_path: PathArg | None = None) -> Snap
     )
     snap.duplicates = dump.duplicates + snap.duplicates
     snap.ignored = dump.ignored
+    try:
+        snap.pdbs = parse_pdbs(dump.pdbs)
+    except KubeObjectError as exc:
+        raise exc.within(source=_names(nodes_path)) from None
     return snap
 
 
@@ -290,17 +298,44 @@ def pods_from_manifests(sources: Source | Sequence[Source]) -> list[dict[str, An
     ``min(parallelism, completions)`` pods (parallelism default 1), the pods its controller starts
     first; a Pod is kept as is. Pods are named ``<owner>-<i>`` (i from 0), take the owner's namespace
     (or ``default``), the template's labels and annotations, an ownerReference to the manifest and a
-    copy of ``spec.template.spec``. Any other kind is a KubeObjectError naming the file and the kind.
+    copy of ``spec.template.spec``. PriorityClasses among the manifests give the pods their priority and
+    preemption policy as admission does (``envs.kube.priority``); PodDisruptionBudgets are read by
+    ``pdbs_from_manifests``. Any other kind is a KubeObjectError naming the file and the kind.
     """
     pods: list[dict[str, Any]] = []
-    for source, obj in _objects(sources):
-        for pod in _expand(obj, source):
+    objects = _objects(sources)
+    class_sources = [(s, o) for s, o in objects if _kind(o) == "PriorityClass"]
+    try:
+        classes = priority_classes(o for _, o in class_sources)
+    except KubeObjectError as exc:
+        raise exc.within(source=", ".join(dict.fromkeys(s for s, _ in class_sources)) or None) from None
+    for source, obj in objects:
+        if _kind(obj) in POLICY_KINDS:
+            continue
+        for raw in _expand(obj, source):
             try:
+                pod = resolve_priority(raw, classes)
                 parse_pod(pod)
             except KubeObjectError as exc:
                 raise exc.within(source=source or None) from None
             pods.append(pod)
     return pods
+
+
+def _kind(obj: Any) -> Any:
+    return obj.get("kind") if isinstance(obj, Mapping) else None
+
+
+def pdbs_from_manifests(sources: Source | Sequence[Source]) -> list[PodDisruptionBudget]:
+    """The PodDisruptionBudgets (policy/v1) among workload manifests, in order."""
+    out = []
+    for source, obj in _objects(sources):
+        if _kind(obj) == "PodDisruptionBudget":
+            try:
+                out.append(parse_pdb(obj))
+            except KubeObjectError as exc:
+                raise exc.within(source=source or None) from None
+    return out
 
 
 def workload_from_manifests(sources: Source | Sequence[Source]) -> Workload:
