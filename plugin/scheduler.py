@@ -68,7 +68,8 @@ import numpy as np
 
 from envs.cluster import ClusterState, PodRequest
 from envs.kube.errors import KubeObjectError
-from envs.kube.framework import Status
+from envs.kube.framework import NO_NODES_AVAILABLE as NO_NODES_AVAILABLE  # upstream ErrNoNodesAvailable
+from envs.kube.framework import SKIP, Status, fit_error_message
 from envs.kube.objects import parse_pod
 from envs.kube.profile import Profile, default_profile
 from envs.scheduling import VectorProfile
@@ -78,7 +79,6 @@ from plugin.cache import ClusterCache, ClusterView
 log = logging.getLogger("podgym.scheduler")
 
 DEFAULT_SCHEDULER_NAME = "podgym-scheduler"
-NO_NODES_AVAILABLE = "no nodes available to schedule pods"  # upstream ErrNoNodesAvailable
 NOTE_LENGTH_LIMIT = 1024  # k8s.io/apimachinery validation.NoteLengthLimit
 MAX_IN_UNSCHEDULABLE_S = 300.0  # DefaultPodMaxInUnschedulablePodsDuration
 BOUND_SELECTOR = "spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed"
@@ -126,23 +126,6 @@ def binding_body(name: str, namespace: str, node: str) -> dict[str, Any]:
         "metadata": {"name": name, "namespace": namespace},
         "target": {"apiVersion": "v1", "kind": "Node", "name": node},
     }
-
-
-def fit_error_message(num_all_nodes: int, statuses: Iterable[Status | None], prefilter_msg: str = "") -> str:
-    """Upstream ``(*FitError).Error()`` for a pod no node accepted (see the module docstring)."""
-    if num_all_nodes == 0:
-        return NO_NODES_AVAILABLE
-    msg = f"0/{num_all_nodes} nodes are available:"
-    if prefilter_msg:
-        return msg + f" {prefilter_msg}."
-    counts: dict[str, int] = {}
-    for status in statuses:
-        for reason in status.reasons if status is not None else ():
-            counts[reason] = counts.get(reason, 0) + 1
-    histogram = sorted((f"{v} {k}" for k, v in counts.items()), key=lambda s: s.encode())
-    if histogram:
-        msg += f" {', '.join(histogram)}."
-    return msg
 
 
 def truncate_message(message: str, limit: int = NOTE_LENGTH_LIMIT) -> str:
@@ -398,7 +381,7 @@ class SecondaryScheduler:
             parsed = parse_pod(pod)
             for plugin in self.profile.filter_plugins:
                 result = plugin.pre_filter({}, parsed, [])
-                if isinstance(result, Status):
+                if isinstance(result, Status) and result.code != SKIP:
                     prefilter = result.message
                     break
         except Exception:  # the vectorised statuses below are the answer anyway

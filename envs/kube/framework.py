@@ -5,6 +5,7 @@ Names follow k8s.io/kube-scheduler/framework so a Kubernetes engineer recognises
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -48,6 +49,35 @@ CycleState = dict[str, Any]
 Check = tuple[str, np.ndarray]
 
 
+NO_NODE_AVAILABLE_MSG = "0/{} nodes are available"
+NO_NODES_AVAILABLE = "no nodes available to schedule pods"
+
+
+def fit_error_message(
+    num_all_nodes: int, statuses: Iterable[Status | None], prefilter_msg: str = "", post_filter_msg: str = ""
+) -> str:
+    """Upstream ``(*FitError).Error()`` (pkg/scheduler/framework/types.go, v1.35): "0/N nodes are available:", then
+    the PreFilter message when a PreFilter plugin rejected the pod, else every reason of every node's Status
+    counted, as "<count> <reason>" strings sorted in Go byte order ("10 x" before "2 y") joined with ", "; then the
+    PostFilter (preemption) message. Each part ends with "."."""
+    if num_all_nodes == 0:
+        return NO_NODES_AVAILABLE
+    msg = NO_NODE_AVAILABLE_MSG.format(num_all_nodes) + ":"
+    if prefilter_msg:
+        msg += f" {prefilter_msg}."
+    else:
+        counts: dict[str, int] = {}
+        for status in statuses:
+            for reason in status.reasons if status is not None else ():
+                counts[reason] = counts.get(reason, 0) + 1
+        histogram = sorted((f"{v} {k}" for k, v in counts.items()), key=lambda s: s.encode())
+        if histogram:
+            msg += f" {', '.join(histogram)}."
+    if post_filter_msg:
+        msg += f" {post_filter_msg}."
+    return msg
+
+
 def prefilter_reason(plugins: list[str]) -> str:
     """The status message of nodes a PreFilterResult left out (schedule_one.go)."""
     return f"node(s) didn't satisfy plugin(s) [{' '.join(sorted(plugins))}]"
@@ -75,6 +105,7 @@ class Plugin:
     name: ClassVar[str]
     filters: ClassVar[bool] = False
     scores: ClassVar[bool] = False
+    post_filters: ClassVar[bool] = False  # a PostFilter plugin (DefaultPreemption): runs when no node fits
     dynamic: ClassVar[bool] = False
 
     def __init__(self, args: dict[str, Any] | None = None):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from envs.kube.errors import KubeObjectError
@@ -232,6 +233,7 @@ class Pod:
     # The host ports the pod holds while it runs: its containers' and its sidecars' (util.GetHostPorts).
     host_ports: tuple[HostPort, ...] = ()
     preemption_policy: str = "PreemptLowerPriority"
+    start_time: float | None = None  # status.startTime, seconds since the epoch (None: not started)
 
     @property
     def images(self) -> tuple[str, ...]:
@@ -354,6 +356,20 @@ def _host_ports(r: _Reader, data: Mapping[str, Any], path: str) -> tuple[HostPor
     return tuple(out)
 
 
+def _timestamp(r: _Reader, data: Mapping[str, Any], key: str, path: str) -> float | None:
+    """An RFC 3339 metav1.Time ("2026-01-02T03:04:05Z") as seconds since the epoch; None when absent."""
+    text = r.string(data, key, path)
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise r.error(f"{path}{key}", f"expected an RFC 3339 time such as 2026-01-02T03:04:05Z, got {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
 def _container(r: _Reader, data: Any, path: str) -> Container:
     if not isinstance(data, Mapping):
         raise r.error(path, "expected a container object")
@@ -437,6 +453,7 @@ def parse_pod(data: Any) -> Pod:
         raw=data,
         host_ports=tuple(p for c in (*(c for c in init if c.is_sidecar), *regular) for p in c.host_ports),
         preemption_policy=preemption_policy,
+        start_time=_timestamp(r, status, "startTime", "status."),
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from envs.kube.errors import ConfigError
 from envs.kube.framework import Plugin
 from envs.kube.plugins.args import NoArgs, parse_args
+from envs.kube.plugins.defaultpreemption import DefaultPreemption
 from envs.kube.plugins.imagelocality import ImageLocality
 from envs.kube.plugins.nodeaffinity import NodeAffinity
 from envs.kube.plugins.nodename import NodeName
@@ -29,6 +30,9 @@ REGISTRY: dict[str, type[Plugin]] = {
     )
 }
 
+# PostFilter plugins: they run when no node passes Filter (preemption), outside the Filter/Score decision.
+POST_FILTER: dict[str, type[Plugin]] = {DefaultPreemption.name: DefaultPreemption}
+
 # In-tree Filter/Score plugins of kube-scheduler v1.35 that podgym does not model. A profile may enable
 # them (so a real configuration loads); they take no part in podgym's decisions, and `explain` says so.
 UNMODELED: frozenset[str] = frozenset(
@@ -47,13 +51,12 @@ UNMODELED: frozenset[str] = frozenset(
         "CinderLimits",
     }
 )
-# Plugins outside the Filter/Score decision: the queue order (PrioritySort), gates, preemption and
-# binding are the simulator's business, not a placement decision's.
+# Plugins outside the Filter/Score decision: the queue order (PrioritySort), gates and binding are the
+# simulator's business, not a placement decision's.
 OUTSIDE_DECISION: frozenset[str] = frozenset(
     {
         "SchedulingGates",
         "PrioritySort",
-        "DefaultPreemption",
         "DefaultBinder",
         "GangScheduling",
     }
@@ -62,7 +65,7 @@ OUTSIDE_DECISION: frozenset[str] = frozenset(
 
 def new_plugin(name: str, args: dict[str, Any] | None = None) -> Plugin:
     """Instantiate the plugin `name` with its pluginConfig `args` (None: upstream v1 defaults)."""
-    cls = REGISTRY.get(name)
+    cls = REGISTRY.get(name) or POST_FILTER.get(name)
     if cls is None:
         hint = " (an upstream plugin podgym does not model)" if name in UNMODELED else ""
         raise ConfigError(f"unknown plugin {name!r}{hint}; podgym models {', '.join(sorted(REGISTRY))}", field="plugin")
@@ -71,4 +74,4 @@ def new_plugin(name: str, args: dict[str, Any] | None = None) -> Plugin:
     return cls(args)
 
 
-__all__ = ["OUTSIDE_DECISION", "REGISTRY", "UNMODELED", "new_plugin"]
+__all__ = ["OUTSIDE_DECISION", "POST_FILTER", "REGISTRY", "UNMODELED", "new_plugin"]
