@@ -17,7 +17,7 @@ from envs.kube.errors import ConfigError, KubeObjectError
 from envs.kube.profile import Profile
 from envs.rewards import RewardFn, make_reward
 from envs.scenario import BuiltScenario, Scenario, build_scenario, load_scenario, require_pods
-from envs.simulator import Simulator
+from envs.simulator import Simulator, may_preempt
 
 try:
     from envs.compiled.engine import CompiledEpisode, unsupported_features
@@ -157,7 +157,11 @@ class PodSchedulingEnv(gym.Env):
             self.scenario.reward, self.scenario.simulation.horizon, num_nodes
         )
         self._unsupported = unsupported_features(
-            self.scenario, self.reward_fn, self._built.profile, self._built.workload.templates
+            self.scenario,
+            self.reward_fn,
+            self._built.profile,
+            self._built.workload.templates,
+            may_preempt(self._built.options, self._built.profile, self._built.workload),
         )
         if cfg.engine == "compiled" and self._unsupported:
             raise ConfigError(

@@ -67,6 +67,8 @@ class Summary:
     active_node_hours: float
     node_hours: float
     duration_s: float
+    preemptions: int = 0  # pods that preempted others (DefaultPreemption)
+    preemption_victims: int = 0  # pods evicted by preemption
 
     def as_dict(self) -> dict[str, float]:
         return dict(self.__dict__)
@@ -90,6 +92,8 @@ class MetricsRecorder:
     fragmentation: list[float] = field(default_factory=list)
     waits: list[float] = field(default_factory=list)
     evictions: int = 0
+    preemptions: int = 0
+    preemption_victims: int = 0
     attempts: int = 0
     failed_attempts: int = 0
 
@@ -237,6 +241,8 @@ class MetricsRecorder:
             scheduling_attempts=self.attempts,
             failed_attempts=self.failed_attempts,
             evictions=self.evictions,
+            preemptions=self.preemptions,
+            preemption_victims=self.preemption_victims,
             wait_mean_s=float(waits.mean()) if len(waits) else 0.0,
             wait_p95_s=float(np.percentile(waits, 95)) if len(waits) else 0.0,
             cpu_allocation_mean=twm(self.alloc[CPU]),

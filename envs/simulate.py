@@ -29,6 +29,8 @@ LABELS = {
     "scheduling_attempts": "scheduling attempts",
     "failed_attempts": "failed attempts (fit nowhere)",
     "evictions": "evictions (node failures)",
+    "preemptions": "preemptions (pods that evicted others)",
+    "preemption_victims": "pods evicted by preemption",
     "wait_mean_s": "wait mean (s)",
     "wait_p95_s": "wait p95 (s)",
     "cpu_allocation_mean": "cpu allocated (time mean)",

@@ -49,6 +49,7 @@ class Coverage:
     reward: type  # the reward function whose potential the kernels evaluate
     signals: frozenset[str]  # the reward signals (envs.rewards.REWARD_SIGNALS) the kernels compute
     feature_version: int  # the observation encoding (envs.features.FEATURE_VERSION) the kernels write
+    preemption: bool = False  # whether the kernels run DefaultPreemption (PostFilter)
 
 
 COVERAGE = Coverage(
@@ -73,11 +74,15 @@ def uncovered_filters(profile: Profile, templates: Sequence[Pod] | None) -> list
 
 
 def unsupported_features(
-    scenario: Scenario, reward_fn: Any, profile: Profile | None = None, templates: Sequence[Pod] | None = None
+    scenario: Scenario,
+    reward_fn: Any,
+    profile: Profile | None = None,
+    templates: Sequence[Pod] | None = None,
+    preempts: bool = False,
 ) -> list[str]:
-    """What keeps `scenario` (with `reward_fn`, the built scheduler `profile` and the workload's pod `templates`)
-    off the compiled engine: 'field: what' lines naming the scenario field; [] when the kernels cover everything
-    (``COVERAGE``)."""
+    """What keeps `scenario` (with `reward_fn`, the built scheduler `profile`, the workload's pod `templates`, and
+    whether its run can preempt, ``envs.simulator.may_preempt``) off the compiled engine: 'field: what' lines naming
+    the scenario field; [] when the kernels cover everything (``COVERAGE``)."""
     out = []
     if K is None:
         out.append("env.engine: numba is not installed")
@@ -90,6 +95,8 @@ def unsupported_features(
         out.append(
             f"env: observation features version {FEATURE_VERSION} (the kernels write {COVERAGE.feature_version})"
         )
+    if preempts and not COVERAGE.preemption:
+        out.append("simulation.preemption: PostFilter plugin DefaultPreemption (the kernels do not preempt)")
     f = scenario.failures
     if f.mtbf is not None or f.events:
         out.append("failures: node failures and recoveries")

@@ -157,13 +157,19 @@ class PodDisruptionBudget:
         if self.disruptions_allowed is not None:
             return self.disruptions_allowed
         selected = [p for p in pods if self.selects(p) and not p.is_terminal]
-        healthy = sum(1 for p in selected if p.node_name)
-        scale = len(selected) if expected is None else expected
+        return self.allowed_from_counts(len(selected), sum(1 for p in selected if p.node_name), expected)
+
+    def allowed_from_counts(self, selected: int, healthy: int, expected: int | None = None) -> int:
+        """``allowed`` from the number of pods the budget selects, how many of them are healthy, and the
+        controllers' scale (default: the selected pods); ``status.disruptionsAllowed`` when given."""
+        if self.disruptions_allowed is not None:
+            return self.disruptions_allowed
+        scale = selected if expected is None else expected
         if self.max_unavailable is not None:
             expected_count = scale
             desired = max(expected_count - self.max_unavailable.scaled(expected_count), 0)
         elif self.min_available is not None:
-            expected_count = scale if self.min_available.percent else len(selected)
+            expected_count = scale if self.min_available.percent else selected
             desired = self.min_available.scaled(expected_count)
         else:
             expected_count, desired = 0, 0

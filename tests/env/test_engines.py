@@ -418,3 +418,42 @@ def test_host_ports_leave_the_compiled_engine_and_pods_without_them_keep_it(tmp_
     plain = PodSchedulingEnv(scenario([manifest(f"web-{i}", None) for i in range(4)]))
     plain.reset(seed=0)
     assert plain.engine_name == "compiled"
+
+
+def test_a_scenario_that_preempts_leaves_the_compiled_engine(tmp_path):
+    """The kernels do not run DefaultPreemption: with `simulation.preemption` and pods of several priorities, `auto`
+    runs Python (which preempts: high-priority pods evict low ones) and `compiled` refuses, naming it; the same
+    pods without preemption, or with one priority, stay compiled."""
+
+    def scenario(priorities: tuple[int, int], preemption: bool) -> Path:
+        classes = [
+            {"name": "low", "weight": 3, "cpu": "8", "memory": "1Gi", "priority": priorities[0]},
+            {"name": "high", "weight": 1, "cpu": "8", "memory": "1Gi", "priority": priorities[1]},
+        ]
+        data = {
+            "name": "preempt",
+            "cluster": {"pools": [{"name": "n", "count": 2, "cpu": "8", "memory": "32Gi"}]},
+            "workload": {
+                "synthetic": {
+                    "num_pods": 30,
+                    "arrivals": {"process": "poisson", "rate": 0.01},
+                    "lifetime": {"distribution": "exponential", "mean": 3000},
+                    "classes": classes,
+                }
+            },
+            "simulation": {"preemption": preemption},
+        }
+        (tmp_path / "preempt.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+        return tmp_path / "preempt.yaml"
+
+    env = PodSchedulingEnv(scenario((1, 10), True))
+    play(env, 0)
+    assert env.engine_name == "python"
+    metrics = env.sim.summary()
+    assert metrics.preemptions > 0 and metrics.preemption_victims == metrics.preemptions
+    with pytest.raises(ConfigError, match=r"env\.engine.*simulation\.preemption: PostFilter plugin DefaultPreemption"):
+        PodSchedulingEnv(scenario((1, 10), True), env={"engine": "compiled"})
+    for path in (scenario((1, 10), False), scenario((5, 5), True)):
+        plain = PodSchedulingEnv(path)
+        plain.reset(seed=0)
+        assert plain.engine_name == "compiled"

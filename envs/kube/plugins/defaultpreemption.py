@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from envs.kube.disruption import PodDisruptionBudget
 from envs.kube.framework import (
@@ -49,6 +50,7 @@ ERR_NEVER = "not eligible due to preemptionPolicy=Never."
 ERR_TERMINATING = "not eligible due to a terminating pod on the nominated node."
 PREFIX = "preemption: "
 PRIORITY_OFFSET = 2**31  # math.MaxInt32 + 1, so that negative priorities sum sensibly
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -101,21 +103,22 @@ def terminating_by_preemption(pod: Pod) -> bool:
 
 
 def filter_pods_with_pdb_violation(
-    pods: Sequence[Pod], pdbs: Sequence[PodDisruptionBudget], allowed: Sequence[int]
-) -> tuple[list[Pod], list[Pod]]:
+    pods: Sequence[T], pdbs: Sequence[PodDisruptionBudget], allowed: Sequence[int], pod_of=lambda p: p
+) -> tuple[list[T], list[T]]:
     """(violating, non-violating) in the given order: a pod violates when evicting it (after the pods before it)
-    takes a budget that covers it below zero disruptions allowed."""
+    takes a budget that covers it below zero disruptions allowed. `pod_of` gives the Pod of an item."""
     left = list(allowed)
-    violating: list[Pod] = []
-    fine: list[Pod] = []
-    for pod in pods:
+    violating: list[T] = []
+    fine: list[T] = []
+    for item in pods:
+        pod = pod_of(item)
         violated = False
         for i, pdb in enumerate(pdbs):
             if pdb.covers(pod):
                 left[i] -= 1
                 if left[i] < 0:
                     violated = True
-        (violating if violated else fine).append(pod)
+        (violating if violated else fine).append(item)
     return violating, fine
 
 
