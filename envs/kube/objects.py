@@ -361,8 +361,8 @@ def _timestamp(r: _Reader, data: Mapping[str, Any], key: str, path: str) -> floa
     text = r.string(data, key, path)
     if not text:
         return None
-    try:
-        moment = datetime.fromisoformat(text)
+    try:  # Python 3.10's fromisoformat does not read a "Z" suffix
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
     except ValueError:
         raise r.error(f"{path}{key}", f"expected an RFC 3339 time such as 2026-01-02T03:04:05Z, got {text!r}") from None
     if moment.tzinfo is None:

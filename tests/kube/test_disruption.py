@@ -212,3 +212,12 @@ def test_a_malformed_preemption_policy_names_the_pod() -> None:
     p["spec"]["preemptionPolicy"] = "Always"
     with pytest.raises(KubeObjectError, match=r"Pod default/x.*spec\.preemptionPolicy"):
         parse_pod(p)
+
+
+def test_a_pods_start_time_is_read_and_a_malformed_one_named() -> None:
+    p = pod("x")
+    p["status"]["startTime"] = "1970-01-01T00:01:40Z"
+    assert parse_pod(p).start_time == 100.0
+    p["status"]["startTime"] = "yesterday"
+    with pytest.raises(KubeObjectError, match=r"Pod default/x.*status\.startTime.*RFC 3339"):
+        parse_pod(p)
