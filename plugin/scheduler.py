@@ -30,18 +30,22 @@ semantics (``envs.kube``, vectorised by ``envs.scheduling.VectorProfile``, the f
   ``FailedScheduling`` (Warning) with upstream's FitError message, recorded again only when it changes.
 * **Retries** an unschedulable pod when a node is added or changes, when a bound pod is deleted or
   finishes, when the pod itself changes, and every 5 minutes (PodMaxInUnschedulablePodsDuration).
+* **Preempts** when the profile enables DefaultPreemption and no node fits: ``envs.kube.preempt`` on the cached
+  nodes and pods (PodDisruptionBudgets listed through ``policy_api``, a PolicyV1Api) chooses the node and the
+  victims; the victims are deleted (a ``Preempted`` Event each) and the pod's ``status.nominatedNodeName`` is
+  set; the pod is retried when the deletions arrive.
 
 The FitError message follows ``pkg/scheduler/framework/types.go`` ``(*FitError).Error()`` (v1.35):
 ``"0/%v nodes are available:"``, then, when a PreFilter plugin rejected the pod,
 ``" <PreFilterMsg>."``; otherwise every reason of every node's Status is counted, the strings
 ``"<count> <reason>"`` are sorted (Go ``sort.Strings``: byte order, so "10 x" sorts before "2 y"), joined
-with ", " and appended as ``" <joined>."``. PostFilter (preemption) messages are not produced: this
-scheduler does not preempt. The Event message is cut to 1024 bytes with a " ..." suffix (truncateMessage,
+with ", " and appended as ``" <joined>."``, then DefaultPreemption's message when it does not help. The
+Event message is cut to 1024 bytes with a " ..." suffix (truncateMessage,
 NoteLengthLimit). With no nodes at all the message is upstream's ErrNoNodesAvailable, "no nodes available
 to schedule pods".
 
-Not done: preemption, pod status conditions (PodScheduled=False), leader election (run one replica),
-volume, port and inter-pod-affinity filters (not modelled by envs.kube; see the README).
+Not done: pod status conditions (PodScheduled=False), leader election (run one replica),
+volume and inter-pod-affinity filters (not modelled by envs.kube; see the README).
 
     python -m plugin.scheduler --model policy.onnx [--scheduler-name podgym-scheduler] [--in-cluster]
     python -m plugin.scheduler --policy kube-default --kubeconfig ~/.kube/config
@@ -66,6 +70,7 @@ from typing import Any
 
 import numpy as np
 
+import envs.kube as kube
 from envs.cluster import ClusterState, PodRequest
 from envs.kube.errors import KubeObjectError
 from envs.kube.framework import NO_NODES_AVAILABLE as NO_NODES_AVAILABLE  # upstream ErrNoNodesAvailable
@@ -207,6 +212,7 @@ class SecondaryScheduler:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         instance: str | None = None,
+        policy_api: Any = None,
     ):
         if tie_break not in ("random", "name"):
             raise ValueError(f"tie_break must be 'random' or 'name', got {tie_break!r}")
@@ -235,7 +241,18 @@ class SecondaryScheduler:
         self.unschedulable: dict[str, float] = {}  # uid -> since (clock)
         self._last_failure: dict[str, str] = {}
         self._assumed: dict[str, tuple[float, dict[str, Any]]] = {}
-        self.stats = {"scheduled": 0, "failed": 0, "bind_conflicts": 0, "bind_errors": 0}
+        self.stats = {
+            "scheduled": 0,
+            "failed": 0,
+            "bind_conflicts": 0,
+            "bind_errors": 0,
+            "preemptions": 0,
+            "preemption_victims": 0,
+        }
+        # PodDisruptionBudgets for preemption come from a PolicyV1Api (None: preemption honours none).
+        self.policy_api = policy_api
+        # The simulator's stream for the dry run's start (Simulator.reset: SeedSequence(seed).spawn(4)[3]).
+        self.preempt_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(4)[3])
         self.pending_selector = (
             f"spec.schedulerName={scheduler_name},spec.nodeName=,status.phase!=Succeeded,status.phase!=Failed"
         )
@@ -393,6 +410,8 @@ class SecondaryScheduler:
         """Filter, score, bind and record an Event for one pending pod."""
         uid, ref = pod_uid(pod), pod_ref(pod)
         node, message, request = self.select(pod)
+        if node is None and request is not None and self.profile.preemption is not None:
+            message = self._preempt(pod, message)
         if node is None:
             self.stats["failed"] += 1
             self.unschedulable[uid] = self._clock()
@@ -427,6 +446,57 @@ class SecondaryScheduler:
         self._event(pod, "FailedScheduling", message, "Warning", "Scheduling")
         log.warning("pod %s: %s", ref, message)
         return Outcome(ref, None, message, attempts)
+
+    def _list_pdbs(self) -> list[dict[str, Any]]:
+        if self.policy_api is None:
+            return []
+        try:
+            items, _ = self.list_all(self.policy_api.list_pod_disruption_budget_for_all_namespaces)
+        except Exception as exc:  # preemption then honours no budget, as it would with none in the cluster
+            log.warning("cannot list PodDisruptionBudgets: %s", exc)
+            return []
+        return items
+
+    def _preempt(self, pod: dict[str, Any], message: str) -> str:
+        """DefaultPreemption for `pod`, which fits nowhere (``kube.preempt`` on the cache's nodes and pods):
+        delete the victims (each gets a ``Preempted`` Event) and set the pod's ``status.nominatedNodeName``;
+        the pod is retried when the victims' deletions arrive. Returns the FailedScheduling message, with the
+        PostFilter's as kube-scheduler writes it."""
+        nodes = self.cache.node_objects()
+        if not nodes:
+            return message
+        pods = [p for p in self.cache.pod_objects() if _spec(p).get("nodeName")]
+        offset = int(self.preempt_rng.integers(len(nodes)))  # taken modulo the number of candidate nodes
+        try:
+            result = kube.preempt(pod, nodes, pods, pdbs=self._list_pdbs(), profile=self.profile, offset=offset)
+        except KubeObjectError as exc:  # e.g. the pod fits by kube's plugins but not by its GPU devices
+            log.info("no preemption for %s: %s", pod_ref(pod), exc)
+            return message
+        if result.nominated_node is None:
+            return f"{message} {result.message}." if result.message else message
+        meta = _meta(pod)
+        for victim in result.victims:
+            try:
+                _release(self.api.delete_namespaced_pod(victim.name, victim.namespace, _preload_content=False))
+            except Exception as exc:
+                if getattr(exc, "status", None) != 404:
+                    log.warning("cannot delete preemption victim %s: %s", victim.ref, exc)
+                    continue
+            self.stats["preemption_victims"] += 1
+            text = f"Preempted by pod {meta.get('uid', '')} on node {result.nominated_node}"
+            self._event(victim.raw, "Preempted", text, "Normal", "Preempting")
+        try:
+            body = {"status": {"nominatedNodeName": result.nominated_node}}
+            _release(
+                self.api.patch_namespaced_pod_status(
+                    meta.get("name", ""), meta.get("namespace", "default"), body, _preload_content=False
+                )
+            )
+        except Exception as exc:
+            log.warning("cannot nominate %s to %s: %s", pod_ref(pod), result.nominated_node, exc)
+        self.stats["preemptions"] += 1
+        log.info("pod %s preempts %d pod(s) on %s", pod_ref(pod), len(result.victims), result.nominated_node)
+        return message
 
     def _bind(self, pod: dict[str, Any], node: str) -> tuple[str, int, str]:
         """POST the Binding; ("bound" | "gone" | "error", attempts, detail). Retries 409/429/5xx with backoff."""
@@ -686,7 +756,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot load the Kubernetes client configuration: {exc}", file=sys.stderr)
         return 2
     scheduler = SecondaryScheduler(
-        client.CoreV1Api(), scorer, args.scheduler_name, profile, seed=args.seed, tie_break=args.tie_break
+        client.CoreV1Api(),
+        scorer,
+        args.scheduler_name,
+        profile,
+        seed=args.seed,
+        tie_break=args.tie_break,
+        policy_api=client.PolicyV1Api(),
     )
     with contextlib.suppress(KeyboardInterrupt):
         scheduler.run()
