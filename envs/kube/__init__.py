@@ -168,12 +168,13 @@ def preempt(
 def fit_error(pod: ObjectLike, nodes: Iterable[ObjectLike], pods: Iterable[ObjectLike] = (), **kwargs: Any) -> str:
     """The FailedScheduling message kube-scheduler records for a pod no node fits, its preemption outcome included
     ("0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims
-    found for incoming pod."); `kwargs` as for ``preempt``."""
+    found for incoming pod.."); `kwargs` as for ``preempt``; a profile without DefaultPreemption adds nothing."""
     p, infos = cluster(pod, nodes, pods)
     profile = kwargs.get("profile") or default_profile()
     statuses = run_filters(profile.filter_plugins, p, infos, {})
-    result = preempt(pod, nodes, pods, **kwargs)
-    return fit_error_message(len(infos), [statuses[n.name] for n in infos], post_filter_msg=result.message)
+    runs = profile.preemption is not None or kwargs.get("args") is not None  # a profile without PostFilter: none
+    message = preempt(pod, nodes, pods, **kwargs).message if runs else ""
+    return fit_error_message(len(infos), [statuses[n.name] for n in infos], post_filter_msg=message)
 
 
 def pod_requests(pod: ObjectLike, non_zero: bool = False) -> dict[str, int]:

@@ -400,3 +400,23 @@ def test_preempt(policy: str | None, nominated: str | None, victims: list[str]) 
     assert sorted(v.name for v in result.victims) == victims
     if policy == "Never":
         assert result.status.message == "preemption: not eligible due to preemptionPolicy=Never."
+
+
+def test_fit_error_carries_the_preemption_verdict_unless_the_profile_disables_it() -> None:
+    pods = [mkpod("p1", HIGH, "node1", LARGE)]
+    pod = mkpod("p", HIGH, req=VERY_LARGE)
+    nodes = [mknode("node1", VERY_LARGE)]
+    assert kube.fit_error(pod, nodes, pods) == (
+        "0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory. "
+        "preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.."
+    )
+    config = {
+        "apiVersion": "kubescheduler.config.k8s.io/v1",
+        "kind": "KubeSchedulerConfiguration",
+        "profiles": [{"plugins": {"postFilter": {"disabled": [{"name": "DefaultPreemption"}]}}}],
+    }
+    (profile,) = kube.parse_configuration(config)
+    assert profile.preemption is None
+    assert kube.fit_error(pod, nodes, pods, profile=profile) == (
+        "0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory."
+    )
