@@ -23,7 +23,7 @@ RUN := runs/quickstart-$(shell date +%Y%m%d-%H%M%S)
 SEEDS := 100 101 102 103 104 105 106 107 108 109
 
 run: setup
-	$(PY) -m envs.simulate
+	$(PY) -m podgym.envs.simulate
 	$(PY) train.py --run-dir $(RUN)
 	$(PY) evaluate.py --policies $(RUN) random round-robin kube-default best-fit fgd --scenarios default \
 		--seeds $(SEEDS) --workers 2 --out $(RUN)/evaluation

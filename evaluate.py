@@ -25,16 +25,16 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError
 
-from agents.eval_report import terminal_table, write_report
-from agents.evaluation import aggregate, check_scenario, resolve_policy, run_cell
-from agents.fgd_experiment import run_one
-from agents.fgd_report import write_report as write_fgd_report
-from agents.io import atomic_write_json
-from agents.progress import CountProgress
-from envs.data import data_file_exists, expand_data_dir, missing_file_error, trace_name
-from envs.kube.errors import ConfigError, KubeObjectError, from_validation_error
-from envs.workload._fields import StrictModel
-from policies import HEURISTICS
+from podgym.agents.eval_report import terminal_table, write_report
+from podgym.agents.evaluation import aggregate, check_scenario, resolve_policy, run_cell
+from podgym.agents.fgd_experiment import run_one
+from podgym.agents.fgd_report import write_report as write_fgd_report
+from podgym.agents.io import atomic_write_json
+from podgym.agents.progress import CountProgress
+from podgym.envs.data import data_file_exists, expand_data_dir, missing_file_error, trace_name
+from podgym.envs.kube.errors import ConfigError, KubeObjectError, from_validation_error
+from podgym.envs.workload._fields import StrictModel
+from podgym.policies import HEURISTICS
 
 
 class PoliciesConfig(StrictModel):

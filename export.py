@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 import torch as th
 
-from agents.io import atomic_write_bytes, atomic_write_json
-from agents.learned import load_scoring_net, resolve_model_path
-from agents.network import EncodeOneNet, HeadOneNet, NodeScoringNet, ScoreOneNet
-from envs.features import FEATURE_VERSION, NODE_FEATURES, NUM_NODE_FEATURES, NUM_POD_FEATURES, POD_FEATURES
-from envs.kube.errors import KubeObjectError
-from policies.onnx import ENCODER_FILE, HEAD_FILE, PARITY_TOLERANCE, POOLING, pool_context, valid_rows
+from podgym.agents.io import atomic_write_bytes, atomic_write_json
+from podgym.agents.learned import load_scoring_net, resolve_model_path
+from podgym.agents.network import EncodeOneNet, HeadOneNet, NodeScoringNet, ScoreOneNet
+from podgym.envs.features import FEATURE_VERSION, NODE_FEATURES, NUM_NODE_FEATURES, NUM_POD_FEATURES, POD_FEATURES
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.policies.onnx import ENCODER_FILE, HEAD_FILE, PARITY_TOLERANCE, POOLING, pool_context, valid_rows
 
 TOLERANCE = PARITY_TOLERANCE
 
@@ -255,7 +255,7 @@ def provenance(
 def fgd_experiment_summary(cells: list[dict], label: str) -> dict:
     """Per trace: each policy's GPU allocation at 100% and 130% arrived (mean, sample std, seeds), and the
     paired bootstrap difference of `label` to FGD over their shared seeds."""
-    from agents.evaluation import paired_difference_significant
+    from podgym.agents.evaluation import paired_difference_significant
 
     out: dict = {}
     for trace in sorted({c["trace"] for c in cells}):

@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from agents.io import atomic_write_text
-from agents.multiseed import train_seeds
-from agents.training import load_run_config, load_train_config, train, validate_inputs
-from envs.kube.errors import KubeObjectError
-from envs.simulate import parse_overrides
+from podgym.agents.io import atomic_write_text
+from podgym.agents.multiseed import train_seeds
+from podgym.agents.training import load_run_config, load_train_config, train, validate_inputs
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.simulate import parse_overrides
 
 
 def _from_set(exc: KubeObjectError, items: list[str]) -> KubeObjectError:

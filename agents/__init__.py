@@ -2,6 +2,6 @@
 evaluation and experiment drivers. The numpy-only heuristics live in ``policies`` (shared with plugin/);
 ``HEURISTICS`` and ``make_policy`` are re-exported here."""
 
-from policies import HEURISTICS, make_policy
+from podgym.policies import HEURISTICS, make_policy
 
 __all__ = ["HEURISTICS", "make_policy"]

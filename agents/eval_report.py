@@ -15,9 +15,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-from agents.eval_figures import Figure, figures, policy_colours
-from agents.evaluation import METRICS_FOR_TABLES
-from agents.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from podgym.agents.eval_figures import Figure, figures, policy_colours
+from podgym.agents.evaluation import METRICS_FOR_TABLES
+from podgym.agents.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 CSV_SKIP = ("curves",)
 HEADLINE = METRICS_FOR_TABLES[:6]  # objective, allocation, unscheduled pods, wait

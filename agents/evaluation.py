@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from envs.kube.errors import KubeObjectError
-from envs.kube.objects import CPU
-from envs.policy import KubeSchedulerPolicy
-from envs.rewards import RewardState, current_allocation, describe_objective, make_reward
-from envs.scenario import load_and_build, scenario_path
-from envs.simulator import Simulator
-from envs.workload.types import GPU_RESOURCE, MILLI_GPU
-from policies import HEURISTICS, make_policy
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.objects import CPU
+from podgym.envs.policy import KubeSchedulerPolicy
+from podgym.envs.rewards import RewardState, current_allocation, describe_objective, make_reward
+from podgym.envs.scenario import load_and_build, scenario_path
+from podgym.envs.simulator import Simulator
+from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
+from podgym.policies import HEURISTICS, make_policy
 
 CURVE_POINTS = 200
 HEATMAP_NODES = 48
@@ -51,7 +51,7 @@ def resolve_policy(ref: str) -> PolicySpec:
             raise KubeObjectError("ONNX model not found", source=ref)
         return PolicySpec(ref, "onnx")
     if path.exists():
-        from agents.learned import load_scoring_net
+        from podgym.agents.learned import load_scoring_net
 
         load_scoring_net(path)  # fails early on a missing or mismatched model
         return PolicySpec(ref, "learned")
@@ -71,10 +71,10 @@ def make_scorer(spec: PolicySpec):
     if spec.kind == "heuristic":
         return make_policy(spec.ref)
     if spec.kind == "learned":
-        from agents.learned import LearnedPolicy
+        from podgym.agents.learned import LearnedPolicy
 
         return LearnedPolicy.load(spec.ref)
-    from policies.onnx import OnnxPolicy
+    from podgym.policies.onnx import OnnxPolicy
 
     return OnnxPolicy(spec.ref)
 

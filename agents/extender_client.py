@@ -29,9 +29,9 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from envs.cluster import ClusterState, PodRequest
-from envs.kube.cycle import num_feasible_nodes_to_find
-from envs.workload.types import Workload
+from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.kube.cycle import num_feasible_nodes_to_find
+from podgym.envs.workload.types import Workload
 
 
 class _Http:

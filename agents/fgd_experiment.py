@@ -17,15 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from envs.data import trace_name
-from envs.fragmentation import FragmentationIndex, TypicalPods, typical_pods
-from envs.kube.profile import Profile, parse_configuration
-from envs.simulator import SimulationOptions, Simulator
-from envs.workload.openb import read_openb_cluster, read_openb_pods
-from envs.workload.ops import inflate_to_gpu
-from envs.workload.types import GPU_RESOURCE, MILLI_GPU
-from policies import HEURISTICS, make_policy
-from policies.fgd import FGDPolicy
+from podgym.envs.data import trace_name
+from podgym.envs.fragmentation import FragmentationIndex, TypicalPods, typical_pods
+from podgym.envs.kube.profile import Profile, parse_configuration
+from podgym.envs.simulator import SimulationOptions, Simulator
+from podgym.envs.workload.openb import read_openb_cluster, read_openb_pods
+from podgym.envs.workload.ops import inflate_to_gpu
+from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
+from podgym.policies import HEURISTICS, make_policy
+from podgym.policies.fgd import FGDPolicy
 
 PAPER_POLICIES = ("random", "dot-product", "gpu-clustering", "gpu-packing", "best-fit", "fgd")
 COLUMNS = tuple(range(131))
@@ -130,7 +130,7 @@ def run_one(nodes_csv: str | Path, pods_csv: str | Path, policy: str, seed: int,
     elif policy in HEURISTICS:
         scorer = make_policy(policy)
     else:  # a learned policy (run directory or model file) or an exported .onnx
-        from agents.evaluation import make_scorer, resolve_policy
+        from podgym.agents.evaluation import make_scorer, resolve_policy
 
         scorer = make_scorer(resolve_policy(policy))
     start = time.perf_counter()

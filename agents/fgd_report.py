@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.io import atomic_write_bytes, atomic_write_text
+from podgym.agents.io import atomic_write_bytes, atomic_write_text
 
 CSV_FIELDS = ("trace", "policy", "seed", "pods", "placed", "alloc_100", "alloc_130", "seconds")
 

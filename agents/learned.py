@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import torch as th
 
-from agents.network import NodeScoringNet, valid_rows
-from envs.cluster import ClusterState, PodRequest
-from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder, encode_candidates
-from envs.kube.errors import KubeObjectError
+from podgym.agents.network import NodeScoringNet, valid_rows
+from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder, encode_candidates
+from podgym.envs.kube.errors import KubeObjectError
 
 MODEL_FILES = ("best_model.zip", "final_model.zip", "checkpoints/latest.zip")
 

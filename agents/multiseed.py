@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from agents.evaluation import iqm_ci
-from agents.io import atomic_write_json
+from podgym.agents.evaluation import iqm_ci
+from podgym.agents.io import atomic_write_json
 
 
 def seed_dir(root: Path, seed: int) -> Path:
@@ -25,7 +25,7 @@ def seed_dir(root: Path, seed: int) -> Path:
 
 def _train_one(cfg_data: dict[str, Any], run_dir: str, resume: bool) -> str:
     """One training run in a fresh process (its own torch and numba state)."""
-    from agents.training import TrainConfig, train
+    from podgym.agents.training import TrainConfig, train
 
     cfg = TrainConfig.model_validate(cfg_data)
     return str(train(cfg, Path(run_dir), resume=resume, progress_bar=False))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch as th
 from torch import nn
 
-from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES
+from podgym.envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES
 
 
 def mlp(sizes: list[int], last_activation: bool = True) -> nn.Sequential:

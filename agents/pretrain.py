@@ -19,10 +19,10 @@ import torch as th
 from pydantic import Field, field_validator
 from torch import nn
 
-from agents import HEURISTICS, make_policy
-from agents.network import NodeScoringNet, valid_rows
-from envs.env import PodSchedulingEnv
-from envs.workload._fields import StrictModel
+from podgym.agents import HEURISTICS, make_policy
+from podgym.agents.network import NodeScoringNet, valid_rows
+from podgym.envs.env import PodSchedulingEnv
+from podgym.envs.workload._fields import StrictModel
 
 
 class DaggerConfig(StrictModel):

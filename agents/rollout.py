@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.env import PodSchedulingEnv
+from podgym.envs.env import PodSchedulingEnv
 
 Actor = Callable[[PodSchedulingEnv, dict[str, np.ndarray]], int]
 

@@ -17,7 +17,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-from agents.network import NodeScoringNet, valid_rows
+from podgym.agents.network import NodeScoringNet, valid_rows
 
 
 class NodeObservationExtractor(BaseFeaturesExtractor):

@@ -16,19 +16,19 @@ import yaml
 from pydantic import Field, ValidationError
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
-from agents.io import atomic_write_bytes, atomic_write_json, atomic_write_text
-from agents.pretrain import PretrainConfig, pretrain
-from agents.progress import TrainingProgress
-from agents.rollout import evaluate_actor, heuristic_actor
-from agents.sb3_policy import MaskableNodeScoringPolicy, NodeScoringPolicy, greedy_action
-from agents.vec_env import SB3VecEnv
-from envs.env import PodSchedulingEnv
-from envs.kube.errors import ConfigError, from_validation_error
-from envs.policy import KubeSchedulerPolicy
-from envs.scenario import load_scenario, set_override
-from envs.vector import PodSchedulingVectorEnv
-from envs.workload._fields import StrictModel
-from policies import make_policy
+from podgym.agents.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from podgym.agents.pretrain import PretrainConfig, pretrain
+from podgym.agents.progress import TrainingProgress
+from podgym.agents.rollout import evaluate_actor, heuristic_actor
+from podgym.agents.sb3_policy import MaskableNodeScoringPolicy, NodeScoringPolicy, greedy_action
+from podgym.agents.vec_env import SB3VecEnv
+from podgym.envs.env import PodSchedulingEnv
+from podgym.envs.kube.errors import ConfigError, from_validation_error
+from podgym.envs.policy import KubeSchedulerPolicy
+from podgym.envs.scenario import load_scenario, set_override
+from podgym.envs.vector import PodSchedulingVectorEnv
+from podgym.envs.workload._fields import StrictModel
+from podgym.policies import make_policy
 
 ALGOS = ("maskable_ppo", "ppo", "a2c")
 REPO = Path(__file__).resolve().parents[1]

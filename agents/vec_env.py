@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.vec_env import VecEnv
 
-from envs.env import PodSchedulingEnv
-from envs.vector import PodSchedulingVectorEnv, unbatch_info
+from podgym.envs.env import PodSchedulingEnv
+from podgym.envs.vector import PodSchedulingVectorEnv, unbatch_info
 
 
 class SB3VecEnv(VecEnv):

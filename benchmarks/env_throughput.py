@@ -26,8 +26,8 @@ import time  # noqa: E402
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 
-import envs  # noqa: E402, F401  (registers the environment)
-from envs.vector import PodSchedulingVectorEnv  # noqa: E402
+import podgym.envs as envs  # noqa: E402, F401  (registers the environment)
+from podgym.envs.vector import PodSchedulingVectorEnv  # noqa: E402
 
 # A 100-node cluster (80 cpu nodes, 20 GPU nodes) with the default workload scaled to its size.
 POOLS_100 = [

@@ -1,7 +1,7 @@
 """Prioritize latency and throughput of the scheduler extender at the Kubernetes scale limit.
 
 The cache holds 5,000 nodes (scheduler_perf's node-default: 4 cpu, 32Gi, 110 pods; hostname and zone
-labels) and 20,000 bound pods, loaded from files (``python -m plugin.serve --no-watch``). Each request is
+labels) and 20,000 bound pods, loaded from files (``python -m podgym.plugin.serve --no-watch``). Each request is
 what a nodeCacheCapable kube-scheduler sends: ExtenderArgs with a pending pod (three shapes, 100m/500Mi as
 scheduler_perf's pod-default among them) and 500 candidate NodeNames (numFeasibleNodesToFind at 5,000
 nodes), the window moving round-robin over the nodes as kube-scheduler's start index does.
@@ -110,8 +110,8 @@ def connect(port: int) -> http.client.HTTPConnection:
 
 
 def start_server(scorer: list[str], files: Path, port: int) -> subprocess.Popen:
-    """`python -m plugin.serve` on its own core (pinned before exec, so every thread it starts is pinned too)."""
-    cmd = [sys.executable, "-m", "plugin.serve", *scorer, "--no-watch", "--nodes", str(files / "nodes.json")]
+    """`python -m podgym.plugin.serve` on its own core (pinned before exec, so every thread it starts is pinned too)."""
+    cmd = [sys.executable, "-m", "podgym.plugin.serve", *scorer, "--no-watch", "--nodes", str(files / "nodes.json")]
     cmd += ["--pods", str(files / "pods.json"), "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     cmd += ["--cache-api"]
     log = open(files / f"server-{port}.log", "w+")  # noqa: SIM115 (closed with the process)
@@ -217,8 +217,8 @@ def onnx_model(directory: Path) -> Path:
     import torch as th
 
     sys.path.insert(0, str(REPO))
-    from agents.network import NodeScoringNet
-    from export import write_policy
+    from podgym.agents.network import NodeScoringNet
+    from podgym.agents.commands.export import write_policy
 
     th.manual_seed(0)
     path, _ = write_policy(NodeScoringNet(64).eval(), directory)

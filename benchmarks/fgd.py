@@ -21,15 +21,15 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from agents.fgd_experiment import PAPER_POLICIES, experiment_profile  # noqa: E402
-from envs.data import data_dir, data_file_exists  # noqa: E402
-from envs.fragmentation import typical_pods  # noqa: E402
-from envs.simulator import SimulationOptions, Simulator  # noqa: E402
-from envs.workload.openb import read_openb_cluster, read_openb_pods  # noqa: E402
-from envs.workload.ops import inflate_to_gpu  # noqa: E402
-from envs.workload.types import GPU_RESOURCE, MILLI_GPU  # noqa: E402
-from policies import make_policy  # noqa: E402
-from policies.fgd import FGDPolicy  # noqa: E402
+from podgym.agents.fgd_experiment import PAPER_POLICIES, experiment_profile  # noqa: E402
+from podgym.envs.data import data_dir, data_file_exists  # noqa: E402
+from podgym.envs.fragmentation import typical_pods  # noqa: E402
+from podgym.envs.simulator import SimulationOptions, Simulator  # noqa: E402
+from podgym.envs.workload.openb import read_openb_cluster, read_openb_pods  # noqa: E402
+from podgym.envs.workload.ops import inflate_to_gpu  # noqa: E402
+from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU  # noqa: E402
+from podgym.policies import make_policy  # noqa: E402
+from podgym.policies.fgd import FGDPolicy  # noqa: E402
 
 TARGETS = {"fgd": 10.0}
 DEFAULT_TARGET = 2.0

@@ -25,12 +25,12 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-import envs.kube as kube  # noqa: E402
-from envs.policy import KubeSchedulerPolicy  # noqa: E402
-from envs.simulator import SimulationOptions, Simulator  # noqa: E402
-from envs.workload.objects import workload_from_pods  # noqa: E402
-from envs.workload.ops import take  # noqa: E402
-from envs.workload.types import ClusterSource  # noqa: E402
+import podgym.envs.kube as kube  # noqa: E402
+from podgym.envs.policy import KubeSchedulerPolicy  # noqa: E402
+from podgym.envs.simulator import SimulationOptions, Simulator  # noqa: E402
+from podgym.envs.workload.objects import workload_from_pods  # noqa: E402
+from podgym.envs.workload.ops import take  # noqa: E402
+from podgym.envs.workload.types import ClusterSource  # noqa: E402
 
 UPSTREAM_THRESHOLD = 810  # pods/s, scheduler_perf SchedulingBasic/5000Nodes_50000Pods
 TARGET = 10 * UPSTREAM_THRESHOLD

@@ -58,9 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
 
-    from agents.sb3_policy import MaskableNodeScoringPolicy
-    from agents.vec_env import SB3VecEnv
-    from envs.vector import PodSchedulingVectorEnv
+    from podgym.agents.sb3_policy import MaskableNodeScoringPolicy
+    from podgym.agents.vec_env import SB3VecEnv
+    from podgym.envs.vector import PodSchedulingVectorEnv
 
     common = {"n_steps": args.n_steps, "batch_size": 256, "n_epochs": 4, "seed": 0, "device": "cpu", "verbose": 0}
     cartpole = PPO("MlpPolicy", make_vec_env("CartPole-v1", n_envs=args.n_envs, seed=0), **common)

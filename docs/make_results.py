@@ -28,8 +28,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agents.fgd_report import aggregate as fgd_aggregate  # noqa: E402
-from agents.io import atomic_write_text  # noqa: E402
+from podgym.agents.fgd_report import aggregate as fgd_aggregate  # noqa: E402
+from podgym.agents.io import atomic_write_text  # noqa: E402
 
 SEEDS = [str(s) for s in range(100, 110)]
 BASELINES = ["random", "round-robin", "kube-default", "best-fit", "fgd"]

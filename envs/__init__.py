@@ -12,4 +12,4 @@ except ImportError:  # the plugin image has no Gymnasium; nothing to register th
 ENV_ID = "podgym/PodScheduling-v0"
 
 if _gym is not None and ENV_ID not in _gym.registry:
-    _gym.register(id=ENV_ID, entry_point="envs.env:PodSchedulingEnv")
+    _gym.register(id=ENV_ID, entry_point="podgym.envs.env:PodSchedulingEnv")

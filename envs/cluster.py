@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.kube.objects import BIND_ALL_HOST_IP, CPU, EPHEMERAL_STORAGE, MEMORY, HostPort, Node, Pod, Taint, parse_node
-from envs.kube.resources import is_scalar_resource_name
-from envs.kube.validation import parse_int64
-from envs.workload.types import GPU_MODEL_LABEL, GPU_RESOURCE, MILLI_GPU, Workload
+from podgym.envs.kube.objects import BIND_ALL_HOST_IP, CPU, EPHEMERAL_STORAGE, MEMORY, HostPort, Node, Pod, Taint, parse_node
+from podgym.envs.kube.resources import is_scalar_resource_name
+from podgym.envs.kube.validation import parse_int64
+from podgym.envs.workload.types import GPU_MODEL_LABEL, GPU_RESOURCE, MILLI_GPU, Workload
 
 NATIVE_RESOURCES = (CPU, MEMORY, EPHEMERAL_STORAGE)
 

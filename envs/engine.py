@@ -13,11 +13,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder, simulation_context
-from envs.metrics import Summary
-from envs.rewards import RewardFn, RewardState, current_allocation
-from envs.scenario import BuiltScenario
-from envs.simulator import Simulator
+from podgym.envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder, simulation_context
+from podgym.envs.metrics import Summary
+from podgym.envs.rewards import RewardFn, RewardState, current_allocation
+from podgym.envs.scenario import BuiltScenario
+from podgym.envs.simulator import Simulator
 
 Observation = dict[str, np.ndarray]
 

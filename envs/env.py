@@ -11,16 +11,16 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from envs.engine import Engine, EpisodeSpec, PythonEngine
-from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES
-from envs.kube.errors import ConfigError, KubeObjectError
-from envs.kube.profile import Profile
-from envs.rewards import RewardFn, make_reward
-from envs.scenario import BuiltScenario, Scenario, build_scenario, load_scenario, require_pods
-from envs.simulator import Simulator, may_preempt
+from podgym.envs.engine import Engine, EpisodeSpec, PythonEngine
+from podgym.envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES
+from podgym.envs.kube.errors import ConfigError, KubeObjectError
+from podgym.envs.kube.profile import Profile
+from podgym.envs.rewards import RewardFn, make_reward
+from podgym.envs.scenario import BuiltScenario, Scenario, build_scenario, load_scenario, require_pods
+from podgym.envs.simulator import Simulator, may_preempt
 
 try:
-    from envs.compiled.engine import CompiledEpisode, unsupported_features
+    from podgym.envs.compiled.engine import CompiledEpisode, unsupported_features
 except ImportError:  # numba missing: the Python engine only
     CompiledEpisode = None
 
@@ -97,7 +97,7 @@ class PodSchedulingEnv(gym.Env):
     ## Example
     ```python
     import gymnasium as gym
-    import envs  # registers podgym/PodScheduling-v0
+    import podgym.envs as envs  # registers podgym/PodScheduling-v0
     env = gym.make("podgym/PodScheduling-v0", scenario="default")
     obs, info = env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step(int(np.flatnonzero(obs["action_mask"])[0]))
@@ -237,7 +237,7 @@ class PodSchedulingEnv(gym.Env):
     def render(self):
         if self.render_mode is None or self.sim is None:
             return None
-        from envs.viewer import render_ansi, render_rgb
+        from podgym.envs.viewer import render_ansi, render_rgb
 
         pod = self.sim.request(self.pod) if self.pod is not None else None
         if self.render_mode == "ansi":
@@ -253,7 +253,7 @@ class PodSchedulingEnv(gym.Env):
         raise KubeObjectError(
             f"scenario {self.scenario.name!r} (workload seed {workload_seed}): the episode has no decision to make: "
             f"none of its {pods} pod(s) fits any node before the episode ends (they stay pending; "
-            "`python -m envs.kube explain` says why a pod fits nowhere)",
+            "`python -m podgym.envs.kube explain` says why a pod fits nowhere)",
             obj="Scenario",
             field="workload",
             source=self._source,

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.cluster import ClusterState, PodRequest
-from envs.kube.objects import CPU, MEMORY
-from envs.workload.types import GPU_RESOURCE, MILLI_GPU
+from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.kube.objects import CPU, MEMORY
+from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
 FEATURE_VERSION = 2
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.cluster import ClusterState, PodRequest
-from envs.kube.objects import CPU
-from envs.workload.types import GPU_MODEL_LABEL, MILLI_GPU, Workload
+from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.kube.objects import CPU
+from podgym.envs.workload.types import GPU_MODEL_LABEL, MILLI_GPU, Workload
 
 POPULARITY = 0.95
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from envs.cluster import ClusterState
-from envs.kube.objects import CPU, MEMORY
-from envs.workload.types import GPU_RESOURCE, MILLI_GPU
+from podgym.envs.cluster import ClusterState
+from podgym.envs.kube.objects import CPU, MEMORY
+from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
 # Signals whose time integrals the recorder keeps (rewards are built on them).
 SIGNALS = ("cpu", "memory", "gpu", "pending", "active_nodes", "live_nodes", "imbalance_cpu", "fragmentation")

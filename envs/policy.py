@@ -12,10 +12,10 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from envs.cluster import ClusterState, PodRequest
-from envs.kube.cycle import num_feasible_nodes_to_find
-from envs.kube.profile import Profile, default_profile
-from envs.scheduling import VectorProfile
+from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.kube.cycle import num_feasible_nodes_to_find
+from podgym.envs.kube.profile import Profile, default_profile
+from podgym.envs.scheduling import VectorProfile
 
 
 @runtime_checkable

@@ -37,8 +37,8 @@ from typing import Literal, Protocol
 
 from pydantic import Field, model_validator
 
-from envs.metrics import SIGNALS
-from envs.workload._fields import StrictModel
+from podgym.envs.metrics import SIGNALS
+from podgym.envs.workload._fields import StrictModel
 
 # What an objective may read: each envs.metrics.SIGNALS integral up to the state's time, and the allocated share
 # of cpu and GPU at that time.

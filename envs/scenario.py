@@ -34,13 +34,13 @@ import numpy as np
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from envs.data import data_dir, expand_data_dir, resolve_data_file  # noqa: F401 - data_dir: part of this API
-from envs.kube.disruption import PodDisruptionBudget
-from envs.kube.errors import ConfigError, KubeObjectError, from_validation_error
-from envs.kube.profile import Profile, default_profile, load_profile
-from envs.rewards import RewardConfig
-from envs.simulator import Autoscaler, FailureModel, SimulationOptions
-from envs.workload import (
+from podgym.envs.data import data_dir, expand_data_dir, resolve_data_file  # noqa: F401 - data_dir: part of this API
+from podgym.envs.kube.disruption import PodDisruptionBudget
+from podgym.envs.kube.errors import ConfigError, KubeObjectError, from_validation_error
+from podgym.envs.kube.profile import Profile, default_profile, load_profile
+from podgym.envs.rewards import RewardConfig
+from podgym.envs.simulator import Autoscaler, FailureModel, SimulationOptions
+from podgym.envs.workload import (
     ClusterSource,
     NodePool,
     SyntheticWorkloadConfig,
@@ -52,11 +52,11 @@ from envs.workload import (
     read_openb_pods,
     workload_from_manifests,
 )
-from envs.workload._fields import StrictModel
-from envs.workload.openb import sample_nodes
-from envs.workload.ops import concat, inflate_to_gpu, sample_fraction, take
-from envs.workload.snapshot import pdbs_from_manifests
-from envs.workload.types import GPU_RESOURCE, MILLI_GPU
+from podgym.envs.workload._fields import StrictModel
+from podgym.envs.workload.openb import sample_nodes
+from podgym.envs.workload.ops import concat, inflate_to_gpu, sample_fraction, take
+from podgym.envs.workload.snapshot import pdbs_from_manifests
+from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "configs" / "scenarios"
 

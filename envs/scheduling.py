@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from envs.cluster import ClusterState, PodRequest
-from envs.kube.framework import UNSCHEDULABLE as CODE_UNSCHEDULABLE
-from envs.kube.framework import UNSCHEDULABLE_AND_UNRESOLVABLE as CODE_UNRESOLVABLE
-from envs.kube.framework import Check, Plugin, Status
-from envs.kube.objects import Pod
-from envs.kube.profile import Profile
+from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.kube.framework import UNSCHEDULABLE as CODE_UNSCHEDULABLE
+from podgym.envs.kube.framework import UNSCHEDULABLE_AND_UNRESOLVABLE as CODE_UNRESOLVABLE
+from podgym.envs.kube.framework import Check, Plugin, Status
+from podgym.envs.kube.objects import Pod
+from podgym.envs.kube.profile import Profile
 
 # Filter outcome per node: 0 fits, else the first failing plugin (in the profile's order).
 FITS = 0

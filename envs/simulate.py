@@ -1,9 +1,9 @@
-"""``python -m envs.simulate``: simulate a scenario with kube-scheduler and print its metrics.
+"""``python -m podgym.envs.simulate``: simulate a scenario with kube-scheduler and print its metrics.
 
 ::
 
-    python -m envs.simulate                                   # the built-in default scenario
-    python -m envs.simulate --scenario openb-small --seed 3 --set simulation.horizon=3600 --json
+    python -m podgym.envs.simulate                                   # the built-in default scenario
+    python -m podgym.envs.simulate --scenario openb-small --seed 3 --set simulation.horizon=3600 --json
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import time
 
 import yaml
 
-from envs.kube.errors import ConfigError, KubeObjectError
-from envs.metrics import Summary
-from envs.policy import KubeSchedulerPolicy
-from envs.scenario import available_scenarios, load_and_build
-from envs.simulator import Simulator
+from podgym.envs.kube.errors import ConfigError, KubeObjectError
+from podgym.envs.metrics import Summary
+from podgym.envs.policy import KubeSchedulerPolicy
+from podgym.envs.scenario import available_scenarios, load_and_build
+from podgym.envs.simulator import Simulator
 
 LABELS = {
     "pods_total": "pods arrived",
@@ -73,7 +73,7 @@ def format_summary(summary: Summary) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m envs.simulate", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m podgym.envs.simulate", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--scenario", default="default", help=f"a scenario name ({', '.join(available_scenarios())}) or a YAML path"
     )

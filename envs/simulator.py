@@ -28,20 +28,20 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from envs.cluster import ClusterState, PodRequest
-from envs.kube.disruption import PodDisruptionBudget
-from envs.kube.framework import UNSCHEDULABLE
-from envs.kube.plugins.defaultpreemption import (
+from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.kube.disruption import PodDisruptionBudget
+from podgym.envs.kube.framework import UNSCHEDULABLE
+from podgym.envs.kube.plugins.defaultpreemption import (
     Candidate,
     filter_pods_with_pdb_violation,
     pick_one_node_for_preemption,
 )
-from envs.kube.profile import Profile, default_profile
-from envs.metrics import MetricsRecorder, Summary
-from envs.policy import NodeScorer
-from envs.scheduling import FITS, VectorProfile
-from envs.unschedulable import UnschedulablePods
-from envs.workload.types import GPU_RESOURCE, ClusterSource, Workload
+from podgym.envs.kube.profile import Profile, default_profile
+from podgym.envs.metrics import MetricsRecorder, Summary
+from podgym.envs.policy import NodeScorer
+from podgym.envs.scheduling import FITS, VectorProfile
+from podgym.envs.unschedulable import UnschedulablePods
+from podgym.envs.workload.types import GPU_RESOURCE, ClusterSource, Workload
 
 ARRIVE, DEPART, FAIL, RECOVER, PROVISIONED, IDLE_CHECK = range(6)
 # pkg/scheduler/backend/queue: DefaultPodMaxInUnschedulablePodsDuration.

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.cluster import ClusterState, PodRequest
-from envs.kube.objects import Pod
-from envs.scheduling import FITS, VectorProfile
+from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.kube.objects import Pod
+from podgym.envs.scheduling import FITS, VectorProfile
 
 
 class UnschedulablePods:

@@ -25,11 +25,11 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from envs.env import PodSchedulingEnv
+from podgym.envs.env import PodSchedulingEnv
 
 try:
-    from envs.compiled import kernels
-    from envs.compiled.engine import CompiledEpisode
+    from podgym.envs.compiled import kernels
+    from podgym.envs.compiled.engine import CompiledEpisode
 except ImportError:  # numba missing: every env runs the Python engine
     kernels = CompiledEpisode = None
 

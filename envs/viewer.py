@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from envs.cluster import ClusterState, PodRequest
-from envs.kube.objects import CPU, MEMORY
-from envs.workload.types import GPU_RESOURCE, MILLI_GPU
+from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.kube.objects import CPU, MEMORY
+from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
 if TYPE_CHECKING:
-    from envs.simulator import Simulator
+    from podgym.envs.simulator import Simulator
 
 MAX_TEXT_NODES = 40  # nodes listed by render_ansi; the others are counted as hidden
 BAR_WIDTH = 10  # characters of an allocation bar

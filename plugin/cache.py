@@ -40,16 +40,16 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from envs.cluster import ClusterState, PodRequest
-from envs.kube import parse_nodes
-from envs.kube.dumps import pod_key
-from envs.kube.errors import KubeObjectError
-from envs.kube.objects import Node, Pod, parse_node, parse_pod
-from envs.kube.profile import Profile, default_profile
-from envs.scheduling import VectorProfile
-from envs.simulator import SimulationOptions
-from envs.workload.objects import workload_from_pods
-from envs.workload.types import GPU_RESOURCE, Workload, empty_workload
+from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.kube import parse_nodes
+from podgym.envs.kube.dumps import pod_key
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.objects import Node, Pod, parse_node, parse_pod
+from podgym.envs.kube.profile import Profile, default_profile
+from podgym.envs.scheduling import VectorProfile
+from podgym.envs.simulator import SimulationOptions
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.types import GPU_RESOURCE, Workload, empty_workload
 
 log = logging.getLogger("podgym.plugin.cache")
 

@@ -53,12 +53,12 @@ from typing import Any
 import numpy as np
 from fastapi import FastAPI, Request, Response
 
-from envs.cluster import ClusterState, PodRequest
-from envs.kube import parse_nodes
-from envs.kube.errors import KubeObjectError
-from envs.kube.framework import MAX_EXTENDER_PRIORITY, UNSCHEDULABLE_AND_UNRESOLVABLE
-from plugin.cache import ClusterCache, ClusterView
-from plugin.openapi import openapi_schema
+from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.kube import parse_nodes
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.framework import MAX_EXTENDER_PRIORITY, UNSCHEDULABLE_AND_UNRESOLVABLE
+from podgym.plugin.cache import ClusterCache, ClusterView
+from podgym.plugin.openapi import openapi_schema
 
 log = logging.getLogger("podgym.plugin.extender")
 
@@ -549,6 +549,6 @@ __all__ = [
 if __name__ == "__main__":  # the server's one entry point is plugin.serve; this module only defines the app
     import sys
 
-    from plugin.serve import main
+    from podgym.plugin.serve import main
 
     sys.exit(main())

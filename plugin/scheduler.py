@@ -47,8 +47,8 @@ to schedule pods".
 Not done: pod status conditions (PodScheduled=False), leader election (run one replica),
 volume and inter-pod-affinity filters (not modelled by envs.kube; see the README).
 
-    python -m plugin.scheduler --model policy.onnx [--scheduler-name podgym-scheduler] [--in-cluster]
-    python -m plugin.scheduler --policy kube-default --kubeconfig ~/.kube/config
+    python -m podgym.plugin.scheduler --model policy.onnx [--scheduler-name podgym-scheduler] [--in-cluster]
+    python -m podgym.plugin.scheduler --policy kube-default --kubeconfig ~/.kube/config
 """
 
 from __future__ import annotations
@@ -70,16 +70,16 @@ from typing import Any
 
 import numpy as np
 
-import envs.kube as kube
-from envs.cluster import ClusterState, PodRequest
-from envs.kube.errors import KubeObjectError
-from envs.kube.framework import NO_NODES_AVAILABLE as NO_NODES_AVAILABLE  # upstream ErrNoNodesAvailable
-from envs.kube.framework import SKIP, Status, fit_error_message
-from envs.kube.objects import parse_pod
-from envs.kube.profile import Profile, default_profile
-from envs.scheduling import VectorProfile
-from envs.simulator import sample_candidates
-from plugin.cache import ClusterCache, ClusterView
+import podgym.envs.kube as kube
+from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.framework import NO_NODES_AVAILABLE as NO_NODES_AVAILABLE  # upstream ErrNoNodesAvailable
+from podgym.envs.kube.framework import SKIP, Status, fit_error_message
+from podgym.envs.kube.objects import parse_pod
+from podgym.envs.kube.profile import Profile, default_profile
+from podgym.envs.scheduling import VectorProfile
+from podgym.envs.simulator import sample_candidates
+from podgym.plugin.cache import ClusterCache, ClusterView
 
 log = logging.getLogger("podgym.scheduler")
 
@@ -706,16 +706,16 @@ def _lines(resp: Any) -> Iterator[str]:
 def make_scorer(model: str | None, policy: str | None) -> Any:
     """An OnnxPolicy for `model`, or the heuristic `policy` (policies.make_policy)."""
     if model:
-        from policies.onnx import OnnxPolicy
+        from podgym.policies.onnx import OnnxPolicy
 
         return OnnxPolicy(model)
-    from policies import make_policy
+    from podgym.policies import make_policy
 
     return make_policy(policy or "kube-default")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m plugin.scheduler", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m podgym.plugin.scheduler", description=__doc__.split("\n")[0])
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", help="an exported policy (policy.onnx from export.py)")
     which.add_argument("--policy", help="a heuristic policy by name (policies.HEURISTICS), e.g. kube-default")
@@ -741,7 +741,7 @@ def main(argv: list[str] | None = None) -> int:
         scorer = make_scorer(args.model, args.policy)
         profile = None
         if args.config:
-            from envs.kube.profile import load_profile
+            from podgym.envs.kube.profile import load_profile
 
             profile = load_profile(args.config, scheduler_name=args.scheduler_name)
     except (KubeObjectError, ValueError) as exc:

@@ -1,10 +1,10 @@
-"""``python -m plugin.serve`` (or ``podgym-serve``): run the scheduler extender; ``--help`` lists the options.
+"""``python -m podgym.plugin.serve`` (or ``podgym-serve``): run the scheduler extender; ``--help`` lists the options.
 
 ::
 
-    python -m plugin.serve --model policy.onnx --port 8888                   # watch the cluster of ~/.kube/config
-    python -m plugin.serve --policy kube-default --in-cluster                # inside a pod (service account)
-    python -m plugin.serve --policy best-fit --no-watch --nodes nodes.json --pods pods.json
+    python -m podgym.plugin.serve --model policy.onnx --port 8888                   # watch the cluster of ~/.kube/config
+    python -m podgym.plugin.serve --policy kube-default --in-cluster                # inside a pod (service account)
+    python -m podgym.plugin.serve --policy best-fit --no-watch --nodes nodes.json --pods pods.json
 
 The scorer is an exported model (``--model``: policy.onnx from export.py) or a heuristic by name
 (``--policy``: see ``policies.HEURISTICS``). The cache of nodes and pods comes from the apiserver (list and
@@ -22,10 +22,10 @@ import logging
 import sys
 from typing import Any
 
-from envs.kube.dumps import read_dump
-from envs.kube.errors import KubeObjectError
-from plugin.cache import ClusterCache, KubeSource, load_kube_client
-from plugin.extender import MAX_EXTENDER_PRIORITY, SCORE_MAPPINGS, create_app
+from podgym.envs.kube.dumps import read_dump
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.plugin.cache import ClusterCache, KubeSource, load_kube_client
+from podgym.plugin.extender import MAX_EXTENDER_PRIORITY, SCORE_MAPPINGS, create_app
 
 log = logging.getLogger("podgym.plugin.serve")
 
@@ -33,10 +33,10 @@ log = logging.getLogger("podgym.plugin.serve")
 def load_scorer(model: str | None = None, policy: str | None = None) -> Any:
     """An OnnxPolicy for `model`, or the heuristic named `policy`."""
     if model:
-        from policies.onnx import OnnxPolicy
+        from podgym.policies.onnx import OnnxPolicy
 
         return OnnxPolicy(model)
-    from policies import make_policy
+    from podgym.policies import make_policy
 
     return make_policy(policy or "kube-default")
 
@@ -54,7 +54,7 @@ def build_cache(args: argparse.Namespace) -> ClusterCache:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m plugin.serve", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m podgym.plugin.serve", description=__doc__.split("\n")[0])
     scorer = parser.add_mutually_exclusive_group(required=True)
     scorer.add_argument("--model", help="an exported policy.onnx (export.py)")
     scorer.add_argument("--policy", help="a heuristic by name, e.g. kube-default, best-fit, fgd")

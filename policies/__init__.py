@@ -16,8 +16,8 @@ from typing import Any
 
 
 def _registry() -> dict[str, Callable[..., Any]]:
-    from policies import heuristics as h
-    from policies.fgd import FGDPolicy
+    from podgym.policies import heuristics as h
+    from podgym.policies.fgd import FGDPolicy
 
     return {
         "random": h.RandomPolicy,

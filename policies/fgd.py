@@ -18,10 +18,10 @@ from decimal import Context
 
 import numpy as np
 
-from envs.cluster import ClusterState, PodRequest
-from envs.fragmentation import FragmentationIndex, TypicalPods, typical_pods
-from envs.kube.objects import CPU
-from envs.workload.types import MILLI_GPU
+from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.fragmentation import FragmentationIndex, TypicalPods, typical_pods
+from podgym.envs.kube.objects import CPU
+from podgym.envs.workload.types import MILLI_GPU
 
 
 def _score_thresholds() -> np.ndarray:

@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from envs.cluster import ClusterState, PodRequest
-from envs.kube.objects import CPU, MEMORY
-from envs.kube.profile import API_VERSION, parse_configuration
-from envs.policy import KubeSchedulerPolicy
-from envs.workload.types import GPU_RESOURCE, MILLI_GPU
+from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.kube.objects import CPU, MEMORY
+from podgym.envs.kube.profile import API_VERSION, parse_configuration
+from podgym.envs.policy import KubeSchedulerPolicy
+from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
 MAX_SPEC_CPU = 128000  # the FGD simulator's MaxSpecCpu (milli-CPU)
 MAX_SPEC_GPU = 8000  # the FGD simulator's MaxSpecGpu (milli-GPU)

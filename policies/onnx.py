@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from envs.cluster import ClusterState, PodRequest
-from envs.features import (
+from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.features import (
     FEATURE_VERSION,
     NODE_FEATURES,
     NUM_NODE_FEATURES,
@@ -37,7 +37,7 @@ from envs.features import (
     encode_candidates,
     simulation_context,
 )
-from envs.kube.errors import KubeObjectError
+from podgym.envs.kube.errors import KubeObjectError
 
 ENCODER_FILE = "policy.encoder.onnx"
 HEAD_FILE = "policy.head.onnx"

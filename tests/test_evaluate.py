@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import evaluate
-from agents.evaluation import METRICS_FOR_TABLES, aggregate, bootstrap_ci, paired_difference_significant
+from podgym.agents.commands import evaluate
+from podgym.agents.evaluation import METRICS_FOR_TABLES, aggregate, bootstrap_ci, paired_difference_significant
 
 SHORT = "default"  # the cells below override nothing: a default episode takes well under a second
 
@@ -134,10 +134,10 @@ def test_kube_default_is_the_scenarios_profile(tmp_path):
     """evaluate.py's kube-default schedules with the scenario's scheduler config, as envs.simulate does."""
     import yaml
 
-    from agents.evaluation import run_cell
-    from envs.policy import KubeSchedulerPolicy
-    from envs.scenario import load_and_build, scenario_path
-    from envs.simulator import Simulator
+    from podgym.agents.evaluation import run_cell
+    from podgym.envs.policy import KubeSchedulerPolicy
+    from podgym.envs.scenario import load_and_build, scenario_path
+    from podgym.envs.simulator import Simulator
 
     data = Path(__file__).resolve().parent / "data"
     scenario = yaml.safe_load(scenario_path(SHORT).read_text())

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import evaluate
+from podgym.agents.commands import evaluate
 
 SAMPLE = Path(__file__).resolve().parent / "data" / "openb"
 NODES = str(SAMPLE / "nodes.csv")

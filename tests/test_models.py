@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.evaluation import run_cell
-from envs.features import FEATURE_VERSION, NODE_FEATURES, POD_FEATURES
-from policies.onnx import OnnxPolicy
+from podgym.agents.evaluation import run_cell
+from podgym.envs.features import FEATURE_VERSION, NODE_FEATURES, POD_FEATURES
+from podgym.policies.onnx import OnnxPolicy
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 SHIPPED = sorted(p.parent for p in MODELS.glob("*/policy.json"))

@@ -18,18 +18,18 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-import envs.kube as kube
-from agents import make_policy
-from envs.env import PodSchedulingEnv
-from envs.kube.dumps import read_dump
-from envs.kube.errors import KubeObjectError
-from envs.policy import KubeSchedulerPolicy
-from envs.scenario import load_and_build
-from envs.simulate import main as simulate_main
-from envs.simulator import Simulator
-from envs.workload import load_snapshot
-from plugin.cache import ClusterCache
-from plugin.extender import create_app
+import podgym.envs.kube as kube
+from podgym.agents import make_policy
+from podgym.envs.env import PodSchedulingEnv
+from podgym.envs.kube.dumps import read_dump
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.policy import KubeSchedulerPolicy
+from podgym.envs.scenario import load_and_build
+from podgym.envs.simulate import main as simulate_main
+from podgym.envs.simulator import Simulator
+from podgym.envs.workload import load_snapshot
+from podgym.plugin.cache import ClusterCache
+from podgym.plugin.extender import create_app
 
 DUMPS = Path(__file__).resolve().parent / "data" / "dumps"
 LAYOUTS = {
@@ -243,10 +243,10 @@ def test_only_unschedulable_pods(tmp_path):
 
 
 def test_serve_reads_every_layout(layout):
-    """`python -m plugin.serve --no-watch --nodes ... --pods ...` fills its cache from any layout, each pod once."""
+    """`python -m podgym.plugin.serve --no-watch --nodes ... --pods ...` fills its cache from any layout, each pod once."""
     from argparse import Namespace
 
-    from plugin.serve import build_cache
+    from podgym.plugin.serve import build_cache
 
     _, nodes, pods = layout
     cache = build_cache(Namespace(no_watch=True, nodes=nodes, pods=pods))
@@ -256,8 +256,8 @@ def test_serve_reads_every_layout(layout):
 
 
 def test_explain_command_line_on_a_dump(layout, tmp_path, capsys):
-    """`python -m envs.kube explain --pod P --nodes DUMP... [--pods ...]` counts each bound pod once."""
-    from envs.kube.__main__ import main as explain_main
+    """`python -m podgym.envs.kube explain --pod P --nodes DUMP... [--pods ...]` counts each bound pod once."""
+    from podgym.envs.kube.__main__ import main as explain_main
 
     _, nodes, pods = layout
     dump = read_dump(nodes, pods)

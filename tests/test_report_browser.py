@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import evaluate
+from podgym.agents.commands import evaluate
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
 pytestmark = pytest.mark.skipif(

@@ -2,6 +2,6 @@
 kernels, bit for bit the same as the Python engine on the scenarios it supports. ``COVERAGE`` declares what the
 kernels implement; ``unsupported_features`` says why a scenario is not supported."""
 
-from envs.compiled.engine import COVERAGE, CompiledEpisode, Coverage, unsupported_features
+from podgym.envs.compiled.engine import COVERAGE, CompiledEpisode, Coverage, unsupported_features
 
 __all__ = ["COVERAGE", "CompiledEpisode", "Coverage", "unsupported_features"]

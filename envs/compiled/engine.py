@@ -16,21 +16,21 @@ from typing import Any
 
 import numpy as np
 
-from envs.cluster import ClusterState, requested_resources
-from envs.engine import EpisodeSpec, Observation, PythonEngine
-from envs.features import FEATURE_VERSION, NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder
-from envs.kube.framework import Plugin
-from envs.kube.objects import CPU, MEMORY, Pod
-from envs.kube.profile import Profile
-from envs.metrics import SIGNALS, MetricsRecorder, Summary
-from envs.rewards import IntegralReward, RewardState
-from envs.scenario import Scenario
-from envs.scheduling import VectorProfile
-from envs.simulator import ARRIVE, Simulator, SimulatorState
-from envs.workload.types import GPU_RESOURCE
+from podgym.envs.cluster import ClusterState, requested_resources
+from podgym.envs.engine import EpisodeSpec, Observation, PythonEngine
+from podgym.envs.features import FEATURE_VERSION, NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder
+from podgym.envs.kube.framework import Plugin
+from podgym.envs.kube.objects import CPU, MEMORY, Pod
+from podgym.envs.kube.profile import Profile
+from podgym.envs.metrics import SIGNALS, MetricsRecorder, Summary
+from podgym.envs.rewards import IntegralReward, RewardState
+from podgym.envs.scenario import Scenario
+from podgym.envs.scheduling import VectorProfile
+from podgym.envs.simulator import ARRIVE, Simulator, SimulatorState
+from podgym.envs.workload.types import GPU_RESOURCE
 
 try:
-    from envs.compiled import kernels as K
+    from podgym.envs.compiled import kernels as K
 except ImportError:  # numba missing: every scenario runs on the Python engine
     K = None
 

@@ -559,7 +559,7 @@ def _np_sum(a, n):
 
 @njit(cache=True)
 def _node_imbalance(ib, col):
-    """envs.metrics.node_imbalance: np.std of requested/allocatable over live nodes that offer `col`."""
+    """podgym.envs.metrics.node_imbalance: np.std of requested/allocatable over live nodes that offer `col`."""
     n_nodes, oa, of = ib[N], ib[O_ALLOC], ib[O_FREE]
     x = np.empty(n_nodes)
     n = 0
@@ -579,7 +579,7 @@ def _node_imbalance(ib, col):
 
 @njit(cache=True)
 def _gpu_fragmentation(ib):
-    """envs.metrics.gpu_fragmentation over the live nodes."""
+    """podgym.envs.metrics.gpu_fragmentation over the live nodes."""
     total, partial = 0, 0
     ogf = ib[O_GFREE]
     for k in range(ib[N] * ib[G]):

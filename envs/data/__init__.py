@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import TextIO
 
-from envs.kube.errors import KubeObjectError
+from podgym.envs.kube.errors import KubeObjectError
 
 EMBEDDED_DATA_DIR = Path(__file__).resolve().parent
 DATA_ENV = "PODGYM_DATA"

@@ -3,7 +3,7 @@
 Objects are plain dicts exactly as ``kubectl get -o json`` gives them. The functions here are the
 object-level contract that the simulator, the heuristics and the plugin agree with::
 
-    import envs.kube as kube
+    import podgym.envs.kube as kube
     kube.filter(pod, nodes, pods, plugin="TaintToleration")
     # -> {node_name: None if it fits, else the upstream reason}
     kube.score(pod, nodes, pods, plugin="NodeResourcesFit",
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.kube.cycle import (
+from podgym.envs.kube.cycle import (
     Decision,
     NodeVerdict,
     num_feasible_nodes_to_find,
@@ -28,17 +28,17 @@ from envs.kube.cycle import (
     run_score_plugin,
     schedule_one,
 )
-from envs.kube.disruption import PodDisruptionBudget, parse_pdb, parse_pdbs
-from envs.kube.errors import KubeObjectError
-from envs.kube.framework import Status, fit_error_message
-from envs.kube.nodeinfo import NodeInfo, build_node_infos
-from envs.kube.objects import Node, Pod, parse_node, parse_pod
-from envs.kube.plugins import REGISTRY, new_plugin
-from envs.kube.plugins.defaultpreemption import Candidate, PreemptionResult
-from envs.kube.profile import Profile, default_profile, load_profile, parse_configuration
-from envs.kube.quantity import Quantity, parse_quantity
-from envs.kube.resources import NON_ZERO_DEFAULTS
-from envs.kube.resources import pod_requests as _pod_requests
+from podgym.envs.kube.disruption import PodDisruptionBudget, parse_pdb, parse_pdbs
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.framework import Status, fit_error_message
+from podgym.envs.kube.nodeinfo import NodeInfo, build_node_infos
+from podgym.envs.kube.objects import Node, Pod, parse_node, parse_pod
+from podgym.envs.kube.plugins import REGISTRY, new_plugin
+from podgym.envs.kube.plugins.defaultpreemption import Candidate, PreemptionResult
+from podgym.envs.kube.profile import Profile, default_profile, load_profile, parse_configuration
+from podgym.envs.kube.quantity import Quantity, parse_quantity
+from podgym.envs.kube.resources import NON_ZERO_DEFAULTS
+from podgym.envs.kube.resources import pod_requests as _pod_requests
 
 KUBERNETES_VERSION = "v1.35"
 

@@ -1,4 +1,4 @@
-"""Command line of envs.kube: ``python -m envs.kube explain --pod POD.yaml --nodes NODES.json``."""
+"""Command line of envs.kube: ``python -m podgym.envs.kube explain --pod POD.yaml --nodes NODES.json``."""
 
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
-import envs.kube as kube
-from envs.kube.dumps import read_dump
-from envs.kube.errors import KubeObjectError
-from envs.kube.explain import SAMPLES, as_items, load_objects, render, to_dict
-from envs.kube.profile import read_configuration
+import podgym.envs.kube as kube
+from podgym.envs.kube.dumps import read_dump
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.explain import SAMPLES, as_items, load_objects, render, to_dict
+from podgym.envs.kube.profile import read_configuration
 
 T = TypeVar("T")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m envs.kube",
+        prog="python -m podgym.envs.kube",
         description="Kubernetes scheduling semantics (kube-scheduler v1.35) on real objects, without a cluster.",
     )
     sub = parser.add_subparsers(dest="command", required=True)

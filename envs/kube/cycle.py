@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from envs.kube.framework import (
+from podgym.envs.kube.framework import (
     MAX_NODE_SCORE,
     MIN_NODE_SCORE,
     SKIP,
@@ -20,9 +20,9 @@ from envs.kube.framework import (
     Status,
     prefilter_reason,
 )
-from envs.kube.nodeinfo import NodeInfo
-from envs.kube.objects import Pod
-from envs.kube.profile import Profile
+from podgym.envs.kube.nodeinfo import NodeInfo
+from podgym.envs.kube.objects import Pod
+from podgym.envs.kube.profile import Profile
 
 MIN_FEASIBLE_NODES_TO_FIND = 100
 MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from envs.kube.errors import KubeObjectError
-from envs.kube.objects import INT32, Pod, SelectorRequirement, _object_name, _Reader
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.objects import INT32, Pod, SelectorRequirement, _object_name, _Reader
 
 LABEL_SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 _PERCENT = re.compile(r"^([0-9]+)%$")

@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from envs.kube.errors import KubeObjectError
+from podgym.envs.kube.errors import KubeObjectError
 
 SUFFIXES = (".json", ".yaml", ".yml")
 KINDS = ("Node", "Pod")

@@ -1,4 +1,4 @@
-"""`python -m envs.kube explain`: why kube-scheduler would place a pod where it does, without a cluster.
+"""`python -m podgym.envs.kube explain`: why kube-scheduler would place a pod where it does, without a cluster.
 
 Prints, per node, the Filter verdict with its reason, each Score plugin's normalised score, the
 weighted total, and the node kube-scheduler would pick, much as kube-scheduler-simulator's
@@ -13,13 +13,13 @@ from typing import Any
 
 import yaml
 
-from envs.kube.cycle import Decision
-from envs.kube.errors import KubeObjectError
-from envs.kube.framework import MAX_NODE_SCORE, fit_error_message
-from envs.kube.objects import CPU
-from envs.kube.plugins.defaultpreemption import PreemptionResult
-from envs.kube.profile import Profile
-from envs.kube.resources import NON_ZERO_DEFAULTS, pod_requests
+from podgym.envs.kube.cycle import Decision
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.framework import MAX_NODE_SCORE, fit_error_message
+from podgym.envs.kube.objects import CPU
+from podgym.envs.kube.plugins.defaultpreemption import PreemptionResult
+from podgym.envs.kube.profile import Profile
+from podgym.envs.kube.resources import NON_ZERO_DEFAULTS, pod_requests
 
 SAMPLES = Path(__file__).parent / "samples"
 

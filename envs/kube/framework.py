@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from envs.kube.nodeinfo import NodeInfo
-from envs.kube.objects import Pod
+from podgym.envs.kube.nodeinfo import NodeInfo
+from podgym.envs.kube.objects import Pod
 
 if TYPE_CHECKING:
-    from envs.cluster import ClusterState, PodRequest
+    from podgym.envs.cluster import ClusterState, PodRequest
 
 MAX_NODE_SCORE = 100
 MIN_NODE_SCORE = 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from envs.kube.objects import CPU, MEMORY, HostPort, Node, Pod, ResourceList
-from envs.kube.resources import non_zero_requests, pod_requests
+from podgym.envs.kube.objects import CPU, MEMORY, HostPort, Node, Pod, ResourceList
+from podgym.envs.kube.resources import non_zero_requests, pod_requests
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from envs.kube.errors import KubeObjectError
-from envs.kube.quantity import parse_quantity
-from envs.kube.validation import parse_decimal_integer
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.quantity import parse_quantity
+from podgym.envs.kube.validation import parse_decimal_integer
 
 CPU = "cpu"
 MEMORY = "memory"

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from envs.kube.errors import KubeObjectError
-from envs.kube.objects import PREEMPTION_POLICIES, _object_name, _Reader
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.objects import PREEMPTION_POLICIES, _object_name, _Reader
 
 HIGHEST_USER_DEFINABLE_PRIORITY = 1_000_000_000
 SYSTEM_CLASSES = {"system-cluster-critical": 2_000_000_000, "system-node-critical": 2_000_001_000}

@@ -16,9 +16,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from envs.kube.errors import ConfigError, KubeObjectError, from_validation_error
-from envs.kube.framework import Plugin
-from envs.kube.plugins import POST_FILTER, REGISTRY, UNMODELED, new_plugin
+from podgym.envs.kube.errors import ConfigError, KubeObjectError, from_validation_error
+from podgym.envs.kube.framework import Plugin
+from podgym.envs.kube.plugins import POST_FILTER, REGISTRY, UNMODELED, new_plugin
 
 API_VERSION = "kubescheduler.config.k8s.io/v1"
 DEFAULT_SCHEDULER_NAME = "default-scheduler"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from envs.kube.objects import CPU, MEMORY, Container, Pod, ResourceList
+from podgym.envs.kube.objects import CPU, MEMORY, Container, Pod, ResourceList
 
 # pkg/scheduler/util/pod_resources.go: used for scoring when a container sets no cpu/memory request.
 DEFAULT_MILLI_CPU_REQUEST = 100

@@ -7,17 +7,17 @@ function of its config and seed; files are read in file order.
 
 ::
 
-    from envs.workload import generate, nodes_from_pools, read_openb_pods, read_snapshot
+    from podgym.envs.workload import generate, nodes_from_pools, read_openb_pods, read_snapshot
     pods = generate({"num_pods": 1000, "arrivals": {"process": "poisson", "rate": 2.0},
                      "classes": [{"name": "web", "cpu": "500m", "memory": "1Gi"}]}, seed=0)
     nodes = nodes_from_pools([{"name": "cpu", "count": 4, "cpu": "8", "memory": "32Gi"}])
 """
 
-from envs.workload.objects import gpu_ask, template_of, workload_from_pods
-from envs.workload.openb import gpu_spec_tokens, read_openb_cluster, read_openb_nodes, read_openb_pods
-from envs.workload.ops import sort_by_arrival, take
-from envs.workload.pools import NodePool, cluster_from_pools, nodes_from_pools
-from envs.workload.snapshot import (
+from podgym.envs.workload.objects import gpu_ask, template_of, workload_from_pods
+from podgym.envs.workload.openb import gpu_spec_tokens, read_openb_cluster, read_openb_nodes, read_openb_pods
+from podgym.envs.workload.ops import sort_by_arrival, take
+from podgym.envs.workload.pools import NodePool, cluster_from_pools, nodes_from_pools
+from podgym.envs.workload.snapshot import (
     Snapshot,
     load_documents,
     load_snapshot,
@@ -26,7 +26,7 @@ from envs.workload.snapshot import (
     snapshot_from_objects,
     workload_from_manifests,
 )
-from envs.workload.synthetic import (
+from podgym.envs.workload.synthetic import (
     DiurnalArrivals,
     ExponentialLifetime,
     FixedLifetime,
@@ -38,7 +38,7 @@ from envs.workload.synthetic import (
     arrival_times,
     generate,
 )
-from envs.workload.types import (
+from podgym.envs.workload.types import (
     GPU_COUNT_ANNOTATION,
     GPU_MILLI_ANNOTATION,
     GPU_MODEL_LABEL,

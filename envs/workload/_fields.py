@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
-from envs.kube.quantity import parse_quantity
-from envs.kube.validation import label_value_error, qualified_name_error
+from podgym.envs.kube.quantity import parse_quantity
+from podgym.envs.kube.validation import label_value_error, qualified_name_error
 
 
 def _quantity_text(value: object) -> object:

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from envs.kube.errors import KubeObjectError
-from envs.kube.objects import CPU, MEMORY, Pod, parse_pod
-from envs.kube.resources import non_zero_requests, pod_requests
-from envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_RESOURCE, MILLI_GPU, Workload
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.objects import CPU, MEMORY, Pod, parse_pod
+from podgym.envs.kube.resources import non_zero_requests, pod_requests
+from podgym.envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_RESOURCE, MILLI_GPU, Workload
 
 # Everything of a Pod that scheduling reads, except its requests: pods that agree on these share a template.
 _PER_POD_FIELDS = ("containers", "initContainers", "overhead", "resources", "nodeName")

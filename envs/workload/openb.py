@@ -33,12 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from envs.data import open_data_file
-from envs.kube import parse_nodes
-from envs.kube.errors import KubeObjectError
-from envs.kube.objects import CPU, MEMORY, PODS, parse_pod
-from envs.workload.objects import template_of
-from envs.workload.types import GPU_MODEL_LABEL, GPU_RESOURCE, MILLI_GPU, ClusterSource, Workload
+from podgym.envs.data import open_data_file
+from podgym.envs.kube import parse_nodes
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.objects import CPU, MEMORY, PODS, parse_pod
+from podgym.envs.workload.objects import template_of
+from podgym.envs.workload.types import GPU_MODEL_LABEL, GPU_RESOURCE, MILLI_GPU, ClusterSource, Workload
 
 NODE_COLUMNS = ("sn", "cpu_milli", "memory_mib", "gpu", "model")
 POD_COLUMNS = ("name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from envs.workload.types import Workload
+from podgym.envs.workload.types import Workload
 
 
 def take(workload: Workload, indices: Sequence[int] | np.ndarray, names: Sequence[str] | None = None) -> Workload:

@@ -23,11 +23,11 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from envs.kube import parse_nodes
-from envs.kube.objects import CPU, EPHEMERAL_STORAGE, MEMORY, PODS
-from envs.kube.validation import label_value_error
-from envs.workload._fields import Labels, Quantity, StrictModel, TaintSpec
-from envs.workload.types import GPU_MODEL_LABEL, GPU_RESOURCE, ClusterSource
+from podgym.envs.kube import parse_nodes
+from podgym.envs.kube.objects import CPU, EPHEMERAL_STORAGE, MEMORY, PODS
+from podgym.envs.kube.validation import label_value_error
+from podgym.envs.workload._fields import Labels, Quantity, StrictModel, TaintSpec
+from podgym.envs.workload.types import GPU_MODEL_LABEL, GPU_RESOURCE, ClusterSource
 
 HOSTNAME_LABEL = "kubernetes.io/hostname"
 OS_LABEL = "kubernetes.io/os"

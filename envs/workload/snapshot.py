@@ -31,14 +31,14 @@ from typing import Any
 
 import yaml
 
-from envs.kube import parse_nodes
-from envs.kube.disruption import PodDisruptionBudget, parse_pdb, parse_pdbs
-from envs.kube.dumps import POLICY_KINDS, read_dump
-from envs.kube.errors import KubeObjectError
-from envs.kube.objects import Pod, parse_pod
-from envs.kube.priority import priority_classes, resolve_priority
-from envs.workload.objects import workload_from_pods
-from envs.workload.types import ClusterSource, Workload
+from podgym.envs.kube import parse_nodes
+from podgym.envs.kube.disruption import PodDisruptionBudget, parse_pdb, parse_pdbs
+from podgym.envs.kube.dumps import POLICY_KINDS, read_dump
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.objects import Pod, parse_pod
+from podgym.envs.kube.priority import priority_classes, resolve_priority
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.types import ClusterSource, Workload
 
 WORKLOAD_KINDS = ("Pod", "Deployment", "ReplicaSet", "StatefulSet", "Job")
 

@@ -35,11 +35,11 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
-from envs.kube.objects import CPU, EPHEMERAL_STORAGE, MEMORY
-from envs.workload._fields import Labels, Quantity, StrictModel, TolerationSpec
-from envs.workload.objects import workload_from_pods
-from envs.workload.ops import take
-from envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_RESOURCE, MILLI_GPU, Workload
+from podgym.envs.kube.objects import CPU, EPHEMERAL_STORAGE, MEMORY
+from podgym.envs.workload._fields import Labels, Quantity, StrictModel, TolerationSpec
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.ops import take
+from podgym.envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_RESOURCE, MILLI_GPU, Workload
 
 CLASS_LABEL = "podgym.io/class"
 MAX_PODS = 20_000_000

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from envs.kube.objects import CPU, MEMORY, Node, Pod
+from podgym.envs.kube.objects import CPU, MEMORY, Node, Pod
 
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_MODEL_LABEL = "nvidia.com/gpu.product"

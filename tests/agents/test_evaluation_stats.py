@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from agents.evaluation import aggregate, bootstrap_ci, paired_difference_significant
+from podgym.agents.evaluation import aggregate, bootstrap_ci, paired_difference_significant
 
 Z95, Z90 = 1.959964, 1.644854
 

@@ -9,13 +9,13 @@ import warnings
 import numpy as np
 import pytest
 
-from agents.fgd_experiment import experiment_profile
-from envs.kube import parse_nodes
-from envs.simulator import SimulationOptions, Simulator
-from envs.workload.objects import workload_from_pods
-from envs.workload.types import ClusterSource
-from policies import make_policy
-from policies.fgd import FGDPolicy, fgd_score
+from podgym.agents.fgd_experiment import experiment_profile
+from podgym.envs.kube import parse_nodes
+from podgym.envs.simulator import SimulationOptions, Simulator
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.types import ClusterSource
+from podgym.policies import make_policy
+from podgym.policies.fgd import FGDPolicy, fgd_score
 from tests.agents.test_fragmentation import cpu_pod, gnode, share_pod, typical, whole_pod
 
 # ---- fgd_score ---------------------------------------------------------------------------------------------------

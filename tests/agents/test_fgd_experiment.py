@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents.fgd_experiment import COLUMNS, PAPER_POLICIES, bucket, experiment_profile, run_one
-from envs.scenario import data_dir
-from envs.workload.objects import workload_from_pods
-from envs.workload.ops import inflate_to_gpu
+from podgym.agents.fgd_experiment import COLUMNS, PAPER_POLICIES, bucket, experiment_profile, run_one
+from podgym.envs.scenario import data_dir
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.ops import inflate_to_gpu
 from tests.agents.test_fragmentation import cpu_pod, share_pod, whole_pod
 
 ROOT = Path(__file__).resolve().parents[2]

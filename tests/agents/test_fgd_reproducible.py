@@ -20,11 +20,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from envs.kube.objects import CPU
-from envs.scenario import load_and_build
-from envs.simulator import Simulator
-from envs.workload.types import MILLI_GPU
-from policies.fgd import SCORE_THRESHOLDS, FGDPolicy, score_of_decrease
+from podgym.envs.kube.objects import CPU
+from podgym.envs.scenario import load_and_build
+from podgym.envs.simulator import Simulator
+from podgym.envs.workload.types import MILLI_GPU
+from podgym.policies.fgd import SCORE_THRESHOLDS, FGDPolicy, score_of_decrease
 
 DEC = Context(prec=50)
 
@@ -141,7 +141,7 @@ def test_score_thresholds_are_the_truncated_sigmoid():
 
 def test_fragmentation_sums_are_exact_in_any_order():
     # F_n is an integer numerator over the total weight: summing the types in any order gives the same bits.
-    from envs.fragmentation import TypicalPods
+    from podgym.envs.fragmentation import TypicalPods
 
     rng = np.random.default_rng(0)
     weight = rng.integers(1, 10_000, 40)

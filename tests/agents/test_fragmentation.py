@@ -16,13 +16,13 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from envs.cluster import ClusterState
-from envs.data import data_dir, open_data_file
-from envs.fragmentation import FragmentationIndex, TypicalPods, typical_pods
-from envs.kube.objects import CPU
-from envs.workload.objects import workload_from_pods
-from envs.workload.openb import read_openb_cluster, read_openb_pods
-from envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_MODEL_LABEL
+from podgym.envs.cluster import ClusterState
+from podgym.envs.data import data_dir, open_data_file
+from podgym.envs.fragmentation import FragmentationIndex, TypicalPods, typical_pods
+from podgym.envs.kube.objects import CPU
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.openb import read_openb_cluster, read_openb_pods
+from podgym.envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_MODEL_LABEL
 from tests.kube.builders import node, pod
 
 OPENB = data_dir() / "openb" / "csv"

@@ -10,14 +10,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from envs.cluster import ClusterState, PodRequest
-from envs.kube import parse_nodes
-from envs.policy import KubeSchedulerPolicy, NodeScorer
-from envs.simulator import SimulationOptions, Simulator
-from envs.workload.objects import workload_from_pods
-from envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_MODEL_LABEL, ClusterSource
-from policies import HEURISTICS, make_policy
-from policies.heuristics import (
+from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.kube import parse_nodes
+from podgym.envs.policy import KubeSchedulerPolicy, NodeScorer
+from podgym.envs.simulator import SimulationOptions, Simulator
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_MODEL_LABEL, ClusterSource
+from podgym.policies import HEURISTICS, make_policy
+from podgym.policies.heuristics import (
     BestFitPolicy,
     DotProductPolicy,
     FirstFitPolicy,

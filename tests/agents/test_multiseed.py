@@ -9,8 +9,8 @@ import pytest
 import torch as th
 import yaml
 
-import train
-from agents.evaluation import iqm, iqm_ci
+from podgym.agents.commands import train
+from podgym.agents.evaluation import iqm, iqm_ci
 from tests.agents.test_training import SMALL, policy_state, sets
 
 

@@ -15,16 +15,16 @@ import torch as th
 from sb3_contrib import MaskablePPO
 from stable_baselines3 import A2C, PPO
 
-from agents.learned import LearnedPolicy, load_scoring_net
-from agents.network import EncodeOneNet, HeadOneNet, NodeScoringNet, ScoreOneNet, valid_rows
-from agents.sb3_policy import MaskableNodeScoringPolicy, NodeScoringPolicy, greedy_action
-from agents.vec_env import SB3VecEnv
-from envs.env import PodSchedulingEnv
-from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES
-from envs.kube.errors import KubeObjectError
-from envs.scenario import load_and_build
-from envs.simulator import Simulator
-from envs.vector import PodSchedulingVectorEnv
+from podgym.agents.learned import LearnedPolicy, load_scoring_net
+from podgym.agents.network import EncodeOneNet, HeadOneNet, NodeScoringNet, ScoreOneNet, valid_rows
+from podgym.agents.sb3_policy import MaskableNodeScoringPolicy, NodeScoringPolicy, greedy_action
+from podgym.agents.vec_env import SB3VecEnv
+from podgym.envs.env import PodSchedulingEnv
+from podgym.envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.scenario import load_and_build
+from podgym.envs.simulator import Simulator
+from podgym.envs.vector import PodSchedulingVectorEnv
 
 SHORT = {"simulation.horizon": 1800}
 DEFAULT_NODES = 24  # configs/scenarios/default.yaml
@@ -275,8 +275,8 @@ def test_learned_policy_scores_what_the_trained_network_sees_in_the_env(saved_mo
 def test_exported_policy_scores_as_the_learned_one(saved_model, tmp_path):
     """export.py on a trained model writes policy.onnx, its parts and policy.json; the plugin's OnnxPolicy, on
     the parts, scores as LearnedPolicy (torch) along an episode, uncached and cached."""
-    from export import main
-    from policies.onnx import OnnxPolicy
+    from podgym.agents.commands.export import main
+    from podgym.policies.onnx import OnnxPolicy
 
     path, _ = saved_model
     assert main([str(path), "--out", str(tmp_path)]) == 0

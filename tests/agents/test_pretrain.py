@@ -11,14 +11,14 @@ import pytest
 import torch as th
 import yaml
 
-import train
-from agents import make_policy
-from agents.network import NodeScoringNet
-from agents.pretrain import Demonstrations, PretrainConfig, collect, greedy, pretrain
-from agents.rollout import evaluate_actor, heuristic_actor
-from agents.training import load_train_config
-from envs.env import PodSchedulingEnv
-from envs.kube.errors import KubeObjectError
+from podgym.agents.commands import train
+from podgym.agents import make_policy
+from podgym.agents.network import NodeScoringNet
+from podgym.agents.pretrain import Demonstrations, PretrainConfig, collect, greedy, pretrain
+from podgym.agents.rollout import evaluate_actor, heuristic_actor
+from podgym.agents.training import load_train_config
+from podgym.envs.env import PodSchedulingEnv
+from podgym.envs.kube.errors import KubeObjectError
 
 # An hour of the default scenario at twice its arrival rate (about 540 pods): busy enough that placement matters.
 SMALL_SCENARIO = {

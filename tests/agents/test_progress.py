@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-import evaluate
-import train
-from agents.progress import CountProgress, TrainingProgress
+from podgym.agents.commands import evaluate
+from podgym.agents.commands import train
+from podgym.agents.progress import CountProgress, TrainingProgress
 
 TINY = (
     "eval.every=100000",

@@ -22,17 +22,17 @@ import torch as th
 import yaml
 from sb3_contrib import MaskablePPO
 
-import agents.training as training
-import train
-from agents.rollout import evaluate_actor, heuristic_actor
-from agents.sb3_policy import greedy_action
-from agents.training import TrainConfig, build_model, load_run_config, load_train_config
-from agents.vec_env import SB3VecEnv
-from envs.env import PodSchedulingEnv
-from envs.kube.errors import KubeObjectError
-from envs.scenario import available_scenarios
-from envs.vector import PodSchedulingVectorEnv
-from policies import HEURISTICS, make_policy
+import podgym.agents.training as training
+from podgym.agents.commands import train
+from podgym.agents.rollout import evaluate_actor, heuristic_actor
+from podgym.agents.sb3_policy import greedy_action
+from podgym.agents.training import TrainConfig, build_model, load_run_config, load_train_config
+from podgym.agents.vec_env import SB3VecEnv
+from podgym.envs.env import PodSchedulingEnv
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.scenario import available_scenarios
+from podgym.envs.vector import PodSchedulingVectorEnv
+from podgym.policies import HEURISTICS, make_policy
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_NAME = re.compile(r"^default__maskable_ppo__0__\d{8}-\d{6}$")
@@ -381,9 +381,9 @@ def test_train_cli_with_its_progress_bar_and_an_explicit_run_dir(tmp_path, capsy
 ENGINE_PARITY_SCRIPT = """
 import json, sys
 import torch as th
-from agents.training import TrainConfig, build_model
-from agents.vec_env import SB3VecEnv
-from envs.vector import PodSchedulingVectorEnv
+from podgym.agents.training import TrainConfig, build_model
+from podgym.agents.vec_env import SB3VecEnv
+from podgym.envs.vector import PodSchedulingVectorEnv
 
 th.set_num_threads(1)
 out = {}

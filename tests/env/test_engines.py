@@ -18,16 +18,16 @@ import pytest
 import yaml
 
 from benchmarks.env_throughput import pool_overrides
-from envs import rewards
-from envs.compiled import COVERAGE, kernels
-from envs.compiled import engine as compiled_engine
-from envs.env import PodSchedulingEnv
-from envs.features import FEATURE_VERSION
-from envs.kube.errors import ConfigError, KubeObjectError
-from envs.kube.framework import UNSCHEDULABLE, Plugin, Status
-from envs.kube.plugins import REGISTRY
-from envs.rewards import Linear
-from envs.vector import PodSchedulingVectorEnv, unbatch_info
+from podgym.envs import rewards
+from podgym.envs.compiled import COVERAGE, kernels
+from podgym.envs.compiled import engine as compiled_engine
+from podgym.envs.env import PodSchedulingEnv
+from podgym.envs.features import FEATURE_VERSION
+from podgym.envs.kube.errors import ConfigError, KubeObjectError
+from podgym.envs.kube.framework import UNSCHEDULABLE, Plugin, Status
+from podgym.envs.kube.plugins import REGISTRY
+from podgym.envs.rewards import Linear
+from podgym.envs.vector import PodSchedulingVectorEnv, unbatch_info
 
 HUNDRED = {**pool_overrides(), "simulation.horizon": 7200}
 OPENB_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "openb"
@@ -268,7 +268,7 @@ def test_unbatch_info_gives_each_envs_own_info():
 THREADS_SCRIPT = """
 import json, sys
 import numpy as np
-from envs.vector import PodSchedulingVectorEnv
+from podgym.envs.vector import PodSchedulingVectorEnv
 
 out = []
 for threads in (1, 2):

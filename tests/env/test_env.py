@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 import yaml
 
-import envs
-from envs.env import PodSchedulingEnv
-from envs.kube.errors import KubeObjectError
-from envs.metrics import Summary
-from envs.scenario import available_scenarios
+import podgym.envs as envs
+from podgym.envs.env import PodSchedulingEnv
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.metrics import Summary
+from podgym.envs.scenario import available_scenarios
 
 SHORT = {"simulation.horizon": 1800}  # about 120 decisions of the default scenario
 SUMMARY_FIELDS = {f.name for f in dataclasses.fields(Summary)}

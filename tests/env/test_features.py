@@ -8,8 +8,8 @@ import itertools
 import numpy as np
 import pytest
 
-from envs.features import GPU_FREE_BINS, NODE_FEATURES, FeatureEncoder
-from envs.workload.types import MILLI_GPU
+from podgym.envs.features import GPU_FREE_BINS, NODE_FEATURES, FeatureEncoder
+from podgym.envs.workload.types import MILLI_GPU
 from tests.plugin.test_scorer import Churn, random_cluster, request
 
 COLUMN = {f.name: k for k, f in enumerate(NODE_FEATURES)}

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import yaml
 
-from envs.env import PodSchedulingEnv
-from envs.kube.errors import KubeObjectError
+from podgym.envs.env import PodSchedulingEnv
+from podgym.envs.kube.errors import KubeObjectError
 
 REPO = Path(__file__).resolve().parents[2]
 POD = {"name": "c", "image": "x", "resources": {"requests": {"cpu": "3", "memory": "1Gi"}}}

@@ -12,8 +12,8 @@ import math
 import numpy as np
 import pytest
 
-from envs.env import PodSchedulingEnv
-from envs.rewards import RewardState, make_reward
+from podgym.envs.env import PodSchedulingEnv
+from podgym.envs.rewards import RewardState, make_reward
 
 ENGINES = ("python", "compiled")
 T, N = 1000.0, 4
@@ -191,6 +191,6 @@ def test_the_terminate_rule_ends_at_the_first_invalid_action(engine):
     ],
 )
 def test_reports_define_the_objective_with_its_weights(reward, text):
-    from envs.rewards import describe_objective
+    from podgym.envs.rewards import describe_objective
 
     assert describe_objective(reward) == text

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from envs.env import PodSchedulingEnv
+from podgym.envs.env import PodSchedulingEnv
 
 SHORT = {"simulation.horizon": 1800}
 REWARDS = {

@@ -16,8 +16,8 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from sb3_contrib import MaskablePPO
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-import envs
-from envs.scenario import OpenbNodes, available_scenarios, load_scenario
+import podgym.envs as envs
+from podgym.envs.scenario import OpenbNodes, available_scenarios, load_scenario
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "openb"
 SAMPLE_NODES = 5  # rows of tests/data/openb/nodes.csv

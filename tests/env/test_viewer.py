@@ -10,13 +10,13 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import envs  # noqa: F401  (registers podgym/PodScheduling-v0)
-from envs.env import ENV_ID
-from envs.kube import parse_nodes
-from envs.simulator import FailureModel, SimulationOptions, Simulator
-from envs.viewer import MAX_TEXT_NODES, RGB_SHAPE, render_ansi, render_rgb
-from envs.workload.objects import workload_from_pods
-from envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_MODEL_LABEL, ClusterSource
+import podgym.envs as envs  # noqa: F401  (registers podgym/PodScheduling-v0)
+from podgym.envs.env import ENV_ID
+from podgym.envs.kube import parse_nodes
+from podgym.envs.simulator import FailureModel, SimulationOptions, Simulator
+from podgym.envs.viewer import MAX_TEXT_NODES, RGB_SHAPE, render_ansi, render_rgb
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, GPU_MODEL_LABEL, ClusterSource
 from tests.kube.builders import node, pod
 
 INF = float("inf")

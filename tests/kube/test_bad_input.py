@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-import envs.kube as kube
-from envs.kube.errors import ConfigError
+import podgym.envs.kube as kube
+from podgym.envs.kube.errors import ConfigError
 from tests.kube.builders import bare_pod, node, on_node, pod
 
 NODES = [node("n1", allocatable={"cpu": "4", "memory": "8Gi", "pods": "110"})]

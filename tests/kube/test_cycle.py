@@ -18,7 +18,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import envs.kube as kube
+import podgym.envs.kube as kube
 from tests.kube.builders import bare_pod, node, on_node, pod
 
 GPU = "nvidia.com/gpu"

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import yaml
 
-from envs.kube import parse_pod
-from envs.kube.disruption import IntOrPercent, parse_pdb, parse_pdbs
-from envs.kube.dumps import read_dump
-from envs.kube.errors import KubeObjectError
-from envs.kube.priority import priority_classes, resolve_priority
-from envs.workload.snapshot import load_snapshot, pdbs_from_manifests, pods_from_manifests
+from podgym.envs.kube import parse_pod
+from podgym.envs.kube.disruption import IntOrPercent, parse_pdb, parse_pdbs
+from podgym.envs.kube.dumps import read_dump
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.priority import priority_classes, resolve_priority
+from podgym.envs.workload.snapshot import load_snapshot, pdbs_from_manifests, pods_from_manifests
 from tests.kube.builders import node, on_node, pod
 
 

@@ -1,4 +1,4 @@
-"""The command line ``python -m envs.kube explain``: the report, its JSON form, --config, errors and ties.
+"""The command line ``python -m podgym.envs.kube explain``: the report, its JSON form, --config, errors and ties.
 
 The sample snapshot (envs/kube/samples) worked out by hand under kube-scheduler v1.35 rules.
 
@@ -46,8 +46,8 @@ from typing import Any
 import pytest
 import yaml
 
-import envs.kube as kube
-from envs.kube.__main__ import main
+import podgym.envs.kube as kube
+from podgym.envs.kube.__main__ import main
 from tests.kube.builders import node, pod
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -204,7 +204,7 @@ def test_config_profile_defaults_to_the_pods_scheduler_name(tmp_path: Path, caps
 
 def test_module_entry_point_runs() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "envs.kube", "explain", "--sample"],
+        [sys.executable, "-m", "podgym.envs.kube", "explain", "--sample"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
-import envs.kube as kube
+import podgym.envs.kube as kube
 from tests.kube.builders import node, on_node, pod
 
 API_VERSION = "kubescheduler.config.k8s.io/v1"

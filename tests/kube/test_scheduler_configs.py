@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-import envs.kube as kube
-from envs.kube.__main__ import choose_profile, explain
-from envs.kube.errors import KubeObjectError
-from envs.kube.profile import read_configuration
-from envs.scenario import load_and_build
+import podgym.envs.kube as kube
+from podgym.envs.kube.__main__ import choose_profile, explain
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.profile import read_configuration
+from podgym.envs.scenario import load_and_build
 from tests.kube.builders import node, pod
 
 CONFIGS = Path(__file__).resolve().parents[1] / "data" / "scheduler-configs"
@@ -173,7 +173,7 @@ def test_scenario_profile_and_strict_mode(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(scenario))
     assert load_and_build(path).profile.ignored == ("Coscheduling",)
-    from envs.env import PodSchedulingEnv
+    from podgym.envs.env import PodSchedulingEnv
 
     assert PodSchedulingEnv(path).profile.ignored == ("Coscheduling",)  # what the baselines score with
     scenario["scheduler"]["strict"] = True

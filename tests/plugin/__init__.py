@@ -41,8 +41,8 @@ def tiny_onnx_model(directory: Path, hidden: int = 16, seed: int = 0, parts: boo
     plugin/); `parts=False`: policy.onnx alone, as an export that predates the encoder and head parts."""
     import torch as th
 
-    from agents.network import NodeScoringNet, ScoreOneNet
-    from export import to_onnx, write_policy
+    from podgym.agents.network import NodeScoringNet, ScoreOneNet
+    from podgym.agents.commands.export import to_onnx, write_policy
 
     th.manual_seed(seed)
     net = NodeScoringNet(hidden).eval()

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from kubernetes.client import ApiException
 
-import envs.kube as kube
-from envs.kube.framework import UNSCHEDULABLE_AND_UNRESOLVABLE
-from plugin.cache import NODES, PODS, ClusterCache, GoneError
-from plugin.extender import UNKNOWN_NODE, create_app, extender_scores
-from plugin.serve import build_cache, load_scorer
-from policies import make_policy
+import podgym.envs.kube as kube
+from podgym.envs.kube.framework import UNSCHEDULABLE_AND_UNRESOLVABLE
+from podgym.plugin.cache import NODES, PODS, ClusterCache, GoneError
+from podgym.plugin.extender import UNKNOWN_NODE, create_app, extender_scores
+from podgym.plugin.serve import build_cache, load_scorer
+from podgym.policies import make_policy
 from tests.kube.builders import node, on_node, pod
 from tests.plugin import serve
 
@@ -556,9 +556,9 @@ class NotInTheImage(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, NotInTheImage())
 from fastapi.testclient import TestClient
 
-import agents.extender_client, plugin.scheduler
-from plugin.extender import create_app
-from plugin.serve import build_cache, load_scorer
+import podgym.agents.extender_client, podgym.plugin.scheduler
+from podgym.plugin.extender import create_app
+from podgym.plugin.serve import build_cache, load_scorer
 
 nodes, pods, model, pending = sys.argv[1:5]
 cache = build_cache(Namespace(no_watch=True, nodes=nodes, pods=pods))
@@ -576,8 +576,8 @@ print(json.dumps(out))
 def test_the_plugin_serves_without_what_its_image_leaves_out(tmp_path):
     """The extender with an exported ONNX policy and with FGD, in a process where torch, stable-baselines3,
     Gymnasium, numba and the rest of the training stack cannot be imported (deploy/Dockerfile installs none)."""
-    import export
-    from agents.network import NodeScoringNet
+    from podgym.agents.commands import export
+    from podgym.agents.network import NodeScoringNet
 
     export.write_policy(NodeScoringNet(16).eval(), tmp_path / "model")
     (tmp_path / "nodes.json").write_text(json.dumps({"kind": "List", "items": NODES_}))
@@ -611,7 +611,7 @@ def test_serve_builds_the_cache_from_files(tmp_path):
 
 def test_serve_help():
     proc = subprocess.run(
-        [sys.executable, "-m", "plugin.serve", "--help"], cwd=REPO, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "podgym.plugin.serve", "--help"], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0 and "--no-watch" in proc.stdout and "--model" in proc.stdout
 
@@ -667,7 +667,7 @@ def fake_apiserver(log: list[tuple[str, dict]]):
 def test_kube_source_lists_and_watches_with_the_kubernetes_client():
     from kubernetes import client
 
-    from plugin.cache import KubeSource
+    from podgym.plugin.cache import KubeSource
 
     log: list[tuple[str, dict]] = []
     with serve(fake_apiserver(log)) as url:
@@ -710,20 +710,20 @@ def test_benchmark_prints_one_json_object():
     assert abs(heuristic["throughput_to_target"] - heuristic["requests_per_s"] / 810) < 0.01
 
 
-@pytest.mark.parametrize("module", ["plugin.serve", "plugin.extender"])
+@pytest.mark.parametrize("module", ["podgym.plugin.serve", "podgym.plugin.extender"])
 def test_entry_points_print_their_help(module):
     """One server entry point: both module names print the same usage, never a silent exit."""
     out = subprocess.run(
         [sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
     ).stdout
-    assert out.startswith("usage: python -m plugin.serve") and "--no-watch" in out and "--model" in out
+    assert out.startswith("usage: python -m podgym.plugin.serve") and "--no-watch" in out and "--model" in out
 
 
 def test_console_script_names_the_entry_point():
     import tomllib
 
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["podgym-serve"] == "plugin.serve:main"
+    assert scripts["podgym-serve"] == "podgym.plugin.serve:main"
 
 
 def test_score_mappings_on_close_raw_scores():

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from plugin.extender import extender_scores
+from podgym.plugin.extender import extender_scores
 
 
 def reference(scores: list[float], top: int = 10) -> list[int]:

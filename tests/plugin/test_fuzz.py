@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from agents import make_policy
-from envs.kube import parse_node, parse_pod
-from envs.kube.errors import KubeObjectError
-from envs.workload.objects import workload_from_pods
-from plugin.cache import ClusterCache
-from plugin.extender import create_app
+from podgym.agents import make_policy
+from podgym.envs.kube import parse_node, parse_pod
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.plugin.cache import ClusterCache
+from podgym.plugin.extender import create_app
 from tests.kube.builders import node
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from kubernetes.client import CoreV1Api
 
-from envs.kube import parse_configuration
-from plugin.scheduler import DEFAULT_SCHEDULER_NAME, build_parser
+from podgym.envs.kube import parse_configuration
+from podgym.plugin.scheduler import DEFAULT_SCHEDULER_NAME, build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -192,7 +192,7 @@ def test_url_prefix_service_and_extender_deployment_agree():
     c = container(deployment)
     assert _port(c, port["targetPort"]) == url.port == 8888
     args = c["command"] + c["args"]
-    assert args[:3] == ["python", "-m", "plugin.serve"]
+    assert args[:3] == ["python", "-m", "podgym.plugin.serve"]
     assert args[args.index("--port") + 1] == str(url.port) and "--in-cluster" in args
     assert args[args.index("--host") + 1] == "0.0.0.0"
     probe = c["readinessProbe"]["httpGet"]
@@ -205,7 +205,7 @@ def test_url_prefix_service_and_extender_deployment_agree():
 def test_the_secondary_scheduler_deployment_runs_plugin_scheduler():
     deployment = one("Deployment", "podgym-scheduler")
     c = container(deployment)
-    assert c["command"] == ["python", "-m", "plugin.scheduler"]
+    assert c["command"] == ["python", "-m", "podgym.plugin.scheduler"]
     args = build_parser().parse_args(c["args"])
     assert args.scheduler_name == DEFAULT_SCHEDULER_NAME and args.in_cluster
     assert args.model == "/opt/podgym/model/policy.onnx"
@@ -284,7 +284,7 @@ def test_the_dockerfile_installs_only_what_the_plugin_needs():
     copies = {arg.split()[0] for op, arg in instructions if op == "COPY"}
     assert copies == {"envs/", "policies/", "plugin/", "deploy/model/"}
     (cmd,) = [arg for op, arg in instructions if op == "CMD"]
-    assert yaml.safe_load(cmd)[:3] == ["python", "-m", "plugin.serve"]
+    assert yaml.safe_load(cmd)[:3] == ["python", "-m", "podgym.plugin.serve"]
 
 
 def test_the_build_context_leaves_out_the_rest():

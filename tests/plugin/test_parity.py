@@ -20,13 +20,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.extender_client import ExtenderPolicy
-from envs.scenario import load_and_build
-from envs.simulator import Simulator
-from plugin.cache import ClusterCache
-from plugin.extender import create_app, extender_scores
-from policies import make_policy
-from policies.onnx import OnnxPolicy
+from podgym.agents.extender_client import ExtenderPolicy
+from podgym.envs.scenario import load_and_build
+from podgym.envs.simulator import Simulator
+from podgym.plugin.cache import ClusterCache
+from podgym.plugin.extender import create_app, extender_scores
+from podgym.policies import make_policy
+from podgym.policies.onnx import OnnxPolicy
 from tests.plugin import serve, tiny_onnx_model
 
 HORIZON_S = 3600

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from envs.simulator import Simulator
-from envs.workload.snapshot import snapshot_from_objects
-from plugin.scheduler import (
+from podgym.envs.simulator import Simulator
+from podgym.envs.workload.snapshot import snapshot_from_objects
+from podgym.plugin.scheduler import (
     BOUND_SELECTOR,
     NO_NODES_AVAILABLE,
     SecondaryScheduler,
@@ -24,7 +24,7 @@ from plugin.scheduler import (
     main,
     truncate_message,
 )
-from policies import make_policy
+from podgym.policies import make_policy
 from tests.kube.builders import node, on_node, pod
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -273,7 +273,7 @@ def test_failure_records_the_upstream_fit_error_and_retries_on_a_node_change():
 
 
 def test_fit_error_message_format():
-    from envs.kube.framework import Status
+    from podgym.envs.kube.framework import Status
 
     cpu = Status("Unschedulable", ("Insufficient cpu",), "NodeResourcesFit")
     both = Status("Unschedulable", ("Insufficient cpu", "Insufficient memory"), "NodeResourcesFit")
@@ -480,8 +480,8 @@ def test_onnx_policy_scores_the_nodes(tmp_path):
     import onnx
     from onnx import TensorProto, helper
 
-    from envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES
-    from policies.onnx import OnnxPolicy
+    from podgym.envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES
+    from podgym.policies.onnx import OnnxPolicy
 
     # score = the node's free cpu fraction (feature 0): the emptiest node wins.
     weight = np.zeros((NUM_NODE_FEATURES,), dtype=np.float32)

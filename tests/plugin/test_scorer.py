@@ -15,14 +15,14 @@ import shutil
 import numpy as np
 import pytest
 
-from envs.cluster import ClusterState
-from envs.features import FeatureEncoder, encode_candidates
-from envs.kube.errors import KubeObjectError
-from envs.workload.objects import workload_from_pods
-from envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION
-from plugin.cache import ClusterCache
-from policies import onnx as scorer_module
-from policies.onnx import ENCODER_FILE, HEAD_FILE, OnnxPolicy
+from podgym.envs.cluster import ClusterState
+from podgym.envs.features import FeatureEncoder, encode_candidates
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION
+from podgym.plugin.cache import ClusterCache
+from podgym.policies import onnx as scorer_module
+from podgym.policies.onnx import ENCODER_FILE, HEAD_FILE, OnnxPolicy
 from tests.kube.builders import node, pod
 from tests.plugin import tiny_onnx_model
 
@@ -306,8 +306,8 @@ def test_export_writes_and_checks_the_parts(tmp_path):
 def test_export_refuses_parts_that_disagree(tmp_path, monkeypatch):
     import torch as th
 
-    import export
-    from agents.network import NodeScoringNet
+    from podgym.agents.commands import export
+    from podgym.agents.network import NodeScoringNet
 
     th.manual_seed(1)
     other = NodeScoringNet(16).eval()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.cluster import ClusterState
-from envs.scenario import load_and_build
-from envs.scheduling import VectorProfile
+from podgym.envs.cluster import ClusterState
+from podgym.envs.scenario import load_and_build
+from podgym.envs.scheduling import VectorProfile
 
 
 def state_of(c: ClusterState) -> dict:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import envs.kube as kube
-from envs.kube import parse_nodes
-from envs.policy import KubeSchedulerPolicy
-from envs.simulator import FailureModel, SimulationOptions, Simulator
-from envs.workload import generate, nodes_from_pools
-from envs.workload.types import ClusterSource
+import podgym.envs.kube as kube
+from podgym.envs.kube import parse_nodes
+from podgym.envs.policy import KubeSchedulerPolicy
+from podgym.envs.simulator import FailureModel, SimulationOptions, Simulator
+from podgym.envs.workload import generate, nodes_from_pools
+from podgym.envs.workload.types import ClusterSource
 
 GPU_MODEL = "NVIDIA-A100"
 

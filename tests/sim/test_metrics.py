@@ -7,14 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from envs.cluster import ClusterState
-from envs.kube import parse_nodes
-from envs.kube.objects import CPU, MEMORY
-from envs.metrics import Summary, gpu_fragmentation, node_imbalance
-from envs.policy import KubeSchedulerPolicy
-from envs.simulator import FailureModel, SimulationOptions, Simulator
-from envs.workload.objects import workload_from_pods
-from envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, ClusterSource
+from podgym.envs.cluster import ClusterState
+from podgym.envs.kube import parse_nodes
+from podgym.envs.kube.objects import CPU, MEMORY
+from podgym.envs.metrics import Summary, gpu_fragmentation, node_imbalance
+from podgym.envs.policy import KubeSchedulerPolicy
+from podgym.envs.simulator import FailureModel, SimulationOptions, Simulator
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, ClusterSource
 from tests.kube.builders import node, pod
 
 HOUR = 3600.0

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.cluster import ClusterState
-from envs.kube import parse_nodes
-from envs.policy import KubeSchedulerPolicy
-from envs.simulator import Simulator
-from envs.workload.objects import workload_from_pods
-from envs.workload.types import ClusterSource
+from podgym.envs.cluster import ClusterState
+from podgym.envs.kube import parse_nodes
+from podgym.envs.policy import KubeSchedulerPolicy
+from podgym.envs.simulator import Simulator
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.types import ClusterSource
 from tests.kube.builders import container, node, pod
 
 

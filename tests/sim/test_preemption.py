@@ -9,12 +9,12 @@ import math
 import numpy as np
 import pytest
 
-from envs.kube import parse_nodes
-from envs.kube.disruption import parse_pdb
-from envs.policy import KubeSchedulerPolicy
-from envs.simulator import SimulationOptions, Simulator, may_preempt
-from envs.workload.objects import workload_from_pods
-from envs.workload.types import ClusterSource
+from podgym.envs.kube import parse_nodes
+from podgym.envs.kube.disruption import parse_pdb
+from podgym.envs.policy import KubeSchedulerPolicy
+from podgym.envs.simulator import SimulationOptions, Simulator, may_preempt
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.types import ClusterSource
 from tests.kube.builders import node, pod
 
 INF = math.inf
@@ -111,7 +111,7 @@ def test_the_fewest_and_least_important_victims_and_the_latest_start() -> None:
 
 def test_may_preempt_says_whether_a_run_can_preempt() -> None:
     w = workload_from_pods([mkpod("a", 1), mkpod("b", 10)])
-    from envs.kube import default_profile
+    from podgym.envs.kube import default_profile
 
     assert may_preempt(SimulationOptions(preemption=True), default_profile(), w)
     assert not may_preempt(SimulationOptions(preemption=False), default_profile(), w)
@@ -154,7 +154,7 @@ def _compare(seed: int) -> bool | None:
     """None when the high pod fits somewhere in this draw; else whether it preempted (after checking parity)."""
     import datetime
 
-    import envs.kube as kube
+    import podgym.envs.kube as kube
 
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 6))

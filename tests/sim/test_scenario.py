@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 import yaml
 
-from envs.env import PodSchedulingEnv
-from envs.kube.errors import ConfigError, KubeObjectError
-from envs.policy import KubeSchedulerPolicy
-from envs.scenario import SCENARIO_DIR, available_scenarios, load_and_build, load_scenario
-from envs.simulator import Simulator
-from envs.workload.pools import POOL_LABEL
+from podgym.envs.env import PodSchedulingEnv
+from podgym.envs.kube.errors import ConfigError, KubeObjectError
+from podgym.envs.policy import KubeSchedulerPolicy
+from podgym.envs.scenario import SCENARIO_DIR, available_scenarios, load_and_build, load_scenario
+from podgym.envs.simulator import Simulator
+from podgym.envs.workload.pools import POOL_LABEL
 from tests.workload.helpers import DATA, assert_same_arrays
 
 DEFAULT = yaml.safe_load((SCENARIO_DIR / "default.yaml").read_text())

@@ -14,15 +14,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import envs.kube as kube
-from envs.cluster import ClusterState
-from envs.kube.cycle import run_filters, run_score_plugin
-from envs.kube.framework import UNSCHEDULABLE, Status
-from envs.kube.plugins import REGISTRY, new_plugin
-from envs.scheduling import ERR_REASON_GPU_DEVICES, GPU_DEVICES, VectorProfile
-from envs.unschedulable import UnschedulablePods
-from envs.workload.objects import workload_from_pods
-from envs.workload.types import GPU_MODEL_LABEL
+import podgym.envs.kube as kube
+from podgym.envs.cluster import ClusterState
+from podgym.envs.kube.cycle import run_filters, run_score_plugin
+from podgym.envs.kube.framework import UNSCHEDULABLE, Status
+from podgym.envs.kube.plugins import REGISTRY, new_plugin
+from podgym.envs.scheduling import ERR_REASON_GPU_DEVICES, GPU_DEVICES, VectorProfile
+from podgym.envs.unschedulable import UnschedulablePods
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.types import GPU_MODEL_LABEL
 from tests.kube.builders import container, node, on_node, pod
 
 TAINTS = [

@@ -1,4 +1,4 @@
-"""``python -m envs.simulate``: the metrics table, --json, --set, --seed, errors, and the module entry point."""
+"""``python -m podgym.envs.simulate``: the metrics table, --json, --set, --seed, errors, and the module entry point."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from envs.metrics import Summary
-from envs.simulate import LABELS, main
+from podgym.envs.metrics import Summary
+from podgym.envs.simulate import LABELS, main
 
 REPO = Path(__file__).resolve().parents[2]
 SUMMARY_FIELDS = {f.name for f in dataclasses.fields(Summary)}
@@ -92,7 +92,7 @@ def test_unknown_scenario_exits_2(capsys):
 
 def test_module_entry_point():
     proc = subprocess.run(
-        [sys.executable, "-m", "envs.simulate", "--json", "--set", "simulation.horizon=1800"],
+        [sys.executable, "-m", "podgym.envs.simulate", "--json", "--set", "simulation.horizon=1800"],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -15,14 +15,14 @@ import signal
 import numpy as np
 import pytest
 
-from envs.kube import parse_nodes
-from envs.policy import KubeSchedulerPolicy, NodeScorer
-from envs.scenario import load_and_build
-from envs.simulator import Autoscaler, FailureModel, SimulationOptions, Simulator
-from envs.workload import generate
-from envs.workload.objects import workload_from_pods
-from envs.workload.types import ClusterSource
-from policies import make_policy
+from podgym.envs.kube import parse_nodes
+from podgym.envs.policy import KubeSchedulerPolicy, NodeScorer
+from podgym.envs.scenario import load_and_build
+from podgym.envs.simulator import Autoscaler, FailureModel, SimulationOptions, Simulator
+from podgym.envs.workload import generate
+from podgym.envs.workload.objects import workload_from_pods
+from podgym.envs.workload.types import ClusterSource
+from podgym.policies import make_policy
 from tests.kube.builders import node, pod
 
 HOUR = 3600.0
@@ -488,7 +488,7 @@ def test_ties_are_broken_by_the_seed():
 
 @pytest.mark.parametrize("scenario", ["default", "node-failures"])
 def test_memoised_filter_results_match_a_fresh_filter_through_binds_departures_and_failures(scenario):
-    from envs.scenario import load_and_build
+    from podgym.envs.scenario import load_and_build
 
     built = load_and_build(scenario, {"simulation.horizon": 7200})
     sim = Simulator(built.cluster, built.workload, built.options, built.profile, seed=1)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from envs.scenario import data_dir
-from envs.workload import Workload
+from podgym.envs.scenario import data_dir
+from podgym.envs.workload import Workload
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"

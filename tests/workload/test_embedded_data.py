@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from envs.data import EMBEDDED_DATA_DIR, data_dir, open_data_file, resolve_data_file
-from envs.kube.errors import KubeObjectError
-from envs.scenario import load_and_build
-from envs.workload.openb import read_openb_cluster, read_openb_pods
+from podgym.envs.data import EMBEDDED_DATA_DIR, data_dir, open_data_file, resolve_data_file
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.scenario import load_and_build
+from podgym.envs.workload.openb import read_openb_cluster, read_openb_pods
 
 README = EMBEDDED_DATA_DIR / "openb" / "README.md"
 CSV = EMBEDDED_DATA_DIR / "openb" / "csv"

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import envs.kube as kube
-from envs.workload import (
+import podgym.envs.kube as kube
+from podgym.envs.workload import (
     GPU_MODEL_LABEL,
     GPU_RESOURCE,
     gpu_spec_tokens,
@@ -17,7 +17,7 @@ from envs.workload import (
     read_openb_nodes,
     read_openb_pods,
 )
-from envs.workload.openb import NODE_COLUMNS
+from podgym.envs.workload.openb import NODE_COLUMNS
 from tests.workload.helpers import DATA, openb_file
 
 SAMPLE = DATA / "openb"

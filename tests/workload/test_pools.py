@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-import envs.kube as kube
-from envs.workload import GPU_MODEL_LABEL, GPU_RESOURCE, NodePool, cluster_from_pools, nodes_from_pools
+import podgym.envs.kube as kube
+from podgym.envs.workload import GPU_MODEL_LABEL, GPU_RESOURCE, NodePool, cluster_from_pools, nodes_from_pools
 
 GIB = 1 << 30
 

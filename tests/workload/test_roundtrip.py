@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from envs.workload import (
+from podgym.envs.workload import (
     generate,
     read_openb_pods,
     read_snapshot,

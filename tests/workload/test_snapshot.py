@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-import envs.kube as kube
-from envs.workload import (
+import podgym.envs.kube as kube
+from podgym.envs.workload import (
     load_documents,
     load_snapshot,
     pods_from_manifests,

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from envs.kube.resources import DEFAULT_MEMORY_REQUEST, DEFAULT_MILLI_CPU_REQUEST
-from envs.workload import GPU_MODEL_LABEL, SyntheticWorkloadConfig, arrival_times, generate, synthetic
-from envs.workload.synthetic import CLASS_LABEL, DiurnalArrivals, PoissonArrivals
+from podgym.envs.kube.resources import DEFAULT_MEMORY_REQUEST, DEFAULT_MILLI_CPU_REQUEST
+from podgym.envs.workload import GPU_MODEL_LABEL, SyntheticWorkloadConfig, arrival_times, generate, synthetic
+from podgym.envs.workload.synthetic import CLASS_LABEL, DiurnalArrivals, PoissonArrivals
 
 GIB = 1 << 30
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from envs.kube.errors import ConfigError
-from envs.kube.framework import Plugin
-from envs.kube.plugins.args import NoArgs, parse_args
-from envs.kube.plugins.defaultpreemption import DefaultPreemption
-from envs.kube.plugins.imagelocality import ImageLocality
-from envs.kube.plugins.nodeaffinity import NodeAffinity
-from envs.kube.plugins.nodename import NodeName
-from envs.kube.plugins.nodeports import NodePorts
-from envs.kube.plugins.noderesources import BalancedAllocation, Fit
-from envs.kube.plugins.nodeunschedulable import NodeUnschedulable
-from envs.kube.plugins.tainttoleration import TaintToleration
+from podgym.envs.kube.errors import ConfigError
+from podgym.envs.kube.framework import Plugin
+from podgym.envs.kube.plugins.args import NoArgs, parse_args
+from podgym.envs.kube.plugins.defaultpreemption import DefaultPreemption
+from podgym.envs.kube.plugins.imagelocality import ImageLocality
+from podgym.envs.kube.plugins.nodeaffinity import NodeAffinity
+from podgym.envs.kube.plugins.nodename import NodeName
+from podgym.envs.kube.plugins.nodeports import NodePorts
+from podgym.envs.kube.plugins.noderesources import BalancedAllocation, Fit
+from podgym.envs.kube.plugins.nodeunschedulable import NodeUnschedulable
+from podgym.envs.kube.plugins.tainttoleration import TaintToleration
 
 REGISTRY: dict[str, type[Plugin]] = {
     cls.name: cls

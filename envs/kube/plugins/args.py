@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from envs.kube.errors import ConfigError, from_validation_error
+from podgym.envs.kube.errors import ConfigError, from_validation_error
 
 
 class _Args(BaseModel):

@@ -31,8 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from envs.kube.disruption import PodDisruptionBudget
-from envs.kube.framework import (
+from podgym.envs.kube.disruption import PodDisruptionBudget
+from podgym.envs.kube.framework import (
     ERROR,
     UNSCHEDULABLE,
     UNSCHEDULABLE_AND_UNRESOLVABLE,
@@ -40,9 +40,9 @@ from envs.kube.framework import (
     Status,
     fit_error_message,
 )
-from envs.kube.nodeinfo import NodeInfo
-from envs.kube.objects import Pod
-from envs.kube.plugins.args import DefaultPreemptionArgs, parse_args
+from podgym.envs.kube.nodeinfo import NodeInfo
+from podgym.envs.kube.objects import Pod
+from podgym.envs.kube.plugins.args import DefaultPreemptionArgs, parse_args
 
 ERR_NO_VICTIMS = "No preemption victims found for incoming pod"
 ERR_NOT_HELPFUL = "Preemption is not helpful for scheduling"
@@ -194,7 +194,7 @@ class DefaultPreemption(Plugin):
         allowed: Sequence[int],
     ) -> tuple[list[Pod], int, Status | None]:
         """SelectVictimsOnNode: (victims most important first, PDB violations, None) or ([], 0, why not)."""
-        from envs.kube.cycle import run_filters  # the cycle imports the plugins
+        from podgym.envs.kube.cycle import run_filters  # the cycle imports the plugins
 
         def fails(pods: list[Pod]) -> Status | None:
             node = _with_pods(info, pods)

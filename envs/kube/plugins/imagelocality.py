@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from envs.kube.framework import MAX_NODE_SCORE, CycleState, Plugin
-from envs.kube.nodeinfo import NodeInfo
-from envs.kube.objects import Pod
+from podgym.envs.kube.framework import MAX_NODE_SCORE, CycleState, Plugin
+from podgym.envs.kube.nodeinfo import NodeInfo
+from podgym.envs.kube.objects import Pod
 
 if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
-    from envs.cluster import ClusterState, PodRequest
+    from podgym.envs.cluster import ClusterState, PodRequest
 
 MB = 1024 * 1024
 MIN_THRESHOLD = 23 * MB

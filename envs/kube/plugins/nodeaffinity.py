@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from envs.kube.errors import KubeObjectError
-from envs.kube.framework import (
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.framework import (
     MAX_NODE_SCORE,
     UNSCHEDULABLE_AND_UNRESOLVABLE,
     Check,
@@ -24,8 +24,8 @@ from envs.kube.framework import (
     normalize,
     prefilter_reason,
 )
-from envs.kube.nodeinfo import NodeInfo
-from envs.kube.objects import (
+from podgym.envs.kube.nodeinfo import NodeInfo
+from podgym.envs.kube.objects import (
     Node,
     Pod,
     PreferredTerm,
@@ -35,11 +35,11 @@ from envs.kube.objects import (
     parse_node_selector,
     parse_preferred_terms,
 )
-from envs.kube.plugins.args import NodeAffinityArgs, parse_args
-from envs.kube.validation import label_value_error, parse_int64, qualified_name_error
+from podgym.envs.kube.plugins.args import NodeAffinityArgs, parse_args
+from podgym.envs.kube.validation import label_value_error, parse_int64, qualified_name_error
 
 if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
-    from envs.cluster import ClusterState, PodRequest
+    from podgym.envs.cluster import ClusterState, PodRequest
 
 ERR_REASON_POD = "node(s) didn't match Pod's node affinity/selector"
 ERR_REASON_ENFORCED = "node(s) didn't match scheduler-enforced node affinity"

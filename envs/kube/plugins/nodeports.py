@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from envs.kube.framework import SKIP, UNSCHEDULABLE, CycleState, Plugin, Status
-from envs.kube.nodeinfo import NodeInfo
-from envs.kube.objects import BIND_ALL_HOST_IP, HostPort, Pod
+from podgym.envs.kube.framework import SKIP, UNSCHEDULABLE, CycleState, Plugin, Status
+from podgym.envs.kube.nodeinfo import NodeInfo
+from podgym.envs.kube.objects import BIND_ALL_HOST_IP, HostPort, Pod
 
 if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
-    from envs.cluster import ClusterState, PodRequest
+    from podgym.envs.cluster import ClusterState, PodRequest
 
 ERR_REASON = "node(s) didn't have free ports for the requested pod ports"
 

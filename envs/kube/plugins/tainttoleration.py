@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from envs.kube.framework import (
+from podgym.envs.kube.framework import (
     MAX_NODE_SCORE,
     UNSCHEDULABLE_AND_UNRESOLVABLE,
     Check,
@@ -16,11 +16,11 @@ from envs.kube.framework import (
     default_normalize_score,
     normalize,
 )
-from envs.kube.nodeinfo import NodeInfo
-from envs.kube.objects import Pod, Taint, Toleration
+from podgym.envs.kube.nodeinfo import NodeInfo
+from podgym.envs.kube.objects import Pod, Taint, Toleration
 
 if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
-    from envs.cluster import ClusterState, PodRequest
+    from podgym.envs.cluster import ClusterState, PodRequest
 
 ERR_REASON_UNTOLERATED = "node(s) had untolerated taint(s)"
 

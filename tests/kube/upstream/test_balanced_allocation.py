@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 
-import envs.kube as kube
+import podgym.envs.kube as kube
 from tests.kube.builders import node, on_node, pod
 
 PLUGIN = "NodeResourcesBalancedAllocation"

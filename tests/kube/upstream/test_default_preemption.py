@@ -42,12 +42,12 @@ from typing import Any
 
 import pytest
 
-import envs.kube as kube
-from envs.kube.disruption import parse_pdb
-from envs.kube.framework import UNSCHEDULABLE, UNSCHEDULABLE_AND_UNRESOLVABLE, Status
-from envs.kube.nodeinfo import build_node_infos
-from envs.kube.objects import parse_pod
-from envs.kube.plugins import new_plugin
+import podgym.envs.kube as kube
+from podgym.envs.kube.disruption import parse_pdb
+from podgym.envs.kube.framework import UNSCHEDULABLE, UNSCHEDULABLE_AND_UNRESOLVABLE, Status
+from podgym.envs.kube.nodeinfo import build_node_infos
+from podgym.envs.kube.objects import parse_pod
+from podgym.envs.kube.plugins import new_plugin
 
 NEG, LOW, MID, HIGH, VERY_HIGH = -100, 0, 100, 1000, 10000
 SMALL = {"cpu": "100m", "memory": "100"}

@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-import envs.kube as kube
-from envs.kube.plugins.imagelocality import normalized_image_name
+import podgym.envs.kube as kube
+from podgym.envs.kube.plugins.imagelocality import normalized_image_name
 from tests.kube.builders import container, node, pod
 
 PLUGIN = "ImageLocality"

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import pytest
 
-import envs.kube as kube
+import podgym.envs.kube as kube
 from tests.kube.builders import node, pod
 
 UNRESOLVABLE = "UnschedulableAndUnresolvable"

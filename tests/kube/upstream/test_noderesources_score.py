@@ -39,7 +39,7 @@ from typing import Any
 
 import pytest
 
-import envs.kube as kube
+import podgym.envs.kube as kube
 from tests.kube.builders import bare_pod, container, node, on_node, pod
 
 EXT = "abc.com/xyz"  # upstream extendedRes

@@ -40,7 +40,7 @@ from fractions import Fraction
 
 import pytest
 
-import envs.kube as kube
+import podgym.envs.kube as kube
 
 MAX_INT64 = 2**63 - 1  # upstream maxAllowed
 

@@ -49,7 +49,7 @@ from typing import Any
 
 import pytest
 
-import envs.kube as kube
+import podgym.envs.kube as kube
 from tests.kube.builders import node, pod
 
 PLUGIN = "TaintToleration"

@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from envs.kube.framework import CycleState, Plugin
-from envs.kube.nodeinfo import NodeInfo
-from envs.kube.objects import Pod
-from envs.kube.plugins.args import NodeResourcesBalancedAllocationArgs, parse_args
-from envs.kube.plugins.noderesources.resource_allocation import pod_request_list, score_node, vector_score
-from envs.kube.plugins.noderesources.strategies import balanced_resource_score
+from podgym.envs.kube.framework import CycleState, Plugin
+from podgym.envs.kube.nodeinfo import NodeInfo
+from podgym.envs.kube.objects import Pod
+from podgym.envs.kube.plugins.args import NodeResourcesBalancedAllocationArgs, parse_args
+from podgym.envs.kube.plugins.noderesources.resource_allocation import pod_request_list, score_node, vector_score
+from podgym.envs.kube.plugins.noderesources.strategies import balanced_resource_score
 
 if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
-    from envs.cluster import ClusterState, PodRequest
+    from podgym.envs.cluster import ClusterState, PodRequest
 
 
 class BalancedAllocation(Plugin):

@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from envs.kube.framework import UNSCHEDULABLE, UNSCHEDULABLE_AND_UNRESOLVABLE, CycleState, Plugin, Status
-from envs.kube.nodeinfo import NodeInfo
-from envs.kube.objects import CPU, EPHEMERAL_STORAGE, MEMORY, Pod
-from envs.kube.plugins.args import NodeResourcesFitArgs, parse_args
-from envs.kube.plugins.noderesources.resource_allocation import pod_request_list, score_node, vector_score
-from envs.kube.plugins.noderesources.strategies import build_scorer
-from envs.kube.resources import is_scalar_resource_name, pod_requests
+from podgym.envs.kube.framework import UNSCHEDULABLE, UNSCHEDULABLE_AND_UNRESOLVABLE, CycleState, Plugin, Status
+from podgym.envs.kube.nodeinfo import NodeInfo
+from podgym.envs.kube.objects import CPU, EPHEMERAL_STORAGE, MEMORY, Pod
+from podgym.envs.kube.plugins.args import NodeResourcesFitArgs, parse_args
+from podgym.envs.kube.plugins.noderesources.resource_allocation import pod_request_list, score_node, vector_score
+from podgym.envs.kube.plugins.noderesources.strategies import build_scorer
+from podgym.envs.kube.resources import is_scalar_resource_name, pod_requests
 
 if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
-    from envs.cluster import ClusterState, PodRequest
+    from podgym.envs.cluster import ClusterState, PodRequest
 
 
 def _is_extended(name: str) -> bool:

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from envs.kube.nodeinfo import NodeInfo
-from envs.kube.objects import CPU, EPHEMERAL_STORAGE, MEMORY, Pod
-from envs.kube.plugins.noderesources.strategies import Scorer
-from envs.kube.resources import NON_ZERO_DEFAULTS, is_scalar_resource_name, pod_requests
+from podgym.envs.kube.nodeinfo import NodeInfo
+from podgym.envs.kube.objects import CPU, EPHEMERAL_STORAGE, MEMORY, Pod
+from podgym.envs.kube.plugins.noderesources.strategies import Scorer
+from podgym.envs.kube.resources import NON_ZERO_DEFAULTS, is_scalar_resource_name, pod_requests
 
 if TYPE_CHECKING:  # envs.cluster imports envs.kube: for annotations only
-    from envs.cluster import ClusterState, PodRequest
+    from podgym.envs.cluster import ClusterState, PodRequest
 
 
 def pod_request_list(pod: Pod, resources: Sequence[str], use_requested: bool) -> list[int]:

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from envs.kube.framework import MAX_NODE_SCORE
-from envs.kube.plugins.args import ScoringStrategy
+from podgym.envs.kube.framework import MAX_NODE_SCORE
+from podgym.envs.kube.plugins.args import ScoringStrategy
 
 MAX_UTILIZATION = 100
 MAX_CUSTOM_PRIORITY_SCORE = 10
