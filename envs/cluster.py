@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from podgym.envs.kube.objects import (
+    BIND_ALL_HOST_IP,
     CPU,
     EPHEMERAL_STORAGE,
     MEMORY,
@@ -27,6 +28,7 @@ from podgym.envs.kube.objects import (
     PREFERRED_ANTI_AFFINITY,
     REQUIRED_AFFINITY,
     REQUIRED_ANTI_AFFINITY,
+    HostPort,
     Namespace,
     Node,
     Pod,
@@ -331,6 +333,78 @@ class BoundPods:
         return c
 
 
+class ImageIndex:
+    """The images of the nodes' ``status.images``, by name: the nodes that hold it and its size on each (as the
+    scheduler's snapshot summarises them: an ImageStateSummary per node, NumNodes over all nodes)."""
+
+    def __init__(self, nodes: Sequence[Node]):
+        holders: dict[str, dict[int, int]] = {}
+        for j, node in enumerate(nodes):
+            for image in node.images:
+                for name in image.names:
+                    holders.setdefault(name, {})[j] = image.size_bytes
+        self.names: dict[str, tuple[np.ndarray, np.ndarray]] = {
+            name: (np.fromiter(by_node, np.int64, len(by_node)), np.fromiter(by_node.values(), np.int64, len(by_node)))
+            for name, by_node in holders.items()
+        }
+
+    def holders(self, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(node indices, size on each) of the image `name` (exactly as the nodes list it); None when none has it."""
+        return self.names.get(name)
+
+
+class UsedPorts:
+    """The host ports held on each node: per (protocol, port), per host IP, a count of holders over nodes. Empty,
+    and never touched, while no pod asks a host port."""
+
+    def __init__(self, num_nodes: int):
+        self.num_nodes = num_nodes
+        self.counts: dict[tuple[str, int], dict[str, np.ndarray]] = {}
+        self.per_node = np.zeros(num_nodes, dtype=np.int64)  # host ports held on each node
+
+    def copy(self) -> UsedPorts:
+        c = UsedPorts.__new__(UsedPorts)
+        c.num_nodes = self.num_nodes
+        c.counts = {key: {ip: arr.copy() for ip, arr in by_ip.items()} for key, by_ip in self.counts.items()}
+        c.per_node = self.per_node.copy()
+        return c
+
+    def add(self, node: int, ports: tuple[HostPort, ...], sign: int) -> None:
+        for p in ports:
+            by_ip = self.counts.setdefault((p.protocol, p.port), {})
+            arr = by_ip.get(p.host_ip)
+            if arr is None:
+                arr = by_ip[p.host_ip] = np.zeros(self.num_nodes, dtype=np.int32)
+            arr[node] += sign
+        self.per_node[node] += sign * len(ports)
+
+    def conflicts(self, ports: tuple[HostPort, ...]) -> np.ndarray:
+        """The nodes where one of `ports` conflicts with a held one (HostPortInfo.CheckConflict): the same
+        protocol and port, and the same host IP, or 0.0.0.0 on either side."""
+        out = np.zeros(self.num_nodes, dtype=bool)
+        for p in ports:
+            by_ip = self.counts.get((p.protocol, p.port))
+            if not by_ip:
+                continue
+            ips = by_ip if p.host_ip == BIND_ALL_HOST_IP else (BIND_ALL_HOST_IP, p.host_ip)
+            for ip in ips:
+                arr = by_ip.get(ip)
+                if arr is not None:
+                    out |= arr > 0
+        return out
+
+    def conflicts_on(self, ports: tuple[HostPort, ...], node: int) -> bool:
+        """Whether one of `ports` conflicts with a port held on `node`."""
+        for p in ports:
+            by_ip = self.counts.get((p.protocol, p.port))
+            if not by_ip:
+                continue
+            ips = by_ip if p.host_ip == BIND_ALL_HOST_IP else (BIND_ALL_HOST_IP, p.host_ip)
+            if any(ip in by_ip and by_ip[ip][node] > 0 for ip in ips):
+                return True
+        return False
+
+
 class ClusterState:
     """Struct-of-arrays state of a cluster (N nodes, R resource columns, up to G GPUs per node)."""
 
@@ -373,6 +447,8 @@ class ClusterState:
         self.alive = np.ones(n, dtype=bool)
         self.labels = LabelIndex(self.nodes)
         self.taints = TaintIndex(self.nodes)
+        self.images = ImageIndex(self.nodes)
+        self.used_ports = UsedPorts(n)
         self.names_array = np.array(self.node_names, dtype=object)
         # Bumped whenever what the static filters read changes (cordon), so caches can tell.
         self.static_version = 0
@@ -426,6 +502,7 @@ class ClusterState:
         for name in self._STATE_ARRAYS:
             setattr(c, name, getattr(self, name).copy())
         c.bound_pods = self.bound_pods.copy()
+        c.used_ports = self.used_ports.copy()
         return c
 
     # ---- sizes -------------------------------------------------------------------------------
@@ -520,7 +597,7 @@ class ClusterState:
         return (int(np.argmin(np.where(fits, free, np.iinfo(np.int64).max))),)
 
     def bind(self, node: int, pod: PodRequest, gpus: tuple[int, ...] | None = None) -> tuple[int, ...]:
-        """Account for `pod` running on `node`; returns the GPU devices it took."""
+        """Account for `pod` running on `node` (its requests, GPUs and host ports); returns the GPU devices it took."""
         if gpus is None:
             gpus = self.choose_gpus(node, pod)
         self.version += 1
@@ -532,6 +609,8 @@ class ClusterState:
         self.total_requested += pod.requests
         if self.pod_count[node] == 1:
             self.active_count += 1
+        if pod.template.host_ports:
+            self.used_ports.add(node, pod.template.host_ports, 1)
         for d in gpus:
             self.gpu_free[node, d] -= pod.gpu_milli
         if gpus:
@@ -549,6 +628,8 @@ class ClusterState:
         self.total_requested -= pod.requests
         if self.pod_count[node] == 0:
             self.active_count -= 1
+        if pod.template.host_ports:
+            self.used_ports.add(node, pod.template.host_ports, -1)
         for d in gpus:
             self.gpu_free[node, d] += pod.gpu_milli
         if gpus:

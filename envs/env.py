@@ -17,7 +17,7 @@ from podgym.envs.kube.errors import ConfigError, KubeObjectError
 from podgym.envs.kube.profile import Profile
 from podgym.envs.rewards import RewardFn, make_reward
 from podgym.envs.scenario import BuiltScenario, Scenario, build_scenario, load_scenario, require_pods
-from podgym.envs.simulator import Simulator
+from podgym.envs.simulator import Simulator, may_preempt
 
 try:
     from podgym.envs.compiled.engine import CompiledEpisode, unsupported_features
@@ -25,7 +25,7 @@ except ImportError:  # numba missing: the Python engine only
     CompiledEpisode = None
 
     def unsupported_features(
-        scenario: Scenario, reward_fn: Any, profile: Any = None, templates: Any = None
+        scenario: Scenario, reward_fn: Any, profile: Any = None, templates: Any = None, preempts: bool = False
     ) -> list[str]:
         return ["env.engine: numba is not installed"]
 
@@ -159,7 +159,11 @@ class PodSchedulingEnv(gym.Env):
             self.scenario.reward, self.scenario.simulation.horizon, num_nodes
         )
         self._unsupported = unsupported_features(
-            self.scenario, self.reward_fn, self._built.profile, _templates(self._built)
+            self.scenario,
+            self.reward_fn,
+            self._built.profile,
+            _templates(self._built),
+            may_preempt(self._built.options, self._built.profile, self._built.workload),
         )
         if cfg.engine == "compiled" and self._unsupported:
             raise ConfigError(
@@ -213,7 +217,11 @@ class PodSchedulingEnv(gym.Env):
         if compiled:
             # Each seed's workload is checked: it may hold pods that a Filter the kernels lack can reject.
             unsupported = unsupported_features(
-                self.scenario, self.reward_fn, self._built.profile, _templates(self._built)
+                self.scenario,
+                self.reward_fn,
+                self._built.profile,
+                _templates(self._built),
+                may_preempt(self._built.options, self._built.profile, self._built.workload),
             )
             if unsupported and self.scenario.env.engine == "compiled":
                 raise ConfigError(

@@ -37,6 +37,7 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from podgym.envs.data import data_dir, expand_data_dir, resolve_data_file  # noqa: F401 - data_dir: part of this API
+from podgym.envs.kube.disruption import PodDisruptionBudget
 from podgym.envs.kube.errors import ConfigError, KubeObjectError, from_validation_error
 from podgym.envs.kube.profile import Profile, default_profile, load_profile
 from podgym.envs.rewards import RewardConfig
@@ -58,6 +59,7 @@ from podgym.envs.workload.openb import sample_nodes
 from podgym.envs.workload.ops import concat, inflate_to_gpu, sample_fraction, sort_by_arrival, take
 from podgym.envs.workload.pools import ZONE_LABEL
 from podgym.envs.workload.services import ServicesConfig, generate_services
+from podgym.envs.workload.snapshot import pdbs_from_manifests
 from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "configs" / "scenarios"
@@ -159,6 +161,9 @@ class SimulationConfig(StrictModel):
     sample_interval: float = Field(default=60.0, gt=0)
     tie_break: Literal["random", "rank"] = Field(
         default="random", description="random: uniform among the top nodes (kube-scheduler); rank: a fixed random rank"
+    )
+    preemption: bool = Field(
+        default=False, description="run DefaultPreemption (when the profile enables it) for a pod that fits nowhere"
     )
 
 
@@ -358,6 +363,7 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
 
     c, w = scenario.cluster, scenario.workload
     snapshot = None
+    pdbs: list[PodDisruptionBudget] = []  # of the snapshot and the manifests, for preemption
     if c.pools is not None:
         cluster = _pool_cluster(c.pools)
     elif c.openb_nodes is not None:
@@ -379,6 +385,7 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
 
         snapshot = _located("cluster.snapshot", lambda: load_snapshot(paths(c.snapshot.nodes), paths(c.snapshot.pods)))
         cluster = snapshot.cluster
+        pdbs += snapshot.pdbs
     if w.synthetic is not None:
         workload = generate(w.synthetic, seed)
     elif w.openb_pods is not None:
@@ -404,6 +411,7 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
             workload = take(workload, order)
     elif w.manifests is not None:
         workload = _located("workload.manifests", lambda: workload_from_manifests([resolve(p) for p in w.manifests]))
+        pdbs += _located("workload.manifests", lambda: pdbs_from_manifests([resolve(p) for p in w.manifests]))
     else:
         workload = None
     if w.snapshot_pending:
@@ -476,6 +484,8 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
             zone_events=tuple((e.time, e.zone, e.action) for e in f.events if e.zone is not None),
         ),
         autoscaler=autoscaler,
+        preemption=scenario.simulation.preemption,
+        pdbs=tuple(pdbs),
     )
     return BuiltScenario(scenario, cluster, workload, options, profile)
 

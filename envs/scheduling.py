@@ -35,6 +35,7 @@ class StaticVerdict:
     checks: list[tuple[str, str]]  # (plugin, reason) of each check
     scores: dict[str, np.ndarray | None]  # each Score plugin's static_score (None: its PreScore skips)
     version: int
+    dynamic: tuple[Plugin, ...] = ()  # the dynamic Filter plugins whose PreFilter does not Skip the template
 
 
 class VectorProfile:
@@ -70,12 +71,15 @@ class VectorProfile:
         for i in range(len(checks) - 1, -1, -1):  # the first failing check wins
             code[checks[i][1][1]] = i + 1
         scores = {p.name: p.static_score(cluster, pod) for p in self.score_plugins}
-        return StaticVerdict(code, [(name, reason) for name, (reason, _) in checks], scores, cluster.static_version)
+        dynamic = tuple(p for p in self.dynamic_filters if not p.skips_filter(pod))
+        checks_named = [(name, reason) for name, (reason, _) in checks]
+        return StaticVerdict(code, checks_named, scores, cluster.static_version, dynamic)
 
     def filter(self, cluster: ClusterState, pod: PodRequest) -> np.ndarray:
         """The nodes where `pod` passes every Filter plugin of the profile (and GPU devices fit)."""
-        ok = cluster.alive & (self.static_verdict(cluster, pod.template).code == FITS)
-        for plugin in self.dynamic_filters:
+        static = self.static_verdict(cluster, pod.template)
+        ok = cluster.alive & (static.code == FITS)
+        for plugin in static.dynamic:
             ok &= plugin.fits(cluster, pod)
         if pod.gpu_count:
             ok &= cluster.gpu_fit(pod)
@@ -84,7 +88,7 @@ class VectorProfile:
     def filter_statuses(self, cluster: ClusterState, pod: PodRequest) -> list[Status | None]:
         """Per node, None when it fits, else the first failing plugin's Status (as envs.kube reports it)."""
         static = self.static_verdict(cluster, pod.template)
-        dynamic = [(p.name, p.fit_reasons(cluster, pod)) for p in self.dynamic_filters]
+        dynamic = [(p.name, p.fit_reasons(cluster, pod)) for p in static.dynamic]
         gpu_ok = cluster.gpu_fit(pod)
         out: list[Status | None] = []
         for j in range(cluster.num_nodes):

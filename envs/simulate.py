@@ -49,8 +49,8 @@ LABELS = {
     "failures": "failures (node; zone counts once)",
     "replicas_lost": "service replicas lost to failures",
     "replicas_lost_per_failure": "replicas lost per failure",
-    "preemptions": "preemptions",
-    "preemption_victims": "preemption victims",
+    "preemptions": "preemptions (pods that evicted others)",
+    "preemption_victims": "pods evicted by preemption",
 }
 RATIOS = {k for k in LABELS if "allocation" in k or "fragmentation" in k or "imbalance" in k or "availability" in k}
 

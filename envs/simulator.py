@@ -9,6 +9,13 @@ resources on a node (a departure, a node that recovers or is added), the pods th
 queued again (a queueing hint), and every pod is retried after five minutes in the set, as
 kube-scheduler's unschedulable queue does.
 
+Preemption (``SimulationOptions.preemption``, with DefaultPreemption in the profile): a pod that fits nowhere
+runs kube-scheduler's PostFilter (``envs.kube.plugins.defaultpreemption``): its victims leave their node at
+once (graceful termination is not modelled), a victim owned by a controller (``ownerReferences`` with
+``controller: true``) is queued again as the pod its controller re-creates, a victim without one is gone; the
+preemptor is nominated to the node and queued again at its place in the queue (nominated pods do not reserve
+room for lower-priority pods here).
+
 Scheduling is instantaneous: after the events at a time are applied, the queue is drained one pod at
 a time. Any policy that scores nodes (``envs.policy.NodeScorer``) can drive it through ``run``; the
 Gymnasium environment drives it one decision at a time through ``next_pod``/``bind``/``defer``.
@@ -18,16 +25,23 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from podgym.envs.availability import service_tracker
 from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.kube.disruption import PodDisruptionBudget
+from podgym.envs.kube.framework import UNSCHEDULABLE
+from podgym.envs.kube.plugins.defaultpreemption import (
+    Candidate,
+    filter_pods_with_pdb_violation,
+    pick_one_node_for_preemption,
+)
 from podgym.envs.kube.profile import Profile, default_profile
 from podgym.envs.metrics import MetricsRecorder, Summary
 from podgym.envs.policy import NodeScorer
-from podgym.envs.scheduling import VectorProfile
+from podgym.envs.scheduling import FITS, VectorProfile
 from podgym.envs.unschedulable import UnschedulablePods
 from podgym.envs.workload.pools import ZONE_LABEL
 from podgym.envs.workload.types import GPU_RESOURCE, ClusterSource, Workload
@@ -80,6 +94,9 @@ class SimulationOptions:
     # Ties for the top score: "random" (kube-scheduler's selectHost) or "rank" (a random rank per node, drawn
     # once per run from the seed over the nodes sorted by name; the smallest rank wins: the FGD experiment's rule).
     tie_break: str = "random"
+    # Run DefaultPreemption (when the profile enables it) for a pod that fits nowhere.
+    preemption: bool = False
+    pdbs: tuple[PodDisruptionBudget, ...] = ()  # the PodDisruptionBudgets preemption honours
 
 
 @dataclass
@@ -105,6 +122,21 @@ class SimulatorState:
     dirty: bool  # the state reached at `now` is not yet recorded in the metrics
     gpu_arrived: int
     curve: list[tuple[int, int]]
+
+
+def _has_controller(template) -> bool:
+    """Whether the pod has a controller (an ownerReference with ``controller: true``) that re-creates it."""
+    refs = (template.raw.get("metadata") or {}).get("ownerReferences") or []
+    return any(isinstance(r, dict) and r.get("controller") for r in refs)
+
+
+def may_preempt(options: SimulationOptions, profile: Profile, workload: Workload | None) -> bool:
+    """Whether a run can preempt: preemption on, DefaultPreemption in the profile, and a pod of the workload that
+    may preempt (not ``preemptionPolicy: Never``) with a higher priority than another pod's."""
+    if not options.preemption or profile.preemption is None or workload is None or not len(workload):
+        return False
+    preempting = np.array([t.preemption_policy != "Never" for t in workload.templates], dtype=bool)[workload.template]
+    return bool(preempting.any() and workload.priority[preempting].max() > workload.priority.min())
 
 
 def sample_candidates(feasible: np.ndarray, num_to_find: int, start: int) -> tuple[np.ndarray, int]:
@@ -152,6 +184,9 @@ class Simulator:
         streams = np.random.SeedSequence(self.seed).spawn(5)
         self.rng = np.random.default_rng(streams[0])  # tie-breaks
         self._failure_rng = np.random.default_rng(streams[1])
+        self._preempt_rng = np.random.default_rng(streams[3])  # the dry run's start among candidate nodes
+        self.preemptor = self.filters.profile.preemption if self.options.preemption else None
+        self._templates_of: list | None = None  # each pod's template, built when budgets are counted
         initial = self.source.initial
         self.cluster = ClusterState.for_workloads(self.source.nodes, initial, self.workload)
         n_init, n_pods = self._num_initial, len(self.workload)
@@ -165,6 +200,8 @@ class Simulator:
             self.duration = np.full(self.num_pods, np.inf)
         self.node_of = np.full(self.num_pods, -1, dtype=np.int64)
         self.gpus_of: list[tuple[int, ...]] = [()] * self.num_pods
+        self.bound_at = np.full(self.num_pods, np.nan)  # when each pod last started (preemption's start time)
+        self.nominated = np.full(self.num_pods, -1, dtype=np.int64)  # the node preemption nominated
         self.queued_at = np.full(self.num_pods, np.nan)
         self.ever_bound = np.zeros(self.num_pods, dtype=bool)
         self.dropped = np.zeros(self.num_pods, dtype=bool)
@@ -521,6 +558,7 @@ class Simulator:
         self.node_of[i] = node
         self.node_pods[node].add(i)
         self.ever_bound[i] = True
+        self.bound_at[i] = self.now
         self.running += 1
         if self.services is not None:
             self.services.bind(i)
@@ -601,12 +639,127 @@ class Simulator:
         self.metrics.failed_attempts += 1
         self._current = None
         self._first_attempt(i)
+        if self.preemptor is not None and not self._filter(self.request(i)).any() and self._preempt(i):
+            return
         if not self.options.retry_unschedulable:
             self.dropped[i] = True
             return
         self._unschedulable.add(i, self.request(i), self.now)
         if self.options.autoscaler is not None:
             self._scale_up_for(i)
+
+    # ---- preemption ----------------------------------------------------------------------------
+    def _fits_on(self, pod: PodRequest, node: int, template: np.ndarray) -> bool:
+        """Whether `pod` passes every Filter plugin on `node` now (static verdict, dynamic plugins' hints, GPUs)."""
+        static = self.filters.static_verdict(self.cluster, pod.template)
+        if static.code[node] != FITS or not self.cluster.alive[node]:
+            return False
+        for plugin in static.dynamic:
+            if not plugin.hint(self.cluster, pod.requests[None, :], node, template)[0]:
+                return False
+        return not pod.gpu_count or bool(self.cluster.gpu_fit(pod)[node])
+
+    def _pdb_allowed(self) -> list[int]:
+        """Disruptions each budget allows now, counted over the running pods as ``kube.preempt`` counts them (the
+        pods on the nodes: selected and healthy alike; the disruption controller's scale is their number)."""
+        pdbs = self.options.pdbs
+        if not pdbs:
+            return []
+        if self._templates_of is None:
+            self._templates_of = [self.request(i).template for i in range(self.num_pods)]
+        running = np.flatnonzero(self.node_of >= 0).tolist()
+        out = []
+        for pdb in pdbs:
+            healthy = sum(1 for i in running if pdb.selects(self._templates_of[i]))
+            out.append(pdb.allowed_from_counts(healthy, healthy))
+        return out
+
+    def _victims_on(self, i: int, node: int, allowed: list[int]) -> tuple[list[int], int] | None:
+        """SelectVictimsOnNode on the cluster itself (every change undone before returning): the pods to evict
+        from `node` for pod `i`, most important first, and the PDB violations; None when no eviction helps."""
+        pod = self.request(i)
+        template = np.array([pod.template], dtype=object)
+        lower = sorted(k for k in self.node_pods[node] if self.request(k).priority < pod.priority)
+        if not lower:
+            return None
+        for k in lower:
+            self.cluster.unbind(node, self.request(k), self.gpus_of[k])
+        victims: list[int] = []
+        try:
+            if not self._fits_on(pod, node, template):
+                victims = lower
+                return None
+            lower.sort(key=lambda k: (-self.request(k).priority, self.bound_at[k], k))
+            violating, fine = filter_pods_with_pdb_violation(
+                lower, self.options.pdbs, allowed, lambda k: self.request(k).template
+            )
+            num_violations = 0
+            for group, counts in ((violating, 1), (fine, 0)):
+                for k in group:
+                    self.cluster.bind(node, self.request(k), self.gpus_of[k])
+                    if not self._fits_on(pod, node, template):
+                        self.cluster.unbind(node, self.request(k), self.gpus_of[k])
+                        victims.append(k)
+                        num_violations += counts
+            if violating and fine:
+                victims.sort(key=lambda k: (-self.request(k).priority, self.bound_at[k], k))
+            return (list(victims), num_violations) if victims else None
+        finally:
+            for k in victims:
+                self.cluster.bind(node, self.request(k), self.gpus_of[k])
+
+    def _victim_pod(self, k: int):
+        """Pod `k` as pickOneNodeForPreemption reads it: its priority and its start time."""
+        return replace(self.request(k).template, priority=self.request(k).priority, start_time=float(self.bound_at[k]))
+
+    def _preempt(self, i: int) -> bool:
+        """DefaultPreemption for pod `i`, which fits nowhere: evict the victims on the chosen node and requeue the
+        pod nominated there. False when preemption does not help (the pod then waits as usual)."""
+        pod = self.request(i)
+        if pod.template.preemption_policy == "Never":
+            return False
+        if not any(self.request(k).priority < pod.priority for k in np.flatnonzero(self.node_of >= 0).tolist()):
+            return False  # no pod of lower priority runs anywhere: no node has victims
+        statuses = self.filters.filter_statuses(self.cluster, pod)
+        potential = [j for j, st in enumerate(statuses) if st is not None and st.code == UNSCHEDULABLE]
+        if not potential:
+            return False
+        wanted = self.preemptor.calculate_num_candidates(len(potential))
+        offset = int(self._preempt_rng.integers(len(potential)))
+        allowed = self._pdb_allowed()
+        found: dict[str, list[int]] = {}
+        non_violating: list[Candidate] = []
+        violating: list[Candidate] = []
+        for n in range(len(potential)):
+            node = potential[(offset + n) % len(potential)]
+            result = self._victims_on(i, node, allowed)
+            if result is None:
+                continue
+            victims, num_violations = result
+            kept = violating if num_violations else non_violating
+            if len(kept) < wanted:
+                name = self.cluster.node_names[node]
+                kept.append(Candidate(name, tuple(self._victim_pod(k) for k in victims), num_violations))
+                found[name] = victims
+            if non_violating and len(non_violating) + len(violating) >= wanted:
+                break
+        if not non_violating and not violating:
+            return False
+        best = pick_one_node_for_preemption(non_violating + violating)
+        node = self.cluster.node_index[best.node]
+        for k in found[best.node]:
+            self._unbind(k)
+            self.metrics.preemption_victims += 1
+            if _has_controller(self.request(k).template):
+                self._enqueue(k)  # the pod its controller re-creates
+            else:
+                self.dropped[k] = True  # deleted
+        self.metrics.preemptions += 1
+        self.nominated[i] = node
+        heapq.heappush(self._queue, (-pod.priority, float(self.queued_at[i]), self._seq, i))
+        self._seq += 1
+        self._retry_unschedulable(node)
+        return True
 
     def _first_attempt(self, i: int) -> None:
         """Record the allocation-vs-arrived curve: a pod counts as arrived when first tried, placed or not."""

@@ -254,6 +254,12 @@ class ClusterCache:
         with self.lock:
             return [e.obj for e in self._pods.values()]
 
+    def node_objects(self) -> list[Node]:
+        """The parsed Nodes, in the cluster's order (by name when the cache sorts its nodes)."""
+        with self.lock:
+            nodes = list(self._nodes.values())
+        return sorted(nodes, key=lambda n: n.name) if self.sort_nodes else nodes
+
     def node_of(self, pod_key: str) -> str | None:
         """The node the pod with this key (uid, else namespace/name) is bound to; "" pending; None unknown."""
         with self.lock:

@@ -30,13 +30,17 @@ semantics (``envs.kube``, vectorised by ``envs.scheduling.VectorProfile``, the f
   ``FailedScheduling`` (Warning) with upstream's FitError message, recorded again only when it changes.
 * **Retries** an unschedulable pod when a node is added or changes, when a bound pod is deleted or
   finishes, when the pod itself changes, and every 5 minutes (PodMaxInUnschedulablePodsDuration).
+* **Preempts** when the profile enables DefaultPreemption and no node fits: ``envs.kube.preempt`` on the cached
+  nodes and pods (PodDisruptionBudgets listed through ``policy_api``, a PolicyV1Api) chooses the node and the
+  victims; the victims are deleted (a ``Preempted`` Event each) and the pod's ``status.nominatedNodeName`` is
+  set; the pod is retried when the deletions arrive.
 
 The FitError message follows ``pkg/scheduler/framework/types.go`` ``(*FitError).Error()`` (v1.35):
 ``"0/%v nodes are available:"``, then, when a PreFilter plugin rejected the pod,
 ``" <PreFilterMsg>."``; otherwise every reason of every node's Status is counted, the strings
 ``"<count> <reason>"`` are sorted (Go ``sort.Strings``: byte order, so "10 x" sorts before "2 y"), joined
-with ", " and appended as ``" <joined>."``. PostFilter (preemption) messages are not produced: this
-scheduler does not preempt. The Event message is cut to 1024 bytes with a " ..." suffix (truncateMessage,
+with ", " and appended as ``" <joined>."``, then DefaultPreemption's message when it does not help. The
+Event message is cut to 1024 bytes with a " ..." suffix (truncateMessage,
 NoteLengthLimit). With no nodes at all the message is upstream's ErrNoNodesAvailable, "no nodes available
 to schedule pods".
 
@@ -45,8 +49,8 @@ which the cache keeps (``ClusterState.bound_pods``); Namespace objects are not w
 only each namespace's ``kubernetes.io/metadata.name`` label. A pod rejected by them is retried when a bound pod is
 deleted or finishes and by the periodic flush (a bind elsewhere that would let it spread is not a trigger).
 
-Not done: preemption, pod status conditions (PodScheduled=False), leader election (run one replica),
-volume and port filters (not modelled by envs.kube; see the README).
+Not done: pod status conditions (PodScheduled=False), leader election (run one replica), volume filters (not
+modelled by envs.kube; see the README).
 
     python -m podgym.plugin.scheduler --model policy.onnx [--scheduler-name podgym-scheduler] [--in-cluster]
     python -m podgym.plugin.scheduler --policy kube-default --kubeconfig ~/.kube/config
@@ -71,9 +75,11 @@ from typing import Any
 
 import numpy as np
 
+import podgym.envs.kube as kube
 from podgym.envs.cluster import ClusterState, PodRequest
 from podgym.envs.kube.errors import KubeObjectError
-from podgym.envs.kube.framework import Status
+from podgym.envs.kube.framework import NO_NODES_AVAILABLE as NO_NODES_AVAILABLE  # upstream ErrNoNodesAvailable
+from podgym.envs.kube.framework import SKIP, Status, fit_error_message
 from podgym.envs.kube.objects import parse_pod
 from podgym.envs.kube.profile import Profile, default_profile
 from podgym.envs.scheduling import VectorProfile
@@ -83,7 +89,6 @@ from podgym.plugin.cache import ClusterCache, ClusterView
 log = logging.getLogger("podgym.scheduler")
 
 DEFAULT_SCHEDULER_NAME = "podgym-scheduler"
-NO_NODES_AVAILABLE = "no nodes available to schedule pods"  # upstream ErrNoNodesAvailable
 NOTE_LENGTH_LIMIT = 1024  # k8s.io/apimachinery validation.NoteLengthLimit
 MAX_IN_UNSCHEDULABLE_S = 300.0  # DefaultPodMaxInUnschedulablePodsDuration
 BOUND_SELECTOR = "spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed"
@@ -131,23 +136,6 @@ def binding_body(name: str, namespace: str, node: str) -> dict[str, Any]:
         "metadata": {"name": name, "namespace": namespace},
         "target": {"apiVersion": "v1", "kind": "Node", "name": node},
     }
-
-
-def fit_error_message(num_all_nodes: int, statuses: Iterable[Status | None], prefilter_msg: str = "") -> str:
-    """Upstream ``(*FitError).Error()`` for a pod no node accepted (see the module docstring)."""
-    if num_all_nodes == 0:
-        return NO_NODES_AVAILABLE
-    msg = f"0/{num_all_nodes} nodes are available:"
-    if prefilter_msg:
-        return msg + f" {prefilter_msg}."
-    counts: dict[str, int] = {}
-    for status in statuses:
-        for reason in status.reasons if status is not None else ():
-            counts[reason] = counts.get(reason, 0) + 1
-    histogram = sorted((f"{v} {k}" for k, v in counts.items()), key=lambda s: s.encode())
-    if histogram:
-        msg += f" {', '.join(histogram)}."
-    return msg
 
 
 def truncate_message(message: str, limit: int = NOTE_LENGTH_LIMIT) -> str:
@@ -229,6 +217,7 @@ class SecondaryScheduler:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         instance: str | None = None,
+        policy_api: Any = None,
     ):
         if tie_break not in ("random", "name"):
             raise ValueError(f"tie_break must be 'random' or 'name', got {tie_break!r}")
@@ -257,7 +246,18 @@ class SecondaryScheduler:
         self.unschedulable: dict[str, float] = {}  # uid -> since (clock)
         self._last_failure: dict[str, str] = {}
         self._assumed: dict[str, tuple[float, dict[str, Any]]] = {}
-        self.stats = {"scheduled": 0, "failed": 0, "bind_conflicts": 0, "bind_errors": 0}
+        self.stats = {
+            "scheduled": 0,
+            "failed": 0,
+            "bind_conflicts": 0,
+            "bind_errors": 0,
+            "preemptions": 0,
+            "preemption_victims": 0,
+        }
+        # PodDisruptionBudgets for preemption come from a PolicyV1Api (None: preemption honours none).
+        self.policy_api = policy_api
+        # The simulator's stream for the dry run's start (Simulator.reset: SeedSequence(seed).spawn(4)[3]).
+        self.preempt_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(4)[3])
         self.pending_selector = (
             f"spec.schedulerName={scheduler_name},spec.nodeName=,status.phase!=Succeeded,status.phase!=Failed"
         )
@@ -403,7 +403,7 @@ class SecondaryScheduler:
             parsed = parse_pod(pod)
             for plugin in self.profile.filter_plugins:
                 result = plugin.pre_filter({}, parsed, [])
-                if isinstance(result, Status):
+                if isinstance(result, Status) and result.code != SKIP:
                     prefilter = result.message
                     break
         except Exception:  # the vectorised statuses below are the answer anyway
@@ -415,6 +415,8 @@ class SecondaryScheduler:
         """Filter, score, bind and record an Event for one pending pod."""
         uid, ref = pod_uid(pod), pod_ref(pod)
         node, message, request = self.select(pod)
+        if node is None and request is not None and self.profile.preemption is not None:
+            message = self._preempt(pod, message)
         if node is None:
             self.stats["failed"] += 1
             self.unschedulable[uid] = self._clock()
@@ -449,6 +451,57 @@ class SecondaryScheduler:
         self._event(pod, "FailedScheduling", message, "Warning", "Scheduling")
         log.warning("pod %s: %s", ref, message)
         return Outcome(ref, None, message, attempts)
+
+    def _list_pdbs(self) -> list[dict[str, Any]]:
+        if self.policy_api is None:
+            return []
+        try:
+            items, _ = self.list_all(self.policy_api.list_pod_disruption_budget_for_all_namespaces)
+        except Exception as exc:  # preemption then honours no budget, as it would with none in the cluster
+            log.warning("cannot list PodDisruptionBudgets: %s", exc)
+            return []
+        return items
+
+    def _preempt(self, pod: dict[str, Any], message: str) -> str:
+        """DefaultPreemption for `pod`, which fits nowhere (``kube.preempt`` on the cache's nodes and pods):
+        delete the victims (each gets a ``Preempted`` Event) and set the pod's ``status.nominatedNodeName``;
+        the pod is retried when the victims' deletions arrive. Returns the FailedScheduling message, with the
+        PostFilter's as kube-scheduler writes it."""
+        nodes = self.cache.node_objects()
+        if not nodes:
+            return message
+        pods = [p for p in self.cache.pod_objects() if _spec(p).get("nodeName")]
+        offset = int(self.preempt_rng.integers(len(nodes)))  # taken modulo the number of candidate nodes
+        try:
+            result = kube.preempt(pod, nodes, pods, pdbs=self._list_pdbs(), profile=self.profile, offset=offset)
+        except KubeObjectError as exc:  # e.g. the pod fits by kube's plugins but not by its GPU devices
+            log.info("no preemption for %s: %s", pod_ref(pod), exc)
+            return message
+        if result.nominated_node is None:
+            return f"{message} {result.message}." if result.message else message
+        meta = _meta(pod)
+        for victim in result.victims:
+            try:
+                _release(self.api.delete_namespaced_pod(victim.name, victim.namespace, _preload_content=False))
+            except Exception as exc:
+                if getattr(exc, "status", None) != 404:
+                    log.warning("cannot delete preemption victim %s: %s", victim.ref, exc)
+                    continue
+            self.stats["preemption_victims"] += 1
+            text = f"Preempted by pod {meta.get('uid', '')} on node {result.nominated_node}"
+            self._event(victim.raw, "Preempted", text, "Normal", "Preempting")
+        try:
+            body = {"status": {"nominatedNodeName": result.nominated_node}}
+            _release(
+                self.api.patch_namespaced_pod_status(
+                    meta.get("name", ""), meta.get("namespace", "default"), body, _preload_content=False
+                )
+            )
+        except Exception as exc:
+            log.warning("cannot nominate %s to %s: %s", pod_ref(pod), result.nominated_node, exc)
+        self.stats["preemptions"] += 1
+        log.info("pod %s preempts %d pod(s) on %s", pod_ref(pod), len(result.victims), result.nominated_node)
+        return message
 
     def _bind(self, pod: dict[str, Any], node: str) -> tuple[str, int, str]:
         """POST the Binding; ("bound" | "gone" | "error", attempts, detail). Retries 409/429/5xx with backoff."""
@@ -708,7 +761,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: cannot load the Kubernetes client configuration: {exc}", file=sys.stderr)
         return 2
     scheduler = SecondaryScheduler(
-        client.CoreV1Api(), scorer, args.scheduler_name, profile, seed=args.seed, tie_break=args.tie_break
+        client.CoreV1Api(),
+        scorer,
+        args.scheduler_name,
+        profile,
+        seed=args.seed,
+        tie_break=args.tie_break,
+        policy_api=client.PolicyV1Api(),
     )
     with contextlib.suppress(KeyboardInterrupt):
         scheduler.run()

@@ -20,6 +20,7 @@ from podgym.envs.availability import ServiceTracker, service_tracker
 from podgym.envs.cluster import ClusterState, requested_resources
 from podgym.envs.engine import EpisodeSpec, Observation, PythonEngine
 from podgym.envs.features import FEATURE_VERSION, NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder
+from podgym.envs.kube.framework import Plugin
 from podgym.envs.kube.objects import CPU, MEMORY, Pod
 from podgym.envs.kube.profile import Profile
 from podgym.envs.metrics import SIGNALS, MetricsRecorder, Summary
@@ -49,6 +50,7 @@ class Coverage:
     reward: type  # the reward function whose potential the kernels evaluate
     signals: frozenset[str]  # the reward signals (envs.rewards.REWARD_SIGNALS) the kernels compute
     feature_version: int  # the observation encoding (envs.features.FEATURE_VERSION) the kernels write
+    preemption: bool = False  # whether the kernels run DefaultPreemption (PostFilter)
 
 
 COVERAGE = Coverage(
@@ -64,28 +66,41 @@ def _signals(fb: np.ndarray, offset: int) -> dict[str, float]:
     return dict(zip(SIGNALS, fb[offset : offset + K.NSIG].tolist(), strict=True))
 
 
+def uncovered_filters(profile: Profile, templates: Sequence[Pod] | None) -> list[Plugin]:
+    """The profile's dynamic Filter plugins the kernels do not run, except those that cannot reject a pod of
+    `templates` (``Plugin.filters_any``: e.g. NodePorts for pods without host ports); with `templates` None, every
+    uncovered dynamic plugin."""
+    return [
+        p
+        for p in profile.filter_plugins
+        if p.dynamic and p.name not in COVERAGE.dynamic_filters and (templates is None or p.filters_any(templates))
+    ]
+
+
 def unsupported_features(
-    scenario: Scenario, reward_fn: Any, profile: Profile | None = None, templates: Sequence[Pod] | None = None
+    scenario: Scenario,
+    reward_fn: Any,
+    profile: Profile | None = None,
+    templates: Sequence[Pod] | None = None,
+    preempts: bool = False,
 ) -> list[str]:
-    """What keeps `scenario` (with `reward_fn`, the built scheduler `profile` and its workload's pod `templates`) off
-    the compiled engine: 'field: what' lines naming the scenario field; [] when the kernels cover everything
-    (``COVERAGE``). A dynamic Filter plugin the kernels lack counts only if it can reject a pod of `templates`
-    (``Plugin.filters_any``; every plugin counts when the templates are not given)."""
+    """What keeps `scenario` (with `reward_fn`, the built scheduler `profile`, the workload's pod `templates`, and
+    whether its run can preempt, ``envs.simulator.may_preempt``) off the compiled engine: 'field: what' lines naming
+    the scenario field; [] when the kernels cover everything (``COVERAGE``)."""
     out = []
     if K is None:
         out.append("env.engine: numba is not installed")
-    for plugin in profile.filter_plugins if profile is not None else ():
-        if plugin.dynamic and plugin.name not in COVERAGE.dynamic_filters:
-            if templates is not None and not plugin.filters_any(templates):
-                continue
-            out.append(
-                f"scheduler: Filter plugin {plugin.name} (the kernels check only "
-                f"{', '.join(sorted(COVERAGE.dynamic_filters))} against what runs on a node)"
-            )
+    for plugin in uncovered_filters(profile, templates) if profile is not None else ():
+        out.append(
+            f"scheduler: Filter plugin {plugin.name} (the kernels check only "
+            f"{', '.join(sorted(COVERAGE.dynamic_filters))} against what runs on a node)"
+        )
     if COVERAGE.feature_version != FEATURE_VERSION:
         out.append(
             f"env: observation features version {FEATURE_VERSION} (the kernels write {COVERAGE.feature_version})"
         )
+    if preempts and not COVERAGE.preemption:
+        out.append("simulation.preemption: PostFilter plugin DefaultPreemption (the kernels do not preempt)")
     f = scenario.failures
     if f.mtbf is not None or f.zone_mtbf is not None or f.events:
         out.append("failures: node failures and recoveries (of single nodes or whole zones)")
@@ -157,6 +172,12 @@ class CompiledEpisode:
             else ClusterState.for_workloads(source.nodes, source.initial, w)
         )
         self.filters = filters = VectorProfile(built.profile)
+        uncovered = uncovered_filters(built.profile, w.templates)
+        if uncovered:  # this seed's pods need a Filter plugin the kernels do not run
+            raise ValueError(
+                f"the compiled engine does not run Filter plugin {uncovered[0].name} for this workload's pods "
+                f"(seed {seed}); use env.engine: python"
+            )
         self.names = w.names
         self.track_node_stats = bool(getattr(reward_fn, "needs_node_stats", True))
         n, r = cluster.num_nodes, len(cluster.resources)

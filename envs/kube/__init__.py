@@ -9,6 +9,8 @@ object-level contract that the simulator, the heuristics and the plugin agree wi
     kube.score(pod, nodes, pods, plugin="NodeResourcesFit",
                args={"scoringStrategy": {"type": "MostAllocated", "resources": [{"name": "cpu", "weight": 1}]}})
     # -> {node_name: final score of that plugin, after NormalizeScore where upstream has one}
+    kube.preempt(pod, nodes, pods, pdbs=pdbs)
+    # -> PreemptionResult: nominated_node, victims, or the status saying why preemption does not help
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from podgym.envs.kube.cycle import (
     run_score_plugin,
     schedule_one,
 )
+from podgym.envs.kube.disruption import PodDisruptionBudget, parse_pdb, parse_pdbs
 from podgym.envs.kube.errors import KubeObjectError
-from podgym.envs.kube.framework import NAMESPACES, Status
+from podgym.envs.kube.framework import NAMESPACES, Status, fit_error_message
 from podgym.envs.kube.nodeinfo import NodeInfo, build_node_infos
 from podgym.envs.kube.objects import Namespace, Node, Pod, parse_namespace, parse_node, parse_pod
 from podgym.envs.kube.plugins import REGISTRY, new_plugin
+from podgym.envs.kube.plugins.defaultpreemption import Candidate, PreemptionResult
 from podgym.envs.kube.profile import Profile, default_profile, load_profile, parse_configuration
 from podgym.envs.kube.quantity import Quantity, parse_quantity
 from podgym.envs.kube.resources import NON_ZERO_DEFAULTS
@@ -143,6 +147,46 @@ def score(
     return {n.name: (scores[i] if scores is not None else 0) for i, n in enumerate(infos)}
 
 
+def preempt(
+    pod: ObjectLike,
+    nodes: Iterable[ObjectLike],
+    pods: Iterable[ObjectLike] = (),
+    pdbs: Iterable[ObjectLike | PodDisruptionBudget] = (),
+    args: dict[str, Any] | None = None,
+    profile: Profile | None = None,
+    offset: int = 0,
+) -> PreemptionResult:
+    """DefaultPreemption's PostFilter for `pod` after Filter of `profile` (default: the default profile) rejected it
+    on every node: the nominated node and the victims (``PreemptionResult``), or the reason preemption does not
+    help, with upstream's messages. `pdbs` are PodDisruptionBudgets (policy/v1 dicts or a ``kubectl get pdb -A -o
+    json`` List); `args` DefaultPreemptionArgs (default: the profile's, else upstream's); `offset` where the dry run
+    starts among the candidate nodes (upstream draws it at random). A pod that fits some node is an error."""
+    p, infos = cluster(pod, nodes, pods)
+    profile = profile or default_profile()
+    plugin = new_plugin("DefaultPreemption", args) if args is not None or profile.preemption is None else None
+    plugin = plugin or profile.preemption
+    statuses = run_filters(profile.filter_plugins, p, infos, {})
+    fitting = [name for name, status in statuses.items() if status is None]
+    if fitting:
+        raise KubeObjectError(
+            f"the pod fits node(s) {', '.join(fitting)}: kube-scheduler preempts only when no node fits",
+            obj=f"Pod {p.ref}",
+        )
+    return plugin.post_filter(p, infos, statuses, profile.filter_plugins, parse_pdbs(pdbs), offset)
+
+
+def fit_error(pod: ObjectLike, nodes: Iterable[ObjectLike], pods: Iterable[ObjectLike] = (), **kwargs: Any) -> str:
+    """The FailedScheduling message kube-scheduler records for a pod no node fits, its preemption outcome included
+    ("0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims
+    found for incoming pod.."); `kwargs` as for ``preempt``; a profile without DefaultPreemption adds nothing."""
+    p, infos = cluster(pod, nodes, pods)
+    profile = kwargs.get("profile") or default_profile()
+    statuses = run_filters(profile.filter_plugins, p, infos, {})
+    runs = profile.preemption is not None or kwargs.get("args") is not None  # a profile without PostFilter: none
+    message = preempt(pod, nodes, pods, **kwargs).message if runs else ""
+    return fit_error_message(len(infos), [statuses[n.name] for n in infos], post_filter_msg=message)
+
+
 def pod_requests(pod: ObjectLike, non_zero: bool = False) -> dict[str, int]:
     """The pod's effective requests: cpu in milli-cores, the rest in base units.
 
@@ -169,6 +213,7 @@ def schedule(
 __all__ = [
     "KUBERNETES_VERSION",
     "REGISTRY",
+    "Candidate",
     "Decision",
     "KubeObjectError",
     "Namespace",
@@ -176,6 +221,8 @@ __all__ = [
     "NodeInfo",
     "NodeVerdict",
     "Pod",
+    "PodDisruptionBudget",
+    "PreemptionResult",
     "Profile",
     "Quantity",
     "Status",
@@ -183,13 +230,16 @@ __all__ = [
     "default_profile",
     "filter",
     "filter_status",
+    "fit_error",
     "load_profile",
     "num_feasible_nodes_to_find",
     "parse_configuration",
     "parse_namespaces",
     "parse_node",
+    "parse_pdb",
     "parse_pod",
     "parse_quantity",
     "pod_requests",
+    "preempt",
     "schedule",
 ]

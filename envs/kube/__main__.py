@@ -119,9 +119,13 @@ def explain(args: argparse.Namespace) -> str:
     pods = _located(where, lambda: kube.parse_pods(dump.pods))
     profile, why = choose_profile(pod, args.config, args.scheduler_name, strict=args.strict)
     decision = kube.schedule(pod, nodes, pods, profile=profile, seed=args.seed)
+    preemption = None
+    if decision.selected is None and profile.preemption is not None and nodes:
+        pdbs = _located(where, lambda: kube.parse_pdbs(dump.pdbs))
+        preemption = kube.preempt(pod, nodes, pods, pdbs=pdbs, profile=profile)
     if args.output == "json":
-        return json.dumps(to_dict(decision, profile, why), indent=2)
-    return render(decision, profile, why)
+        return json.dumps(to_dict(decision, profile, why, preemption), indent=2)
+    return render(decision, profile, why, preemption)
 
 
 def main(argv: list[str] | None = None) -> int:

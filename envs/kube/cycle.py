@@ -15,6 +15,7 @@ from podgym.envs.kube.framework import (
     MAX_NODE_SCORE,
     MIN_NODE_SCORE,
     NAMESPACES,
+    SKIP,
     UNSCHEDULABLE_AND_UNRESOLVABLE,
     CycleState,
     Plugin,
@@ -50,8 +51,9 @@ def run_filters(
 ) -> dict[str, Status | None]:
     """PreFilter, then Filter node by node in order; each node gets its first failing plugin's status.
 
-    A PreFilter rejection applies to every node. A PreFilterResult (NodeAffinity's metadata.name
-    terms) narrows the candidates: the other nodes get "node(s) didn't satisfy plugin(s) [...]".
+    A PreFilter Skip leaves the plugin's Filter out; a PreFilter rejection applies to every node. A
+    PreFilterResult (NodeAffinity's metadata.name terms) narrows the candidates: the other nodes get
+    "node(s) didn't satisfy plugin(s) [...]".
     With `percentage_of_nodes_to_score`, filtering stops once numFeasibleNodesToFind of the
     candidates passed; the nodes after that are absent from the result. With `narrow` False, every
     node goes through Filter (what a single plugin answers, as its upstream unit tests check it).
@@ -59,8 +61,12 @@ def run_filters(
     allowed: set[str] | None = None
     narrowing: list[str] = []
     state.setdefault(ALL_NODES, nodes)
+    running: list[Plugin] = []
     for plugin in plugins:
         result = plugin.pre_filter(state, pod, nodes)
+        if isinstance(result, Status) and result.code == SKIP:
+            continue  # the plugin's Filter does not run for this pod
+        running.append(plugin)
         if isinstance(result, Status):
             return {node.name: result for node in nodes}
         if result is not None and narrow:
@@ -80,7 +86,7 @@ def run_filters(
         if num_to_find is not None and found >= num_to_find:
             break
         status = None
-        for plugin in plugins:
+        for plugin in running:
             status = plugin.filter(state, pod, node)
             if status is not None:
                 break

@@ -55,7 +55,17 @@ class ClusterObjects:
     sources: list[str] = field(default_factory=list)
     """The files read."""
     objects: list[dict[str, Any]] = field(default_factory=list)
-    """The objects of WORKLOAD_KINDS, in file order."""
+    """The objects of WORKLOAD_KINDS, in file order, each once by kind and namespace/name."""
+
+    @property
+    def pdbs(self) -> list[dict[str, Any]]:
+        """The PodDisruptionBudget objects (``kubectl get pdb -A -o json`` items)."""
+        return [o for o in self.objects if o.get("kind") == "PodDisruptionBudget"]
+
+    @property
+    def priority_classes(self) -> list[dict[str, Any]]:
+        """The PriorityClass objects."""
+        return [o for o in self.objects if o.get("kind") == "PriorityClass"]
 
 
 def _json_values(text: str, path: Path) -> list[Any]:
@@ -145,6 +155,18 @@ def pod_key(obj: Any) -> str | None:
     return f"{namespace}/{name}" if isinstance(name, str) and name and isinstance(namespace, str) else None
 
 
+def _namespaced_key(obj: Any) -> str | None:
+    meta = obj.get("metadata") if isinstance(obj, Mapping) else None
+    name = meta.get("name") if isinstance(meta, Mapping) else None
+    namespace = (meta.get("namespace") or "default") if isinstance(meta, Mapping) else None
+    return f"{namespace}/{name}" if isinstance(name, str) and name and isinstance(namespace, str) else None
+
+
+def _object_key(obj: Mapping[str, Any]) -> str | None:
+    key = _namespaced_key(obj)
+    return f"{obj['kind']}/{key}" if key is not None else None
+
+
 def _node_key(obj: Any) -> str | None:
     meta = obj.get("metadata") if isinstance(obj, Mapping) else None
     name = meta.get("name") if isinstance(meta, Mapping) else None
@@ -174,7 +196,7 @@ def collect(nodes: Sequence[tuple[str, Any]] = (), pods: Sequence[tuple[str, Any
     """ClusterObjects of (source, data) pairs given as nodes and as pods (their role for objects without a kind)."""
     found: dict[str, list[tuple[str, Any]]] = {k: [] for k in KINDS}
     ignored: dict[str, int] = {}
-    kept: list[dict[str, Any]] = []
+    kept: list[tuple[str, dict[str, Any]]] = []
     sources: list[str] = []
     for role, pairs in (("Node", nodes), ("Pod", pods)):
         for source, data in pairs:
@@ -188,11 +210,12 @@ def collect(nodes: Sequence[tuple[str, Any]] = (), pods: Sequence[tuple[str, Any
                 if kind in found:
                     found[kind].append((source, obj))
                 elif kind in WORKLOAD_KINDS and isinstance(obj, Mapping):
-                    kept.append({**obj, "kind": kind})
+                    kept.append((source, {**obj, "kind": kind}))
                 else:
                     ignored[str(kind)] = ignored.get(str(kind), 0) + 1
     node_list, _ = _unique(found["Node"], lambda pair: _node_key(pair[1]))
     pod_list, duplicates = _unique(found["Pod"], lambda pair: pod_key(pair[1]))
+    kept, _ = _unique(kept, lambda pair: _object_key(pair[1]))
     return ClusterObjects(
         [o for _, o in node_list],
         [o for _, o in pod_list],
@@ -201,7 +224,7 @@ def collect(nodes: Sequence[tuple[str, Any]] = (), pods: Sequence[tuple[str, Any
         ignored,
         duplicates,
         sources,
-        kept,
+        [o for _, o in kept],
     )
 
 

@@ -15,8 +15,9 @@ import yaml
 
 from podgym.envs.kube.cycle import Decision
 from podgym.envs.kube.errors import KubeObjectError
-from podgym.envs.kube.framework import MAX_NODE_SCORE
+from podgym.envs.kube.framework import MAX_NODE_SCORE, fit_error_message
 from podgym.envs.kube.objects import CPU
+from podgym.envs.kube.plugins.defaultpreemption import PreemptionResult
 from podgym.envs.kube.profile import Profile
 from podgym.envs.kube.resources import NON_ZERO_DEFAULTS, pod_requests
 
@@ -69,8 +70,29 @@ def _requests_line(requests: dict[str, int]) -> str:
     return ", ".join(f"{k} {format_quantity(k, v)}" for k, v in sorted(requests.items())) or "nothing"
 
 
-def to_dict(decision: Decision, profile: Profile, why: str = "") -> dict[str, Any]:
-    """A JSON-ready view of a decision (`why`: how the profile was chosen)."""
+def failed_scheduling_message(decision: Decision, preemption: PreemptionResult | None) -> str:
+    """The FailedScheduling message kube-scheduler records when no node fits (FitError, with the PostFilter's)."""
+    statuses = [v.status for v in decision.verdicts]
+    return fit_error_message(len(statuses), statuses, post_filter_msg=preemption.message if preemption else "")
+
+
+def _preemption_dict(preemption: PreemptionResult | None) -> dict[str, Any] | None:
+    if preemption is None:
+        return None
+    return {
+        "nominatedNode": preemption.nominated_node,
+        "victims": [p.ref for p in preemption.victims],
+        "numPDBViolations": preemption.num_pdb_violations,
+        "candidates": [c.node for c in preemption.candidates],
+        "message": preemption.message,
+    }
+
+
+def to_dict(
+    decision: Decision, profile: Profile, why: str = "", preemption: PreemptionResult | None = None
+) -> dict[str, Any]:
+    """A JSON-ready view of a decision (`why`: how the profile was chosen; `preemption`: DefaultPreemption's
+    outcome when no node fits)."""
     return {
         "pod": decision.pod.ref,
         "profile": profile.scheduler_name,
@@ -94,12 +116,14 @@ def to_dict(decision: Decision, profile: Profile, why: str = "") -> dict[str, An
             }
             for v in decision.verdicts
         ],
+        "preemption": _preemption_dict(preemption),
+        "message": failed_scheduling_message(decision, preemption) if decision.selected is None else None,
     }
 
 
-def render(decision: Decision, profile: Profile, why: str = "") -> str:
+def render(decision: Decision, profile: Profile, why: str = "", preemption: PreemptionResult | None = None) -> str:
     """A plain-text report of a decision: one row per node, one column per Score plugin (`why`: how the profile
-    was chosen)."""
+    was chosen; `preemption`: DefaultPreemption's outcome when no node fits)."""
     pod = decision.pod
     lines = [
         f"Pod {pod.ref}: kube-scheduler v1.35 semantics, profile {profile.scheduler_name!r}",
@@ -129,8 +153,16 @@ def render(decision: Decision, profile: Profile, why: str = "") -> str:
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
     lines.append("")
     max_total = MAX_NODE_SCORE * sum(decision.weights.values())
-    if decision.selected is None:
+    if decision.selected is None and preemption is not None and preemption.nominated_node is not None:
+        victims = ", ".join(p.ref for p in preemption.victims)
+        lines.append(
+            f"No node fits: DefaultPreemption nominates {preemption.nominated_node} for {pod.ref}, evicting "
+            f"{victims} ({preemption.num_pdb_violations} PodDisruptionBudget violation(s))."
+        )
+        lines.append(f"  FailedScheduling: {failed_scheduling_message(decision, preemption)}")
+    elif decision.selected is None:
         lines.append(f"No node fits: pod {pod.ref} would stay Pending.")
+        lines.append(f"  FailedScheduling: {failed_scheduling_message(decision, preemption)}")
     else:
         winner = next(v for v in decision.verdicts if v.name == decision.selected)
         if max_total:

@@ -5,7 +5,7 @@ Names follow k8s.io/kube-scheduler/framework so a Kubernetes engineer recognises
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -53,6 +53,35 @@ NAMESPACES = "Namespaces"
 Check = tuple[str, np.ndarray]
 
 
+NO_NODE_AVAILABLE_MSG = "0/{} nodes are available"
+NO_NODES_AVAILABLE = "no nodes available to schedule pods"
+
+
+def fit_error_message(
+    num_all_nodes: int, statuses: Iterable[Status | None], prefilter_msg: str = "", post_filter_msg: str = ""
+) -> str:
+    """Upstream ``(*FitError).Error()`` (pkg/scheduler/framework/types.go, v1.35): "0/N nodes are available:", then
+    the PreFilter message when a PreFilter plugin rejected the pod, else every reason of every node's Status
+    counted, as "<count> <reason>" strings sorted in Go byte order ("10 x" before "2 y") joined with ", "; then the
+    PostFilter (preemption) message. Each part ends with "."."""
+    if num_all_nodes == 0:
+        return NO_NODES_AVAILABLE
+    msg = NO_NODE_AVAILABLE_MSG.format(num_all_nodes) + ":"
+    if prefilter_msg:
+        msg += f" {prefilter_msg}."
+    else:
+        counts: dict[str, int] = {}
+        for status in statuses:
+            for reason in status.reasons if status is not None else ():
+                counts[reason] = counts.get(reason, 0) + 1
+        histogram = sorted((f"{v} {k}" for k, v in counts.items()), key=lambda s: s.encode())
+        if histogram:
+            msg += f" {', '.join(histogram)}."
+    if post_filter_msg:
+        msg += f" {post_filter_msg}."
+    return msg
+
+
 def prefilter_reason(plugins: list[str]) -> str:
     """The status message of nodes a PreFilterResult left out (schedule_one.go)."""
     return f"node(s) didn't satisfy plugin(s) [{' '.join(sorted(plugins))}]"
@@ -63,14 +92,16 @@ class Plugin:
 
     Object level (``envs.kube.cycle`` drives it, one node at a time): ``pre_filter`` may return a Status
     (rejects the pod on every node), or a set of node names (PreFilterResult: only those nodes can pass), or
-    None; ``filter``, ``pre_score`` (returns False to Skip), ``score``, ``normalize_score``.
+    None, or a Status with code Skip (the plugin's Filter does not run for this pod); ``filter``, ``pre_score``
+    (returns False to Skip), ``score``, ``normalize_score``.
 
     Vectorised, over every node of an ``envs.cluster.ClusterState`` (``envs.scheduling.VectorProfile`` drives
     it; a property test pins it to the object level): what depends only on the pod's template and the nodes'
     static state (names, labels, taints, cordons) is *static* and cached per template until the cluster's
     ``static_version`` changes (``static_pre_filter``, ``static_filter``, ``static_score``); a Filter plugin
     that also reads what is bound on a node sets ``dynamic = True`` and implements ``fits`` (all nodes),
-    ``fit_reasons`` (the statuses) and ``hint`` (the queueing hint: which waiting pods pass on one node now).
+    ``fit_reasons`` (the statuses) and ``hint`` (the queueing hint: which waiting pods pass on one node now), and
+    ``skips_filter`` where its PreFilter returns Skip for some pods (their Filter costs nothing then).
     ``vector_score`` gives the normalised scores over the feasible nodes. A Filter plugin that is not dynamic
     runs on the compiled engine through its [templates, nodes] table of static verdicts.
     """
@@ -78,6 +109,7 @@ class Plugin:
     name: ClassVar[str]
     filters: ClassVar[bool] = False
     scores: ClassVar[bool] = False
+    post_filters: ClassVar[bool] = False  # a PostFilter plugin (DefaultPreemption): runs when no node fits
     dynamic: ClassVar[bool] = False
 
     def __init__(self, args: dict[str, Any] | None = None):
@@ -99,6 +131,10 @@ class Plugin:
         return scores
 
     # ---- vectorised ----------------------------------------------------------------------------------
+    def skips_filter(self, pod: Pod) -> bool:
+        """Whether PreFilter returns Skip for `pod` (its template): the plugin's Filter then does not run."""
+        return False
+
     def static_pre_filter(self, cluster: ClusterState, pod: Pod) -> list[Check]:
         """The nodes a PreFilterResult leaves out; checked before every plugin's Filter."""
         return []
@@ -129,8 +165,9 @@ class Plugin:
 
     def filters_any(self, templates: Sequence[Pod]) -> bool:
         """Dynamic plugins: whether the dynamic Filter can reject a pod of these templates (with them bound around
-        it). One that cannot leaves such a workload to engines that do not implement it."""
-        return self.dynamic
+        it). One that cannot leaves such a workload to engines that do not implement it. By default: unless its
+        PreFilter skips every one of them."""
+        return self.dynamic and not all(self.skips_filter(t) for t in templates)
 
     def static_score(self, cluster: ClusterState, pod: Pod) -> np.ndarray | None:
         """Raw scores that depend only on the template and static node state, cached with the static verdict."""

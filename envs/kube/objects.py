@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from podgym.envs.kube.errors import KubeObjectError
@@ -23,6 +24,10 @@ PODS = "pods"
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 TOLERATION_OPERATORS = ("", "Equal", "Exists", "Gt", "Lt")
 SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt")
+PROTOCOLS = ("TCP", "UDP", "SCTP")
+PREEMPTION_POLICIES = ("PreemptLowerPriority", "Never")
+# A host port without hostIP binds every address (pkg/scheduler/framework DefaultBindAllHostIP).
+BIND_ALL_HOST_IP = "0.0.0.0"
 
 ResourceList = dict[str, int]
 
@@ -318,12 +323,32 @@ def namespace_labels(namespaces: Mapping[str, Namespace] | None, name: str) -> d
 
 
 @dataclass(frozen=True)
+class HostPort:
+    """A container port with a ``hostPort`` (> 0), as the node's used ports record it: an unset ``hostIP`` is
+    0.0.0.0 and an unset ``protocol`` is TCP (HostPortInfo's sanitize)."""
+
+    host_ip: str
+    protocol: str
+    port: int
+
+
+@dataclass(frozen=True)
+class ContainerImage:
+    """A ``status.images`` entry of a node: the image's names and its size."""
+
+    names: tuple[str, ...]
+    size_bytes: int
+
+
+@dataclass(frozen=True)
 class Container:
     """The scheduling-relevant part of a container."""
 
     name: str
     requests: ResourceList
     restart_policy: str = ""
+    image: str = ""
+    host_ports: tuple[HostPort, ...] = ()
 
     @property
     def is_sidecar(self) -> bool:
@@ -358,6 +383,15 @@ class Pod:
     pod_anti_affinity_preferred: tuple[WeightedPodAffinityTerm, ...]
     owner_references: tuple[OwnerReference, ...]
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False)
+    # The host ports the pod holds while it runs: its containers' and its sidecars' (util.GetHostPorts).
+    host_ports: tuple[HostPort, ...] = ()
+    preemption_policy: str = "PreemptLowerPriority"
+    start_time: float | None = None  # status.startTime, seconds since the epoch (None: not started)
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """The images of the init containers, then of the containers, as written in the spec."""
+        return tuple(c.image for c in (*self.init_containers, *self.containers))
 
     @property
     def has_pod_affinity(self) -> bool:
@@ -400,6 +434,7 @@ class Node:
     taints: tuple[Taint, ...]
     unschedulable: bool
     raw: dict[str, Any] = field(repr=False, compare=False, hash=False)
+    images: tuple[ContainerImage, ...] = ()  # status.images
 
     @property
     def allowed_pods(self) -> int:
@@ -642,6 +677,38 @@ def parse_namespace(data: Any) -> Namespace:
     return Namespace(name, r.string_map(data["metadata"], "labels", "metadata."))
 
 
+def _host_ports(r: _Reader, data: Mapping[str, Any], path: str) -> tuple[HostPort, ...]:
+    """The container's ports that set a hostPort (> 0), with upstream's defaults for hostIP and protocol."""
+    out = []
+    for i, port in enumerate(r.items(data, "ports", f"{path}.")):
+        where = f"{path}.ports[{i}]"
+        if not isinstance(port, Mapping):
+            raise r.error(where, "expected a container port object")
+        r.integer(port, "containerPort", f"{where}.", 0, (0, 65535))
+        host_port = r.integer(port, "hostPort", f"{where}.", 0, (0, 65535))
+        protocol = r.string(port, "protocol", f"{where}.") or "TCP"
+        if protocol not in PROTOCOLS:
+            raise r.error(f"{where}.protocol", f"must be one of {', '.join(PROTOCOLS)}, got {protocol!r}")
+        host_ip = r.string(port, "hostIP", f"{where}.") or BIND_ALL_HOST_IP
+        if host_port > 0:
+            out.append(HostPort(host_ip, protocol, host_port))
+    return tuple(out)
+
+
+def _timestamp(r: _Reader, data: Mapping[str, Any], key: str, path: str) -> float | None:
+    """An RFC 3339 metav1.Time ("2026-01-02T03:04:05Z") as seconds since the epoch; None when absent."""
+    text = r.string(data, key, path)
+    if not text:
+        return None
+    try:  # Python 3.10's fromisoformat does not read a "Z" suffix
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    except ValueError:
+        raise r.error(f"{path}{key}", f"expected an RFC 3339 time such as 2026-01-02T03:04:05Z, got {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
 def _container(r: _Reader, data: Any, path: str) -> Container:
     if not isinstance(data, Mapping):
         raise r.error(path, "expected a container object")
@@ -650,6 +717,8 @@ def _container(r: _Reader, data: Any, path: str) -> Container:
         name=r.string(data, "name", f"{path}."),
         requests=r.resources(resources, "requests", f"{path}.resources."),
         restart_policy=r.string(data, "restartPolicy", f"{path}."),
+        image=r.string(data, "image", f"{path}."),
+        host_ports=_host_ports(r, data, path) if "ports" in data else (),
     )
 
 
@@ -693,6 +762,15 @@ def parse_pod(data: Any) -> Pod:
     pod_resources = r.mapping(spec, "resources", "spec.")
     r.string_map(meta, "annotations", "metadata.")  # read by GPU-share and template code: a map of strings
     status = r.mapping(data, "status", "")
+    regular = tuple(_container(r, c, f"spec.containers[{i}]") for i, c in enumerate(containers))
+    init = tuple(
+        _container(r, c, f"spec.initContainers[{i}]") for i, c in enumerate(r.items(spec, "initContainers", "spec."))
+    )
+    preemption_policy = r.string(spec, "preemptionPolicy", "spec.", "PreemptLowerPriority")
+    if preemption_policy not in PREEMPTION_POLICIES:
+        raise r.error(
+            "spec.preemptionPolicy", f"must be one of {', '.join(PREEMPTION_POLICIES)}, got {preemption_policy!r}"
+        )
     return Pod(
         name=name,
         namespace=namespace,
@@ -700,11 +778,8 @@ def parse_pod(data: Any) -> Pod:
         labels=labels,
         node_name=r.string(spec, "nodeName", "spec."),
         phase=r.string(status, "phase", "status."),
-        containers=tuple(_container(r, c, f"spec.containers[{i}]") for i, c in enumerate(containers)),
-        init_containers=tuple(
-            _container(r, c, f"spec.initContainers[{i}]")
-            for i, c in enumerate(r.items(spec, "initContainers", "spec."))
-        ),
+        containers=regular,
+        init_containers=init,
         overhead=r.resources(spec, "overhead", "spec."),
         pod_level_requests=r.resources(pod_resources, "requests", "spec.resources."),
         node_selector=r.string_map(spec, "nodeSelector", "spec."),
@@ -728,6 +803,9 @@ def parse_pod(data: Any) -> Pod:
         pod_anti_affinity_preferred=pod_anti_affinity_preferred,
         owner_references=_owner_references(r, meta),
         raw=data,
+        host_ports=tuple(p for c in (*(c for c in init if c.is_sidecar), *regular) for p in c.host_ports),
+        preemption_policy=preemption_policy,
+        start_time=_timestamp(r, status, "startTime", "status."),
     )
 
 
@@ -752,6 +830,18 @@ def parse_node(data: Any) -> Node:
         if taint.effect not in TAINT_EFFECTS:
             raise r.error(f"{where}.effect", f"must be one of {', '.join(TAINT_EFFECTS)}, got {taint.effect!r}")
         taints.append(taint)
+    images = []
+    for i, image in enumerate(r.items(status, "images", "status.")):
+        where = f"status.images[{i}]"
+        if not isinstance(image, Mapping):
+            raise r.error(where, "expected an image object with names and sizeBytes")
+        names = r.items(image, "names", f"{where}.")
+        for k, image_name in enumerate(names):
+            if not isinstance(image_name, str):
+                raise r.error(
+                    f"{where}.names[{k}]", f"expected a string, got {type(image_name).__name__} {image_name!r}"
+                )
+        images.append(ContainerImage(tuple(names), r.integer(image, "sizeBytes", f"{where}.", 0, (0, INT64_MAX))))
     return Node(
         name=name,
         labels=r.string_map(data["metadata"], "labels", "metadata."),
@@ -759,4 +849,5 @@ def parse_node(data: Any) -> Node:
         taints=tuple(taints),
         unschedulable=r.get(spec, "unschedulable", "spec.", bool, False),
         raw=data,
+        images=tuple(images),
     )

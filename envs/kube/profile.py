@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from podgym.envs.kube.errors import ConfigError, KubeObjectError, from_validation_error
 from podgym.envs.kube.framework import Plugin
-from podgym.envs.kube.plugins import REGISTRY, UNMODELED, new_plugin
+from podgym.envs.kube.plugins import POST_FILTER, REGISTRY, UNMODELED, new_plugin
 
 API_VERSION = "kubescheduler.config.k8s.io/v1"
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
@@ -169,6 +169,13 @@ class Profile:
     """In-tree plugins the profile enables that podgym does not model: they take no part in its decisions."""
     ignored: tuple[str, ...] = field(default=())
     """Out-of-tree plugins (scheduler-plugins' Coscheduling...) the profile enables: not modelled, ignored."""
+    post_filter_plugins: tuple[Plugin, ...] = field(default=())
+    """PostFilter plugins (DefaultPreemption), run in order when no node passes Filter."""
+
+    @property
+    def preemption(self) -> Plugin | None:
+        """The profile's DefaultPreemption, if enabled."""
+        return next((p for p in self.post_filter_plugins if p.name == "DefaultPreemption"), None)
 
     def plugin(self, name: str) -> Plugin | None:
         """The instantiated plugin `name` of this profile, if enabled."""
@@ -302,6 +309,7 @@ def build_profile(
         )
     filter_names = [n for n in expand("filter") if n in REGISTRY]
     score_names = [n for n in expand("score") if n in REGISTRY]
+    post_filter_names = [n for n in expand("post_filter") if n in POST_FILTER]
     weights: dict[str, int] = {}
     for plugin, weight in [(p.name, p.weight or 0) for p in config.plugins.score.enabled] + multi_point:
         weights.setdefault(plugin, weight or 1)
@@ -337,6 +345,7 @@ def build_profile(
         ),
         unmodeled=tuple(dict.fromkeys(n for n in every if n in IN_TREE_POINTS and n in UNMODELED)),
         ignored=tuple(ignored),
+        post_filter_plugins=tuple(instance(n) for n in post_filter_names),
     )
 
 

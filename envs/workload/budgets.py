@@ -18,20 +18,19 @@ resolve per template, once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from podgym.envs.kube.disruption import PodDisruptionBudget, parse_pdb
 from podgym.envs.kube.errors import KubeObjectError
 from podgym.envs.kube.objects import label_selector
 from podgym.envs.workload.types import Workload
 
 PDB_KIND = "PodDisruptionBudget"
 CONTROLLER_KINDS = ("Deployment", "ReplicaSet", "StatefulSet")
-_PERCENT = re.compile(r"^([0-9]+)%$")
 
 
 def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
@@ -39,61 +38,19 @@ def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, st
     return label_selector(selector, "LabelSelector", "").matches(labels)
 
 
-def _int_or_percent(value: Any, where: str, field: str) -> tuple[int, bool]:
-    """(amount, is_percent) of an IntOrString budget field."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise KubeObjectError(
-            f"expected an integer or a percentage such as '50%', got {value!r}", obj=where, field=field
-        )
-    if isinstance(value, int):
-        if value < 0:
-            raise KubeObjectError(f"must be greater than or equal to 0, got {value}", obj=where, field=field)
-        return value, False
-    m = _PERCENT.match(value)
-    if not m or int(m.group(1)) > 100:
-        raise KubeObjectError(f"expected a percentage between 0% and 100%, got {value!r}", obj=where, field=field)
-    return int(m.group(1)), True
-
-
-def _scaled(amount: int, percent: bool, total: int) -> int:
-    """intstr.GetScaledValueFromIntOrPercent with roundUp: a percentage of `total`, rounded up."""
-    return -(-amount * total // 100) if percent else amount
-
-
 @dataclass(frozen=True)
 class Budget:
     """One PodDisruptionBudget resolved over a workload."""
 
-    name: str  # namespace/name
-    namespace: str
-    selector: dict[str, Any]
-    min_available: tuple[int, bool] | None  # (amount, is_percent)
-    max_unavailable: tuple[int, bool] | None
+    pdb: PodDisruptionBudget
     templates: tuple[int, ...]  # the workload's templates whose pods it covers
     expected: int  # the controllers' scale (see the module doc)
     desired_healthy: int  # pods that must run for the budget to hold
 
-
-def parse_budget(obj: Any) -> tuple[str, str, dict[str, Any], tuple[int, bool] | None, tuple[int, bool] | None]:
-    """(name, namespace, selector, minAvailable, maxUnavailable) of a PodDisruptionBudget dict; errors name the
-    object and the field."""
-    meta = obj.get("metadata") if isinstance(obj, Mapping) else None
-    if not isinstance(meta, Mapping) or not isinstance(meta.get("name"), str) or not meta["name"]:
-        raise KubeObjectError("a non-empty string is required", obj=PDB_KIND, field="metadata.name")
-    namespace = meta.get("namespace") or "default"
-    where = f"{PDB_KIND} {namespace}/{meta['name']}"
-    spec = obj.get("spec")
-    if not isinstance(spec, Mapping):
-        raise KubeObjectError("missing or not an object", obj=where, field="spec")
-    selector = spec.get("selector")
-    label_selector(selector, where, "spec.selector")  # checked here, so that a bad one names this budget
-    lo = spec.get("minAvailable")
-    hi = spec.get("maxUnavailable")
-    if lo is not None and hi is not None:
-        raise KubeObjectError("minAvailable and maxUnavailable cannot be both set", obj=where, field="spec")
-    min_available = _int_or_percent(lo, where, "spec.minAvailable") if lo is not None else None
-    max_unavailable = _int_or_percent(hi, where, "spec.maxUnavailable") if hi is not None else None
-    return meta["name"], namespace, selector, min_available, max_unavailable
+    @property
+    def name(self) -> str:
+        """namespace/name"""
+        return self.pdb.ref
 
 
 def _controller(template_raw: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -145,38 +102,27 @@ def resolve_budgets(workload: Workload) -> list[Budget]:
     pods_per_template = np.bincount(workload.template, minlength=len(workload.templates))
     budgets = []
     for obj in pdbs:
-        name, namespace, selector, min_available, max_unavailable = parse_budget(obj)
+        pdb = parse_pdb(obj)
         covered = tuple(
             k
             for k, t in enumerate(workload.templates)
-            if t.namespace == namespace and selector_matches(selector, t.labels) and pods_per_template[k]
+            if t.namespace == pdb.namespace and pdb.selector.matches(t.labels) and pods_per_template[k]
         )
         controllers: dict[tuple[str, str, str], int] = {}
         loose = 0
         for k in covered:
             ref = _controller(workload.templates[k].raw)
-            found = scales.get((namespace, *ref)) if ref is not None else None
+            found = scales.get((pdb.namespace, *ref)) if ref is not None else None
             if found is None:
                 loose += int(pods_per_template[k])
             else:
                 controllers[found[0]] = found[1]
         expected = sum(controllers.values()) + loose
-        if max_unavailable is not None:
-            desired = max(expected - _scaled(*max_unavailable, expected), 0)
-        elif min_available is not None:
-            desired = _scaled(*min_available, expected)
+        if pdb.max_unavailable is not None:
+            desired = max(expected - pdb.max_unavailable.scaled(expected), 0)
+        elif pdb.min_available is not None:
+            desired = pdb.min_available.scaled(expected)
         else:
             desired = 0  # neither set: policy/v1 defaults nothing; the budget never blocks
-        budgets.append(
-            Budget(
-                f"{namespace}/{name}",
-                namespace,
-                selector,
-                min_available,
-                max_unavailable,
-                covered,
-                expected,
-                desired,
-            )
-        )
+        budgets.append(Budget(pdb, covered, expected, desired))
     return budgets

@@ -60,7 +60,31 @@ def template_of(pod: Pod) -> dict[str, Any]:
     meta["name"] = "template"
     spec = {k: v for k, v in (raw.get("spec") or {}).items() if k not in _PER_POD_FIELDS}
     spec["containers"] = []
+    # What scheduling reads of the containers besides their requests: images (ImageLocality) and host ports
+    # (NodePorts). Kept only when some container has one, so that pods of other images still share a template.
+    src = raw.get("spec") or {}
+    containers = [_scheduling_part(c) for c in src.get("containers") or []]
+    init = [_scheduling_part(c) for c in src.get("initContainers") or []]
+    if any(containers) or any(init):
+        spec["containers"] = containers
+        if init:
+            spec["initContainers"] = init
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
+
+
+def _scheduling_part(container: Any) -> dict[str, Any]:
+    """A container's image, host ports and restart policy (a sidecar's host ports count): no name, no requests."""
+    if not isinstance(container, dict):
+        return {}
+    out: dict[str, Any] = {}
+    if container.get("image"):
+        out["image"] = container["image"]
+    ports = [p for p in container.get("ports") or [] if isinstance(p, dict) and p.get("hostPort")]
+    if ports:
+        out["ports"] = ports
+        if container.get("restartPolicy"):
+            out["restartPolicy"] = container["restartPolicy"]
+    return out
 
 
 def workload_from_pods(

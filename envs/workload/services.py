@@ -44,6 +44,7 @@ import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from podgym.envs.kube.objects import CPU, MEMORY
+from podgym.envs.kube.priority import PriorityClass, priority_classes, resolve_priority
 from podgym.envs.workload._fields import Labels, Quantity, StrictModel, TolerationSpec
 from podgym.envs.workload.objects import workload_from_pods
 from podgym.envs.workload.pools import HOSTNAME_LABEL, ZONE_LABEL
@@ -281,22 +282,17 @@ def _suffixes(rng: np.random.Generator, n: int) -> list[str]:
     return out
 
 
-def _pod_template(sc: ServiceClass, name: str, classes: dict[str, PriorityClassSpec]) -> dict[str, Any]:
+def _pod_template(sc: ServiceClass, name: str, classes: Mapping[str, PriorityClass]) -> dict[str, Any]:
     """spec.template of the service's controller: labels and the pod spec."""
     selector = {"matchLabels": {APP_LABEL: name}}
     requests = {r: v for r, v in ((CPU, sc.cpu), (MEMORY, sc.memory)) if v is not None}
     spec: dict[str, Any] = {
         "containers": [{"name": "main", "image": "registry.k8s.io/pause:3.10", "resources": {"requests": requests}}]
     }
-    pc = (
-        classes.get(sc.priority_class)
-        if sc.priority_class
-        else next((p for p in classes.values() if p.global_default), None)
-    )
-    if pc is not None:
-        spec["priorityClassName"] = pc.name
-        spec["priority"] = pc.value
-        spec["preemptionPolicy"] = pc.preemption_policy
+    if sc.priority_class:
+        spec["priorityClassName"] = sc.priority_class
+    # Priority admission sets priority and preemptionPolicy from the class (or the global default class).
+    spec = resolve_priority({"metadata": {"name": name, "namespace": sc.namespace}, "spec": spec}, classes)["spec"]
     if sc.node_selector:
         spec["nodeSelector"] = dict(sc.node_selector)
     if sc.tolerations:
@@ -357,7 +353,7 @@ def generate_services(config: ServicesConfig | Mapping[str, Any], seed: int) -> 
     cfg = config if isinstance(config, ServicesConfig) else ServicesConfig.model_validate(config)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    classes = {p.name: p for p in cfg.priority_classes}
+    classes = priority_classes(p.to_dict() for p in cfg.priority_classes)
     streams = np.random.SeedSequence([_STREAM, int(seed)]).spawn(len(cfg.services))
     objects: list[dict[str, Any]] = [p.to_dict() for p in cfg.priority_classes]
     pods: list[dict[str, Any]] = []

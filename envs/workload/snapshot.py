@@ -42,10 +42,11 @@ from typing import Any
 import yaml
 
 from podgym.envs.kube import parse_nodes
+from podgym.envs.kube.disruption import PodDisruptionBudget, parse_pdb, parse_pdbs
 from podgym.envs.kube.dumps import read_dump
 from podgym.envs.kube.errors import KubeObjectError
 from podgym.envs.kube.objects import Pod, parse_pod
-from podgym.envs.workload.budgets import parse_budget
+from podgym.envs.kube.priority import priority_classes, resolve_priority
 from podgym.envs.workload.objects import workload_from_pods
 from podgym.envs.workload.services import TEMPLATE_HASH_LABEL, controller_ref, template_hash
 from podgym.envs.workload.types import ClusterSource, Workload
@@ -112,6 +113,8 @@ class Snapshot:
     """Objects of other kinds than Node and Pod that were left out (a cluster-info dump's events...), by kind."""
     objects: list[dict[str, Any]] = field(default_factory=list)
     """Controllers, PodDisruptionBudgets and PriorityClasses (``envs.kube.dumps.WORKLOAD_KINDS``), in file order."""
+    pdbs: list[PodDisruptionBudget] = field(default_factory=list)
+    """The PodDisruptionBudgets of the dump (``kubectl get pdb -A -o json`` items)."""
 
 
 def _sort_key(item: tuple[int, Pod]) -> tuple[str, int]:
@@ -212,12 +215,10 @@ def load_snapshot(nodes_path: PathArg, pods_path: PathArg | None = None) -> Snap
     )
     snap.duplicates = dump.duplicates + snap.duplicates
     snap.ignored = dump.ignored
-    for obj in dump.objects:
-        if obj.get("kind") == "PodDisruptionBudget":
-            try:
-                parse_budget(obj)
-            except KubeObjectError as exc:
-                raise exc.within(source=_names(pods_path) or _names(nodes_path)) from None
+    try:
+        snap.pdbs = parse_pdbs(dump.pdbs)
+    except KubeObjectError as exc:
+        raise exc.within(source=_names(pods_path) or _names(nodes_path)) from None
     snap.objects = dump.objects
     snap.cluster.initial.objects = dump.objects
     return snap
@@ -265,7 +266,7 @@ def _expand(obj: Any, source: str) -> list[dict[str, Any]]:
     if kind in POLICY_KINDS:
         if kind == "PodDisruptionBudget":
             try:
-                parse_budget(obj)
+                parse_pdb(obj)
             except KubeObjectError as exc:
                 raise exc.within(source=source or None) from None
         return []
@@ -344,40 +345,50 @@ def pods_from_manifests(sources: Source | Sequence[Source]) -> list[dict[str, An
     (or ``default``), the template's labels and annotations, a controller ownerReference and a copy of
     ``spec.template.spec``. The owner is the manifest itself, except for a Deployment: its ReplicaSet
     ``<name>-<pod-template-hash>``, whose hash label the pods carry (``envs.workload.services.template_hash``).
-    PodDisruptionBudgets and PriorityClasses give no pod (a malformed budget is an error). Any other kind is a
-    KubeObjectError naming the file and the kind.
+    PriorityClasses among the manifests give the pods their priority and preemption policy as admission does
+    (``envs.kube.priority``); PodDisruptionBudgets give no pod (a malformed budget is an error). Any other kind
+    is a KubeObjectError naming the file and the kind.
     """
-    return _manifests(sources)[0]
+    pods, kept = _manifests(sources)
+    _admit_priorities(pods, kept, _source_names(sources))
+    return pods
+
+
+def _source_names(sources: Source | Sequence[Source]) -> str:
+    items = sources if isinstance(sources, (list, tuple)) else [sources]
+    return ", ".join(str(s) for s in items if isinstance(s, (str, Path))) or "manifests"
 
 
 def _admit_priorities(pods: list[dict[str, Any]], objects: list[dict[str, Any]], source: str) -> None:
-    """Priority admission: a pod naming a PriorityClass (or any pod, with a globalDefault class) gets its value
-    and preemption policy, unless it sets a priority itself; a class that is not among `objects` is an error."""
-    classes = {o["metadata"]["name"]: o for o in objects if o.get("kind") == "PriorityClass"}
-    default = next((c for c in classes.values() if c.get("globalDefault")), None)
-    for pod in pods:
-        spec = pod["spec"]
-        name = spec.get("priorityClassName")
-        if "priority" in spec or (name is None and default is None):
-            continue
-        cls = classes.get(name) if name is not None else default
-        if cls is None:
-            raise KubeObjectError(
-                f"no PriorityClass with name {name!r} was found (known: {', '.join(sorted(classes)) or 'none'})",
-                obj=f"Pod {pod['metadata']['namespace']}/{pod['metadata']['name']}",
-                field="spec.priorityClassName",
-                source=source,
-            )
-        spec["priorityClassName"] = cls["metadata"]["name"]
-        spec["priority"] = int(cls.get("value", 0))
-        spec.setdefault("preemptionPolicy", cls.get("preemptionPolicy", "PreemptLowerPriority"))
+    """Priority admission (``envs.kube.priority``) of `pods`, in place, from the PriorityClasses among `objects`."""
+    try:
+        classes = priority_classes(o for o in objects if o.get("kind") == "PriorityClass")
+        for i, pod in enumerate(pods):
+            pods[i] = resolve_priority(pod, classes)
+    except KubeObjectError as exc:
+        raise exc.within(source=source) from None
+
+
+def _kind(obj: Any) -> Any:
+    return obj.get("kind") if isinstance(obj, Mapping) else None
+
+
+def pdbs_from_manifests(sources: Source | Sequence[Source]) -> list[PodDisruptionBudget]:
+    """The PodDisruptionBudgets (policy/v1) among workload manifests, in order."""
+    out = []
+    for source, obj in _objects(sources):
+        if _kind(obj) == "PodDisruptionBudget":
+            try:
+                out.append(parse_pdb(obj))
+            except KubeObjectError as exc:
+                raise exc.within(source=source or None) from None
+    return out
 
 
 def workload_from_manifests(sources: Source | Sequence[Source]) -> Workload:
     """The Workload of ``pods_from_manifests(sources)``: every pod arrives at 0 and never departs; ``objects``
     holds the manifests' controllers, PodDisruptionBudgets and PriorityClasses (priorities admitted from them)."""
-    items = sources if isinstance(sources, (list, tuple)) else [sources]
-    source = ", ".join(str(s) for s in items if isinstance(s, (str, Path))) or "manifests"
+    source = _source_names(sources)
     pods, kept = _manifests(sources)
     _admit_priorities(pods, kept, source)
     workload = workload_from_pods(pods, source=source)

@@ -112,8 +112,11 @@ class Workload:
             meta.pop("annotations", None)
         spec = obj.setdefault("spec", {})
         container = {"name": "main", "image": "registry.k8s.io/pause:3.10", "resources": {"requests": requests}}
-        spec["containers"] = [container]
-        spec.pop("initContainers", None)
+        kept = spec.get("containers") or []  # the template's images and host ports (without requests)
+        first = container | (kept[0] if kept else {})
+        spec["containers"] = [first, *({"name": f"c{k}"} | c for k, c in enumerate(kept[1:], 1))]
+        if spec.get("initContainers"):
+            spec["initContainers"] = [{"name": f"init{k}"} | c for k, c in enumerate(spec["initContainers"])]
         spec.pop("overhead", None)
         spec.pop("nodeName", None)
         spec.pop("resources", None)

@@ -15,6 +15,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+import yaml
 
 from benchmarks.env_throughput import pool_overrides
 from podgym.envs import rewards
@@ -528,3 +529,73 @@ def test_required_pod_anti_affinity_leaves_the_compiled_engine(tmp_path):
     soft = PodSchedulingEnv(str(_replica_scenario(tmp_path, _anti_affinity("preferred"))))
     soft.reset(seed=0)
     assert soft.engine_name == "compiled"
+
+
+def test_host_ports_leave_the_compiled_engine_and_pods_without_them_keep_it(tmp_path):
+    """NodePorts is in the default profile and the kernels do not check host ports: a workload with a host port runs
+    on Python under `auto` (which enforces it: two pods asking the same port never share a node) and is refused
+    under `compiled`, naming NodePorts; a workload without host ports stays compiled (its PreFilter skips them)."""
+
+    def manifest(name: str, host_port: int | None) -> dict:
+        ports = [{"containerPort": 80, "hostPort": host_port}] if host_port else []
+        c = {"name": "c", "image": "nginx", "ports": ports, "resources": {"requests": {"cpu": "100m"}}}
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {"containers": [c]}}
+
+    pools = [{"name": "n", "count": 3, "cpu": "8", "memory": "32Gi"}]
+
+    def scenario(pods: list[dict]) -> Path:
+        (tmp_path / "pods.yaml").write_text(yaml.safe_dump_all(pods, sort_keys=False))
+        data = {"name": "ports", "cluster": {"pools": pools}, "workload": {"manifests": ["pods.yaml"]}}
+        (tmp_path / "ports.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+        return tmp_path / "ports.yaml"
+
+    with_ports = scenario([manifest(f"web-{i}", 8080) for i in range(3)] + [manifest("db", 5432)])
+    env = PodSchedulingEnv(with_ports)
+    play(env, 0)
+    assert env.engine_name == "python"
+    nodes = env.sim.node_of.tolist()
+    assert sorted(nodes[:3]) == [0, 1, 2]  # one 8080 per node
+    with pytest.raises(ConfigError, match=r"env\.engine.*scheduler: Filter plugin NodePorts"):
+        PodSchedulingEnv(with_ports, env={"engine": "compiled"})
+    plain = PodSchedulingEnv(scenario([manifest(f"web-{i}", None) for i in range(4)]))
+    plain.reset(seed=0)
+    assert plain.engine_name == "compiled"
+
+
+def test_a_scenario_that_preempts_leaves_the_compiled_engine(tmp_path):
+    """The kernels do not run DefaultPreemption: with `simulation.preemption` and pods of several priorities, `auto`
+    runs Python (which preempts: high-priority pods evict low ones) and `compiled` refuses, naming it; the same
+    pods without preemption, or with one priority, stay compiled."""
+
+    def scenario(priorities: tuple[int, int], preemption: bool) -> Path:
+        classes = [
+            {"name": "low", "weight": 3, "cpu": "8", "memory": "1Gi", "priority": priorities[0]},
+            {"name": "high", "weight": 1, "cpu": "8", "memory": "1Gi", "priority": priorities[1]},
+        ]
+        data = {
+            "name": "preempt",
+            "cluster": {"pools": [{"name": "n", "count": 2, "cpu": "8", "memory": "32Gi"}]},
+            "workload": {
+                "synthetic": {
+                    "num_pods": 30,
+                    "arrivals": {"process": "poisson", "rate": 0.01},
+                    "lifetime": {"distribution": "exponential", "mean": 3000},
+                    "classes": classes,
+                }
+            },
+            "simulation": {"preemption": preemption},
+        }
+        (tmp_path / "preempt.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+        return tmp_path / "preempt.yaml"
+
+    env = PodSchedulingEnv(scenario((1, 10), True))
+    play(env, 0)
+    assert env.engine_name == "python"
+    metrics = env.sim.summary()
+    assert metrics.preemptions > 0 and metrics.preemption_victims == metrics.preemptions
+    with pytest.raises(ConfigError, match=r"env\.engine.*simulation\.preemption: PostFilter plugin DefaultPreemption"):
+        PodSchedulingEnv(scenario((1, 10), True), env={"engine": "compiled"})
+    for path in (scenario((1, 10), False), scenario((5, 5), True)):
+        plain = PodSchedulingEnv(path)
+        plain.reset(seed=0)
+        assert plain.engine_name == "compiled"

@@ -149,6 +149,7 @@ def test_sample_json_output_matches_kube_schedule(capsys: pytest.CaptureFixture[
         "PodTopologySpread": 2,
         "InterPodAffinity": 2,
         "NodeResourcesBalancedAllocation": 1,
+        "ImageLocality": 1,
     }
     by_name = {n["name"]: n for n in report["nodes"]}
     assert list(by_name) == [n["metadata"]["name"] for n in nodes["items"]]
@@ -189,6 +190,7 @@ def test_binpacking_config_picks_a_different_node(capsys: pytest.CaptureFixture[
         "NodeAffinity": 2,
         "PodTopologySpread": 2,
         "InterPodAffinity": 2,
+        "ImageLocality": 1,
     }
     assert {n["name"]: n["total"] for n in packed["nodes"] if n["fits"]} == BINPACKING_TOTALS
 
@@ -414,3 +416,56 @@ def test_zone_spread_constraint_verdicts(tmp_path: Path, capsys: pytest.CaptureF
     assert f"{reason} (missing required label)" in node_row(out, "bare")
     assert "fits" in node_row(out, "b-1") and "selected" in node_row(out, "b-1")
     assert "would bind kube-system/coredns-4 to b-1" in out
+
+
+def _preemption_files(tmp_path: Path, priority: int, pdb_allowed: int | None = None) -> tuple[Path, Path]:
+    """Two full 1-cpu nodes: n1 runs a priority-5 web pod, n2 a priority-1 batch pod; a 1-cpu pod of `priority`."""
+    nodes = [node(f"n{i}", allocatable={"cpu": "1", "memory": "4Gi", "pods": "10"}) for i in (1, 2)]
+    web = pod("web-0", containers=[{"cpu": "1"}], labels={"app": "web"})
+    web["spec"].update(nodeName="n1", priority=5)
+    batch = pod("batch-0", containers=[{"cpu": "1"}], labels={"app": "batch"})
+    batch["spec"].update(nodeName="n2", priority=1)
+    items: list[dict[str, Any]] = [*nodes, web, batch]
+    if pdb_allowed is not None:
+        items.append(
+            {
+                "apiVersion": "policy/v1",
+                "kind": "PodDisruptionBudget",
+                "metadata": {"name": "batch", "namespace": "default"},
+                "spec": {"selector": {"matchLabels": {"app": "batch"}}, "minAvailable": 1},
+                "status": {"disruptionsAllowed": pdb_allowed},
+            }
+        )
+    cluster = tmp_path / "cluster.json"
+    cluster.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
+    pending = pod("critical", containers=[{"cpu": "1"}])
+    pending["spec"]["priority"] = priority
+    pod_file = tmp_path / "pod.yaml"
+    pod_file.write_text(yaml.safe_dump(pending))
+    return pod_file, cluster
+
+
+def test_explain_shows_the_preemption_when_no_node_fits(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    pod_file, cluster = _preemption_files(tmp_path, priority=10)
+    code, out, err = run(capsys, "--pod", pod_file, "--nodes", cluster)
+    assert code == 0, err
+    # The lowest highest-priority victim: batch-0 on n2.
+    assert "DefaultPreemption nominates n2 for default/critical, evicting default/batch-0" in out
+    assert "FailedScheduling: 0/2 nodes are available: 2 Insufficient cpu." in out
+    # A budget that allows no disruption of batch-0 sends the preemption to n1 (fewest PDB violations first).
+    pod_file, cluster = _preemption_files(tmp_path, priority=10, pdb_allowed=0)
+    code, out, err = run(capsys, "--pod", pod_file, "--nodes", cluster, "--output", "json")
+    report = json.loads(out)
+    assert report["preemption"]["nominatedNode"] == "n1"
+    assert report["preemption"]["victims"] == ["default/web-0"] and report["preemption"]["numPDBViolations"] == 0
+
+
+def test_explain_says_why_preemption_does_not_help(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    pod_file, cluster = _preemption_files(tmp_path, priority=1)
+    code, out, err = run(capsys, "--pod", pod_file, "--nodes", cluster)
+    assert code == 0, err
+    assert "would stay Pending" in out
+    assert (
+        "FailedScheduling: 0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: "
+        "2 No preemption victims found for incoming pod.." in out
+    )

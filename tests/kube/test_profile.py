@@ -5,7 +5,8 @@ Upstream rules checked here (kube-scheduler v1.35):
 * ``pkg/scheduler/apis/config/v1/default_plugins.go``: the default MultiPoint plugins, in order, with score weights
   TaintToleration 3, NodeAffinity 2, NodeResourcesFit 1, PodTopologySpread 2, InterPodAffinity 2,
   NodeResourcesBalancedAllocation 1, ImageLocality 1 (podgym models the Filter/Score plugins NodeUnschedulable,
-  NodeName, TaintToleration, NodeAffinity, NodeResourcesFit, NodeResourcesBalancedAllocation).
+  NodeName, TaintToleration, NodeAffinity, NodePorts, NodeResourcesFit, NodeResourcesBalancedAllocation,
+  ImageLocality).
 * ``pkg/scheduler/apis/config/v1/defaults.go`` ``mergePluginSet``: a custom MultiPoint plugin with a default's name
   replaces the default in place (weight included); ``disabled`` removes defaults, ``"*"`` removes all of them.
 * ``pkg/scheduler/framework/runtime/framework.go``: ``expandMultiPointPlugins`` orders an extension point as
@@ -65,6 +66,7 @@ DEFAULT_FILTERS = [
     "NodeName",
     "TaintToleration",
     "NodeAffinity",
+    "NodePorts",
     "NodeResourcesFit",
     "PodTopologySpread",
     "InterPodAffinity",
@@ -76,18 +78,17 @@ DEFAULT_SCORES = [
     ("PodTopologySpread", 2),
     ("InterPodAffinity", 2),
     ("NodeResourcesBalancedAllocation", 1),
+    ("ImageLocality", 1),
 ]
 # Default Filter/Score plugins podgym does not model, in MultiPoint order (default_plugins.go; DynamicResources is on
 # by default since DRA went GA in v1.34). SchedulingGates, PrioritySort, DefaultPreemption and DefaultBinder take no
 # part in a placement decision and are not "unmodeled".
 DEFAULT_UNMODELED = [
-    "NodePorts",
     "VolumeRestrictions",
     "NodeVolumeLimits",
     "VolumeBinding",
     "VolumeZone",
     "DynamicResources",
-    "ImageLocality",
 ]
 
 
@@ -123,7 +124,8 @@ def test_empty_configuration_is_the_default_profile() -> None:
 def test_default_profile_plugin_lookup() -> None:
     profile = kube.default_profile()
     assert profile.plugin("NodeResourcesBalancedAllocation") is not None
-    assert profile.plugin("ImageLocality") is None
+    assert profile.plugin("ImageLocality") is not None
+    assert profile.plugin("VolumeBinding") is None
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -139,6 +141,7 @@ def test_score_disabled_removes_a_default_score_plugin_but_keeps_its_filter() ->
         ("PodTopologySpread", 2),
         ("InterPodAffinity", 2),
         ("NodeResourcesBalancedAllocation", 1),
+        ("ImageLocality", 1),
     ]
     # Disabling at Score does not touch Filter.
     assert filter_names(profile) == DEFAULT_FILTERS
@@ -176,6 +179,7 @@ def test_score_enabled_weight_overrides_multipoint_weight() -> None:
         ("PodTopologySpread", 2),
         ("InterPodAffinity", 2),
         ("NodeResourcesBalancedAllocation", 1),
+        ("ImageLocality", 1),
     ]
 
 
@@ -200,6 +204,7 @@ def test_multipoint_enabled_custom_weight_replaces_default_in_place() -> None:
         ("PodTopologySpread", 2),
         ("InterPodAffinity", 2),
         ("NodeResourcesBalancedAllocation", 1),
+        ("ImageLocality", 1),
     ]
     assert filter_names(profile) == DEFAULT_FILTERS
 
@@ -335,6 +340,7 @@ def test_load_profile_sample_binpacking() -> None:
         ("NodeAffinity", 2),
         ("PodTopologySpread", 2),
         ("InterPodAffinity", 2),
+        ("ImageLocality", 1),
     ]
     assert filter_names(profile) == DEFAULT_FILTERS
 

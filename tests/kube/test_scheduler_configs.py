@@ -26,7 +26,7 @@ LOADS = {
     "configmap-scheduler-config.yaml": (["default-scheduler", "bin-packing-scheduler"], None, ()),
     "in-tree-unmodelled-single-points.yaml": (
         ["default-scheduler"],
-        {"NodePorts", "VolumeBinding", "ImageLocality"},
+        {"VolumeBinding"},
         (),
     ),
     "scheduler-plugins-coscheduling.yaml": (["default-scheduler"], None, ("Coscheduling",)),

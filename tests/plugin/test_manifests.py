@@ -49,6 +49,11 @@ CORE_V1_PERMISSIONS = {
     "create_namespaced_event": {("events", "create")},
     "patch_namespaced_event": {("events", "patch")},
     "patch_namespaced_pod_status": {("pods/status", "patch")},
+    "delete_namespaced_pod": {("pods", "delete")},
+}
+# What each PolicyV1Api call (plugin code holds it as ``policy_api``) needs: (resource, verb) in group "policy".
+POLICY_V1_PERMISSIONS = {
+    "list_pod_disruption_budget_for_all_namespaces": {("poddisruptionbudgets", "list")},
 }
 FORBIDDEN_PACKAGES = ("torch", "stable-baselines3", "stable_baselines3", "sb3-contrib", "sb3_contrib", "gymnasium")
 
@@ -228,6 +233,9 @@ def used_permissions() -> set[tuple[str, str, str]]:
                 needed.add(("", resource, verb))
                 if verb == "list" and watches:
                     needed.add(("", resource, "watch"))
+        for name in set(re.findall(r"\bpolicy_api\.(\w+)\b", text)):
+            assert name in POLICY_V1_PERMISSIONS, f"{path.name} calls PolicyV1Api.{name}: add its RBAC to this test"
+            needed.update(("policy", resource, verb) for resource, verb in POLICY_V1_PERMISSIONS[name])
     return needed
 
 

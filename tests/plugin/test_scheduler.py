@@ -128,6 +128,22 @@ class FakeCoreV1Api:
         self.events.append(body)
         return FakeResponse(body)
 
+    def delete_namespaced_pod(self, name: str, namespace: str, **kwargs: Any) -> FakeResponse:
+        self.calls.append(("delete_namespaced_pod", (name, namespace), kwargs))
+        for uid, p in list(self.pods.items()):
+            if p["metadata"]["name"] == name and p["metadata"]["namespace"] == namespace:
+                del self.pods[uid]
+                return FakeResponse(p)
+        raise ApiException(status=404, reason="Not Found")
+
+    def patch_namespaced_pod_status(self, name: str, namespace: str, body: dict[str, Any], **kwargs: Any):
+        self.calls.append(("patch_namespaced_pod_status", (name, namespace, body), kwargs))
+        for p in self.pods.values():
+            if p["metadata"]["name"] == name and p["metadata"]["namespace"] == namespace:
+                p.setdefault("status", {}).update(body["status"])
+                return FakeResponse(p)
+        raise ApiException(status=404, reason="Not Found")
+
     def read_namespaced_pod(self, name: str, namespace: str, **kwargs: Any) -> FakeResponse:
         self.calls.append(("read_namespaced_pod", (name, namespace), kwargs))
         for p in self.pods.values():
@@ -229,7 +245,11 @@ def test_failure_records_the_upstream_fit_error_and_retries_on_a_node_change():
     api = FakeCoreV1Api(nodes, [pending("big", cpu="2")])
     s = synced(api, PreferScorer({}))
     (outcome,) = s.schedule_pending()
-    message = "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint(s)."
+    # DefaultPreemption (in the default profile) adds its verdict, as kube-scheduler's message does.
+    message = (
+        "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint(s). preemption: "
+        "0/3 nodes are available: 3 Preemption is not helpful for scheduling.."
+    )
     assert outcome.node is None and outcome.message == message
     (event,) = api.events
     assert (event["reason"], event["type"], event["action"], event["message"]) == (
@@ -293,7 +313,10 @@ def test_prefilter_rejection_is_reported_alone():
     }
     api = FakeCoreV1Api([worker("a"), worker("b", unschedulable=True)], [pending("p", affinity=conflict)])
     (outcome,) = synced(api, PreferScorer({})).schedule_pending()
-    assert outcome.message == "0/2 nodes are available: pod affinity terms conflict."
+    assert outcome.message == (
+        "0/2 nodes are available: pod affinity terms conflict. "
+        "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.."
+    )
 
 
 def test_no_nodes():
@@ -386,7 +409,10 @@ def test_a_bound_pod_updates_the_cache():
     # A pod of another scheduler bound to b... then deleted: the unschedulable pod is retried and fits.
     s.handle("pending", "ADDED", pending("p3", cpu="2"))
     (failed,) = s.schedule_pending()
-    assert failed.message == "0/2 nodes are available: 2 Insufficient cpu."
+    assert failed.message == (
+        "0/2 nodes are available: 2 Insufficient cpu. "
+        "preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.."
+    )
     s.handle("bound", "DELETED", on_node(api.pods["uid-default-p2"], "b"))
     (placed,) = s.schedule_pending()
     assert placed.node == "b"
@@ -406,7 +432,10 @@ def test_a_relist_keeps_a_pod_bound_moments_ago():
     assert s.schedule_pending()[0].node == "a"
     s.handle("bound", "SYNC", [])  # a list taken before the binding, applied after it
     s.handle("pending", "ADDED", pending("p2", cpu="2"))
-    assert s.schedule_pending()[0].message == "0/1 nodes are available: 1 Insufficient cpu."
+    assert s.schedule_pending()[0].message == (
+        "0/1 nodes are available: 1 Insufficient cpu. "
+        "preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.."
+    )
 
 
 # ---- the same decisions as the simulator -----------------------------------------------------------------------
@@ -589,7 +618,10 @@ def test_replicas_with_hostname_anti_affinity_never_share_a_node():
     placed = [o.node for o in outcomes if o.node is not None]
     assert sorted(placed) == ["a", "b", "c"]
     (failed,) = [o for o in outcomes if o.node is None]
-    assert failed.message == "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules."
+    assert failed.message == (
+        "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules. preemption: 0/3 nodes are "
+        "available: 3 No preemption victims found for incoming pod.."
+    )
     # The watch reports them bound: still one replica per node; deleting one frees its node for the fourth.
     for p in api.pods.values():
         if p["spec"].get("nodeName"):
@@ -625,3 +657,57 @@ def test_a_replica_spread_over_zones_goes_to_the_emptiest_zone():
     api2 = FakeCoreV1Api(nodes, [*running, on_node(pod("db-2", labels={"app": "db"}), "b"), q])
     (outcome,) = synced(api2, PreferScorer({"a": 3, "b": 2, "c": 1})).schedule_pending()
     assert outcome.node == "c"  # zones x:2, y:1: only zone y keeps the skew within 1
+
+
+# ---- preemption ------------------------------------------------------------------------------------------------
+
+
+def test_a_pod_that_fits_nowhere_preempts_a_lower_priority_one_and_binds_after_the_deletion():
+    low = on_node(pod("batch", containers=[{"cpu": "1", "memory": "1Gi"}]), "a")
+    low["spec"]["priority"] = 1
+    high = pending("critical", cpu="1")
+    high["spec"]["priority"] = 10
+    api = FakeCoreV1Api([worker("a", cpu="1")], [low, high])
+    s = synced(api, PreferScorer({}))
+    (first,) = s.schedule_pending()
+    assert first.node is None and first.message == "0/1 nodes are available: 1 Insufficient cpu."
+    assert [c[1] for c in api.calls if c[0] == "delete_namespaced_pod"] == [("batch", "default")]
+    assert [c[1][2] for c in api.calls if c[0] == "patch_namespaced_pod_status"] == [
+        {"status": {"nominatedNodeName": "a"}}
+    ]
+    preempted = [e for e in api.events if e["reason"] == "Preempted"]
+    assert len(preempted) == 1 and preempted[0]["involvedObject"]["name"] == "batch"
+    assert preempted[0]["message"] == f"Preempted by pod {high['metadata']['uid']} on node a"
+    assert (s.stats["preemptions"], s.stats["preemption_victims"]) == (1, 1)
+    s.handle("bound", "DELETED", low)  # the victim's deletion arrives: the pod is retried
+    (placed,) = s.schedule_pending()
+    assert placed.node == "a"
+
+
+def test_preemption_honours_budgets_listed_through_the_policy_api():
+    class FakePolicyV1Api:
+        def __init__(self, items):
+            self.items = items
+
+        def list_pod_disruption_budget_for_all_namespaces(self, **kwargs):
+            return FakeResponse({"kind": "List", "metadata": {"resourceVersion": "7"}, "items": self.items})
+
+    running = []
+    for name, node_name in (("web-0", "a"), ("batch-0", "b")):
+        p = on_node(pod(name, containers=[{"cpu": "1", "memory": "1Gi"}], labels={"app": name[:-2]}), node_name)
+        p["spec"]["priority"] = 1
+        running.append(p)
+    high = pending("critical", cpu="1")
+    high["spec"]["priority"] = 10
+    budget = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "batch", "namespace": "default"},
+        "spec": {"selector": {"matchLabels": {"app": "batch"}}, "minAvailable": 1},
+        "status": {"disruptionsAllowed": 0},
+    }
+    for seed in range(3):  # whatever node the dry run starts at, the budget spares batch-0
+        api = FakeCoreV1Api([worker("a", cpu="1"), worker("b", cpu="1")], [dict(p) for p in running] + [high])
+        s = synced(api, PreferScorer({}), seed=seed, policy_api=FakePolicyV1Api([budget]))
+        s.schedule_pending()
+        assert [c[1] for c in api.calls if c[0] == "delete_namespaced_pod"] == [("web-0", "default")]

@@ -1,10 +1,10 @@
 """The vectorised profile (envs.scheduling over envs.cluster) agrees exactly with envs.kube's object API.
 
-Random clusters: nodes with random capacity, GPUs, labels (hostname and zone keys, some missing), taints and
-cordons; running pods bound to them (init containers, sidecars, missing requests included), in two namespaces,
-with labels, controllers, spread constraints and pod (anti-)affinity terms; a pending pod with random requests,
-tolerations, nodeSelector, node affinity, labels, topology spread constraints and pod (anti-)affinity; and random
-profiles (default, MostAllocated,
+Random clusters: nodes with random capacity, GPUs, labels (hostname and zone keys, some missing), taints, cordons
+and images; running pods bound to them (init containers, sidecars, missing requests, images and host ports
+included), in two namespaces, with labels, controllers, spread constraints and pod (anti-)affinity terms; a pending
+pod with random requests, images, host ports, tolerations, nodeSelector, node affinity, labels, topology spread
+constraints and pod (anti-)affinity; and random profiles (default, MostAllocated,
 RequestedToCapacityRatio with GPUs, BalancedAllocation over three resources, addedAffinity); and every
 registered plugin alone, its queueing hint included.
 """
@@ -25,7 +25,7 @@ from podgym.envs.scheduling import ERR_REASON_GPU_DEVICES, GPU_DEVICES, VectorPr
 from podgym.envs.unschedulable import UnschedulablePods
 from podgym.envs.workload.objects import workload_from_pods
 from podgym.envs.workload.types import GPU_MODEL_LABEL
-from tests.kube.builders import node, on_node, pod
+from tests.kube.builders import container, node, on_node, pod
 
 TAINTS = [
     {"key": "gpu", "value": "true", "effect": "NoSchedule"},
@@ -55,6 +55,23 @@ NAMESPACE_OBJECTS = [
         "kind": "Namespace",
         "metadata": {"name": "other", "labels": {NS_NAME_LABEL: "other", "team": "a"}},
     },
+]
+MB = 1024 * 1024
+# Node images (names as the kubelet lists them, size) and the pods' images (some without a tag: ":latest").
+NODE_IMAGES = [
+    {"names": ["gcr.io/web:latest", "gcr.io/web:v1"], "sizeBytes": 300 * MB},
+    {"names": ["gcr.io/ml:2.1"], "sizeBytes": 2500 * MB},
+    {"names": ["registry.k8s.io/pause:3.10"], "sizeBytes": 700 * 1024},
+    {"names": ["docker.io/library/db:latest"], "sizeBytes": 40 * MB},
+]
+POD_IMAGES = ["gcr.io/web", "gcr.io/web:v1", "gcr.io/ml:2.1", "registry.k8s.io/pause:3.10", "docker.io/library/db"]
+HOST_PORTS = [
+    {"containerPort": 80},
+    {"containerPort": 80, "hostPort": 8080},
+    {"containerPort": 80, "hostPort": 8080, "protocol": "UDP"},
+    {"containerPort": 80, "hostPort": 8080, "hostIP": "127.0.0.1"},
+    {"containerPort": 90, "hostPort": 9090, "hostIP": "10.0.0.1", "protocol": "TCP"},
+    {"containerPort": 90, "hostPort": 9090, "hostIP": "0.0.0.0"},
 ]
 MODELS = ["A100", "T4"]
 
@@ -95,7 +112,39 @@ def node_dicts(draw, i: int) -> dict:
         alloc["nvidia.com/gpu"] = str(gpus)
         labels[GPU_MODEL_LABEL] = draw(st.sampled_from(MODELS))
     taints = draw(st.lists(st.sampled_from(TAINTS), max_size=2, unique_by=lambda t: t["key"]))
-    return node(f"n{i}", allocatable=alloc, labels=labels, taints=taints, unschedulable=draw(st.integers(0, 5)) == 0)
+    out = node(f"n{i}", allocatable=alloc, labels=labels, taints=taints, unschedulable=draw(st.integers(0, 5)) == 0)
+    images = draw(st.lists(st.sampled_from(NODE_IMAGES), max_size=3, unique_by=lambda m: m["names"][0]))
+    if images:
+        out["status"]["images"] = images
+    return out
+
+
+@st.composite
+def containers(draw, gpu: bool = True, ports: bool = True) -> list[dict]:
+    """1-2 containers with random requests, and sometimes an image and host ports."""
+    out = []
+    for k in range(draw(st.integers(1, 2))):
+        extra: dict = {}
+        if draw(st.integers(0, 2)) == 0:
+            extra["image"] = draw(st.sampled_from(POD_IMAGES))
+        if ports and draw(st.integers(0, 2)) == 0:
+            extra["ports"] = draw(st.lists(st.sampled_from(HOST_PORTS), min_size=1, max_size=2))
+        out.append(container(draw(requests(gpu=gpu)), name=f"c{k}", **extra))
+    return out
+
+
+@st.composite
+def sidecars(draw) -> list[dict] | None:
+    """Sometimes an init container, sometimes a sidecar (restartPolicy Always) whose host ports count."""
+    choice = draw(st.integers(0, 5))
+    if choice > 1:
+        return None
+    extra: dict = {"image": draw(st.sampled_from(POD_IMAGES))}
+    if choice == 0:
+        extra["restartPolicy"] = "Always"
+    if draw(st.booleans()):
+        extra["ports"] = [draw(st.sampled_from(HOST_PORTS))]
+    return [container(draw(requests(gpu=False)), name="init0", **extra)]
 
 
 @st.composite
@@ -325,18 +374,21 @@ def scenarios(draw):
     gpu_left = {n["metadata"]["name"]: int(n["status"]["allocatable"].get("nvidia.com/gpu", "0")) for n in nodes}
     for j in range(draw(st.integers(0, 10))):
         target = draw(st.sampled_from(nodes))["metadata"]["name"]
-        reqs = draw(requests())
-        k = int(reqs.get("nvidia.com/gpu", "0"))
-        if k > gpu_left[target]:
-            reqs.pop("nvidia.com/gpu")
-        else:
-            gpu_left[target] -= k
-        init = [draw(requests(gpu=False))] if draw(st.integers(0, 3)) == 0 else None
-        running_pod = pod(f"r{j}", containers=[reqs], init_containers=init, tolerations=TOLERATIONS)
+        ctrs = draw(containers())
+        for c in ctrs:
+            reqs = c["resources"]["requests"]
+            k = int(reqs.get("nvidia.com/gpu", "0"))
+            if k > gpu_left[target]:
+                reqs.pop("nvidia.com/gpu")
+            else:
+                gpu_left[target] -= k
+        init = draw(sidecars())
+        running_pod = pod(f"r{j}", containers=ctrs, init_containers=init, tolerations=TOLERATIONS)
         running.append(on_node(with_identity(running_pod, draw(pod_identity())), target))
     pending = pod(
         "pending",
-        containers=[draw(requests()) for _ in range(draw(st.integers(1, 2)))],
+        containers=draw(containers()),
+        init_containers=draw(sidecars()),
         tolerations=draw(st.lists(st.sampled_from(TOLERATIONS), max_size=3)),
         node_selector={"zone": draw(st.sampled_from(ZONES))} if draw(st.integers(0, 3)) == 0 else None,
         affinity=draw(affinity()),
@@ -433,11 +485,12 @@ def test_every_registered_plugin_agrees_with_its_object_form(name, scenario):
     waiting.add(0, request, 0.0)
     assert [bool(waiting.fitting(state, vector, j)) for j in range(state.num_nodes)] == feasible_mask.tolist()
     if plugin.dynamic:
+        ones = [True] * state.num_nodes
         hints = [
             bool(plugin.hint(state, request.requests[None, :], j, [request.template], np.zeros(1, np.int64))[0])
             for j in range(state.num_nodes)
         ]
-        assert hints == plugin.fits(state, request).tolist()
+        assert hints == (plugin.fits(state, request).tolist() if not plugin.skips_filter(request.template) else ones)
 
     feasible = [info for info in infos if expected[info.name] is None]
     if not plugin.scores or not feasible:

@@ -118,6 +118,38 @@ class NodeAffinityArgs(_Args):
     added_affinity: dict[str, Any] | None = Field(default=None, alias="addedAffinity")
 
 
+class DefaultPreemptionArgs(_Args):
+    """DefaultPreemptionArgs (kubescheduler.config.k8s.io/v1): how many candidate nodes a preemption dry-runs."""
+
+    kind: str | None = None
+    api_version: str | None = Field(default=None, alias="apiVersion")
+    min_candidate_nodes_percentage: int = Field(default=10, alias="minCandidateNodesPercentage")
+    min_candidate_nodes_absolute: int = Field(default=100, alias="minCandidateNodesAbsolute")
+
+    @field_validator("min_candidate_nodes_percentage")
+    @classmethod
+    def _percentage_in_range(cls, value: int) -> int:
+        if not 0 <= value <= 100:
+            raise ValueError(f"Invalid value: {value}: not in valid range [0, 100]")
+        return value
+
+    @field_validator("min_candidate_nodes_absolute")
+    @classmethod
+    def _absolute_in_range(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError(f"Invalid value: {value}: not in valid range [0, inf)")
+        return value
+
+    @model_validator(mode="after")
+    def _not_both_zero(self) -> DefaultPreemptionArgs:
+        if self.min_candidate_nodes_percentage == 0 and self.min_candidate_nodes_absolute == 0:
+            raise ValueError(
+                "minCandidateNodesPercentage: Invalid value: 0: cannot be zero at the same time as "
+                "minCandidateNodesAbsolute"
+            )
+        return self
+
+
 class NoArgs(_Args):
     """Plugins that take no args accept only an empty object."""
 
