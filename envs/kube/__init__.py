@@ -32,7 +32,7 @@ from podgym.envs.kube.disruption import PodDisruptionBudget, parse_pdb, parse_pd
 from podgym.envs.kube.errors import KubeObjectError
 from podgym.envs.kube.framework import NAMESPACES, Status, fit_error_message
 from podgym.envs.kube.nodeinfo import NodeInfo, build_node_infos
-from podgym.envs.kube.objects import Namespace, Node, Pod, parse_namespace, parse_node, parse_pod
+from podgym.envs.kube.objects import Namespace, Node, Pod, parse_list, parse_namespace, parse_node, parse_pod
 from podgym.envs.kube.plugins import REGISTRY, new_plugin
 from podgym.envs.kube.plugins.defaultpreemption import Candidate, PreemptionResult
 from podgym.envs.kube.profile import Profile, default_profile, load_profile, parse_configuration
@@ -45,22 +45,9 @@ KUBERNETES_VERSION = "v1.35"
 ObjectLike = Mapping[str, Any]
 
 
-def _parse_list(items: Iterable[Any], parse, kind: str) -> list:
-    if isinstance(items, Mapping):
-        # A whole `kubectl get -o json` List: {"kind": "NodeList", "items": [...]}.
-        items = items.get("items") or []
-    out = []
-    for i, item in enumerate(items):
-        try:
-            out.append(parse(item))
-        except KubeObjectError as exc:
-            raise exc.within(container=f"{kind}[{i}]") from None
-    return out
-
-
 def parse_nodes(nodes: Iterable[ObjectLike | Node]) -> list[Node]:
     """Parse Node dicts (a list or a ``kubectl get nodes -o json`` List); names must be unique."""
-    parsed = _parse_list(nodes, parse_node, "nodes")
+    parsed = parse_list(nodes, parse_node, "nodes")
     seen: set[str] = set()
     for n in parsed:
         if n.name in seen:
@@ -76,7 +63,7 @@ def parse_pods(pods: Iterable[ObjectLike | Pod]) -> list[Pod]:
     counts once, its last listing in the place of its first.
     """
     unique: dict[str, Pod] = {}
-    for p in _parse_list(pods, parse_pod, "pods"):
+    for p in parse_list(pods, parse_pod, "pods"):
         unique[p.uid] = p
     return list(unique.values())
 
@@ -84,7 +71,7 @@ def parse_pods(pods: Iterable[ObjectLike | Pod]) -> list[Pod]:
 def parse_namespaces(namespaces: Iterable[ObjectLike | Namespace] | None) -> dict[str, Namespace]:
     """Namespace dicts (a list or a ``kubectl get namespaces -o json`` List) by name. A namespace not given has
     upstream's default: only the label ``kubernetes.io/metadata.name`` the API server sets on every namespace."""
-    return {ns.name: ns for ns in _parse_list(namespaces or (), parse_namespace, "namespaces")}
+    return {ns.name: ns for ns in parse_list(namespaces or (), parse_namespace, "namespaces")}
 
 
 def cluster(

@@ -13,8 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from podgym.envs.kube.errors import KubeObjectError
-from podgym.envs.kube.objects import INT32, LabelSelector, Pod, _object_name, _Reader, parse_label_selector
+from podgym.envs.kube.objects import INT32, LabelSelector, Pod, _object_name, _Reader, parse_label_selector, parse_list
 
 _PERCENT = re.compile(r"^([0-9]+)%$")
 
@@ -144,12 +143,4 @@ def parse_pdb(data: Any) -> PodDisruptionBudget:
 
 def parse_pdbs(items: Iterable[Any]) -> list[PodDisruptionBudget]:
     """Parse PodDisruptionBudget dicts (a list or a ``kubectl get pdb -A -o json`` List)."""
-    if isinstance(items, Mapping):
-        items = items.get("items") or []
-    out = []
-    for i, item in enumerate(items):
-        try:
-            out.append(parse_pdb(item))
-        except KubeObjectError as exc:
-            raise exc.within(container=f"pdbs[{i}]") from None
-    return out
+    return parse_list(items, parse_pdb, "pdbs")

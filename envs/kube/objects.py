@@ -7,7 +7,7 @@ KubeObjectError naming the object and the field path.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -440,6 +440,20 @@ class Node:
     def allowed_pods(self) -> int:
         """``status.allocatable.pods`` (0 when absent, as upstream's NodeInfo has it)."""
         return self.allocatable.get(PODS, 0)
+
+
+def parse_list(items: Iterable[Any], parse: Callable[[Any], Any], container: str) -> list:
+    """`parse` of each object of a list or of a whole ``kubectl get -o json`` List ({"kind": "NodeList", "items":
+    [...]}); an error names its place in the `container` (``nodes[3]``)."""
+    if isinstance(items, Mapping):
+        items = items.get("items") or []
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append(parse(item))
+        except KubeObjectError as exc:
+            raise exc.within(container=f"{container}[{i}]") from None
+    return out
 
 
 def _object_name(data: Any, kind: str) -> tuple[str, str]:
