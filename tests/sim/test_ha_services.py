@@ -112,19 +112,24 @@ def test_services_alone_are_a_workload(tmp_path):
 
 def test_the_compiled_engine_runs_services_and_failures_leave_it():
     """Services and the availability reward run compiled (tests/env/test_engines.py checks the parity); node and
-    zone failures do not: `auto` runs ha-services on Python and `compiled` names the field."""
-    # the kernels check no spread or pod-affinity Filter: with those plugins off and no failures it runs compiled
+    zone failures and preemption do not: `auto` runs ha-services on Python and `compiled` names the fields."""
+    # the kernels check no spread or pod-affinity Filter and do not preempt: with those plugins and preemption off
+    # and no failures it runs compiled
     basic = ["NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodeResourcesFit"]
-    env = PodSchedulingEnv("ha-services", overrides={"failures": {}, "scheduler.filters": basic, **SHORT})
+    plain = {"failures": {}, "scheduler.filters": basic, "simulation.preemption": False, **SHORT}
+    env = PodSchedulingEnv("ha-services", overrides=plain)
     env.reset(seed=0)
     assert env.engine_name == "compiled"
+    env = PodSchedulingEnv("ha-services", overrides={**plain, "simulation.preemption": True})
+    env.reset(seed=0)
+    assert env.engine_name == "python"  # pods of several priorities that may preempt
     env = PodSchedulingEnv("ha-services", overrides={"failures": {}, **SHORT})
     env.reset(seed=0)
     assert env.engine_name == "python"  # its services' DoNotSchedule spread and required anti-affinity
     env = PodSchedulingEnv("ha-services", overrides=SHORT)
     env.reset(seed=0)
     assert env.engine_name == "python"
-    with pytest.raises(ConfigError, match=r"env\.engine.*failures: node failures"):
+    with pytest.raises(ConfigError, match=r"env\.engine.*simulation\.preemption.*failures: node failures"):
         PodSchedulingEnv("ha-services", overrides=SHORT, env={"engine": "compiled"})
 
 
