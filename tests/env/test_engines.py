@@ -63,6 +63,7 @@ CASES = [
         "ha-services",
         {
             "failures": {},
+            "simulation.preemption": False,  # the kernels do not preempt
             # the kernels check no spread or pod-affinity Filter: the services' placement rules are left out here
             "scheduler.filters": [
                 "NodeUnschedulable",
