@@ -50,6 +50,7 @@ ARRIVE, DEPART, FAIL, RECOVER, PROVISIONED, IDLE_CHECK = range(6)
 ZONE_FAIL, ZONE_RECOVER = 6, 7
 # pkg/scheduler/backend/queue: DefaultPodMaxInUnschedulablePodsDuration.
 MAX_IN_UNSCHEDULABLE_S = 300.0
+_ONE_TEMPLATE = np.zeros(1, dtype=np.int64)  # template_of for a queueing hint over one pod
 
 
 @dataclass(frozen=True)
@@ -649,13 +650,13 @@ class Simulator:
             self._scale_up_for(i)
 
     # ---- preemption ----------------------------------------------------------------------------
-    def _fits_on(self, pod: PodRequest, node: int, template: np.ndarray) -> bool:
+    def _fits_on(self, pod: PodRequest, node: int) -> bool:
         """Whether `pod` passes every Filter plugin on `node` now (static verdict, dynamic plugins' hints, GPUs)."""
         static = self.filters.static_verdict(self.cluster, pod.template)
         if static.code[node] != FITS or not self.cluster.alive[node]:
             return False
         for plugin in static.dynamic:
-            if not plugin.hint(self.cluster, pod.requests[None, :], node, template)[0]:
+            if not plugin.hint(self.cluster, pod.requests[None, :], node, [pod.template], _ONE_TEMPLATE)[0]:
                 return False
         return not pod.gpu_count or bool(self.cluster.gpu_fit(pod)[node])
 
@@ -678,7 +679,6 @@ class Simulator:
         """SelectVictimsOnNode on the cluster itself (every change undone before returning): the pods to evict
         from `node` for pod `i`, most important first, and the PDB violations; None when no eviction helps."""
         pod = self.request(i)
-        template = np.array([pod.template], dtype=object)
         lower = sorted(k for k in self.node_pods[node] if self.request(k).priority < pod.priority)
         if not lower:
             return None
@@ -686,7 +686,7 @@ class Simulator:
             self.cluster.unbind(node, self.request(k), self.gpus_of[k])
         victims: list[int] = []
         try:
-            if not self._fits_on(pod, node, template):
+            if not self._fits_on(pod, node):
                 victims = lower
                 return None
             lower.sort(key=lambda k: (-self.request(k).priority, self.bound_at[k], k))
@@ -697,7 +697,7 @@ class Simulator:
             for group, counts in ((violating, 1), (fine, 0)):
                 for k in group:
                     self.cluster.bind(node, self.request(k), self.gpus_of[k])
-                    if not self._fits_on(pod, node, template):
+                    if not self._fits_on(pod, node):
                         self.cluster.unbind(node, self.request(k), self.gpus_of[k])
                         victims.append(k)
                         num_violations += counts

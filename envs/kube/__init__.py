@@ -142,24 +142,27 @@ def preempt(
     args: dict[str, Any] | None = None,
     profile: Profile | None = None,
     offset: int = 0,
+    namespaces: Iterable[ObjectLike | Namespace] | None = None,
 ) -> PreemptionResult:
     """DefaultPreemption's PostFilter for `pod` after Filter of `profile` (default: the default profile) rejected it
     on every node: the nominated node and the victims (``PreemptionResult``), or the reason preemption does not
     help, with upstream's messages. `pdbs` are PodDisruptionBudgets (policy/v1 dicts or a ``kubectl get pdb -A -o
     json`` List); `args` DefaultPreemptionArgs (default: the profile's, else upstream's); `offset` where the dry run
-    starts among the candidate nodes (upstream draws it at random). A pod that fits some node is an error."""
+    starts among the candidate nodes (upstream draws it at random); `namespaces` Namespace objects, as for
+    ``filter``. A pod that fits some node is an error."""
     p, infos = cluster(pod, nodes, pods)
+    ns = parse_namespaces(namespaces)
     profile = profile or default_profile()
     plugin = new_plugin("DefaultPreemption", args) if args is not None or profile.preemption is None else None
     plugin = plugin or profile.preemption
-    statuses = run_filters(profile.filter_plugins, p, infos, {})
+    statuses = run_filters(profile.filter_plugins, p, infos, {NAMESPACES: ns})
     fitting = [name for name, status in statuses.items() if status is None]
     if fitting:
         raise KubeObjectError(
             f"the pod fits node(s) {', '.join(fitting)}: kube-scheduler preempts only when no node fits",
             obj=f"Pod {p.ref}",
         )
-    return plugin.post_filter(p, infos, statuses, profile.filter_plugins, parse_pdbs(pdbs), offset)
+    return plugin.post_filter(p, infos, statuses, profile.filter_plugins, parse_pdbs(pdbs), offset, ns)
 
 
 def fit_error(pod: ObjectLike, nodes: Iterable[ObjectLike], pods: Iterable[ObjectLike] = (), **kwargs: Any) -> str:
@@ -168,7 +171,7 @@ def fit_error(pod: ObjectLike, nodes: Iterable[ObjectLike], pods: Iterable[Objec
     found for incoming pod.."); `kwargs` as for ``preempt``; a profile without DefaultPreemption adds nothing."""
     p, infos = cluster(pod, nodes, pods)
     profile = kwargs.get("profile") or default_profile()
-    statuses = run_filters(profile.filter_plugins, p, infos, {})
+    statuses = run_filters(profile.filter_plugins, p, infos, {NAMESPACES: parse_namespaces(kwargs.get("namespaces"))})
     runs = profile.preemption is not None or kwargs.get("args") is not None  # a profile without PostFilter: none
     message = preempt(pod, nodes, pods, **kwargs).message if runs else ""
     return fit_error_message(len(infos), [statuses[n.name] for n in infos], post_filter_msg=message)

@@ -48,6 +48,7 @@ def run_filters(
     state: CycleState,
     percentage_of_nodes_to_score: int | None = None,
     narrow: bool = True,
+    only: str | None = None,
 ) -> dict[str, Status | None]:
     """PreFilter, then Filter node by node in order; each node gets its first failing plugin's status.
 
@@ -56,7 +57,8 @@ def run_filters(
     "node(s) didn't satisfy plugin(s) [...]".
     With `percentage_of_nodes_to_score`, filtering stops once numFeasibleNodesToFind of the
     candidates passed; the nodes after that are absent from the result. With `narrow` False, every
-    node goes through Filter (what a single plugin answers, as its upstream unit tests check it).
+    node goes through Filter (what a single plugin answers, as its upstream unit tests check it). With `only`, PreFilter
+    sees every node but Filter runs on the node of that name alone (preemption's dry run on one candidate).
     """
     allowed: set[str] | None = None
     narrowing: list[str] = []
@@ -73,11 +75,11 @@ def run_filters(
             allowed = set(result) if allowed is None else allowed & result
             narrowing.append(plugin.name)
     out: dict[str, Status | None] = {}
-    candidates = nodes
+    candidates = nodes if only is None else [node for node in nodes if node.name == only]
     if allowed is not None:
         left_out = Status(UNSCHEDULABLE_AND_UNRESOLVABLE, (prefilter_reason(narrowing),), narrowing[0])
-        out = {node.name: left_out for node in nodes if node.name not in allowed}
-        candidates = [node for node in nodes if node.name in allowed]
+        out = {node.name: left_out for node in candidates if node.name not in allowed}
+        candidates = [node for node in candidates if node.name in allowed]
     num_to_find = None
     if percentage_of_nodes_to_score is not None:
         num_to_find = num_feasible_nodes_to_find(len(candidates), percentage_of_nodes_to_score)

@@ -142,15 +142,45 @@ class _Offset:
         return self.value % n
 
 
-def test_the_simulators_preemption_is_kube_preempt() -> None:
-    """On random clusters (priorities, sizes, start times, a budget), the node and victims the simulator picks are
-    those of the object-level ``kube.preempt`` on the same pods, from the same start of the dry run."""
-    outcomes = [_compare(seed) for seed in range(40)]
+ZONE = "topology.kubernetes.io/zone"
+# What the preemptor asks beyond room: nothing, to be in no zone with an app=b pod (required anti-affinity), or to
+# keep app=a within a skew of 1 over the zones (a DoNotSchedule spread constraint, the preemptor labelled app=a).
+# Both read pods on other nodes than the one whose victims are tried.
+PLACEMENT = {
+    "none": {},
+    "zone-anti-affinity": {
+        "affinity": {
+            "podAntiAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [
+                    {"labelSelector": {"matchLabels": {"app": "b"}}, "topologyKey": ZONE}
+                ]
+            }
+        }
+    },
+    "zone-spread": {
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": ZONE,
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": {"app": "a"}},
+            }
+        ]
+    },
+}
+
+
+@pytest.mark.parametrize("placement", list(PLACEMENT))
+def test_the_simulators_preemption_is_kube_preempt(placement: str) -> None:
+    """On random clusters over two zones (priorities, sizes, start times, a budget), the node and victims the
+    simulator picks are those of the object-level ``kube.preempt`` on the same pods, from the same start of the dry
+    run, whatever the preemptor's placement rules."""
+    outcomes = [_compare(seed, placement) for seed in range(40)]
     checked = [o for o in outcomes if o is not None]
     assert len(checked) >= 20 and sum(checked) >= 10  # draws where the pod fits nowhere, and preemptions among them
 
 
-def _compare(seed: int) -> bool | None:
+def _compare(seed: int, placement: str) -> bool | None:
     """None when the high pod fits somewhere in this draw; else whether it preempted (after checking parity)."""
     import datetime
 
@@ -159,13 +189,16 @@ def _compare(seed: int) -> bool | None:
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2, 6))
     sizes = [str(int(rng.integers(2, 5))) for _ in range(n)]
-    nodes = [node(f"n{j}", allocatable={"cpu": "2", "memory": "8Gi", "pods": sizes[j]}) for j in range(n)]
+    nodes = [
+        node(f"n{j}", allocatable={"cpu": "2", "memory": "8Gi", "pods": sizes[j]}, labels={ZONE: f"z{j % 2}"})
+        for j in range(n)
+    ]
     pods = []
     for i in range(int(rng.integers(3 * n, 5 * n))):
         app = str(rng.choice(["a", "b", "c"]))
         cpu = f"{int(rng.integers(2, 11)) * 100}m"
         pods.append(mkpod(f"p{i}", int(rng.integers(0, 5)), cpu, app=app))
-    high = mkpod("high", 10, "2")
+    high = mkpod("high", 10, "2", app="a" if placement == "zone-spread" else None, **PLACEMENT[placement])
     arrival = [float(i) for i in range(len(pods))] + [1000.0]
     budgets = [budget("a", int(rng.integers(0, 3)))]
     cluster = parse_nodes(nodes)

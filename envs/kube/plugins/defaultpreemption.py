@@ -29,11 +29,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from podgym.envs.kube.disruption import PodDisruptionBudget
 from podgym.envs.kube.framework import (
     ERROR,
+    NAMESPACES,
     UNSCHEDULABLE,
     UNSCHEDULABLE_AND_UNRESOLVABLE,
     Plugin,
@@ -192,13 +193,21 @@ class DefaultPreemption(Plugin):
         filter_plugins: Sequence[Plugin],
         pdbs: Sequence[PodDisruptionBudget],
         allowed: Sequence[int],
+        nodes: Sequence[NodeInfo] = (),
+        namespaces: Any = None,
     ) -> tuple[list[Pod], int, Status | None]:
-        """SelectVictimsOnNode: (victims most important first, PDB violations, None) or ([], 0, why not)."""
+        """SelectVictimsOnNode: (victims most important first, PDB violations, None) or ([], 0, why not). Filter
+        runs on `info` with a set of its pods, PreFilter over every node of `nodes` (the snapshot, `info` among
+        them) with that node changed, as upstream's RemovePod/AddPod update the PreFilter state: what a plugin
+        counts over other nodes (topology spread, existing pods' anti-affinity) stays counted. `namespaces`: the
+        cycle's Namespace objects (``NAMESPACES``)."""
         from podgym.envs.kube.cycle import run_filters  # the cycle imports the plugins
 
         def fails(pods: list[Pod]) -> Status | None:
             node = _with_pods(info, pods)
-            return run_filters(list(filter_plugins), pod, [node], {})[node.name]
+            snapshot = [node if n.name == info.name else n for n in nodes] or [node]
+            state = {NAMESPACES: namespaces} if namespaces is not None else {}
+            return run_filters(list(filter_plugins), pod, snapshot, state, only=node.name)[node.name]
 
         potential = [p for p in info.pods if p.priority < pod.priority]
         if not potential:
@@ -231,9 +240,11 @@ class DefaultPreemption(Plugin):
         filter_plugins: Sequence[Plugin],
         pdbs: Sequence[PodDisruptionBudget] = (),
         offset: int = 0,
+        namespaces: Any = None,
     ) -> PreemptionResult:
         """Evaluator.Preempt for `pod`, which passed Filter on no node (`statuses`: each node's Filter status).
-        `offset` is where the dry run starts among the Unschedulable nodes (upstream: rand.Int31n of their number)."""
+        `offset` is where the dry run starts among the Unschedulable nodes (upstream: rand.Int31n of their number);
+        `namespaces` the cycle's Namespace objects, for namespaceSelectors."""
         eligible, reason = self.pod_eligible_to_preempt_others(pod, nodes, statuses)
         if not eligible:
             return PreemptionResult(None, status=Status(UNSCHEDULABLE, (PREFIX + reason,), self.name))
@@ -249,7 +260,9 @@ class DefaultPreemption(Plugin):
             start = offset % len(potential)
             for i in range(len(potential)):
                 info = potential[(start + i) % len(potential)]
-                victims, num_violations, status = self.select_victims_on_node(pod, info, filter_plugins, pdbs, allowed)
+                victims, num_violations, status = self.select_victims_on_node(
+                    pod, info, filter_plugins, pdbs, allowed, nodes, namespaces
+                )
                 if status is None and victims:
                     c = Candidate(info.name, tuple(victims), num_violations)
                     kept = violating if num_violations else non_violating
