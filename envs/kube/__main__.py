@@ -12,6 +12,7 @@ import podgym.envs.kube as kube
 from podgym.envs.kube.dumps import read_dump
 from podgym.envs.kube.errors import KubeObjectError
 from podgym.envs.kube.explain import SAMPLES, as_items, load_objects, render, to_dict
+from podgym.envs.kube.priority import priority_classes, resolve_priority
 from podgym.envs.kube.profile import read_configuration
 
 T = TypeVar("T")
@@ -110,11 +111,13 @@ def explain(args: argparse.Namespace) -> str:
     pod_items = as_items(load_objects(pod_path))
     if len(pod_items) != 1:
         raise KubeObjectError(f"expected exactly one Pod, found {len(pod_items)} objects", source=str(pod_path))
-    pod = _located(pod_path, lambda: kube.parse_pod(pod_items[0]))
     dump = read_dump(nodes_path, pods_path)
     where = ", ".join(dump.sources)
     if not dump.nodes:
         raise KubeObjectError("no Node object found", source=where)
+    # A manifest names its PriorityClass: admission sets its priority from the dump's classes (or the system ones).
+    classes = _located(where, lambda: priority_classes(dump.priority_classes))
+    pod = _located(pod_path, lambda: kube.parse_pod(resolve_priority(pod_items[0], classes)))
     nodes = _located(where, lambda: kube.parse_nodes(dump.nodes))
     pods = _located(where, lambda: kube.parse_pods(dump.pods))
     profile, why = choose_profile(pod, args.config, args.scheduler_name, strict=args.strict)

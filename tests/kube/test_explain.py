@@ -469,3 +469,51 @@ def test_explain_says_why_preemption_does_not_help(capsys: pytest.CaptureFixture
         "FailedScheduling: 0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: "
         "2 No preemption victims found for incoming pod.." in out
     )
+
+
+@pytest.mark.parametrize(
+    ("class_name", "classes", "nominated"),
+    [
+        ("critical", [{"name": "critical", "value": 10}], "n2"),  # a class of the dump: priority 10 preempts batch-0
+        ("system-cluster-critical", [], "n2"),  # a system class exists in every cluster
+        ("low", [{"name": "low", "value": 1}], None),  # priority 1: no pod of lower priority on any node
+    ],
+)
+def test_a_manifest_naming_a_priority_class_is_admitted_before_it_is_explained(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, class_name: str, classes: list, nominated: str | None
+) -> None:
+    """A pod manifest as written (``priorityClassName``, no ``priority``) gets its priority as admission would set it
+    from the dump's PriorityClasses, so that its preemption is the one a cluster would run."""
+    pod_file, cluster = _preemption_files(tmp_path, priority=0)
+    manifest = yaml.safe_load(pod_file.read_text())
+    del manifest["spec"]["priority"]
+    manifest["spec"]["priorityClassName"] = class_name
+    pod_file.write_text(yaml.safe_dump(manifest))
+    dump = json.loads(cluster.read_text())
+    dump["items"] += [
+        {
+            "apiVersion": "scheduling.k8s.io/v1",
+            "kind": "PriorityClass",
+            "metadata": {"name": c["name"]},
+            "value": c["value"],
+        }
+        for c in classes
+    ]
+    cluster.write_text(json.dumps(dump))
+    code, out, err = run(capsys, "--pod", pod_file, "--nodes", cluster, "--output", "json")
+    assert code == 0, err
+    assert json.loads(out)["preemption"]["nominatedNode"] == nominated
+
+
+def test_a_manifest_naming_an_unknown_priority_class_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pod_file, cluster = _preemption_files(tmp_path, priority=0)
+    manifest = yaml.safe_load(pod_file.read_text())
+    del manifest["spec"]["priority"]
+    manifest["spec"]["priorityClassName"] = "nosuch"
+    pod_file.write_text(yaml.safe_dump(manifest))
+    code, _, err = run(capsys, "--pod", pod_file, "--nodes", cluster)
+    assert code != 0
+    assert "no PriorityClass with name nosuch was found" in err and "spec.priorityClassName" in err
+    assert str(pod_file) in err
