@@ -206,19 +206,21 @@ def existing_terms(pod: Pod) -> list[ExistingTerm]:
 
 
 class _Template:
-    """A template some bound pod has: the nodes its pods run on (node -> count), the matchers it matches and the
-    terms it carries (indices into BoundPods' tables)."""
+    """A template some bound pod has: the nodes its pods run on (node -> count), the matchers it matches, the
+    matchers that skip it only for being terminating (`uncounted`) and the terms it carries (indices into
+    BoundPods' tables)."""
 
-    __slots__ = ("groups", "nodes", "template", "terms")
+    __slots__ = ("groups", "nodes", "template", "terms", "uncounted")
 
-    def __init__(self, template: Pod, groups: list[int], terms: list[int]):
+    def __init__(self, template: Pod, groups: list[int], terms: list[int], uncounted: list[int]):
         self.template = template
         self.nodes: dict[int, int] = {}
         self.groups = groups
         self.terms = terms
+        self.uncounted = uncounted
 
     def copy(self) -> _Template:
-        t = _Template(self.template, list(self.groups), self.terms)
+        t = _Template(self.template, list(self.groups), self.terms, list(self.uncounted))
         t.nodes = dict(self.nodes)
         return t
 
@@ -251,7 +253,16 @@ class BoundPods:
         """Whether `matcher` counts a pod of template `pod`."""
         return matcher.matches(pod.namespace, pod.labels, self.namespace_labels(pod.namespace), pod.terminating)
 
-    def bind(self, node: int, template: Pod, delta: int) -> None:
+    def uncounted(self, matcher: PodMatcher, pod: Pod) -> bool:
+        """Whether `matcher` skips a pod of template `pod` only because it is terminating (``live_only``)."""
+        if not (pod.terminating and matcher.live_only):
+            return False
+        return matcher.matches(pod.namespace, pod.labels, self.namespace_labels(pod.namespace))
+
+    def bind(self, node: int, template: Pod, delta: int, dry_run: bool = False) -> None:
+        """Add `delta` pods of `template` on `node`. With `dry_run` (preemption's dry run removing and restoring
+        its potential victims), the matchers that skip terminating pods count them too, as upstream's
+        PodTopologySpread RemovePod/AddPod do; such changes must be undone before any other."""
         entry = self._templates.get(id(template))
         if entry is None:
             entry = self._add_template(template)
@@ -262,11 +273,15 @@ class BoundPods:
             del entry.nodes[node]
         for g in entry.groups:
             self.counts[g][node] += delta
+        if dry_run:
+            for g in entry.uncounted:
+                self.counts[g][node] += delta
         for k in entry.terms:
             self.term_counts[k][node] += delta
 
     def _add_template(self, template: Pod) -> _Template:
         groups = [g for m, g in self.matchers.items() if self.matches(m, template)]
+        uncounted = [g for m, g in self.matchers.items() if self.uncounted(m, template)]
         terms = []
         for term in existing_terms(template) if template.has_pod_affinity else ():
             k = self.terms.get(term)
@@ -275,7 +290,7 @@ class BoundPods:
                 self.term_list.append(term)
                 self.term_counts.append(np.zeros(self.num_nodes, dtype=np.int64))
             terms.append(k)
-        entry = self._templates[id(template)] = _Template(template, groups, terms)
+        entry = self._templates[id(template)] = _Template(template, groups, terms, uncounted)
         return entry
 
     def count(self, matcher: PodMatcher) -> np.ndarray:
@@ -290,6 +305,8 @@ class BoundPods:
                     entry.groups.append(g)
                     for node, c in entry.nodes.items():
                         counts[node] += c
+                elif self.uncounted(matcher, entry.template):
+                    entry.uncounted.append(g)
             self.counts.append(counts)
         return self.counts[g]
 
@@ -596,8 +613,11 @@ class ClusterState:
             raise ValueError(f"node {self.node_names[node]} has no GPU with {pod.gpu_milli} milli free")
         return (int(np.argmin(np.where(fits, free, np.iinfo(np.int64).max))),)
 
-    def bind(self, node: int, pod: PodRequest, gpus: tuple[int, ...] | None = None) -> tuple[int, ...]:
-        """Account for `pod` running on `node` (its requests, GPUs and host ports); returns the GPU devices it took."""
+    def bind(
+        self, node: int, pod: PodRequest, gpus: tuple[int, ...] | None = None, dry_run: bool = False
+    ) -> tuple[int, ...]:
+        """Account for `pod` running on `node` (its requests, GPUs and host ports); returns the GPU devices it took.
+        `dry_run`: preemption's dry run restores a potential victim (``BoundPods.bind``)."""
         if gpus is None:
             gpus = self.choose_gpus(node, pod)
         self.version += 1
@@ -605,7 +625,7 @@ class ClusterState:
         self.free_t[:, node] -= pod.requests
         self.scoring_requested_t[:, node] += pod.scoring_requests
         self.pod_count[node] += 1
-        self.bound_pods.bind(node, pod.template, 1)
+        self.bound_pods.bind(node, pod.template, 1, dry_run)
         self.total_requested += pod.requests
         if self.pod_count[node] == 1:
             self.active_count += 1
@@ -617,14 +637,15 @@ class ClusterState:
             self._gpu_row_changed(node)
         return gpus
 
-    def unbind(self, node: int, pod: PodRequest, gpus: tuple[int, ...]) -> None:
-        """Release what `pod` held on `node` (a departure or an eviction)."""
+    def unbind(self, node: int, pod: PodRequest, gpus: tuple[int, ...], dry_run: bool = False) -> None:
+        """Release what `pod` held on `node` (a departure or an eviction). `dry_run`: preemption's dry run removes a
+        potential victim (``BoundPods.bind``)."""
         self.version += 1
         self.requested_t[:, node] -= pod.requests
         self.free_t[:, node] += pod.requests
         self.scoring_requested_t[:, node] -= pod.scoring_requests
         self.pod_count[node] -= 1
-        self.bound_pods.bind(node, pod.template, -1)
+        self.bound_pods.bind(node, pod.template, -1, dry_run)
         self.total_requested -= pod.requests
         if self.pod_count[node] == 0:
             self.active_count -= 1

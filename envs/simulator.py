@@ -677,13 +677,15 @@ class Simulator:
 
     def _victims_on(self, i: int, node: int, allowed: list[int]) -> tuple[list[int], int] | None:
         """SelectVictimsOnNode on the cluster itself (every change undone before returning): the pods to evict
-        from `node` for pod `i`, most important first, and the PDB violations; None when no eviction helps."""
+        from `node` for pod `i`, most important first, and the PDB violations; None when no eviction helps. The
+        removals and restorations are the dry run's (``ClusterState.unbind``): the preemptor's spread matchers are
+        registered already, by the Filter pass that found it fits nowhere."""
         pod = self.request(i)
         lower = sorted(k for k in self.node_pods[node] if self.request(k).priority < pod.priority)
         if not lower:
             return None
         for k in lower:
-            self.cluster.unbind(node, self.request(k), self.gpus_of[k])
+            self.cluster.unbind(node, self.request(k), self.gpus_of[k], dry_run=True)
         victims: list[int] = []
         try:
             if not self._fits_on(pod, node):
@@ -696,9 +698,9 @@ class Simulator:
             num_violations = 0
             for group, counts in ((violating, 1), (fine, 0)):
                 for k in group:
-                    self.cluster.bind(node, self.request(k), self.gpus_of[k])
+                    self.cluster.bind(node, self.request(k), self.gpus_of[k], dry_run=True)
                     if not self._fits_on(pod, node):
-                        self.cluster.unbind(node, self.request(k), self.gpus_of[k])
+                        self.cluster.unbind(node, self.request(k), self.gpus_of[k], dry_run=True)
                         victims.append(k)
                         num_violations += counts
             if violating and fine:
@@ -706,7 +708,7 @@ class Simulator:
             return (list(victims), num_violations) if victims else None
         finally:
             for k in victims:
-                self.cluster.bind(node, self.request(k), self.gpus_of[k])
+                self.cluster.bind(node, self.request(k), self.gpus_of[k], dry_run=True)
 
     def _victim_pod(self, k: int):
         """Pod `k` as pickOneNodeForPreemption reads it: its priority and its start time."""

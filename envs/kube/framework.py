@@ -49,6 +49,9 @@ CycleState = dict[str, Any]
 # (PreScore is handed only the feasible ones) and the Namespace objects by name (for namespaceSelector).
 ALL_NODES = "AllNodes"
 NAMESPACES = "Namespaces"
+# Preemption's dry run: (the candidate node's name, the pods removed from it), which upstream's PreFilter extensions
+# see one by one through RemovePod where podgym recomputes PreFilter over the changed snapshot.
+DRY_RUN_REMOVED = "DryRunRemoved"
 # A vectorised Filter check: (the upstream reason, a bool array of the nodes that fail it).
 Check = tuple[str, np.ndarray]
 

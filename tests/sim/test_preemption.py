@@ -168,6 +168,20 @@ PLACEMENT = {
         ]
     },
 }
+# The same spread with every third running pod terminating: the spread does not count those, but the dry run's
+# RemovePod does (upstream's updateWithPod does not skip them).
+PLACEMENT["zone-spread-terminating"] = PLACEMENT["zone-spread"]
+# Nothing asked of the preemptor (app=a), but the running app=b pods keep app=a off their node (required
+# anti-affinity by hostname): the victims' own terms, which the dry run drops with them.
+PLACEMENT["victims-anti-affinity"] = {}
+HOSTNAME = "kubernetes.io/hostname"
+KEEP_A_OFF = {
+    "podAntiAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": {"matchLabels": {"app": "a"}}, "topologyKey": HOSTNAME}
+        ]
+    }
+}
 
 
 @pytest.mark.parametrize("placement", list(PLACEMENT))
@@ -190,7 +204,11 @@ def _compare(seed: int, placement: str) -> bool | None:
     n = int(rng.integers(2, 6))
     sizes = [str(int(rng.integers(2, 5))) for _ in range(n)]
     nodes = [
-        node(f"n{j}", allocatable={"cpu": "2", "memory": "8Gi", "pods": sizes[j]}, labels={ZONE: f"z{j % 2}"})
+        node(
+            f"n{j}",
+            allocatable={"cpu": "2", "memory": "8Gi", "pods": sizes[j]},
+            labels={ZONE: f"z{j % 2}", HOSTNAME: f"n{j}"},
+        )
         for j in range(n)
     ]
     pods = []
@@ -198,7 +216,12 @@ def _compare(seed: int, placement: str) -> bool | None:
         app = str(rng.choice(["a", "b", "c"]))
         cpu = f"{int(rng.integers(2, 11)) * 100}m"
         pods.append(mkpod(f"p{i}", int(rng.integers(0, 5)), cpu, app=app))
-    high = mkpod("high", 10, "2", app="a" if placement == "zone-spread" else None, **PLACEMENT[placement])
+        if placement == "zone-spread-terminating" and i % 3 == 0:
+            pods[-1]["metadata"]["deletionTimestamp"] = "1970-01-01T00:00:00Z"
+        if placement == "victims-anti-affinity" and app == "b":
+            pods[-1]["spec"]["affinity"] = KEEP_A_OFF
+    labelled = placement.startswith("zone-spread") or placement == "victims-anti-affinity"
+    high = mkpod("high", 10, "2", app="a" if labelled else None, **PLACEMENT[placement])
     arrival = [float(i) for i in range(len(pods))] + [1000.0]
     budgets = [budget("a", int(rng.integers(0, 3)))]
     cluster = parse_nodes(nodes)

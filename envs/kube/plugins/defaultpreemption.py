@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 from podgym.envs.kube.disruption import PodDisruptionBudget
 from podgym.envs.kube.framework import (
+    DRY_RUN_REMOVED,
     ERROR,
     NAMESPACES,
     UNSCHEDULABLE,
@@ -199,14 +200,18 @@ class DefaultPreemption(Plugin):
         """SelectVictimsOnNode: (victims most important first, PDB violations, None) or ([], 0, why not). Filter
         runs on `info` with a set of its pods, PreFilter over every node of `nodes` (the snapshot, `info` among
         them) with that node changed, as upstream's RemovePod/AddPod update the PreFilter state: what a plugin
-        counts over other nodes (topology spread, existing pods' anti-affinity) stays counted. `namespaces`: the
-        cycle's Namespace objects (``NAMESPACES``)."""
+        counts over other nodes (topology spread, existing pods' anti-affinity) stays counted; the pods removed
+        from `info` are in the state (``DRY_RUN_REMOVED``) for what RemovePod counts and PreFilter does not
+        (PodTopologySpread: terminating pods). `namespaces`: the cycle's Namespace objects (``NAMESPACES``)."""
         from podgym.envs.kube.cycle import run_filters  # the cycle imports the plugins
 
         def fails(pods: list[Pod]) -> Status | None:
             node = _with_pods(info, pods)
             snapshot = [node if n.name == info.name else n for n in nodes] or [node]
-            state = {NAMESPACES: namespaces} if namespaces is not None else {}
+            kept = {id(p) for p in pods}
+            state: dict[str, Any] = {DRY_RUN_REMOVED: (info.name, tuple(p for p in info.pods if id(p) not in kept))}
+            if namespaces is not None:
+                state[NAMESPACES] = namespaces
             return run_filters(list(filter_plugins), pod, snapshot, state, only=node.name)[node.name]
 
         potential = [p for p in info.pods if p.priority < pod.priority]

@@ -25,6 +25,7 @@ import numpy as np
 
 from podgym.envs.kube.framework import (
     ALL_NODES,
+    DRY_RUN_REMOVED,
     MAX_NODE_SCORE,
     UNSCHEDULABLE,
     UNSCHEDULABLE_AND_UNRESOLVABLE,
@@ -142,6 +143,16 @@ def count_matching(pods: Sequence[Pod], c: Constraint, namespace: str) -> int:
     return sum(1 for p in pods if p.namespace == namespace and not p.terminating and c.selector.matches(p.labels))
 
 
+def removed_uncounted(pods: Sequence[Pod], c: Constraint, namespace: str) -> int:
+    """Of the pods preemption's dry run removed from a node, those its RemovePod takes off the count that
+    countPodsMatchSelector never counted: upstream's updateWithPod does not skip terminating pods. (Its empty
+    selector, which counts nothing and matches every removed pod, is left out: it only lowers the candidate's own
+    domain, which then holds the minimum, so no verdict changes.)"""
+    if c.selector.empty:
+        return 0
+    return sum(1 for p in pods if p.namespace == namespace and p.terminating and c.selector.matches(p.labels))
+
+
 def round_half_away(x: float) -> int:
     """Go's math.Round for x >= 0 (half away from zero), exactly: x - floor(x) is exact in binary floating point."""
     whole = math.floor(x)
@@ -219,6 +230,7 @@ class PodTopologySpread(Plugin):
     def pre_filter(self, state: CycleState, pod: Pod, nodes: list[NodeInfo]) -> Status | set[str] | None:
         constraints = self.constraints(pod, DO_NOT_SCHEDULE)
         counts: list[dict[str, int]] = [{} for _ in constraints]
+        removed_from, removed = state.get(DRY_RUN_REMOVED, (None, ()))
         for info in nodes:
             node = info.node
             if not node_labels_match(node.labels, constraints):
@@ -227,7 +239,10 @@ class PodTopologySpread(Plugin):
                 if not matches_inclusion_policies(c, pod, node):
                     continue
                 value = node.labels[c.topology_key]
-                counts[i][value] = counts[i].get(value, 0) + count_matching(info.pods, c, pod.namespace)
+                count = count_matching(info.pods, c, pod.namespace)
+                if info.name == removed_from:
+                    count -= removed_uncounted(removed, c, pod.namespace)
+                counts[i][value] = counts[i].get(value, 0) + count
         minimum = []
         for i, c in enumerate(constraints):
             low = min(counts[i].values(), default=MAX_INT32)

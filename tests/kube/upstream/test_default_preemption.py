@@ -1,10 +1,12 @@
 """Cases from kubernetes/kubernetes pkg/scheduler/framework/plugins/defaultpreemption/default_preemption_test.go
 @ 008b3652959ca58af8be3fb5b6ecfe9ae7638282 (the stored copy, just after v1.35: its PodGroup cases are of a later
-feature and are left out; the others are the v1.35 behaviour): TestPostFilter, TestDryRunPreemption ("preemption
-looks past numCandidates until a non-PDB violating node is found"), TestSelectBestCandidate; and
-TestPodEligibleToPreemptOthers and TestPreempt from the v1.3x file (stored public copy of the same package with
+feature and are left out; the others are the v1.35 behaviour): TestPostFilter, TestDryRunPreemption (every case:
+the candidates with their victims and PDB violations, and the Filter calls its FakeFilter counts, over every start
+of the dry run where numCandidates covers all nodes), TestSelectBestCandidate; and TestPodEligibleToPreemptOthers
+and TestPreempt from the v1.3x file (stored public copy of the same package with
 ``PodEligibleToPreemptOthers(pod, nominatedNodeStatus)``), run through ``DefaultPreemption.post_filter`` with the
-Filter statuses upstream's test hands PostFilter, or ``kube.preempt`` after a real Filter pass.
+Filter statuses upstream's test hands PostFilter (TestDryRunPreemption: Unschedulable on every node, as its call
+of DryRunPreemption on all nodes), or ``kube.preempt`` after a real Filter pass.
 
 Upstream behaviour pinned here (defaultpreemption/default_preemption.go, framework/preemption/preemption.go,
 pkg/scheduler/util MoreImportantPod / GetEarliestPodStartTime, framework/types.go FitError):
@@ -26,14 +28,17 @@ pkg/scheduler/util MoreImportantPod / GetEarliestPodStartTime, framework/types.g
 Deviations: upstream's st.MakeNode().Capacity(res) gives 32 pods unless res says otherwise, as the nodes here do;
 its start times epochTime1..6 are 1 ns apart, which a pod's JSON cannot say (metav1.Time has seconds): here they
 are 1 s apart. Pods built without Req have no containers. Upstream's offset comes from rand.NewSource(4); the
-offset is passed here (4 where the expected candidates depend on it, as the test's comment says). The dry run is
-sequential (the PDB case sets parallelism 1 upstream too).
+offset is passed here (4 where the expected candidates depend on it, as the test's comments say; 4, 1, 3 over the
+wrap-around case's three cycles). The dry run is sequential (the cases that depend on it set parallelism 1 upstream
+too). Upstream's fake Filter plugins (FakeFilter, TrueFilter, FalseFilter, MatchFilter) are written here as
+podgym plugins. TestPreempt's topology-spread case runs a real Filter pass, which finds every node Unschedulable
+as upstream's test sets them.
 
 Left out: TestPostFilter's extender, "TestPlugin" (PreFilter extension errors) and PodGroup cases (extenders, PreFilter
-extensions and pod groups are not modelled); TestDryRunPreemption's other cases (fake filter plugins counting calls,
-PodTopologySpread and InterPodAffinity victims); TestSelectBestCandidate's cases are all kept; TestCustomSelection
-(custom IsEligiblePod functions: a Go extension point); TestPreempt's extender and topology-spread cases; the
-async-preemption and API-call tests.
+extensions and pod groups are not modelled: podgym recomputes PreFilter over the changed snapshot where upstream
+calls AddPod/RemovePod, so no such call can fail); TestCustomSelection and TestCustomOrdering (custom IsEligiblePod
+and MoreImportantPod functions: Go extension points); TestPreempt's extender cases; the async-preemption and
+API-call tests (TestPreempt's deletions and patches of victims: podgym does not call an API server).
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ import pytest
 
 import podgym.envs.kube as kube
 from podgym.envs.kube.disruption import parse_pdb
-from podgym.envs.kube.framework import UNSCHEDULABLE, UNSCHEDULABLE_AND_UNRESOLVABLE, Status
+from podgym.envs.kube.framework import UNSCHEDULABLE, UNSCHEDULABLE_AND_UNRESOLVABLE, Plugin, Status
 from podgym.envs.kube.nodeinfo import build_node_infos
 from podgym.envs.kube.objects import parse_pod
 from podgym.envs.kube.plugins import new_plugin
@@ -88,22 +93,31 @@ def mkpod(
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": s, "status": status}
 
 
-def mknode(name: str, capacity: dict | None = None) -> dict[str, Any]:
+def mknode(name: str, capacity: dict | None = None, labels: dict | None = None) -> dict[str, Any]:
     """st.MakeNode().Capacity(res): 32 pods unless res sets pods."""
     alloc = {"pods": "32", **(capacity or {})}
     status = {"allocatable": alloc, "capacity": alloc}
-    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}, "status": status}
+    meta: dict[str, Any] = {"name": name, "labels": dict(labels)} if labels else {"name": name}
+    return {"apiVersion": "v1", "kind": "Node", "metadata": meta, "status": status}
+
+
+def topology_node(spec: str) -> dict[str, Any]:
+    """A node of upstream's TestDryRunPreemption / TestPreempt: "node-a/zone1" is node-a labelled hostname=node-a,
+    zone=zone1 (a third part: region), with veryLargeRes."""
+    values = spec.split("/")
+    return mknode(values[0], VERY_LARGE, dict(zip(("hostname", "zone", "region"), values)))
 
 
 FIT_ONLY = kube.Profile(scheduler_name="s", filter_plugins=(new_plugin("NodeResourcesFit"),), score_plugins=())
 
 
-def post_filter(pod, pods, nodes, statuses: dict[str, str], pdbs=(), args=None, offset=0):
+def post_filter(pod, pods, nodes, statuses: dict[str, str], pdbs=(), args=None, offset=0, filters=None):
     p = parse_pod(pod)
     infos = build_node_infos([kube.parse_node(n) for n in nodes], [parse_pod(x) for x in pods])
     codes = {name: Status(code, ()) for name, code in statuses.items()}
     plugin = new_plugin("DefaultPreemption", args)
-    return plugin.post_filter(p, infos, codes, FIT_ONLY.filter_plugins, [parse_pdb(b) for b in pdbs], offset)
+    filters = FIT_ONLY.filter_plugins if filters is None else filters
+    return plugin.post_filter(p, infos, codes, filters, [parse_pdb(b) for b in pdbs], offset)
 
 
 U, UU = UNSCHEDULABLE, UNSCHEDULABLE_AND_UNRESOLVABLE
@@ -202,7 +216,9 @@ def test_post_filter(pod, pods, nodes, statuses, pdbs, nominated, message) -> No
         assert (result.status.code, result.status.message) == (UNSCHEDULABLE, message)
 
 
-def test_dry_run_looks_past_num_candidates_until_a_non_pdb_violating_node_is_found() -> None:
+def test_post_filter_nominates_the_non_violating_candidate_found_past_num_candidates() -> None:
+    """TestDryRunPreemption's "preemption looks past numCandidates until a non-PDB violating node is found" (below,
+    in DRY_RUN_CASES), through PostFilter: the candidate without PDB violation is nominated."""
     foo = {"app": "foo"}
     pods = [
         mkpod("p1", MID, "node1", LARGE, labels=foo),
@@ -222,6 +238,239 @@ def test_dry_run_looks_past_num_candidates_until_a_non_pdb_violating_node_is_fou
     got = sorted((c.node, [v.name for v in c.victims], c.num_pdb_violations) for c in result.candidates)
     assert got == [("node1", ["p1"], 1), ("node3", ["p3"], 0), ("node5", ["p5"], 1)]
     assert result.nominated_node == "node3"
+
+
+class FakeFilter(Plugin):
+    """tf.FakeFilterPlugin: counts its Filter calls and answers `code` on every node (None: Success)."""
+
+    name = "FakeFilter"
+    filters = True
+
+    def __init__(self, code: str | None = None):
+        super().__init__()
+        self.code, self.calls = code, 0
+
+    def filter(self, state, pod, node):
+        self.calls += 1
+        return Status(self.code, (f"injecting failure for pod {pod.name}",), self.name) if self.code else None
+
+
+class TrueFilter(Plugin):
+    """tf.NewTrueFilterPlugin: every node passes."""
+
+    name = "TrueFilter"
+    filters = True
+
+
+class FalseFilter(Plugin):
+    """tf.NewFalseFilterPlugin: no node passes."""
+
+    name = "FalseFilter"
+    filters = True
+
+    def filter(self, state, pod, node):
+        return Status(U, ("Nodes failed the test predicate",), self.name)
+
+
+class MatchFilter(Plugin):
+    """tf.NewMatchFilterPlugin: only the node named as the pod passes."""
+
+    name = "MatchFilter"
+    filters = True
+
+    def filter(self, state, pod, node):
+        return None if pod.name == node.name else Status(U, ("Nodes failed the test predicate",), self.name)
+
+
+FAKE_FILTERS = {cls.name: cls for cls in (TrueFilter, FalseFilter, MatchFilter)}
+FOO = {"foo": ""}
+FOO_EXISTS = {"matchExpressions": [{"key": "foo", "operator": "Exists"}]}
+ANTI_FOO_ON_HOSTNAME = {  # st.PodAntiAffinityExists("foo", "hostname", st.PodAntiAffinityWithRequiredReq)
+    "podAntiAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [{"labelSelector": FOO_EXISTS, "topologyKey": "hostname"}]
+    }
+}
+SPREAD_FOO = [  # SpreadConstraint(1, "zone", DoNotSchedule, foo exists), the same over "hostname"
+    {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "DoNotSchedule", "labelSelector": FOO_EXISTS}
+    for key in ("zone", "hostname")
+]
+APP_FOO = {"app": "foo"}
+LIMIT_TO_2 = {"minCandidateNodesPercentage": 40, "minCandidateNodesAbsolute": 1}
+
+
+def budget_status(allowed: int, disrupted: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The budget of upstream's PDB cases: a selector (app=foo) and a status, no minAvailable."""
+    obj = pdb("foo", APP_FOO, None, allowed)
+    del obj["spec"]["minAvailable"]
+    if disrupted:
+        obj["status"]["disruptedPods"] = dict.fromkeys(disrupted, EPOCH)
+    return obj
+
+
+def same_pdb_pods(n: int) -> list[dict[str, Any]]:
+    return [mkpod(f"p1.{i}", MID, "node1", MEDIUM, labels=APP_FOO) for i in range(1, n + 1)]
+
+
+def mid_large_on_five(priorities: dict[int, int] | None = None, labels: dict[int, dict] | None = None) -> list[dict]:
+    """p1..p5, one per node1..node5, of largeRes and midPriority unless `priorities` says otherwise."""
+    return [
+        mkpod(f"p{i}", (priorities or {}).get(i, MID), f"node{i}", LARGE, labels=(labels or {}).get(i))
+        for i in range(1, 6)
+    ]
+
+
+NODES_1_2 = ["node1", "node2"]
+NODES_1_5 = [f"node{i}" for i in range(1, 6)]
+TWO_MID = [mkpod("p1", MID, "node1"), mkpod("p2", MID, "node2")]
+TWO_MID_LARGE = [mkpod("p1", MID, "node1", LARGE), mkpod("p2", MID, "node2", LARGE)]
+HIGH_LARGE = mkpod("p", HIGH, req=LARGE)
+ANY = None  # every offset: all nodes are dry-run (numCandidates covers them), so the start does not matter
+
+# (filter plugins after FakeFilter, FakeFilter's code, nodes, running pods, budgets, args,
+#  cycles: [(preemptor, offset, candidates as (node, victims by name, PDB violations), Filter calls counted)])
+DRY_RUN_CASES = [
+    pytest.param(
+        ("FalseFilter",), None, NODES_1_2, TWO_MID, (), None, [(mkpod("p", HIGH), ANY, [], 2)],
+        id="a pod that does not fit on any node",
+    ),
+    pytest.param(
+        ("TrueFilter",), U, NODES_1_2, TWO_MID, (), None, [(mkpod("p", HIGH), ANY, [], 2)],
+        id="a pod that fits with no preemption",
+    ),
+    pytest.param(
+        ("MatchFilter",), U, NODES_1_2, TWO_MID, (), None, [(mkpod("node1", HIGH), ANY, [], 2)],
+        id="a pod that fits on one node with no preemption",
+    ),
+    pytest.param(
+        ("NodeResourcesFit",), None, NODES_1_2, TWO_MID_LARGE, (), None,
+        [(HIGH_LARGE, ANY, [("node1", ["p1"], 0), ("node2", ["p2"], 0)], 4)],
+        id="a pod that fits on both nodes when lower priority pods are preempted",
+    ),
+    pytest.param(
+        ("NodeResourcesFit",), None, NODES_1_2, TWO_MID_LARGE, (), None,
+        [(mkpod("p", LOW, req=LARGE), ANY, [], 0)],
+        id="a pod that would fit on the nodes, but other pods running are higher priority, no preemption would "
+        "happen",
+    ),
+    pytest.param(
+        ("NodeResourcesFit",), None, NODES_1_2,
+        [mkpod("p1.1", LOW, "node1", SMALL), mkpod("p1.2", MID, "node1", LARGE), mkpod("p2", MID, "node2", LARGE)],
+        (), None, [(HIGH_LARGE, ANY, [("node1", ["p1.2"], 0), ("node2", ["p2"], 0)], 5)],
+        id="medium priority pod is preempted, but lower priority one stays as it is small",
+    ),
+    pytest.param(
+        ("NodeResourcesFit",), None, NODES_1_2,
+        [
+            mkpod("p1.1", MID, "node1", SMALL), mkpod("p1.2", LOW, "node1", SMALL),
+            mkpod("p1.3", MID, "node1", MEDIUM), mkpod("p1.4", HIGH, "node1", SMALL),
+            mkpod("p2", HIGH, "node2", LARGE),
+        ],
+        (), None, [(HIGH_LARGE, ANY, [("node1", ["p1.2", "p1.3"], 0)], 4)],
+        id="mixed priority pods are preempted",
+    ),
+    pytest.param(
+        ("NodeResourcesFit",), None, NODES_1_2,
+        [
+            mkpod("p1.1", LOW, "node1", SMALL, t(5)), mkpod("p1.2", LOW, "node1", SMALL, t(4)),
+            mkpod("p1.3", MID, "node1", MEDIUM, t(3)), mkpod("p1.4", HIGH, "node1", SMALL, t(2)),
+            mkpod("p2", HIGH, "node2", LARGE, t(1)),
+        ],
+        (), None, [(HIGH_LARGE, ANY, [("node1", ["p1.1", "p1.3"], 0)], 4)],
+        id="mixed priority pods are preempted, pick later StartTime one when priorities are equal",
+    ),
+    pytest.param(
+        ("NodeResourcesFit", "InterPodAffinity"), None, NODES_1_2,
+        [
+            mkpod("p1.1", LOW, "node1", SMALL, labels=FOO, affinity=ANTI_FOO_ON_HOSTNAME),
+            mkpod("p1.2", MID, "node1", SMALL), mkpod("p1.3", HIGH, "node1", SMALL),
+            mkpod("p2", HIGH, "node2", SMALL),
+        ],
+        (), None, [(mkpod("p", HIGH, req=SMALL, labels=FOO), ANY, [("node1", ["p1.1"], 0)], 3)],
+        id="pod with anti-affinity is preempted",
+    ),
+    pytest.param(
+        ("PodTopologySpread",), None, ["node-a/zone1", "node-b/zone1", "node-x/zone2"],
+        [
+            mkpod("pod-a1", MID, "node-a", labels=FOO), mkpod("pod-a2", LOW, "node-a", labels=FOO),
+            mkpod("pod-b1", LOW, "node-b", labels=FOO),
+            mkpod("pod-x1", HIGH, "node-x", labels=FOO), mkpod("pod-x2", HIGH, "node-x", labels=FOO),
+        ],
+        (), None,
+        [(
+            mkpod("p", HIGH, labels=FOO, topologySpreadConstraints=SPREAD_FOO), ANY,
+            [("node-a", ["pod-a2"], 0), ("node-b", ["pod-b1"], 0)], 5,  # node-a (3), node-b (2), node-x (0)
+        )],
+        id="preemption to resolve pod topology spread filter failure",
+    ),
+    pytest.param(
+        ("NodeResourcesFit",), U, NODES_1_2, TWO_MID_LARGE, (), None, [(HIGH_LARGE, ANY, [], 2)],
+        id="get Unschedulable in the preemption phase when the filter plugins filtering the nodes",
+    ),
+    pytest.param(
+        ("NodeResourcesFit",), None, ["node1"], same_pdb_pods(2), (budget_status(1),), None,
+        [(mkpod("p", HIGH, req=VERY_LARGE), ANY, [("node1", ["p1.1", "p1.2"], 1)], 3)],
+        id="preemption with violation of same pdb",
+    ),
+    pytest.param(
+        ("NodeResourcesFit",), None, ["node1"], same_pdb_pods(2), (budget_status(1, ("p2",)),), None,
+        [(mkpod("p", HIGH, req=VERY_LARGE), ANY, [("node1", ["p1.1", "p1.2"], 1)], 3)],
+        id="preemption with violation of the pdb with pod whose eviction was processed, the victim doesn't belong "
+        "to DisruptedPods",
+    ),
+    pytest.param(
+        ("NodeResourcesFit",), None, ["node1"], same_pdb_pods(2), (budget_status(1, ("p1.2",)),), None,
+        [(mkpod("p", HIGH, req=VERY_LARGE), ANY, [("node1", ["p1.1", "p1.2"], 0)], 3)],
+        id="preemption with violation of the pdb with pod whose eviction was processed, the victim belongs to "
+        "DisruptedPods",
+    ),
+    pytest.param(
+        ("NodeResourcesFit",), None, ["node1"], same_pdb_pods(3), (budget_status(1, ("p1.3",)),), None,
+        [(mkpod("p", HIGH, req=VERY_LARGE), ANY, [("node1", ["p1.1", "p1.2", "p1.3"], 1)], 4)],
+        id="preemption with violation of the pdb with pod whose eviction was processed, the victim which belongs "
+        "to DisruptedPods is treated as 'nonViolating'",
+    ),
+    pytest.param(
+        ("NodeResourcesFit",), None, NODES_1_5, mid_large_on_five(), (), LIMIT_TO_2,
+        [(HIGH_LARGE, 4, [("node1", ["p1"], 0), ("node5", ["p5"], 0)], 4)],  # node5 (yes), node1 (yes)
+        id="all nodes are possible candidates, but DefaultPreemptionArgs limits to 2",
+    ),
+    pytest.param(
+        ("NodeResourcesFit",), None, NODES_1_5, mid_large_on_five({2: VERY_HIGH, 5: VERY_HIGH}), (), LIMIT_TO_2,
+        # node5 (no), node1 (yes), node2 (no), node3 (yes)
+        [(HIGH_LARGE, 4, [("node1", ["p1"], 0), ("node3", ["p3"], 0)], 4)],
+        id="some nodes are not possible candidates, DefaultPreemptionArgs limits to 2",
+    ),
+    pytest.param(
+        ("NodeResourcesFit",), None, NODES_1_5, mid_large_on_five(), (), LIMIT_TO_2,
+        [  # rand.NewSource(4).Int31n(5) draws 4, 1, 3
+            (mkpod("tp1", HIGH, req=LARGE), 4, [("node1", ["p1"], 0), ("node5", ["p5"], 0)], 4),
+            (mkpod("tp2", HIGH, req=LARGE), 1, [("node2", ["p2"], 0), ("node3", ["p3"], 0)], 4),
+            (mkpod("tp3", HIGH, req=LARGE), 3, [("node4", ["p4"], 0), ("node5", ["p5"], 0)], 4),
+        ],
+        id="preemption offset across multiple scheduling cycles and wrap around",
+    ),
+    pytest.param(
+        ("NodeResourcesFit",), None, NODES_1_5, mid_large_on_five(labels={1: APP_FOO, 2: APP_FOO, 5: APP_FOO}),
+        (budget_status(0),), {"minCandidateNodesPercentage": 40, "minCandidateNodesAbsolute": 2},
+        # node5 (yes, pdb), node1 (yes, pdb), node2 (no, pdb), node3 (yes)
+        [(HIGH_LARGE, 4, [("node1", ["p1"], 1), ("node3", ["p3"], 0), ("node5", ["p5"], 1)], 8)],
+        id="preemption looks past numCandidates until a non-PDB violating node is found",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("plugins", "fake_code", "node_names", "pods", "pdbs", "args", "cycles"), DRY_RUN_CASES)
+def test_dry_run_preemption(plugins, fake_code, node_names, pods, pdbs, args, cycles) -> None:
+    nodes = [topology_node(n) for n in node_names]
+    statuses = {n["metadata"]["name"]: U for n in nodes}
+    for preemptor, offset, expected, num_filter_called in cycles:
+        for start in range(len(nodes)) if offset is ANY else (offset,):
+            counter = FakeFilter(fake_code)
+            filters = [counter, *(FAKE_FILTERS[n]() if n in FAKE_FILTERS else new_plugin(n) for n in plugins)]
+            result = post_filter(preemptor, pods, nodes, statuses, pdbs, args, start, filters)
+            got = sorted((c.node, sorted(v.name for v in c.victims), c.num_pdb_violations) for c in result.candidates)
+            assert got == expected
+            assert counter.calls == num_filter_called
 
 
 SELECT_CASES = [
@@ -400,6 +649,21 @@ def test_preempt(policy: str | None, nominated: str | None, victims: list[str]) 
     assert sorted(v.name for v in result.victims) == victims
     if policy == "Never":
         assert result.status.message == "preemption: not eligible due to preemptionPolicy=Never."
+
+
+def test_preemption_for_topology_spread_constraints() -> None:
+    """TestPreempt's topology-spread case, after a real Filter pass (every node fails the spread, Unschedulable)."""
+    pods = [
+        mkpod("p-a1", HIGH, "node-a", labels=FOO), mkpod("p-a2", HIGH, "node-a", labels=FOO),
+        mkpod("p-b1", LOW, "node-b", labels=FOO),
+        mkpod("p-x1", HIGH, "node-x", labels=FOO), mkpod("p-x2", HIGH, "node-x", labels=FOO),
+    ]  # fmt: skip
+    nodes = [topology_node(n) for n in ("node-a/zone1", "node-b/zone1", "node-x/zone2")]
+    pod = mkpod("p", HIGH, labels=FOO, topologySpreadConstraints=SPREAD_FOO)
+    profile = kube.Profile(scheduler_name="s", filter_plugins=(new_plugin("PodTopologySpread"),), score_plugins=())
+    for offset in range(len(nodes)):
+        result = kube.preempt(pod, nodes, pods, profile=profile, offset=offset)
+        assert (result.nominated_node, [v.name for v in result.victims]) == ("node-b", ["p-b1"])
 
 
 def test_fit_error_carries_the_preemption_verdict_unless_the_profile_disables_it() -> None:
