@@ -279,11 +279,14 @@ def test_exported_policy_scores_as_the_learned_one(saved_model, tmp_path):
     from podgym.policies.onnx import OnnxPolicy
 
     path, _ = saved_model
-    assert main([str(path), "--out", str(tmp_path)]) == 0
+    assert main([str(path), "--out", str(tmp_path / "none")]) == 2  # a bare model: no scenario for the typical pods
+    assert main([str(path), "--out", str(tmp_path), "--typical-pods", "default"]) == 0
     meta = json.loads((tmp_path / "policy.json").read_text())
     assert meta["hidden"] == 8 and set(meta["parts"]) == {"encoder", "pooling", "head"}
     assert meta["source"]["model"] == str(path)
-    onnx, learned = OnnxPolicy(tmp_path / "policy.onnx"), LearnedPolicy.load(path)
+    assert meta["typical_pods_from"] == {"scenario": "default", "seed": 0} and meta["typical_pods"]
+    onnx = OnnxPolicy(tmp_path / "policy.onnx")
+    learned = LearnedPolicy.load(path, typical=onnx.typical)  # the same typical pods: the same features
     assert onnx.uses_parts
     env = PodSchedulingEnv("default", overrides=SHORT)
     obs, _ = env.reset(seed=5)
