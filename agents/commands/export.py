@@ -1,6 +1,6 @@
 """export.py: export a trained policy as a scheduler plugin model.
 
-    python export.py RUN_DIR_OR_MODEL --out DIR [--typical-pods SCENARIO]
+    python export.py RUN_DIR_OR_MODEL --out DIR [--typical-pods SCENARIO_OR_TRACE]
 
 Writes DIR/policy.onnx (the per-node scorer: inputs `nodes` [N, F] with a dynamic node axis and `pod` [P],
 output `scores` [N]), the same network in two parts, DIR/policy.encoder.onnx (`nodes` [N, F], `pod` [P] ->
@@ -195,14 +195,21 @@ def write_policy(
     return out / "policy.onnx", max(error, parts_error)
 
 
-def export_typical_pods(scenario: str, seed: int = 0, overrides: dict | None = None) -> TypicalPods:
-    """The typical pods of `scenario`'s workload (built with `seed` and `overrides`), as FGD derives them."""
-    from podgym.envs.scenario import load_and_build
+def export_typical_pods(source: str, seed: int = 0, overrides: dict | None = None) -> TypicalPods:
+    """The typical pods, as FGD derives them, of `source`: an openb pod trace (a .csv file, ``${PODGYM_DATA}``
+    allowed, read as the FGD experiment reads it) or a scenario's workload (built with `seed` and `overrides`)."""
+    if source.endswith((".csv", ".csv.gz")):
+        from podgym.envs.data import expand_data_dir
+        from podgym.envs.workload.openb import read_openb_pods
 
-    workload = load_and_build(scenario, seed=seed, overrides=overrides or {}).workload
+        workload = read_openb_pods(expand_data_dir(source), times=False)
+    else:
+        from podgym.envs.scenario import load_and_build
+
+        workload = load_and_build(source, seed=seed, overrides=overrides or {}).workload
     typical = typical_pods(workload)
     if not len(typical):
-        raise KubeObjectError(f"scenario {scenario!r} has no pods: no typical pods to export")
+        raise KubeObjectError(f"{source!r} has no pods: no typical pods to export")
     return typical
 
 
@@ -210,8 +217,8 @@ def export(
     source: str | Path, out: str | Path, extra: dict | None = None, typical_scenario: str | None = None
 ) -> tuple[Path, float]:
     """Export `source` (a run directory or model file) into `out` (`extra` added to policy.json); returns
-    (onnx path, max parity error). The typical pods are those of `typical_scenario`'s workload (seed 0), by
-    default of the run's own scenario (its seed and overrides)."""
+    (onnx path, max parity error). The typical pods are those of `typical_scenario` (a scenario, seed 0, or an
+    openb pod trace: ``export_typical_pods``), by default of the run's own scenario (its seed and overrides)."""
     model_path = resolve_model_path(source)
     net = load_scoring_net(model_path)
     run_dir = model_path.parent if model_path.parent.name != "checkpoints" else model_path.parent.parent
@@ -236,11 +243,11 @@ def export(
         },
     }
     if typical_scenario is not None:
-        typical, origin = export_typical_pods(typical_scenario), {"scenario": typical_scenario, "seed": 0}
+        typical, origin = export_typical_pods(typical_scenario), {"source": typical_scenario, "seed": 0}
     elif config.get("scenario"):
         seed, overrides = int(config.get("seed") or 0), config.get("overrides") or {}
         typical = export_typical_pods(config["scenario"], seed, overrides)
-        origin = {"scenario": config["scenario"], "seed": seed, "overrides": overrides}
+        origin = {"source": config["scenario"], "seed": seed, "overrides": overrides}
     else:
         raise KubeObjectError(
             "no scenario to take the typical pods from: the run has no config.yaml; pass --typical-pods SCENARIO",
@@ -330,8 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--command", help="the command that trained it (recorded in policy.json)")
     parser.add_argument(
         "--typical-pods",
-        metavar="SCENARIO",
-        help="the scenario whose workload's typical pods the policy carries (default: the run's scenario)",
+        metavar="SCENARIO_OR_TRACE",
+        help="the scenario or openb pod trace (.csv) whose typical pods the policy carries (default: the run's "
+        "scenario)",
     )
     args = parser.parse_args(argv)
     try:

@@ -284,7 +284,7 @@ def test_exported_policy_scores_as_the_learned_one(saved_model, tmp_path):
     meta = json.loads((tmp_path / "policy.json").read_text())
     assert meta["hidden"] == 8 and set(meta["parts"]) == {"encoder", "pooling", "head"}
     assert meta["source"]["model"] == str(path)
-    assert meta["typical_pods_from"] == {"scenario": "default", "seed": 0} and meta["typical_pods"]
+    assert meta["typical_pods_from"] == {"source": "default", "seed": 0} and meta["typical_pods"]
     onnx = OnnxPolicy(tmp_path / "policy.onnx")
     learned = LearnedPolicy.load(path, typical=onnx.typical)  # the same typical pods: the same features
     assert onnx.uses_parts
@@ -359,3 +359,18 @@ def test_unusable_model_files_name_the_file(saved_model, tmp_path, what):
     assert str(bad) in str(exc.value)
     with pytest.raises(KubeObjectError):
         load_scoring_net(bad)
+
+
+def test_exported_typical_pods_of_an_openb_trace_are_the_fgd_experiments():
+    """export.py --typical-pods TRACE.csv carries the typical pods the FGD experiment measures FGD against."""
+    from podgym.agents.commands.export import export_typical_pods
+    from podgym.envs.data import expand_data_dir
+    from podgym.envs.fragmentation import typical_pods
+    from podgym.envs.workload.openb import read_openb_pods
+
+    trace = "${PODGYM_DATA}/openb/csv/openb_pod_list_default.csv"
+    got = export_typical_pods(trace)
+    assert got.to_json() == typical_pods(read_openb_pods(expand_data_dir(trace), times=False)).to_json()
+    assert len(got) > 10
+    with pytest.raises(KubeObjectError, match="no-such-scenario"):
+        export_typical_pods("no-such-scenario")

@@ -40,7 +40,13 @@ def serve(app, host: str = "127.0.0.1") -> Iterator[str]:
 TYPICAL_JSON = [
     {"cpu_milli": 500, "gpu_milli": 0, "gpus": 0, "gpu_models": [], "weight": 5},
     {"cpu_milli": 1000, "gpu_milli": 300, "gpus": 1, "gpu_models": [], "weight": 7},
-    {"cpu_milli": 1000, "gpu_milli": 600, "gpus": 1, "gpu_models": [], "weight": 3},
+    {
+        "cpu_milli": 1000,
+        "gpu_milli": 600,
+        "gpus": 1,
+        "gpu_models": ["T4", "V100"],
+        "weight": 3,
+    },  # no test node has them
     {"cpu_milli": 2000, "gpu_milli": 1000, "gpus": 2, "gpu_models": [], "weight": 2},
     {"cpu_milli": 1000, "gpu_milli": 1000, "gpus": 1, "gpu_models": [], "weight": 4},
 ]
