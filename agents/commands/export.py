@@ -258,10 +258,15 @@ def export(
 
 
 def provenance(
-    source: str | Path, evaluation: str | Path | None, seeds_summary: str | Path | None, command: str | None
+    source: str | Path,
+    evaluation: str | Path | None,
+    seeds_summary: str | Path | None,
+    command: str | None,
+    label: str | None = None,
 ) -> dict:
     """What a shipped model records of where it came from: the run's config and commit, the training seeds
-    (with their IQM when trained with --seeds), the command, and an evaluate.py report's figures for it."""
+    (with their IQM when trained with --seeds), the command, and an evaluate.py report's figures for it (the
+    policy named `label` there, by default the run directory's name)."""
     run_dir = resolve_model_path(source).parent
     run_dir = run_dir.parent if run_dir.name == "checkpoints" else run_dir
     import yaml
@@ -278,7 +283,7 @@ def provenance(
         out["across_seeds"] = {k: summary[k] for k in ("iqm_return", "iqm_ci95")}
     if evaluation:
         results = json.loads((Path(evaluation) / "results.json").read_text())
-        label = run_dir.name
+        label = label or run_dir.name
         if isinstance(results, list):  # the FGD experiment's cells
             out["evaluation"] = fgd_experiment_summary(results, label)
             return out
@@ -336,6 +341,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds-summary", metavar="JSON", help="seeds.json of a train.py --seeds run it belongs to")
     parser.add_argument("--command", help="the command that trained it (recorded in policy.json)")
     parser.add_argument(
+        "--evaluated-as", metavar="LABEL", help="its name in the --evaluation report (default: the run directory's)"
+    )
+    parser.add_argument(
         "--typical-pods",
         metavar="SCENARIO_OR_TRACE",
         help="the scenario or openb pod trace (.csv) whose typical pods the policy carries (default: the run's "
@@ -345,7 +353,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         extra = None
         if args.evaluation or args.seeds_summary or args.command:
-            extra = {"provenance": provenance(args.source, args.evaluation, args.seeds_summary, args.command)}
+            extra = {
+                "provenance": provenance(
+                    args.source, args.evaluation, args.seeds_summary, args.command, args.evaluated_as
+                )
+            }
         path, error = export(args.source, args.out, extra, typical_scenario=args.typical_pods)
     except (KubeObjectError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
