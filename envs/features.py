@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from podgym.envs.cluster import ClusterState, PodRequest
-from podgym.envs.fragmentation import FragmentationIndex, TypicalPods
+from podgym.envs.fragmentation import FragmentationIndex, NodeTypeCounts, TypicalPods
 from podgym.envs.kube.objects import CPU, MEMORY
 from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
@@ -147,7 +147,7 @@ class FeatureEncoder:
         )
         self._cpu_mem = np.array([self.cpu, self.mem])
         usable = typical is not None and len(typical) > 0 and self.has_gpus
-        self.fragmentation = FragmentationIndex(c, typical) if usable else None
+        self.fragmentation = NodeTypeCounts(FragmentationIndex(c, typical)) if usable else None
 
     def denominators(self) -> dict[str, np.ndarray]:
         """The per-node denominators of the ratio features, -1.0 where one is 0 (the ratio is then 0): "cpu",
@@ -244,12 +244,10 @@ class FeatureEncoder:
 
     def _fgd(self, pod: PodRequest, rows: np.ndarray | None) -> np.ndarray | float:
         """FGD's score / 100 of `pod` on the nodes `rows` (all without), 0 where a sharing pod finds no room."""
-        index = self.fragmentation
-        if index is None:
+        if self.fragmentation is None:
             return 0.0
-        nodes = np.arange(self.cluster.num_nodes) if rows is None else rows
-        scores, _ = index.scores(nodes, pod, index.current(nodes))
-        return np.maximum(scores, 0) / 100.0
+        nodes = np.arange(self.cluster.num_nodes) if rows is None else np.asarray(rows)
+        return np.maximum(self.fragmentation.scores(nodes, pod), 0) / 100.0
 
     @staticmethod
     def _any_dead(c: ClusterState) -> bool:

@@ -309,3 +309,81 @@ class FragmentationIndex:
         fits &= self.access[nodes][:, None, :]
         frags = np.where(fits, small_after, idle_after) @ self.weight  # [M, G], integer: exact
         return frags, gpu_left >= pod.gpu_milli
+
+
+class NodeTypeCounts:
+    """FGD's scores for the feature encoder: per node and typical type, the GPUs with room for the type and the
+    idle milli on the node's other GPUs, recounted only for the nodes whose GPUs changed since they were counted
+    (a compare of their rows), so that a request costs O(nodes x types) and a GPU-sharing pod's GPUs are scored
+    once per distinct free milli on a node. The scores equal ``FragmentationIndex.scores`` (integer sums)."""
+
+    def __init__(self, index: FragmentationIndex):
+        self.index = index
+        c = index.cluster
+        t = index.typical
+        self.milli, self.count, self.cpu_need = t.milli, t.count, t.cpu
+        self.served = index.access & index.gpu_type  # [N, T]
+        self.seen = c.gpu_free.copy()
+        self.enough, self.small = self._count(c.gpu_free)
+        g = np.maximum(c.gpu_free, 0).astype(np.int64)
+        self.idle = g.sum(axis=1)
+        self.idle_gpus = np.count_nonzero(c.gpu_free >= MILLI_GPU, axis=1)
+
+    def _count(self, gpu: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        enough = gpu[:, None, :] >= self.milli[:, None]  # [M, T, G]
+        small = np.where(enough, 0, np.maximum(gpu, 0)[:, None, :]).sum(axis=2)
+        return enough.sum(axis=2), small
+
+    def _refresh(self, nodes: np.ndarray) -> None:
+        gpu = self.index.cluster.gpu_free[nodes]
+        changed = (gpu != self.seen[nodes]).any(axis=1)
+        if not changed.any():
+            return
+        rows, gpu = nodes[changed], gpu[changed]
+        self.seen[rows] = gpu
+        self.enough[rows], self.small[rows] = self._count(gpu)
+        self.idle[rows] = np.maximum(gpu, 0).sum(axis=1)
+        self.idle_gpus[rows] = np.count_nonzero(gpu >= MILLI_GPU, axis=1)
+
+    def _numerators(self, served, enough, small, idle, cpu) -> np.ndarray:
+        fits = served & (enough >= self.count) & (cpu[..., None] >= self.cpu_need)
+        return np.where(fits, small, idle[..., None]) @ self.index.weight
+
+    def scores(self, nodes: np.ndarray, pod: PodRequest) -> np.ndarray:
+        """FGD's integer score of `pod` on each of `nodes` (int64 [M]; -1 where a sharing pod finds no room)."""
+        self._refresh(nodes)
+        c, index = self.index.cluster, self.index
+        cpu_free = c.free_t[index.cpu, nodes]
+        cpu_left = cpu_free - pod.requests[index.cpu]
+        served, enough, small, idle = self.served[nodes], self.enough[nodes], self.small[nodes], self.idle[nodes]
+        before = self._numerators(served, enough, small, idle, cpu_free)
+        if pod.gpu_count == 0:
+            after = self._numerators(served, enough, small, idle, cpu_left)
+            return fgd_score_exact(before, after, index.denominator)
+        m, milli = self.milli, pod.gpu_milli
+        if milli >= MILLI_GPU:  # the lowest-index idle GPUs, each with MILLI_GPU free, keep `left`
+            taken = np.minimum(pod.gpu_count, self.idle_gpus[nodes])[:, None]
+            left = MILLI_GPU - milli
+            enough = enough - taken * (m <= MILLI_GPU) + taken * (left >= m)
+            small = small - taken * MILLI_GPU * (m > MILLI_GPU) + taken * left * ((left < m) & (left > 0))
+            idle = idle - taken[:, 0] * (MILLI_GPU - max(left, 0))
+            after = self._numerators(served, enough, small, idle, cpu_left)
+            return fgd_score_exact(before, after, index.denominator)
+        # Sharing: one GPU with room takes the pod; GPUs of a node with the same free milli score the same.
+        gpu = c.gpu_free[nodes]
+        node, dev = np.nonzero(gpu >= milli)
+        out = np.full(len(nodes), -1, dtype=np.int64)
+        if not len(node):
+            return out
+        key = node * (MILLI_GPU + 1) + gpu[node, dev]
+        key, first = np.unique(key, return_index=True)
+        node = node[first]
+        v = gpu[node, dev[first]][:, None]  # [U, 1]
+        a = v - milli
+        was, now = v >= m, a >= m  # [U, T]
+        e = enough[node] - was + now
+        sm = small[node] - np.where(was, 0, v) + np.where(now, 0, a)
+        after = self._numerators(served[node], e, sm, idle[node] - milli, cpu_left[node])
+        score = fgd_score_exact(before[node], after, index.denominator)
+        np.maximum.at(out, node, score)
+        return out

@@ -180,7 +180,7 @@ class CompiledEpisode:
 
         # The encoder (its constants are the kernels' too) and the typical pods FGD's score feature is measured against.
         enc = FeatureEncoder(cluster, typical_pods(w))
-        frag = enc.fragmentation
+        frag = enc.fragmentation.index if enc.fragmentation is not None else None
         nt = len(frag.typical) if frag is not None else 0
 
         lay = _Layout()
