@@ -17,6 +17,7 @@ import torch as th
 from podgym.agents.network import NodeScoringNet, valid_rows
 from podgym.envs.cluster import ClusterState, PodRequest
 from podgym.envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder, encode_candidates
+from podgym.envs.fragmentation import TypicalPods, typical_pods
 from podgym.envs.kube.errors import KubeObjectError
 
 MODEL_FILES = ("best_model.zip", "final_model.zip", "checkpoints/latest.zip")
@@ -62,9 +63,10 @@ def load_scoring_net(path: str | Path) -> NodeScoringNet:
 
 
 class LearnedPolicy:
-    """A trained node-scoring network as a NodeScorer."""
+    """A trained node-scoring network as a NodeScorer. The fgd_score feature is measured against `typical`, by
+    default the typical pods of the simulated workload (as FGD's and the training env's)."""
 
-    def __init__(self, net: NodeScoringNet, name: str = "learned"):
+    def __init__(self, net: NodeScoringNet, name: str = "learned", typical: TypicalPods | None = None):
         # One pod's scores are a small computation: torch's thread pool only adds overhead and contention
         # (about 20x slower with parallel evaluation workers), so inference runs on one thread.
         th.set_num_threads(1)
@@ -72,10 +74,12 @@ class LearnedPolicy:
         self.name = name
         self._sim = None
         self._encoder: FeatureEncoder | None = None
+        self.typical = typical
+        self._typical = typical
 
     @classmethod
-    def load(cls, path: str | Path, name: str | None = None) -> LearnedPolicy:
-        return cls(load_scoring_net(path), name or f"learned:{Path(path).name}")
+    def load(cls, path: str | Path, name: str | None = None, typical: TypicalPods | None = None) -> LearnedPolicy:
+        return cls(load_scoring_net(path), name or f"learned:{Path(path).name}", typical)
 
     def num_to_find(self, num_nodes: int) -> int:
         return num_nodes
@@ -83,11 +87,13 @@ class LearnedPolicy:
     def reset(self, sim) -> None:
         """Read the queue length and time from `sim` for the pod features."""
         self._sim = sim
-        self._encoder = FeatureEncoder(sim.cluster)
+        workload = getattr(sim, "workload", None)
+        self._typical = self.typical or (typical_pods(workload) if workload is not None else None)
+        self._encoder = FeatureEncoder(sim.cluster, self._typical)
 
     def score(self, cluster: ClusterState, pod: PodRequest, nodes: np.ndarray) -> np.ndarray:
         if self._encoder is None or self._encoder.cluster is not cluster:
-            self._encoder = FeatureEncoder(cluster)
+            self._encoder = FeatureEncoder(cluster, self._typical)
         node_features, pod_features = encode_candidates(self._encoder, pod, nodes, self._sim)
         node_x = th.as_tensor(node_features[None])
         pod_x = th.as_tensor(pod_features[None])

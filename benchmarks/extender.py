@@ -219,9 +219,14 @@ def onnx_model(directory: Path) -> Path:
     sys.path.insert(0, str(REPO))
     from podgym.agents.commands.export import write_policy
     from podgym.agents.network import NodeScoringNet
+    from podgym.envs.fragmentation import TypicalPods
 
+    # The typical pods are the benchmark's pod shapes, CPU-only (on these GPU-less nodes FGD's score does not vary).
+    typical = TypicalPods.from_json(
+        [{"cpu_milli": m, "gpu_milli": 0, "gpus": 0, "weight": 1} for m in (100, 250, 1000)]
+    )
     th.manual_seed(0)
-    path, _ = write_policy(NodeScoringNet(64).eval(), directory)
+    path, _ = write_policy(NodeScoringNet(64).eval(), directory, typical=typical)
     return path
 
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from podgym.envs.features import NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder, simulation_context
+from podgym.envs.fragmentation import typical_pods
 from podgym.envs.metrics import Summary
 from podgym.envs.rewards import RewardFn, RewardState, current_allocation
 from podgym.envs.scenario import BuiltScenario
@@ -94,7 +95,7 @@ class PythonEngine:
             sim = Simulator(b.cluster, b.workload, b.options, b.profile, seed=spec.seed)
             sim.metrics.track_node_stats = getattr(spec.reward_fn, "needs_node_stats", True)
         self.sim = sim
-        self.encoder = FeatureEncoder(sim.cluster)
+        self.encoder = FeatureEncoder(sim.cluster, typical_pods(sim.workload))
         self.num_nodes = sim.cluster.num_nodes
         self.reward_state = RewardState(0.0, dict.fromkeys(sim.metrics.integrals, 0.0))
         self._pod: int | None = None

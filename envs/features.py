@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from podgym.envs.cluster import ClusterState, PodRequest
+from podgym.envs.fragmentation import FragmentationIndex, NodeTypeCounts, TypicalPods
 from podgym.envs.kube.objects import CPU, MEMORY
 from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,14 @@ NODE_FEATURES: tuple[Feature, ...] = (
         1.0,
     ),
     Feature("shared_gpu_left", "a GPU-sharing pod: milli left on the GPU it would take / 1000; else 0", 0.0, 1.0),
+    Feature(
+        "fgd_score",
+        "FGD's integer score / 100 of placing the pod on the node, from the change in expected fragmentation "
+        "against the typical pods (FragmentationIndex.scores; a GPU-sharing pod: its best GPU, 0 where none has "
+        "room); 0 without GPUs or typical pods",
+        0.0,
+        1.0,
+    ),
 )
 POD_FEATURES: tuple[Feature, ...] = (
     Feature("cpu_request", "the pod's cpu request / largest allocatable cpu in the cluster", 0.0, 1.0),
@@ -69,6 +78,7 @@ POD_FEATURES: tuple[Feature, ...] = (
     Feature("time", "simulated time / horizon (0 without a horizon)", 0.0, 1.0),
 )
 NUM_NODE_FEATURES = len(NODE_FEATURES)
+FGD_COLUMN = next(k for k, f in enumerate(NODE_FEATURES) if f.name == "fgd_score")
 GPU_FREE_BINS = (MILLI_GPU, 750, 500, 250, 1)  # lower bounds of the gpus_* histogram bins, highest first
 NUM_POD_FEATURES = len(POD_FEATURES)
 # The ratio features (cpu_free, memory_free, cpu_after, memory_after, pods_free) and their bounds, in this order.
@@ -101,10 +111,15 @@ class _Divisor:
 
 
 class FeatureEncoder:
-    """Encodes nodes and the pending pod of one ClusterState; constant per-node parts are computed once."""
+    """Encodes nodes and the pending pod of one ClusterState; constant per-node parts are computed once.
 
-    def __init__(self, cluster: ClusterState):
+    `typical`: the workload's typical pods (``envs.fragmentation.typical_pods``), which FGD's score, the
+    ``fgd_score`` column, is measured against; without them that column is 0.
+    """
+
+    def __init__(self, cluster: ClusterState, typical: TypicalPods | None = None):
         self.cluster = cluster
+        self.typical = typical
         c = cluster
         self.cpu = c.column[CPU]
         self.mem = c.column[MEMORY]
@@ -131,6 +146,8 @@ class FeatureEncoder:
             np.stack([alloc[self.cpu], alloc[self.mem], alloc[self.cpu], alloc[self.mem], self.allowed])
         )
         self._cpu_mem = np.array([self.cpu, self.mem])
+        usable = typical is not None and len(typical) > 0 and self.has_gpus
+        self.fragmentation = NodeTypeCounts(FragmentationIndex(c, typical)) if usable else None
 
     def denominators(self) -> dict[str, np.ndarray]:
         """The per-node denominators of the ratio features, -1.0 where one is 0 (the ratio is then 0): "cpu",
@@ -181,6 +198,7 @@ class FeatureEncoder:
             partial = np.where((gpu_free > 0) & (gpu_free < MILLI_GPU), gpu_free, 0).sum(axis=1)
             out[:, 9] = gpu.ratio(partial)
             self._gpu_detail(out, pod, gpu_free, total, partial, gpu, devices)
+            out[:, FGD_COLUMN] = self._fgd(pod, rows)
         else:
             out[:, (2, 8, 9)] = 0.0
             out[:, 12:] = 0.0
@@ -223,6 +241,13 @@ class FeatureEncoder:
             # Whole GPUs take idle ones (or none): the partly used GPUs do not change.
             out[:, 18] = out[:, 9]
             out[:, 19] = 0.0
+
+    def _fgd(self, pod: PodRequest, rows: np.ndarray | None) -> np.ndarray | float:
+        """FGD's score / 100 of `pod` on the nodes `rows` (all without), 0 where a sharing pod finds no room."""
+        if self.fragmentation is None:
+            return 0.0
+        nodes = np.arange(self.cluster.num_nodes) if rows is None else np.asarray(rows)
+        return np.maximum(self.fragmentation.scores(nodes, pod), 0) / 100.0
 
     @staticmethod
     def _any_dead(c: ClusterState) -> bool:

@@ -14,44 +14,20 @@ score across an integer.
 
 from __future__ import annotations
 
-from decimal import Context
-
 import numpy as np
 
 from podgym.envs.cluster import ClusterState, PodRequest
-from podgym.envs.fragmentation import FragmentationIndex, TypicalPods, typical_pods
+from podgym.envs.fragmentation import (  # noqa: F401  (the score's arithmetic, re-exported where FGD is defined)
+    SCORE_THRESHOLDS,
+    FragmentationIndex,
+    TypicalPods,
+    fgd_score,
+    fgd_score_exact,
+    score_of_decrease,
+    typical_pods,
+)
 from podgym.envs.kube.objects import CPU
 from podgym.envs.workload.types import MILLI_GPU
-
-
-def _score_thresholds() -> np.ndarray:
-    """x_k with trunc(100 * sigmoid(x)) >= k  <=>  x >= x_k, for k = 1..100, as float64.
-
-    x_k = ln(k / (100 - k)) for k < 100, each correctly rounded from 40-digit decimal arithmetic (the same on
-    every machine). Score 100 is reached where float64 sigmoid rounds to 1 (e^-x below 2^-53, x >= 53 ln 2),
-    as the original's float arithmetic does.
-    """
-    ctx = Context(prec=40)
-    ks = [float(ctx.ln(ctx.divide(k, 100 - k))) for k in range(1, 100)]
-    return np.array([*ks, float(ctx.multiply(53, ctx.ln(2)))])
-
-
-SCORE_THRESHOLDS = _score_thresholds()
-
-
-def score_of_decrease(x: np.ndarray) -> np.ndarray:
-    """trunc(100 * sigmoid(x)) (int64) of x = (F_n - F_n') / 1000, decided against SCORE_THRESHOLDS."""
-    return np.searchsorted(SCORE_THRESHOLDS, np.asarray(x, dtype=np.float64), side="right").astype(np.int64)
-
-
-def fgd_score(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-    """int64(sigmoid((F_n - F_n') / 1000) * 100), truncated as the original's int64 conversion."""
-    return score_of_decrease((np.asarray(before, dtype=np.float64) - after) / 1000.0)
-
-
-def fgd_score_exact(before: np.ndarray, after: np.ndarray, denominator: int) -> np.ndarray:
-    """fgd_score of F = numerator / denominator with integer numerators: x is rounded once, from exact integers."""
-    return score_of_decrease((np.asarray(before, dtype=np.int64) - after) / (1000.0 * denominator))
 
 
 class FGDPolicy:
@@ -92,16 +68,7 @@ class FGDPolicy:
             if seen == len(self._log):
                 return scores, gpus
             nodes = np.unique(np.asarray(self._log[seen:], dtype=np.int64))
-        after, room = self.index.after_numerators(nodes, pod)
-        before = self.index.numerators[nodes]
-        denominator = self.index.denominator
-        if room is not None:  # sharing: the best GPU per node, first index on equal integer scores
-            per_gpu = np.where(room, fgd_score_exact(before[:, None], after, denominator), -1)
-            best = per_gpu.argmax(axis=1)
-            scores[nodes] = per_gpu[np.arange(len(nodes)), best]
-            gpus[nodes] = np.where(per_gpu.max(axis=1) >= 0, best, -1)
-        else:
-            scores[nodes] = fgd_score_exact(before, after, denominator)
+        scores[nodes], gpus[nodes] = self.index.scores(nodes, pod, self.index.numerators[nodes])
         self._cache[key] = (scores, gpus, len(self._log))
         return scores, gpus
 

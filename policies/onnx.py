@@ -37,6 +37,7 @@ from podgym.envs.features import (
     encode_candidates,
     simulation_context,
 )
+from podgym.envs.fragmentation import TypicalPods
 from podgym.envs.kube.errors import KubeObjectError
 
 ENCODER_FILE = "policy.encoder.onnx"
@@ -154,8 +155,10 @@ def _witnesses(h0t: np.ndarray, top: np.ndarray) -> np.ndarray:
 class OnnxPolicy:
     """An exported per-node scorer on onnxruntime, as a NodeScorer (see the module doc).
 
-    `path` is policy.onnx; the parts and policy.json are looked up next to it. Raises KubeObjectError when the
-    model is missing or unreadable, was exported for other features, or its parts do not reproduce it.
+    `path` is policy.onnx; the parts and policy.json are looked up next to it. policy.json carries the typical
+    pods FGD's score feature (``fgd_score``) is measured against, the same on every cluster the policy scores.
+    Raises KubeObjectError when the model is missing or unreadable, was exported for other features, carries no
+    typical pods, or its parts do not reproduce it.
     """
 
     def __init__(self, path: str | Path, name: str | None = None):
@@ -175,6 +178,7 @@ class OnnxPolicy:
                 f"computes version {FEATURE_VERSION} ({NUM_NODE_FEATURES} node, {NUM_POD_FEATURES} pod features)",
                 source=str(self.path),
             )
+        self.typical = self._typical_pods()
         self.session = self._load(self.path)
         self.encoder_session = self.head_session = None
         parts = self.metadata.get("parts")
@@ -195,6 +199,26 @@ class OnnxPolicy:
         self._changes: _NodeChanges | None = None
         self._embeddings: OrderedDict[bytes, _Embeddings] = OrderedDict()
         self._seen: OrderedDict[bytes, None] = OrderedDict()
+
+    def _typical_pods(self) -> TypicalPods:
+        """The typical pods policy.json carries (export.py writes them: the training workload's)."""
+        meta = self.path.with_name("policy.json")
+        if not self.metadata:
+            raise KubeObjectError(
+                f"{meta.name} not found next to the model: it carries the feature version and the typical pods the "
+                "fgd_score feature needs; export the policy with export.py",
+                source=str(meta),
+            )
+        if "typical_pods" not in self.metadata:
+            raise KubeObjectError(
+                "policy.json has no `typical_pods` (the workload's typical pods, which the fgd_score feature is "
+                "measured against); re-export the policy with export.py",
+                source=str(meta),
+            )
+        try:
+            return TypicalPods.from_json(self.metadata["typical_pods"], "typical_pods")
+        except ValueError as exc:
+            raise KubeObjectError(str(exc), source=str(meta)) from None
 
     @staticmethod
     def _load(path: Path) -> Any:
@@ -245,12 +269,12 @@ class OnnxPolicy:
     def reset(self, sim) -> None:
         """Follow `sim` (a Simulator or the cache's ClusterView): its cluster, pending count and clock."""
         self._sim = sim
-        self._set_encoder(FeatureEncoder(sim.cluster))
+        self._set_encoder(FeatureEncoder(sim.cluster, self.typical))
 
     def encoder(self, cluster: ClusterState) -> FeatureEncoder:
         """The FeatureEncoder of `cluster` (a new cluster drops every cached embedding)."""
         if self._encoder is None or self._encoder.cluster is not cluster:
-            self._set_encoder(FeatureEncoder(cluster))
+            self._set_encoder(FeatureEncoder(cluster, self.typical))
         assert self._encoder is not None
         return self._encoder
 

@@ -1,12 +1,13 @@
 """export.py: export a trained policy as a scheduler plugin model.
 
-    python export.py RUN_DIR_OR_MODEL --out DIR
+    python export.py RUN_DIR_OR_MODEL --out DIR [--typical-pods SCENARIO_OR_TRACE]
 
 Writes DIR/policy.onnx (the per-node scorer: inputs `nodes` [N, F] with a dynamic node axis and `pod` [P],
 output `scores` [N]), the same network in two parts, DIR/policy.encoder.onnx (`nodes` [N, F], `pod` [P] ->
 `h` [N, H]) and DIR/policy.head.onnx (`h` [M, H], `context` [2H] -> `scores` [M]), with which the plugin
 re-encodes only the nodes whose state changed and scores only the candidates, and DIR/policy.json (feature
-schema and version, the parts and the pooling between them, source run and scenario, evaluation metrics).
+schema and version, the parts and the pooling between them, source run and scenario, evaluation metrics, and
+the typical pods of the training workload, which the fgd_score feature is measured against on any cluster).
 Before writing, it checks that onnxruntime and torch agree on sample states, for the whole model and for
 encoder + pooling + head, and refuses to write a model that does not.
 """
@@ -28,6 +29,7 @@ from podgym.agents.io import atomic_write_bytes, atomic_write_json
 from podgym.agents.learned import load_scoring_net, resolve_model_path
 from podgym.agents.network import EncodeOneNet, HeadOneNet, NodeScoringNet, ScoreOneNet
 from podgym.envs.features import FEATURE_VERSION, NODE_FEATURES, NUM_NODE_FEATURES, NUM_POD_FEATURES, POD_FEATURES
+from podgym.envs.fragmentation import TypicalPods, typical_pods
 from podgym.envs.kube.errors import KubeObjectError
 from podgym.policies.onnx import ENCODER_FILE, HEAD_FILE, PARITY_TOLERANCE, POOLING, pool_context, valid_rows
 
@@ -129,9 +131,15 @@ def check_parts_parity(module: ScoreOneNet, encoder_bytes: bytes, head_bytes: by
 
 
 def write_policy(
-    net: NodeScoringNet, out: str | Path, extra: dict | None = None, source: str | None = None
+    net: NodeScoringNet,
+    out: str | Path,
+    extra: dict | None = None,
+    source: str | None = None,
+    *,
+    typical: TypicalPods,
 ) -> tuple[Path, float]:
-    """Export `net` into directory `out`: policy.onnx, its two parts and policy.json (`extra` added to it).
+    """Export `net` into directory `out`: policy.onnx, its two parts and policy.json (`extra` added to it, and the
+    `typical` pods the fgd_score feature is measured against wherever the policy runs).
 
     Every file is written atomically, the parts before policy.onnx and policy.json last (it names the parts),
     and only after both parity checks pass: a model that onnxruntime does not reproduce is never written.
@@ -173,6 +181,7 @@ def write_policy(
                 "output": {"scores": ["num_scored"]},
             },
         },
+        "typical_pods": typical.to_json(),
         **(extra or {}),
         "parity_max_abs_error": error,
         "parts_parity_max_abs_error": parts_error,
@@ -186,9 +195,30 @@ def write_policy(
     return out / "policy.onnx", max(error, parts_error)
 
 
-def export(source: str | Path, out: str | Path, extra: dict | None = None) -> tuple[Path, float]:
+def export_typical_pods(source: str, seed: int = 0, overrides: dict | None = None) -> TypicalPods:
+    """The typical pods, as FGD derives them, of `source`: an openb pod trace (a .csv file, ``${PODGYM_DATA}``
+    allowed, read as the FGD experiment reads it) or a scenario's workload (built with `seed` and `overrides`)."""
+    if source.endswith((".csv", ".csv.gz")):
+        from podgym.envs.data import expand_data_dir
+        from podgym.envs.workload.openb import read_openb_pods
+
+        workload = read_openb_pods(expand_data_dir(source), times=False)
+    else:
+        from podgym.envs.scenario import load_and_build
+
+        workload = load_and_build(source, seed=seed, overrides=overrides or {}).workload
+    typical = typical_pods(workload)
+    if not len(typical):
+        raise KubeObjectError(f"{source!r} has no pods: no typical pods to export")
+    return typical
+
+
+def export(
+    source: str | Path, out: str | Path, extra: dict | None = None, typical_scenario: str | None = None
+) -> tuple[Path, float]:
     """Export `source` (a run directory or model file) into `out` (`extra` added to policy.json); returns
-    (onnx path, max parity error)."""
+    (onnx path, max parity error). The typical pods are those of `typical_scenario` (a scenario, seed 0, or an
+    openb pod trace: ``export_typical_pods``), by default of the run's own scenario (its seed and overrides)."""
     model_path = resolve_model_path(source)
     net = load_scoring_net(model_path)
     run_dir = model_path.parent if model_path.parent.name != "checkpoints" else model_path.parent.parent
@@ -212,14 +242,31 @@ def export(source: str | Path, out: str | Path, extra: dict | None = None) -> tu
             k: evaluation[k] for k in ("return_mean", "num_timesteps", "baselines", "metrics") if k in evaluation
         },
     }
-    return write_policy(net, out, {**meta, **(extra or {})}, source=str(model_path))
+    if typical_scenario is not None:
+        typical, origin = export_typical_pods(typical_scenario), {"source": typical_scenario, "seed": 0}
+    elif config.get("scenario"):
+        seed, overrides = int(config.get("seed") or 0), config.get("overrides") or {}
+        typical = export_typical_pods(config["scenario"], seed, overrides)
+        origin = {"source": config["scenario"], "seed": seed, "overrides": overrides}
+    else:
+        raise KubeObjectError(
+            "no scenario to take the typical pods from: the run has no config.yaml; pass --typical-pods SCENARIO",
+            source=str(model_path),
+        )
+    meta["typical_pods_from"] = origin
+    return write_policy(net, out, {**meta, **(extra or {})}, source=str(model_path), typical=typical)
 
 
 def provenance(
-    source: str | Path, evaluation: str | Path | None, seeds_summary: str | Path | None, command: str | None
+    source: str | Path,
+    evaluation: str | Path | None,
+    seeds_summary: str | Path | None,
+    command: str | None,
+    label: str | None = None,
 ) -> dict:
     """What a shipped model records of where it came from: the run's config and commit, the training seeds
-    (with their IQM when trained with --seeds), the command, and an evaluate.py report's figures for it."""
+    (with their IQM when trained with --seeds), the command, and an evaluate.py report's figures for it (the
+    policy named `label` there, by default the run directory's name)."""
     run_dir = resolve_model_path(source).parent
     run_dir = run_dir.parent if run_dir.name == "checkpoints" else run_dir
     import yaml
@@ -236,7 +283,7 @@ def provenance(
         out["across_seeds"] = {k: summary[k] for k in ("iqm_return", "iqm_ci95")}
     if evaluation:
         results = json.loads((Path(evaluation) / "results.json").read_text())
-        label = run_dir.name
+        label = label or run_dir.name
         if isinstance(results, list):  # the FGD experiment's cells
             out["evaluation"] = fgd_experiment_summary(results, label)
             return out
@@ -293,13 +340,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--evaluation", metavar="DIR", help="an evaluate.py output of this run, for the provenance")
     parser.add_argument("--seeds-summary", metavar="JSON", help="seeds.json of a train.py --seeds run it belongs to")
     parser.add_argument("--command", help="the command that trained it (recorded in policy.json)")
+    parser.add_argument(
+        "--evaluated-as", metavar="LABEL", help="its name in the --evaluation report (default: the run directory's)"
+    )
+    parser.add_argument(
+        "--typical-pods",
+        metavar="SCENARIO_OR_TRACE",
+        help="the scenario or openb pod trace (.csv) whose typical pods the policy carries (default: the run's "
+        "scenario)",
+    )
     args = parser.parse_args(argv)
     try:
+        extra = None
         if args.evaluation or args.seeds_summary or args.command:
-            prov = provenance(args.source, args.evaluation, args.seeds_summary, args.command)
-            path, error = export(args.source, args.out, {"provenance": prov})
-        else:
-            path, error = export(args.source, args.out)
+            extra = {
+                "provenance": provenance(
+                    args.source, args.evaluation, args.seeds_summary, args.command, args.evaluated_as
+                )
+            }
+        path, error = export(args.source, args.out, extra, typical_scenario=args.typical_pods)
     except (KubeObjectError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

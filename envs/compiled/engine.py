@@ -20,6 +20,7 @@ from podgym.envs.availability import ServiceTracker, service_tracker
 from podgym.envs.cluster import ClusterState, requested_resources
 from podgym.envs.engine import EpisodeSpec, Observation, PythonEngine
 from podgym.envs.features import FEATURE_VERSION, NUM_NODE_FEATURES, NUM_POD_FEATURES, FeatureEncoder
+from podgym.envs.fragmentation import SCORE_THRESHOLDS, score_of_decrease, typical_pods
 from podgym.envs.kube.framework import Plugin
 from podgym.envs.kube.objects import CPU, MEMORY, Pod
 from podgym.envs.kube.profile import Profile
@@ -57,7 +58,7 @@ COVERAGE = Coverage(
     dynamic_filters=frozenset({"NodeResourcesFit"}),
     reward=IntegralReward,
     signals=frozenset(K.REWARD_SIGNALS if K is not None else ()),
-    feature_version=2,
+    feature_version=3,
 )
 
 
@@ -198,6 +199,11 @@ class CompiledEpisode:
             svc_ptr[1:] = np.cumsum([len(m) for m in svc.members])
             svc_idx = np.array([s for m in svc.members for s in m], dtype=np.int64)
 
+        # The encoder (its constants are the kernels' too) and the typical pods FGD's score feature is measured against.
+        enc = FeatureEncoder(cluster, typical_pods(w))
+        frag = enc.fragmentation.index if enc.fragmentation is not None else None
+        nt = len(frag.typical) if frag is not None else 0
+
         lay = _Layout()
         for slot, size in (
             (K.O_PRIO, p),
@@ -249,6 +255,15 @@ class CompiledEpisode:
             (K.O_SVCIDX, len(svc_idx)),
             (K.O_SVCDES, ns),
             (K.O_SVCRUN, ns),
+            (K.O_TYCPU, nt),
+            (K.O_TYMILLI, nt),
+            (K.O_TYCOUNT, nt),
+            (K.O_TYWEIGHT, nt),
+            (K.O_TYACCESS, n * nt),
+            (K.O_TYSTALE, n),
+            (K.O_TYENOUGH, n * nt),
+            (K.O_TYSMALL, n * nt),
+            (K.O_TYIDLE, n),
         ):
             lay.int_array(slot, size)
         for slot, size in (
@@ -281,6 +296,7 @@ class CompiledEpisode:
             (K.OF_SVCUP, ns),
             (K.OF_SVCLE, ns),
             (K.OF_SVCLU, ns),
+            (K.OF_FGDTH, len(SCORE_THRESHOLDS)),
         ):
             lay.float_array(slot, size)
         self.ib = ib = np.zeros(lay.i_end, dtype=np.int64)
@@ -355,7 +371,17 @@ class CompiledEpisode:
         self._fview(K.OF_DUR, p)[:] = w.duration if options.departures else np.inf
         self._fview(K.OF_QAT, p)[:] = np.nan
         # Features: the encoder's own constants, so every ratio divides the same numbers.
-        enc = FeatureEncoder(cluster)
+        ib[K.NTYP] = nt
+        self._fview(K.OF_FGDTH, len(SCORE_THRESHOLDS))[:] = SCORE_THRESHOLDS
+        if frag is not None:
+            ty = frag.typical
+            ib[K.TYDEN] = frag.denominator
+            ib[K.TYZERO] = int(score_of_decrease(np.float64(0.0)))
+            for slot, values in ((K.O_TYCPU, ty.cpu), (K.O_TYMILLI, ty.milli), (K.O_TYCOUNT, ty.count)):
+                self._view(slot, nt)[:] = values
+            self._view(K.O_TYWEIGHT, nt)[:] = frag.weight
+            self._view(K.O_TYACCESS, n * nt)[:] = (frag.access & frag.gpu_type).ravel()
+            self._view(K.O_TYSTALE, n)[:] = 1  # every node's counts are made at its first observation
         ib[K.MAX_CPU], ib[K.MAX_MEM], ib[K.MAX_GPUS] = enc.max_cpu, enc.max_mem, enc.max_gpus
         ib[K.HAS_GPUS] = enc.has_gpus
         self._fview(K.OF_STATICF, 3 * n)[:] = enc.static.ravel()

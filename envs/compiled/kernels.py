@@ -148,8 +148,21 @@ from numba import njit, prange
     OF_SVCUP,  # [NSVC] time up, integrated (service_up_time)
     OF_SVCLE,  # [NSVC] existing at the last observation (1.0 / 0.0; service_last)
     OF_SVCLU,  # [NSVC] up at the last observation
+    NTYP,  # typical pod types FGD's score is measured against (0: none, the fgd_score feature is 0)
+    TYDEN,  # their total weight (the fragmentation numerators' denominator)
+    TYZERO,  # FGD's score of no change in fragmentation (what a node without GPUs scores)
+    O_TYCPU,  # [NTYP] cpu (milli) of each type
+    O_TYMILLI,  # [NTYP] milli-GPU per GPU
+    O_TYCOUNT,  # [NTYP] GPUs
+    O_TYWEIGHT,  # [NTYP] pods of the type
+    O_TYACCESS,  # [N, NTYP] 1: type t asks for GPUs and node n's GPU model serves it
+    OF_FGDTH,  # [100] envs.fragmentation.SCORE_THRESHOLDS
+    O_TYSTALE,  # [N] 1: the node's GPUs changed since O_TYENOUGH, O_TYSMALL and O_TYIDLE were counted
+    O_TYENOUGH,  # [N, NTYP] GPUs of the node with room for type t (free >= its milli-GPU)
+    O_TYSMALL,  # [N, NTYP] idle milli on the node's other GPUs
+    O_TYIDLE,  # [N] idle milli-GPU of the node
     INT_HEADER,
-) = range(129)
+) = range(142)
 
 # ---- float64 header slots -----------------------------------------------------------------------------------
 (
@@ -444,6 +457,7 @@ def _gpu_row_changed(ib, node):
             best = v
     ib[ib[O_GIDLE] + node] = idle
     ib[ib[O_GMAX] + node] = best
+    ib[ib[O_TYSTALE] + node] = 1
 
 
 @njit(cache=True)
@@ -999,6 +1013,8 @@ def _gpu_features(ib, fb, nodes, j, row, g, want, count, milli):
         if sharing and v >= milli and (chosen < 0 or v < chosen):
             chosen = v
     dg, dd = fb[ib[OF_DGPU] + j], fb[ib[OF_DDEV] + j]
+    if ib[NTYP] > 0:
+        nodes[j, 20] = max(_fgd_score(ib, fb, j, row, g, count, milli), 0) / 100.0
     nodes[j, 2] = _ratio(total, dg)
     nodes[j, 8] = _ratio(fits, dd)
     nodes[j, 9] = _ratio(partial, dg)
@@ -1020,6 +1036,117 @@ def _gpu_features(ib, fb, nodes, j, row, g, want, count, milli):
     else:
         nodes[j, 18] = nodes[j, 9]
         nodes[j, 19] = 0.0
+
+
+@njit(cache=True)
+def _fgd_threshold(ib, fb, diff, den):
+    """envs.fragmentation.score_of_decrease of x = diff / (1000 den): how many of the thresholds are at or below x
+    (np.searchsorted(side="right"), by binary search)."""
+    x = diff / (1000.0 * den)
+    th = ib[OF_FGDTH]
+    lo, hi = 0, 100
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if fb[th + mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def _fgd_counts(ib, j, row, g):
+    """Count node j's GPUs per typical type into O_TYENOUGH, O_TYSMALL and O_TYIDLE (only when they changed)."""
+    ostale = ib[O_TYSTALE] + j
+    if ib[ostale] == 0:
+        return
+    ib[ostale] = 0
+    nt, otm = ib[NTYP], ib[O_TYMILLI]
+    oe, osm = ib[O_TYENOUGH] + j * nt, ib[O_TYSMALL] + j * nt
+    idle = 0
+    for d in range(g):
+        v = ib[row + d]
+        if v > 0:
+            idle += v
+    ib[ib[O_TYIDLE] + j] = idle
+    for t in range(nt):
+        m_t = ib[otm + t]
+        e, sm = 0, 0
+        for d in range(g):
+            v = ib[row + d]
+            if v >= m_t:
+                e += 1
+            elif v > 0:
+                sm += v
+        ib[oe + t], ib[osm + t] = e, sm
+
+
+@njit(cache=True)
+def _fgd_score(ib, fb, j, row, g, count, milli):
+    """FragmentationIndex.scores of the current pod on node j (GPUs' free milli at ib[row:]): FGD's integer score,
+    for a GPU-sharing pod the best over the GPUs with room (-1 where none has room). The numerators are the exact
+    integer sums of envs.fragmentation, from each type's counts of the node's GPUs (_fgd_counts), which the GPUs
+    the pod takes change by one GPU each."""
+    nt, den = ib[NTYP], ib[TYDEN]
+    if g == 0 or ib[row] < 0:  # no GPUs: no room for a sharing pod; else no idle milli-GPU before or after, F = F'
+        return -1 if count > 0 and milli < MILLI_GPU else ib[TYZERO]
+    _fgd_counts(ib, j, row, g)
+    otc, otm, otk, otw = ib[O_TYCPU], ib[O_TYMILLI], ib[O_TYCOUNT], ib[O_TYWEIGHT]
+    oacc = ib[O_TYACCESS] + j * nt
+    oe, osm = ib[O_TYENOUGH] + j * nt, ib[O_TYSMALL] + j * nt
+    cpu_free = ib[ib[O_FREE] + ib[CPU] * ib[N] + j]
+    cpu_left = cpu_free - ib[ib[O_REQ] + ib[CURRENT] * ib[R] + ib[CPU]]
+    idle = ib[ib[O_TYIDLE] + j]
+    whole = count > 0 and milli >= MILLI_GPU
+    taken = min(count, ib[ib[O_GIDLE] + j]) if whole else 0
+    left = MILLI_GPU - milli  # what a taken idle GPU keeps
+    idle_after = idle - taken * MILLI_GPU + taken * max(left, 0)
+    before, after = 0, 0
+    for t in range(nt):
+        m_t = ib[otm + t]
+        e, sm = ib[oe + t], ib[osm + t]
+        acc = ib[oacc + t] == 1
+        w, k_t, c_t = ib[otw + t], ib[otk + t], ib[otc + t]
+        before += w * (sm if acc and e >= k_t and cpu_free >= c_t else idle)
+        if count == 0:
+            after += w * (sm if acc and e >= k_t and cpu_left >= c_t else idle)
+        elif whole:
+            # the lowest-index idle GPUs take the pod (ClusterState.choose_gpus' default): each had MILLI_GPU free
+            if m_t <= MILLI_GPU:
+                e -= taken
+            else:
+                sm -= taken * MILLI_GPU
+            if left >= m_t:
+                e += taken
+            elif left > 0:
+                sm += taken * left
+            after += w * (sm if acc and e >= k_t and cpu_left >= c_t else idle_after)
+    if count == 0 or whole:
+        return _fgd_threshold(ib, fb, before - after, den)
+    best = -1
+    for d in range(g):
+        v = ib[row + d]
+        if v < milli:
+            continue
+        a = v - milli  # GPU d once the pod is on it (>= 0)
+        after = 0
+        for t in range(nt):
+            m_t = ib[otm + t]
+            e, sm = ib[oe + t], ib[osm + t]
+            if v >= m_t:
+                e -= 1
+            else:
+                sm -= v
+            if a >= m_t:
+                e += 1
+            else:
+                sm += a
+            fits = ib[oacc + t] == 1 and e >= ib[otk + t] and cpu_left >= ib[otc + t]
+            after += ib[otw + t] * (sm if fits else idle - milli)
+        score = _fgd_threshold(ib, fb, before - after, den)
+        if score > best:
+            best = score
+    return best
 
 
 # ---- one env step -------------------------------------------------------------------------------------------

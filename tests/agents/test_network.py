@@ -279,11 +279,14 @@ def test_exported_policy_scores_as_the_learned_one(saved_model, tmp_path):
     from podgym.policies.onnx import OnnxPolicy
 
     path, _ = saved_model
-    assert main([str(path), "--out", str(tmp_path)]) == 0
+    assert main([str(path), "--out", str(tmp_path / "none")]) == 2  # a bare model: no scenario for the typical pods
+    assert main([str(path), "--out", str(tmp_path), "--typical-pods", "default"]) == 0
     meta = json.loads((tmp_path / "policy.json").read_text())
     assert meta["hidden"] == 8 and set(meta["parts"]) == {"encoder", "pooling", "head"}
     assert meta["source"]["model"] == str(path)
-    onnx, learned = OnnxPolicy(tmp_path / "policy.onnx"), LearnedPolicy.load(path)
+    assert meta["typical_pods_from"] == {"source": "default", "seed": 0} and meta["typical_pods"]
+    onnx = OnnxPolicy(tmp_path / "policy.onnx")
+    learned = LearnedPolicy.load(path, typical=onnx.typical)  # the same typical pods: the same features
     assert onnx.uses_parts
     env = PodSchedulingEnv("default", overrides=SHORT)
     obs, _ = env.reset(seed=5)
@@ -356,3 +359,18 @@ def test_unusable_model_files_name_the_file(saved_model, tmp_path, what):
     assert str(bad) in str(exc.value)
     with pytest.raises(KubeObjectError):
         load_scoring_net(bad)
+
+
+def test_exported_typical_pods_of_an_openb_trace_are_the_fgd_experiments():
+    """export.py --typical-pods TRACE.csv carries the typical pods the FGD experiment measures FGD against."""
+    from podgym.agents.commands.export import export_typical_pods
+    from podgym.envs.data import expand_data_dir
+    from podgym.envs.fragmentation import typical_pods
+    from podgym.envs.workload.openb import read_openb_pods
+
+    trace = "${PODGYM_DATA}/openb/csv/openb_pod_list_default.csv"
+    got = export_typical_pods(trace)
+    assert got.to_json() == typical_pods(read_openb_pods(expand_data_dir(trace), times=False)).to_json()
+    assert len(got) > 10
+    with pytest.raises(KubeObjectError, match="no-such-scenario"):
+        export_typical_pods("no-such-scenario")

@@ -64,6 +64,30 @@ def test_the_clone_decides_as_its_expert(cloned):
     assert np.mean(clone) - np.mean(random) > 0.5 * (np.mean(expert[0]) - np.mean(random))
 
 
+def test_the_clone_of_fgd_on_openb_schedules_as_fgd():
+    """FGD cloned on openb-small (demonstration seeds 20000 and up) reads FGD's score from the fgd_score feature: on
+    seeds no demonstration used it picks one of FGD's best nodes almost always, and places GPUs no worse than FGD
+    beyond FGD's own noise (its random tie-breaks)."""
+    th.set_num_threads(1)
+    env = PodSchedulingEnv("openb-small", overrides={"env.engine": "python"})
+    net, value = NodeScoringNet(32), th.nn.Linear(32, 1)
+    cfg = PretrainConfig(expert="fgd", episodes=8, epochs=8, dagger={"rounds": 1, "episodes": 4})
+    report = pretrain(net, value, cfg, env, gamma=1.0, seed=0)
+    assert report["phases"][-1]["accuracy"] > 0.9
+    fresh = Demonstrations()
+    collect(env, make_policy("fgd"), [900, 901], 1.0, fresh)
+    nodes, pods, masks, targets, _ = fresh.tensors()
+    obs = [
+        {"nodes": nodes[k].numpy(), "pod": pods[k].numpy(), "action_mask": masks[k].numpy()} for k in range(len(nodes))
+    ]
+    assert np.mean([targets[k, greedy(net, o, False)] for k, o in enumerate(obs)]) > 0.9
+    seeds = list(range(910, 916))
+    clone = evaluate_actor(env, lambda e, obs: greedy(net, obs, False), seeds)["returns"]
+    expert = [evaluate_actor(env, heuristic_actor(make_policy("fgd"), k), seeds)["returns"] for k in (1, 2)]
+    noise = np.abs(np.mean(expert[0]) - np.mean(expert[1])) + 2 * np.std(np.subtract(*expert)) / np.sqrt(len(seeds))
+    assert np.mean(clone) >= np.mean(expert[0]) - max(noise, 0.005)
+
+
 def test_dagger_adds_the_clones_states_and_the_critic_fits_the_returns(cloned):
     env, net, value, report = cloned
     first, dagger = report["phases"]

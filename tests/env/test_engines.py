@@ -88,6 +88,7 @@ CASES = [
         {},
         id="openb-sample-trace",
     ),
+    pytest.param("openb-small", {}, {}, id="openb-small"),  # 64 GPU nodes: FGD's score of every GPU pod shape
 ]
 
 

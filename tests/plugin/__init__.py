@@ -36,20 +36,47 @@ def serve(app, host: str = "127.0.0.1") -> Iterator[str]:
         sock.close()
 
 
+# Typical pods of the tests' workloads: small and large CPU pods, shared GPUs of two sizes, one and two whole GPUs.
+TYPICAL_JSON = [
+    {"cpu_milli": 500, "gpu_milli": 0, "gpus": 0, "gpu_models": [], "weight": 5},
+    {"cpu_milli": 1000, "gpu_milli": 300, "gpus": 1, "gpu_models": [], "weight": 7},
+    {
+        "cpu_milli": 1000,
+        "gpu_milli": 600,
+        "gpus": 1,
+        "gpu_models": ["T4", "V100"],
+        "weight": 3,
+    },  # no test node has them
+    {"cpu_milli": 2000, "gpu_milli": 1000, "gpus": 2, "gpu_models": [], "weight": 2},
+    {"cpu_milli": 1000, "gpu_milli": 1000, "gpus": 1, "gpu_models": [], "weight": 4},
+]
+
+
+def typical():
+    """TYPICAL_JSON as TypicalPods."""
+    from podgym.envs.fragmentation import TypicalPods
+
+    return TypicalPods.from_json(TYPICAL_JSON)
+
+
 def tiny_onnx_model(directory: Path, hidden: int = 16, seed: int = 0, parts: bool = True) -> Path:
     """A randomly initialised per-node scoring network exported as export.py does (torch only here, never in
-    plugin/); `parts=False`: policy.onnx alone, as an export that predates the encoder and head parts."""
+    plugin/); `parts=False`: policy.onnx and a policy.json that lists no parts, as an export that predates the
+    encoder and head parts."""
+    import json
+
     import torch as th
 
-    from podgym.agents.commands.export import to_onnx, write_policy
-    from podgym.agents.network import NodeScoringNet, ScoreOneNet
+    from podgym.agents.commands.export import write_policy
+    from podgym.agents.network import NodeScoringNet
 
     th.manual_seed(seed)
     net = NodeScoringNet(hidden).eval()
-    if parts:
-        path, _ = write_policy(net, directory)
-        return path
-    path = Path(directory) / "policy.onnx"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(to_onnx(ScoreOneNet(net).eval()))
+    path, _ = write_policy(net, directory, typical=typical())
+    if not parts:
+        meta = json.loads((path.parent / "policy.json").read_text())
+        del meta["parts"]
+        (path.parent / "policy.json").write_text(json.dumps(meta))
+        for name in ("policy.encoder.onnx", "policy.head.onnx"):
+            (path.parent / name).unlink()
     return path

@@ -23,7 +23,7 @@ from podgym.plugin.extender import UNKNOWN_NODE, create_app, extender_scores
 from podgym.plugin.serve import build_cache, load_scorer
 from podgym.policies import make_policy
 from tests.kube.builders import node, on_node, pod
-from tests.plugin import serve
+from tests.plugin import serve, typical
 
 REPO = Path(__file__).resolve().parents[2]
 FILTER_KEYS = {"Nodes", "NodeNames", "FailedNodes", "FailedAndUnresolvableNodes", "Error"}
@@ -579,7 +579,7 @@ def test_the_plugin_serves_without_what_its_image_leaves_out(tmp_path):
     from podgym.agents.commands import export
     from podgym.agents.network import NodeScoringNet
 
-    export.write_policy(NodeScoringNet(16).eval(), tmp_path / "model")
+    export.write_policy(NodeScoringNet(16).eval(), tmp_path / "model", typical=typical())
     (tmp_path / "nodes.json").write_text(json.dumps({"kind": "List", "items": NODES_}))
     (tmp_path / "pods.json").write_text(json.dumps({"kind": "List", "items": BOUND}))
     argv = [tmp_path / "nodes.json", tmp_path / "pods.json", tmp_path / "model" / "policy.onnx"]

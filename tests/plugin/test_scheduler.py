@@ -26,6 +26,7 @@ from podgym.plugin.scheduler import (
 )
 from podgym.policies import make_policy
 from tests.kube.builders import node, on_node, pod
+from tests.plugin import TYPICAL_JSON
 
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "podgym-scheduler"
@@ -500,6 +501,7 @@ def test_onnx_policy_scores_the_nodes(tmp_path):
     model.ir_version = 8
     path = tmp_path / "policy.onnx"
     onnx.save(model, str(path))
+    (tmp_path / "policy.json").write_text(json.dumps({"typical_pods": TYPICAL_JSON}))  # what the scorer needs
     busy = on_node(pod("db", containers=[{"cpu": "2"}]), "a")
     api = FakeCoreV1Api([worker("a"), worker("b", cpu="4")], [busy, pending("web")])
     s = synced(api, OnnxPolicy(path))

@@ -24,7 +24,7 @@ from podgym.plugin.cache import ClusterCache
 from podgym.policies import onnx as scorer_module
 from podgym.policies.onnx import ENCODER_FILE, HEAD_FILE, OnnxPolicy
 from tests.kube.builders import node, pod
-from tests.plugin import tiny_onnx_model
+from tests.plugin import TYPICAL_JSON, tiny_onnx_model, typical
 
 TOL = 1e-5  # float32: the cached path sums and maxes in another order than onnxruntime
 
@@ -258,7 +258,7 @@ def test_node_features_of_some_rows_equal_the_full_encoding(seed):
     churn = Churn(cluster, rng)
     for _ in range(10):
         churn.step()
-    encoder = FeatureEncoder(cluster)
+    encoder = FeatureEncoder(cluster, typical())
     rows = np.sort(rng.choice(30, size=7, replace=False))
     feasible = rng.random(30) < 0.5
     for shape in range(6):
@@ -315,7 +315,7 @@ def test_export_refuses_parts_that_disagree(tmp_path, monkeypatch):
     monkeypatch.setattr(export, "parts_to_onnx", lambda net, real=export.parts_to_onnx: real(other))
     th.manual_seed(0)
     with pytest.raises(KubeObjectError, match="encoder \\+ pooling \\+ head"):
-        export.write_policy(NodeScoringNet(16).eval(), tmp_path / "out")
+        export.write_policy(NodeScoringNet(16).eval(), tmp_path / "out", typical=typical())
     assert not (tmp_path / "out").exists()
 
 
@@ -333,3 +333,38 @@ def test_policy_refuses_parts_of_another_export(tmp_path, model_dir):
     (mixed / "policy.json").write_text(json.dumps({**meta, "parts": {"encoder": ENCODER_FILE}}))
     with pytest.raises(KubeObjectError, match="must name the encoder and head files"):
         policy_of(mixed)
+
+
+def test_policy_refuses_an_export_of_older_features(tmp_path, model_dir):
+    old = tmp_path / "old"
+    shutil.copytree(model_dir, old)
+    meta = json.loads((old / "policy.json").read_text())
+    meta["features"]["version"] = 2
+    meta["features"]["node"] = meta["features"]["node"][:-1]  # version 2 had no fgd_score
+    (old / "policy.json").write_text(json.dumps(meta))
+    with pytest.raises(KubeObjectError, match="exported for feature version 2 \\(20 node, 7 pod features\\)"):
+        OnnxPolicy(old / "policy.onnx")
+
+
+def test_policy_needs_the_typical_pods_of_its_export(tmp_path, model_dir):
+    """fgd_score is measured against the typical pods policy.json carries: without them, or with a malformed one, the
+    policy is refused with the file and the field; they reach the encoder the policy scores with."""
+    policy = OnnxPolicy(model_dir / "policy.onnx")
+    cluster = random_cluster(np.random.default_rng(0), 8)
+    assert policy.encoder(cluster).typical.to_json() == TYPICAL_JSON
+    for name, change, message in (
+        ("none", lambda m: m.pop("typical_pods"), "policy.json has no `typical_pods`"),
+        ("bad", lambda m: m["typical_pods"][1].update(gpus=-1), r"typical_pods\[1\]\.gpus: expected an integer >= 0"),
+    ):
+        copy = tmp_path / name
+        shutil.copytree(model_dir, copy)
+        meta = json.loads((copy / "policy.json").read_text())
+        change(meta)
+        (copy / "policy.json").write_text(json.dumps(meta))
+        with pytest.raises(KubeObjectError, match=message) as exc:
+            OnnxPolicy(copy / "policy.onnx")
+        assert str(copy / "policy.json") in str(exc.value)
+    (tmp_path / "alone").mkdir()
+    shutil.copy(model_dir / "policy.onnx", tmp_path / "alone")
+    with pytest.raises(KubeObjectError, match=r"policy\.json not found next to the model"):
+        OnnxPolicy(tmp_path / "alone" / "policy.onnx")
