@@ -72,11 +72,19 @@ def pool_context(h: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 
 class _NodeChanges:
-    """Which nodes' features may have changed, and when: a diff, at each request, of the cluster arrays that
-    ``FeatureEncoder.nodes`` reads and that binds, unbinds and node failures change (free cpu and memory, pod
-    counts, free GPU milli, liveness: a few vector compares over N, no [R, N] temporaries). Allocatable, GPU
-    counts and allowed pods are fixed for a ClusterState (FeatureEncoder relies on that too); anything else that
-    changes builds a new ClusterState, and so a new FeatureEncoder.
+    """Which nodes' features may have changed, and when. Two ways to know, both exact:
+
+    * noted: whoever binds and releases pods says which node each time (``OnnxPolicy.nodes_changed``, as the
+      extender's cache does through its listeners). When the notes account for every step of
+      ``ClusterState.version`` since the last update (each bind, release, failure and cordon bumps it once),
+      they are all the changes: no scan of the cluster.
+    * otherwise (no notes, or changes made without one: a failure, a cordon, a simulator's binds) a diff, at
+      each request, of the cluster arrays that ``FeatureEncoder.nodes`` reads and that binds, unbinds and node
+      failures change (free cpu and memory, pod counts, free GPU milli, liveness: a few vector compares over N,
+      no [R, N] temporaries).
+
+    Allocatable, GPU counts and allowed pods are fixed for a ClusterState (FeatureEncoder relies on that too);
+    anything else that changes builds a new ClusterState, and so a new FeatureEncoder.
     """
 
     def __init__(self, cluster: ClusterState, columns: tuple[int, ...]):
@@ -86,20 +94,31 @@ class _NodeChanges:
         self.changed_at = np.zeros(cluster.num_nodes, dtype=np.int64)
         c = cluster
         self._seen = ([c.free_t[r].copy() for r in columns], c.gpu_free.copy(), c.pod_count.copy(), c.alive.copy())
+        self._version = c.version
+        self._noted: list[int] = []
+
+    def note(self, node: int) -> None:
+        """`node` changed by one bind or release (one step of ClusterState.version)."""
+        self._noted.append(node)
 
     def update(self) -> int:
         """Record the nodes changed since the last update; returns the tick they are marked with (or the last)."""
         c = self.cluster
+        steps, noted = c.version - self._version, self._noted
+        self._version, self._noted = c.version, []
         free, gpus, pods, alive = self._seen
-        changed = pods != c.pod_count
-        changed |= alive != c.alive
-        for seen, r in zip(free, self.columns):
-            changed |= seen != c.free_t[r]
-        if gpus.shape[1]:
-            changed |= (gpus != c.gpu_free).any(axis=1)
-        rows = np.flatnonzero(changed)
-        if not len(rows):
-            return self.tick  # nothing changed since the last request
+        if noted and steps == len(noted):
+            rows = np.unique(np.array(noted, dtype=np.int64))
+        else:
+            changed = pods != c.pod_count
+            changed |= alive != c.alive
+            for seen, r in zip(free, self.columns):
+                changed |= seen != c.free_t[r]
+            if gpus.shape[1]:
+                changed |= (gpus != c.gpu_free).any(axis=1)
+            rows = np.flatnonzero(changed)
+            if not len(rows):
+                return self.tick  # nothing changed since the last request
         self.tick += 1
         self.changed_at[rows] = self.tick
         for seen, r in zip(free, self.columns):
@@ -306,6 +325,13 @@ class OnnxPolicy:
         self._changes = None
         self._embeddings.clear()
         self._seen.clear()
+
+    def nodes_changed(self, cluster: ClusterState, node: int) -> None:
+        """Note that `node` of `cluster` changed by one bind or release, made by the caller (the extender's cache
+        says so for every one): the next request then re-encodes it without a scan of the cluster for changes.
+        Optional: without notes the policy finds the changes itself."""
+        if self._changes is not None and self._changes.cluster is cluster:
+            self._changes.note(node)
 
     def scores_for(self, node_features: np.ndarray, pod_features: np.ndarray) -> np.ndarray:
         """Scores of the rows of `node_features` [N, F] for `pod_features` [P] (policy.onnx, one call)."""

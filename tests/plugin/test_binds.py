@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from podgym.plugin.cache import ClusterCache
-from podgym.plugin.extender import create_app
+from podgym.plugin.extender import ScorerHost, create_app
 from podgym.policies import make_policy
 from podgym.policies.onnx import OnnxPolicy
 from tests.kube.builders import node
@@ -74,16 +74,20 @@ def assert_same_state(kept, fresh) -> None:
         assert reach[np.flatnonzero(known), w[known]].all() and not known[~finite].any()
 
 
+@pytest.mark.parametrize("notes", [True, False])
 @pytest.mark.parametrize("seed", range(3))
-def test_incremental_state_after_binds_unbinds_and_node_updates(model_path, seed):
-    # Through the cache: binds and deletions (in place), node failures and cordons (in place), nodes added
-    # (a rebuild); after each step the kept state equals a fresh policy's on the same cluster, and the scores
-    # of every pod equal the fresh policy's bit for bit.
+def test_incremental_state_after_binds_unbinds_and_node_updates(model_path, seed, notes):
+    # Through the cache: binds and deletions (in place), node failures (in place), nodes added (a rebuild);
+    # after each step the kept state equals a fresh policy's on the same cluster, and the scores of every pod
+    # equal the fresh policy's bit for bit. With `notes` the cache tells the policy which node each bind and
+    # release changed (as in the extender); the failures it is not told about.
     rng = np.random.default_rng(100 + seed)
     nodes = [make_node(f"n{j:03d}", int(rng.choice([2, 8, 32])), int(rng.choice([0, 1, 4]))) for j in range(150)]
     cache = ClusterCache()
     cache.set_state(nodes, [])
     policy = OnnxPolicy(model_path)
+    if notes:
+        ScorerHost(policy, cache)
     bound: list[dict] = []
     for step in range(40):
         for _ in range(int(rng.integers(1, 4))):
@@ -115,6 +119,33 @@ def test_incremental_state_after_binds_unbinds_and_node_updates(model_path, seed
             fresh = cached(fresh_policy, cluster, req, window)
             assert_same_state(kept, fresh)
             assert policy.score(cluster, req, window).tobytes() == fresh_policy.score(cluster, req, window).tobytes()
+
+
+def test_noted_changes_are_taken_when_they_account_for_every_change(model_path):
+    cluster = random_cluster(np.random.default_rng(3), 40)
+    policy = OnnxPolicy(model_path)
+    req, nodes = request(cluster, 0), np.arange(10)
+    policy.score(cluster, req, nodes)
+    changes = policy._changes
+
+    def changed_by(*steps) -> list[int]:
+        tick = changes.tick
+        for step in steps:
+            step()
+        changes.update()
+        return changes.since(tick).tolist()
+
+    pods = [request(cluster, 0, f"x{k}") for k in range(4)]
+    # Told about each bind: taken as they are (a wrong note is believed, so no scan ran).
+    assert changed_by(lambda: cluster.bind(3, pods[0]), lambda: policy.nodes_changed(cluster, 3)) == [3]
+    assert changed_by(lambda: cluster.bind(5, pods[1]), lambda: policy.nodes_changed(cluster, 7)) == [7]
+    # Not told, or told about some changes only: the diff finds them all.
+    assert changed_by(lambda: cluster.bind(9, pods[2])) == [5, 9]
+    steps = (lambda: cluster.unbind(3, pods[0], ()), lambda: policy.nodes_changed(cluster, 3))
+    assert changed_by(*steps, lambda: cluster.set_alive(20, False)) == [3, 20]
+    # Notes about another cluster are ignored.
+    policy.nodes_changed(random_cluster(np.random.default_rng(4), 40), 1)
+    assert changed_by(lambda: cluster.bind(11, pods[3])) == [11]
 
 
 NODES = [
