@@ -6,10 +6,13 @@ node features only the last, ``feasible``, depends on which nodes a request asks
 parts (policy.encoder.onnx: φ, policy.head.onnx: ψ) a pod that comes back costs no encoding of the cluster:
 
 * per pod feature vector (a bounded LRU) it keeps every node's features and two embeddings, φ with
-  feasible = 0 and with feasible = 1, and the sums and maxima the pooling needs;
+  feasible = 0 and with feasible = 1, and the sums and maxima the pooling needs (``_Embeddings``): each a
+  function of the current node features alone, kept so exactly (a sum in a fixed order, a max with its
+  count of ties), so the kept state equals a fresh build's bit for bit whatever happened before;
 * a request re-encodes only the nodes whose state changed since that pod's last request (binds, releases,
-  failures: ``_NodeChanges``), pools with the candidates' feasible = 1 embedding and everyone else's
-  feasible = 0 one, and runs the head on the candidates only;
+  failures: ``_NodeChanges``, told by the extender's cache which node each bind changed), pools with the
+  candidates' feasible = 1 embedding and everyone else's feasible = 0 one, and runs the head on the
+  candidates only;
 * a pod feature vector seen for the first time (a one-off: a new pending count, a simulated clock) is
   encoded once, candidates marked, without caching; it is cached when it comes back.
 
