@@ -48,7 +48,7 @@ PARITY_TOLERANCE = 1e-4  # largest |score difference| allowed between torch, pol
 POOLING = "context = [mean, max] of h over the valid rows (node feature rows not all zero); zeros without any"
 FEASIBLE = next(i for i, f in enumerate(NODE_FEATURES) if f.name == "feasible")
 MAX_TEMPLATES = 64  # pod feature vectors whose node embeddings are kept
-CACHE_BYTES = 256 << 20  # ... in at most this much memory (4.1 MB each at 5,000 nodes and H 64: 62 of them)
+CACHE_BYTES = 256 << 20  # ... in at most this much memory (5.5 MB each at 5,000 nodes and H 64: 48 of them)
 MAX_SEEN = 1024  # pod feature vectors remembered as seen once (one is cached the second time it comes)
 BLOCK = 32  # rows per partial sum of the pooled mean: a bind re-adds the 32 rows of its block, then N/32 block sums
 
@@ -430,7 +430,8 @@ class OnnxPolicy:
     def _refresh(
         self, emb: _Embeddings, encoder: FeatureEncoder, pod: PodRequest, pod_features: np.ndarray, rows: np.ndarray
     ) -> None:
-        """Re-encode the nodes among `rows` whose features changed; keep the pooling's sums, max and ties current."""
+        """Re-encode the nodes `rows` (changed since the embeddings' tick); keep the pooling's sums, max and ties
+        current."""
         if not len(rows):
             return
         # Rows whose features did not move are encoded again all the same: a row's embedding does not depend on
@@ -481,15 +482,13 @@ class OnnxPolicy:
         # The candidates' part of the sum: a float32 matrix-vector product over their rows in index order, added
         # to the float64 sum of φ0.
         total = emb.total + (ones @ emb.delta.take(cand, axis=0)).astype(np.float64)
-        # The max of φ0 over the valid rows that are not candidates: `top`, unless every row reaching it is one,
-        # which needs at most as many rows reaching it as there are candidates.
         # The max of φ0 over the valid rows that are not candidates: `top`, unless every row reaching it is one.
         # Dimensions whose witnesses are candidates or unknown, with no more rows reaching `top` than candidates,
         # are taken over the other rows; where those reach `top`, two of them become the witnesses.
         rest = emb.top.copy()
         ties, witnesses = emb.ties, emb.witnesses
-        out = ((witnesses < 0) | mask[witnesses]).all(axis=1)
-        check = np.flatnonzero(out & (ties > 0) & (ties <= len(cand)))
+        unseen = ((witnesses < 0) | mask[witnesses]).all(axis=1)  # no witness outside the candidates
+        check = np.flatnonzero(unseen & (ties > 0) & (ties <= len(cand)))
         if len(check):
             cols = emb.h0t[check]
             cols[:, cand] = -np.inf
