@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from podgym.plugin.cache import ClusterCache
 from podgym.plugin.extender import ScorerHost, create_app
 from podgym.policies import make_policy
-from podgym.policies.onnx import OnnxPolicy
+from podgym.policies.onnx import OnnxPolicy, _column_max
 from tests.kube.builders import node
 from tests.plugin import tiny_onnx_model
 from tests.plugin.test_scorer import Churn, candidates, make_node, make_pod, random_cluster, request
@@ -200,3 +200,10 @@ def test_served_scores_after_binds_equal_a_fresh_cache(model_path, policy):
                 want = prioritize(fresh, probe, NAMES)
                 want_again = prioritize(fresh, probe, NAMES)  # the second time from its cached embeddings
                 assert prioritize(client, probe, NAMES) == want == want_again
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 7, 16, 500, 503])
+def test_column_max_equals_numpys(rows):
+    a = np.random.default_rng(rows).standard_normal((rows, 5)).astype(np.float32)
+    a[rows // 2, 1] = -np.inf
+    assert _column_max(a).tobytes() == a.max(axis=0).tobytes()
