@@ -21,7 +21,9 @@ Targets: p99 server time <= 1.5 ms and >= 810 requests/s (scheduler_perf's Sched
 threshold: the extender must not slow kube-scheduler below it). Two scorers are measured: a heuristic
 (``--policy``, default kube-default, the whole default profile) and an ONNX per-node scoring network
 (``--model``; by default a randomly initialised one of the training default size, hidden 64, exported here
-with export.py's write_policy: policy.onnx, its parts, policy.json; the server never imports torch). Prints one
+with export.py's write_policy: policy.onnx, its parts, policy.json; the server never imports torch). The
+heuristic, measured first in the same run, is the reference: each later scorer's ``requests_per_s_to_reference``
+is its requests/s over the heuristic's, a ratio that a loaded machine changes less than either figure. Prints one
 JSON object.
 
     python benchmarks/extender.py [--nodes 5000] [--candidates 500] [--bound-pods 20000] [--requests 2000]
@@ -279,6 +281,8 @@ def main() -> None:
             finally:
                 proc.terminate()
                 proc.wait(30)
+        for r in results[1:]:
+            r["requests_per_s_to_reference"] = round(r["requests_per_s"] / results[0]["requests_per_s"], 3)
     print(
         json.dumps(
             {
@@ -293,6 +297,7 @@ def main() -> None:
                 "target_requests_per_s": TARGET_RPS,
                 "cores": len(CORES) or os.cpu_count(),
                 "setup_s": round(setup, 2),
+                "reference": results[0]["scorer"],
                 "results": results,
             }
         )

@@ -157,6 +157,7 @@ class ScorerHost:
         self.cache = cache
         self.name = getattr(scorer, "name", type(scorer).__name__)
         self.stateful = hasattr(scorer, "on_bind")
+        self.notes_changes = hasattr(scorer, "nodes_changed")  # OnnxPolicy: told which node each bind changed
         self._prototype = copy.deepcopy(scorer) if self.stateful else None
         self._cluster: ClusterState | None = None
         cache.listeners.append(self)
@@ -174,10 +175,14 @@ class ScorerHost:
     def on_bind(self, cluster: ClusterState, node: int, pod: PodRequest, gpus: tuple[int, ...]) -> None:
         if self.stateful and cluster is self._cluster:
             self.scorer.on_bind(cluster, node, pod, gpus)
+        if self.notes_changes:
+            self.scorer.nodes_changed(cluster, node)
 
     def on_unbind(self, cluster: ClusterState, node: int, pod: PodRequest, gpus: tuple[int, ...]) -> None:
         if self.stateful and cluster is self._cluster:
             self.scorer.on_unbind(cluster, node, pod, gpus)
+        if self.notes_changes:
+            self.scorer.nodes_changed(cluster, node)
 
     def score(self, cluster: ClusterState, pod: PodRequest, nodes: np.ndarray) -> np.ndarray:
         """The scorer's raw scores of `nodes` (indices into `cluster`). Hold the cache's lock."""

@@ -6,10 +6,13 @@ node features only the last, ``feasible``, depends on which nodes a request asks
 parts (policy.encoder.onnx: φ, policy.head.onnx: ψ) a pod that comes back costs no encoding of the cluster:
 
 * per pod feature vector (a bounded LRU) it keeps every node's features and two embeddings, φ with
-  feasible = 0 and with feasible = 1, and the sums and maxima the pooling needs;
+  feasible = 0 and with feasible = 1, and the sums and maxima the pooling needs (``_Embeddings``): each a
+  function of the current node features alone, kept so exactly (a sum in a fixed order, a max with its
+  count of ties), so the kept state equals a fresh build's bit for bit whatever happened before;
 * a request re-encodes only the nodes whose state changed since that pod's last request (binds, releases,
-  failures: ``_NodeChanges``), pools with the candidates' feasible = 1 embedding and everyone else's
-  feasible = 0 one, and runs the head on the candidates only;
+  failures: ``_NodeChanges``, told by the extender's cache which node each bind changed), pools with the
+  candidates' feasible = 1 embedding and everyone else's feasible = 0 one, and runs the head on the
+  candidates only;
 * a pod feature vector seen for the first time (a one-off: a new pending count, a simulated clock) is
   encoded once, candidates marked, without caching; it is cached when it comes back.
 
@@ -46,8 +49,9 @@ PARITY_TOLERANCE = 1e-4  # largest |score difference| allowed between torch, pol
 POOLING = "context = [mean, max] of h over the valid rows (node feature rows not all zero); zeros without any"
 FEASIBLE = next(i for i, f in enumerate(NODE_FEATURES) if f.name == "feasible")
 MAX_TEMPLATES = 64  # pod feature vectors whose node embeddings are kept
-CACHE_BYTES = 256 << 20  # ... in at most this much memory (4.1 MB each at 5,000 nodes and H 64: 62 of them)
+CACHE_BYTES = 256 << 20  # ... in at most this much memory (5.5 MB each at 5,000 nodes and H 64: 48 of them)
 MAX_SEEN = 1024  # pod feature vectors remembered as seen once (one is cached the second time it comes)
+BLOCK = 32  # rows per partial sum of the pooled mean: a bind re-adds the 32 rows of its block, then N/32 block sums
 
 
 def load_metadata(onnx_path: str | Path) -> dict[str, Any]:
@@ -72,11 +76,19 @@ def pool_context(h: np.ndarray, valid: np.ndarray) -> np.ndarray:
 
 
 class _NodeChanges:
-    """Which nodes' features may have changed, and when: a diff, at each request, of the cluster arrays that
-    ``FeatureEncoder.nodes`` reads and that binds, unbinds and node failures change (free cpu and memory, pod
-    counts, free GPU milli, liveness: a few vector compares over N, no [R, N] temporaries). Allocatable, GPU
-    counts and allowed pods are fixed for a ClusterState (FeatureEncoder relies on that too); anything else that
-    changes builds a new ClusterState, and so a new FeatureEncoder.
+    """Which nodes' features may have changed, and when. Two ways to know, both exact:
+
+    * noted: whoever binds and releases pods says which node each time (``OnnxPolicy.nodes_changed``, as the
+      extender's cache does through its listeners). When the notes account for every step of
+      ``ClusterState.version`` since the last update (each bind, release, failure and cordon bumps it once),
+      they are all the changes: no scan of the cluster.
+    * otherwise (no notes, or changes made without one: a failure, a cordon, a simulator's binds) a diff, at
+      each request, of the cluster arrays that ``FeatureEncoder.nodes`` reads and that binds, unbinds and node
+      failures change (free cpu and memory, pod counts, free GPU milli, liveness: a few vector compares over N,
+      no [R, N] temporaries).
+
+    Allocatable, GPU counts and allowed pods are fixed for a ClusterState (FeatureEncoder relies on that too);
+    anything else that changes builds a new ClusterState, and so a new FeatureEncoder.
     """
 
     def __init__(self, cluster: ClusterState, columns: tuple[int, ...]):
@@ -86,20 +98,31 @@ class _NodeChanges:
         self.changed_at = np.zeros(cluster.num_nodes, dtype=np.int64)
         c = cluster
         self._seen = ([c.free_t[r].copy() for r in columns], c.gpu_free.copy(), c.pod_count.copy(), c.alive.copy())
+        self._version = c.version
+        self._noted: list[int] = []
+
+    def note(self, node: int) -> None:
+        """`node` changed by one bind or release (one step of ClusterState.version)."""
+        self._noted.append(node)
 
     def update(self) -> int:
         """Record the nodes changed since the last update; returns the tick they are marked with (or the last)."""
         c = self.cluster
+        steps, noted = c.version - self._version, self._noted
+        self._version, self._noted = c.version, []
         free, gpus, pods, alive = self._seen
-        changed = pods != c.pod_count
-        changed |= alive != c.alive
-        for seen, r in zip(free, self.columns):
-            changed |= seen != c.free_t[r]
-        if gpus.shape[1]:
-            changed |= (gpus != c.gpu_free).any(axis=1)
-        rows = np.flatnonzero(changed)
-        if not len(rows):
-            return self.tick  # nothing changed since the last request
+        if noted and steps == len(noted):
+            rows = np.unique(np.array(noted, dtype=np.int64))
+        else:
+            changed = pods != c.pod_count
+            changed |= alive != c.alive
+            for seen, r in zip(free, self.columns):
+                changed |= seen != c.free_t[r]
+            if gpus.shape[1]:
+                changed |= (gpus != c.gpu_free).any(axis=1)
+            rows = np.flatnonzero(changed)
+            if not len(rows):
+                return self.tick  # nothing changed since the last request
         self.tick += 1
         self.changed_at[rows] = self.tick
         for seen, r in zip(free, self.columns):
@@ -118,22 +141,41 @@ class _NodeChanges:
 class _Embeddings:
     """Every node of the cluster encoded for one pod (one pod feature vector), as of `tick`.
 
-    A request pools h = φ1 on its candidates and φ0 elsewhere. The sum is `total` plus the candidates' rows of
-    `delta`; the max is the candidates' φ1 max and, per dimension, `top` (φ0's max over the valid rows) unless
-    both witnesses, rows that reach `top`, are candidates, in which case that dimension is taken over the
-    other rows. So a request reads only its candidates' rows.
+    A request pools h = φ1 on its candidates and φ0 on the other valid rows. Every field is a function of the
+    current node features alone, kept so by ``OnnxPolicy._refresh`` (a fresh build gives the same bits):
+
+    * the sum is `total`, φ0 summed in a fixed order (each block of BLOCK rows, then the blocks), plus the
+      candidates' φ1 and minus their φ0;
+    * the max is the candidates' φ1 max and, per dimension, `top` (φ0's max over the valid rows) unless all
+      `ties` rows reaching it are candidates, in which case that dimension is taken over the other rows. A
+      request tells from `witnesses`, two rows reaching `top` kept where known (far apart, so that a window of
+      candidates rarely holds both): when one is not a candidate, or more rows reach `top` than there are
+      candidates, `top` stands.
+
+    So a request reads only its candidates' rows, and a bind rewrites only the rows and blocks it changed.
+    `witnesses` alone are hints, not part of that state: rows reaching `top`, or -1 (unknown, or no valid row).
     """
 
     features: np.ndarray  # [N, F] float32: the node features with feasible = 0
     valid: np.ndarray  # [N] bool: rows of `features` not all zero
     h1: np.ndarray  # [N, H] float32: φ1, φ with feasible = 1 (a candidate's embedding)
-    delta: np.ndarray  # [N, H] float32: φ1 - φ0 on valid rows, φ1 on the others (what a candidate adds to the sum)
-    h0t: np.ndarray  # [H, N] float32: φ0 (feasible = 0), transposed (a dimension reduces fast); -inf where not valid
-    total: np.ndarray  # [H] float64: sum of φ0 over the valid rows
+    delta: np.ndarray  # [N, H] float32: φ1 - h0, what a candidate adds to the sum
+    h0: np.ndarray  # [N, H] float32: φ0 (feasible = 0) on valid rows, 0 on the others (a view of `padded`)
+    padded: np.ndarray  # [B * BLOCK, H] float32: h0 and zero rows up to whole blocks
+    h0t: np.ndarray  # [H, N] float32: φ0 transposed (a dimension reduces fast); -inf where not valid
+    blocks: np.ndarray  # [B, H] float64: sum of h0 over each block of BLOCK rows
+    total: np.ndarray  # [H] float64: sum of `blocks` in block order
     count: int  # valid rows
     top: np.ndarray  # [H] float32: max of φ0 over the valid rows (-inf without any)
-    witnesses: np.ndarray  # [H, 2] int64: two valid rows reaching `top` (-1: none; see _witnesses)
+    ties: np.ndarray  # [H] int64: valid rows whose φ0 equals `top` (0 without any)
+    witnesses: np.ndarray  # [H, 2] int64: valid rows whose φ0 equals `top`, -1 when unknown or none
     tick: int  # _NodeChanges.tick the rows are current at
+
+
+def _block_sums(padded: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+    """[len(blocks), H] float64: each block of BLOCK rows of `padded` summed row after row, in row order (numpy's
+    reduction over the non-contiguous row axis; the same bits whichever blocks are asked for together)."""
+    return np.add.reduce(padded.reshape(-1, BLOCK, padded.shape[1])[blocks], axis=1, dtype=np.float64)
 
 
 def _witnesses(h0t: np.ndarray, top: np.ndarray) -> np.ndarray:
@@ -150,6 +192,33 @@ def _witnesses(h0t: np.ndarray, top: np.ndarray) -> np.ndarray:
     out = np.stack([first, second], axis=1)
     out[~np.isfinite(top)] = -1
     return out
+
+
+def _top_ties(h0t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(max, how many columns reach it, two of them: _witnesses) of each row of h0t [D, N]; -inf marks columns to
+    leave out (a row without any other: max -inf, 0 ties, witnesses -1)."""
+    if not h0t.shape[1]:
+        top = np.full(len(h0t), -np.inf, dtype=np.float32)
+        return top, np.zeros(len(h0t), dtype=np.int64), np.full((len(h0t), 2), -1, dtype=np.int64)
+    top = h0t.max(axis=1)
+    ties = np.count_nonzero(h0t == top[:, None], axis=1)
+    ties[~np.isfinite(top)] = 0
+    return top, ties, _witnesses(h0t, top)
+
+
+def _fold(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """[U, H] as (head [q, m * H]: m rows side by side per row, tail [U - q * m, H], m), m about sqrt(U): a column
+    reduction over the head then runs ~2 sqrt(U) inner loops of m * H elements instead of U loops of H."""
+    m = max(1, int(np.sqrt(len(a))))
+    q = len(a) // m
+    return a[: q * m].reshape(q, m * a.shape[1]), a[q * m :], m
+
+
+def _column_max(a: np.ndarray) -> np.ndarray:
+    """The max of each column of a [U, H] (U >= 1), exactly ``a.max(axis=0)`` (a max in any grouping)."""
+    head, tail, m = _fold(a)
+    out = head.max(axis=0).reshape(m, a.shape[1]).max(axis=0)
+    return np.maximum(out, tail.max(axis=0)) if len(tail) else out
 
 
 class OnnxPolicy:
@@ -284,6 +353,13 @@ class OnnxPolicy:
         self._embeddings.clear()
         self._seen.clear()
 
+    def nodes_changed(self, cluster: ClusterState, node: int) -> None:
+        """Note that `node` of `cluster` changed by one bind or release, made by the caller (the extender's cache
+        says so for every one): the next request then re-encodes it without a scan of the cluster for changes.
+        Optional: without notes the policy finds the changes itself."""
+        if self._changes is not None and self._changes.cluster is cluster:
+            self._changes.note(node)
+
     def scores_for(self, node_features: np.ndarray, pod_features: np.ndarray) -> np.ndarray:
         """Scores of the rows of `node_features` [N, F] for `pod_features` [P] (policy.onnx, one call)."""
         (out,) = self.session.run(
@@ -343,24 +419,32 @@ class OnnxPolicy:
         return h[:n], h[n:]
 
     def _build(self, encoder: FeatureEncoder, pod: PodRequest, pod_features: np.ndarray, tick: int) -> _Embeddings:
-        features = encoder.nodes(pod, np.zeros(encoder.cluster.num_nodes, dtype=bool))
+        n = encoder.cluster.num_nodes
+        features = encoder.nodes(pod, np.zeros(n, dtype=bool))
         h0, h1 = self._embed(features, pod_features)
         valid = valid_rows(features)
+        padded = np.zeros((-(-n // BLOCK) * BLOCK, h0.shape[1]), dtype=np.float32)
+        padded[:n] = np.where(valid[:, None], h0, np.float32(0.0))
         h0t = np.ascontiguousarray(np.where(valid, h0.T, np.float32(-np.inf)))
-        top = h0t.max(axis=1) if len(valid) else np.full(h0t.shape[0], -np.inf, dtype=np.float32)
+        blocks = _block_sums(padded, np.arange(len(padded) // BLOCK))
+        top, ties, witnesses = _top_ties(h0t)
         emb = _Embeddings(
             features=features,
             valid=valid,
             h1=np.ascontiguousarray(h1),
-            delta=h1 - np.where(valid[:, None], h0, np.float32(0.0)),
+            delta=h1 - padded[:n],
+            h0=padded[:n],
+            padded=padded,
             h0t=h0t,
-            total=h0[valid].sum(axis=0, dtype=np.float64),
+            blocks=blocks,
+            total=np.add.reduce(blocks, axis=0),
             count=int(valid.sum()),
             top=top,
-            witnesses=_witnesses(h0t, top),
+            ties=ties,
+            witnesses=witnesses,
             tick=tick,
         )
-        per_template = sum(a.nbytes for a in (emb.features, emb.h1, emb.delta, emb.h0t))
+        per_template = sum(a.nbytes for a in (emb.features, emb.h1, emb.delta, emb.padded, emb.h0t))
         limit = max(1, min(MAX_TEMPLATES, CACHE_BYTES // max(per_template, 1)))
         while len(self._embeddings) >= limit:
             self._embeddings.popitem(last=False)
@@ -370,41 +454,45 @@ class OnnxPolicy:
     def _refresh(
         self, emb: _Embeddings, encoder: FeatureEncoder, pod: PodRequest, pod_features: np.ndarray, rows: np.ndarray
     ) -> None:
-        """Re-encode the nodes among `rows` whose features changed; keep the pooling's sum and max current."""
+        """Re-encode the nodes `rows` (changed since the embeddings' tick); keep the pooling's sums, max and ties
+        current."""
         if not len(rows):
             return
+        # Rows whose features did not move are encoded again all the same: a row's embedding does not depend on
+        # the batch it is encoded in, so the state stays what a fresh build gives.
         features = encoder.nodes(pod, np.zeros(len(rows), dtype=bool), rows)
-        moved = np.any(features != emb.features[rows], axis=1)
-        rows, features = rows[moved], features[moved]
-        if not len(rows):
-            return
         h0, h1 = self._embed(features, pod_features)
         was, now = emb.valid[rows], valid_rows(features)
-        old = emb.h0t[:, rows]  # [H, k]
+        old = emb.h0t[:, rows]  # [H, k]: -inf on rows that were not valid
         new = np.where(now, h0.T, np.float32(-np.inf))
-        emb.total += np.where(now, h0.T, 0.0).sum(axis=1, dtype=np.float64)
-        emb.total -= np.where(was, old, 0.0).sum(axis=1, dtype=np.float64)
         emb.count += int(now.sum()) - int(was.sum())
         emb.features[rows] = features
         emb.valid[rows] = now
         emb.h1[rows] = h1
-        emb.delta[rows] = h1 - np.where(now[:, None], h0, np.float32(0.0))
+        emb.h0[rows] = np.where(now[:, None], h0, np.float32(0.0))
+        emb.delta[rows] = h1 - emb.h0[rows]
         emb.h0t[:, rows] = new
-        # The max: changed rows above it take over (and witness it); where a witness changed and no longer
-        # reaches it, that dimension is taken over all the rows again.
-        top, witnesses = emb.top, emb.witnesses
+        touched = rows // BLOCK  # a block twice is summed twice alike
+        emb.blocks[touched] = _block_sums(emb.padded, touched)
+        emb.total = np.add.reduce(emb.blocks, axis=0)
+        # The max and its ties: the old rows leave, the new ones come (above the max they take it over); a
+        # dimension whose every row at the max left is taken over all the rows again.
+        top, ties, witnesses = emb.top, emb.ties, emb.witnesses
+        ties -= np.count_nonzero(old == top[:, None], axis=1)  # -inf rows only where top is -inf: reset below
         best = new.max(axis=1)
-        higher = np.flatnonzero(best > top)
-        if len(higher):
-            top[higher] = best[higher]
-            witnesses[higher] = rows[_witnesses(new[higher], best[higher])]
-        dims = np.arange(len(top))
-        stale = (emb.h0t[dims, witnesses[:, 0]] != top) | (emb.h0t[dims, witnesses[:, 1]] != top)
-        redo = np.flatnonzero(stale & np.isfinite(top))
+        higher = best > top
+        top[higher] = best[higher]
+        ties[higher] = 0
+        reach = new == top[:, None]  # [H, k]
+        ties += np.count_nonzero(reach, axis=1)
+        # A witness that no longer reaches the max gives way to a changed row that does, else to "unknown".
+        stale = (witnesses < 0) | (emb.h0t[np.arange(len(top))[:, None], witnesses] != top[:, None])  # [H, 2]
+        if stale.any():
+            dims, slot = np.nonzero(stale)
+            witnesses[dims, slot] = np.where(reach[dims].any(axis=1), rows[reach[dims].argmax(axis=1)], -1)
+        redo = np.flatnonzero(ties <= 0)
         if len(redo):
-            cols = emb.h0t[redo]
-            top[redo] = cols.max(axis=1)
-            witnesses[redo] = _witnesses(cols, top[redo])
+            top[redo], ties[redo], witnesses[redo] = _top_ties(emb.h0t[redo])
 
     def _cached_scores(self, emb: _Embeddings, nodes: np.ndarray) -> np.ndarray:
         """The scores of `nodes` as candidates: h = φ1 on them, φ0 elsewhere; pooled; the head on them only."""
@@ -413,16 +501,25 @@ class OnnxPolicy:
         mask[nodes] = True
         cand = np.flatnonzero(mask)
         h1 = emb.h1.take(cand, axis=0)  # [U, H]
+        ones = np.ones(len(cand), dtype=np.float32)
         count = emb.count + len(cand) - int(np.count_nonzero(emb.valid[cand]))  # a candidate is valid (feasible 1)
-        total = emb.total + np.ones(len(cand), dtype=np.float32) @ emb.delta.take(cand, axis=0)
-        rest = emb.top.copy()  # max of φ0 over the valid rows that are not candidates
-        if emb.count:
-            redo = np.flatnonzero(mask[emb.witnesses].all(axis=1))
-            if len(redo):  # both witnesses are candidates: those dimensions over the other rows
-                cols = emb.h0t[redo]
-                cols[:, cand] = -np.inf
-                rest[redo] = cols.max(axis=1)
-        top = np.maximum(rest, h1.max(axis=0))
+        # The candidates' part of the sum: a float32 matrix-vector product over their rows in index order, added
+        # to the float64 sum of φ0.
+        total = emb.total + (ones @ emb.delta.take(cand, axis=0)).astype(np.float64)
+        # The max of φ0 over the valid rows that are not candidates: `top`, unless every row reaching it is one.
+        # Dimensions whose witnesses are candidates or unknown, with no more rows reaching `top` than candidates,
+        # are taken over the other rows; where those reach `top`, two of them become the witnesses.
+        rest = emb.top.copy()
+        ties, witnesses = emb.ties, emb.witnesses
+        unseen = ((witnesses < 0) | mask[witnesses]).all(axis=1)  # no witness outside the candidates
+        check = np.flatnonzero(unseen & (ties > 0) & (ties <= len(cand)))
+        if len(check):
+            cols = emb.h0t[check]
+            cols[:, cand] = -np.inf
+            rest[check] = best = cols.max(axis=1)
+            found = best == emb.top[check]
+            witnesses[check[found]] = _witnesses(cols[found], best[found])
+        top = np.maximum(rest, _column_max(h1))
         context = np.concatenate([total / count, top]).astype(np.float32)
         rows = h1 if np.array_equal(cand, nodes) else emb.h1.take(nodes, axis=0)
         (out,) = self.head_session.run(None, {"h": rows, "context": context})

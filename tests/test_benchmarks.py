@@ -111,6 +111,9 @@ def test_extender_benchmark_small_with_binds():
         assert 0 < r["server_p50_ms"] <= r["server_p99_ms"] and r["requests_per_s"] > 0
         assert isinstance(r["meets_targets"], bool)
         assert 0 < r["event_server_mean_ms"] < r["event_client_mean_ms"]
+    reference, onnx = out["results"]
+    assert out["reference"] == reference["scorer"] and "requests_per_s_to_reference" not in reference
+    assert onnx["requests_per_s_to_reference"] == round(onnx["requests_per_s"] / reference["requests_per_s"], 3)
 
 
 def test_env_throughput_benchmark_short():

@@ -2,7 +2,8 @@
 
 A bind (a pod's watch event) updates the cache's ClusterState in place, and the ONNX policy re-encodes only
 the nodes it changed (``OnnxPolicy._refresh``). Checked here: the node features it keeps equal a full
-re-encode bit for bit, its embeddings and pooled maxima equal a fresh build's, and, through the HTTP API with
+re-encode bit for bit, its embeddings, pooled sums, maxima and ties equal a fresh build's bit for bit (after
+binds, releases, node failures and additions), and, through the HTTP API with
 a bind per request (as ``benchmarks/extender.py --bind-every 1``), the served scores equal those of a fresh
 cache and scorer built from the same nodes and pods.
 """
@@ -14,12 +15,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from podgym.plugin.cache import ClusterCache
-from podgym.plugin.extender import create_app
+from podgym.plugin.extender import ScorerHost, create_app
 from podgym.policies import make_policy
-from podgym.policies.onnx import OnnxPolicy
+from podgym.policies.onnx import OnnxPolicy, _column_max
 from tests.kube.builders import node
 from tests.plugin import tiny_onnx_model
-from tests.plugin.test_scorer import Churn, candidates, make_pod, random_cluster, request
+from tests.plugin.test_scorer import Churn, candidates, make_node, make_pod, random_cluster, request
 
 
 @pytest.fixture(scope="module")
@@ -53,15 +54,98 @@ def test_incremental_encoding_equals_a_full_one(model_path, seed):
         fresh = cached(OnnxPolicy(model_path), cluster, req, nodes)
         full = policy.encoder(cluster).nodes(req, np.zeros(n, dtype=bool))
         assert kept.features.tobytes() == full.tobytes() == fresh.features.tobytes()
-        np.testing.assert_array_equal(kept.valid, fresh.valid)
-        assert kept.count == fresh.count
-        for name in ("h1", "delta", "h0t", "top"):  # onnxruntime encodes a row alike in any batch
-            np.testing.assert_array_equal(getattr(kept, name), getattr(fresh, name), err_msg=name)
-        np.testing.assert_allclose(kept.total, fresh.total, rtol=1e-12, atol=1e-9)
-        reach = kept.h0t[np.arange(len(kept.top)), kept.witnesses.T]  # [2, H]: each witness reaches the max
-        finite = np.isfinite(kept.top)
-        assert (reach[:, finite] == kept.top[finite]).all()
-        assert kept.valid[kept.witnesses[finite]].all()
+        assert_same_state(kept, fresh)
+
+
+def assert_same_state(kept, fresh) -> None:
+    """Every field of the incremental state equals a fresh build's, bit for bit (the witnesses, hints, are valid)."""
+    np.testing.assert_array_equal(kept.valid, fresh.valid)
+    assert kept.count == fresh.count
+    # onnxruntime encodes a row alike in any batch
+    for name in ("h1", "delta", "h0", "padded", "h0t", "blocks", "total", "top", "ties"):
+        a, b = getattr(kept, name), getattr(fresh, name)
+        assert a.dtype == b.dtype and a.shape == b.shape, name
+        assert a.tobytes() == b.tobytes(), name
+    finite = np.isfinite(kept.top)
+    reach = (kept.h0t == kept.top[:, None]) & kept.valid
+    assert (reach.sum(axis=1)[finite] == kept.ties[finite]).all() and (kept.ties[~finite] == 0).all()
+    for w in kept.witnesses.T:  # hints, not state: rows reaching the max where known
+        known = w >= 0
+        assert reach[np.flatnonzero(known), w[known]].all() and not known[~finite].any()
+
+
+@pytest.mark.parametrize("notes", [True, False])
+@pytest.mark.parametrize("seed", range(3))
+def test_incremental_state_after_binds_unbinds_and_node_updates(model_path, seed, notes):
+    # Through the cache: binds and deletions (in place), node failures (in place), nodes added (a rebuild);
+    # after each step the kept state equals a fresh policy's on the same cluster, and the scores of every pod
+    # equal the fresh policy's bit for bit. With `notes` the cache tells the policy which node each bind and
+    # release changed (as in the extender); the failures it is not told about.
+    rng = np.random.default_rng(100 + seed)
+    nodes = [make_node(f"n{j:03d}", int(rng.choice([2, 8, 32])), int(rng.choice([0, 1, 4]))) for j in range(150)]
+    cache = ClusterCache()
+    cache.set_state(nodes, [])
+    policy = OnnxPolicy(model_path)
+    if notes:
+        ScorerHost(policy, cache)
+    bound: list[dict] = []
+    for step in range(40):
+        for _ in range(int(rng.integers(1, 4))):
+            if bound and rng.random() < 0.4:
+                cache.apply_event({"type": "DELETED", "object": bound.pop(int(rng.integers(0, len(bound))))})
+            else:
+                obj = make_pod(f"b{step}-{len(bound)}", int(rng.choice([0, 1, 5])))
+                obj["spec"]["nodeName"] = nodes[int(rng.integers(0, len(nodes)))]["metadata"]["name"]
+                bound.append({**obj, "kind": "Pod"})
+                cache.apply_event({"type": "ADDED", "object": bound[-1]})
+        cluster = cache.cluster()
+        if step % 7 == 3:  # a node fails (its pods gone first) and another comes back
+            j = int(rng.integers(0, cluster.num_nodes))
+            if not cluster.pod_count[j]:
+                cluster.set_alive(j, False)
+            dead = np.flatnonzero(~cluster.alive)
+            if len(dead) > 1:
+                cluster.set_alive(int(dead[0]), True)
+        if step == 25:  # a node added: a new ClusterState, so new embeddings
+            extra = make_node("extra", 16)
+            nodes.append(extra)
+            cache.apply_event({"type": "ADDED", "object": {**extra, "kind": "Node"}})
+            cluster = cache.cluster()
+        window = (step * 37 + np.arange(40)) % cluster.num_nodes
+        for shape in (0, 1):
+            req = request(cluster, shape)
+            kept = cached(policy, cluster, req, window)
+            fresh_policy = OnnxPolicy(model_path)
+            fresh = cached(fresh_policy, cluster, req, window)
+            assert_same_state(kept, fresh)
+            assert policy.score(cluster, req, window).tobytes() == fresh_policy.score(cluster, req, window).tobytes()
+
+
+def test_noted_changes_are_taken_when_they_account_for_every_change(model_path):
+    cluster = random_cluster(np.random.default_rng(3), 40)
+    policy = OnnxPolicy(model_path)
+    req, nodes = request(cluster, 0), np.arange(10)
+    policy.score(cluster, req, nodes)
+    changes = policy._changes
+
+    def changed_by(*steps) -> list[int]:
+        tick = changes.tick
+        for step in steps:
+            step()
+        changes.update()
+        return changes.since(tick).tolist()
+
+    pods = [request(cluster, 0, f"x{k}") for k in range(4)]
+    # Told about each bind: taken as they are (a wrong note is believed, so no scan ran).
+    assert changed_by(lambda: cluster.bind(3, pods[0]), lambda: policy.nodes_changed(cluster, 3)) == [3]
+    assert changed_by(lambda: cluster.bind(5, pods[1]), lambda: policy.nodes_changed(cluster, 7)) == [7]
+    # Not told, or told about some changes only: the diff finds them all.
+    assert changed_by(lambda: cluster.bind(9, pods[2])) == [5, 9]
+    steps = (lambda: cluster.unbind(3, pods[0], ()), lambda: policy.nodes_changed(cluster, 3))
+    assert changed_by(*steps, lambda: cluster.set_alive(20, False)) == [3, 20]
+    # Notes about another cluster are ignored.
+    policy.nodes_changed(random_cluster(np.random.default_rng(4), 40), 1)
+    assert changed_by(lambda: cluster.bind(11, pods[3])) == [11]
 
 
 NODES = [
@@ -116,3 +200,10 @@ def test_served_scores_after_binds_equal_a_fresh_cache(model_path, policy):
                 want = prioritize(fresh, probe, NAMES)
                 want_again = prioritize(fresh, probe, NAMES)  # the second time from its cached embeddings
                 assert prioritize(client, probe, NAMES) == want == want_again
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 7, 16, 500, 503])
+def test_column_max_equals_numpys(rows):
+    a = np.random.default_rng(rows).standard_normal((rows, 5)).astype(np.float32)
+    a[rows // 2, 1] = -np.inf
+    assert _column_max(a).tobytes() == a.max(axis=0).tobytes()
