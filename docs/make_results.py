@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -175,6 +176,31 @@ HA_METRICS = (
 )
 
 
+def training(runs: list[str]) -> list[dict[str, Any]]:
+    """What each training run did, from its directory: seed, steps, the expert cloned and how closely, the step
+    of its best model (by the run's own evaluation episodes) and the wall time from its start to its final model."""
+    out = []
+    for run in runs:
+        path = Path(run)
+        config = yaml.safe_load((path / "config.yaml").read_text())
+        meta = json.loads((path / "meta.json").read_text())
+        best = json.loads((path / "best_eval.json").read_text())
+        item = {
+            "run": path.name,
+            "seed": config["seed"],
+            "total_timesteps": config["total_timesteps"],
+            "best_at": best["num_timesteps"],
+            "seconds": round((path / "final_model.zip").stat().st_mtime - meta["created"]),
+        }
+        if (path / "pretrain.json").exists():
+            pretrain = json.loads((path / "pretrain.json").read_text())
+            item["expert"] = pretrain["expert"]
+            item["clone_accuracy"] = pretrain["phases"][-1]["accuracy"]
+            item["pretrain_seconds"] = pretrain["seconds"]
+        out.append(item)
+    return out
+
+
 def ha_learned_summary(results: dict[str, Any], learned: list[str]) -> dict[str, Any]:
     """What the page says of the learned policies on ha-services, from evaluate.py's results.json: per policy
     the paired difference to kube-default (bootstrap over the seeds) of the objective, availability and cpu
@@ -198,12 +224,15 @@ def ha_learned_summary(results: dict[str, Any], learned: list[str]) -> dict[str,
             )
             mean = float(np.mean([by_policy[policy][s][key] - reference[s][key] for s in seeds]))
             differences[policy][key] = {"mean": mean, "ci95": [lo, hi], "significant": sig}
-    summary: dict[str, Any] = {"learned": labels, "differences": differences}
+    summary: dict[str, Any] = {"learned": labels, "differences": differences, "training": training(learned)}
     if labels:
         seeds = sorted(set.intersection(*(set(by_policy[label]) for label in labels)))
         scores = np.array([[by_policy[label][s]["objective"] for s in seeds] for label in labels])
         point, lo, hi = iqm_ci(scores, np.random.default_rng(0))
         summary["iqm_objective"] = {"value": point, "ci95": [lo, hi], "runs": len(labels), "seeds": len(seeds)}
+        gaps = scores - np.array([reference[s]["objective"] for s in seeds])[None, :]
+        point, lo, hi = iqm_ci(gaps, np.random.default_rng(0))
+        summary["iqm_difference_to_kube_default"] = {"value": point, "ci95": [lo, hi]}
         summary["rows"] = {
             label: {
                 key: results["aggregate"]["ha-services"]["stats"][label][key]
@@ -238,7 +267,10 @@ def ha_services_section(workers: int, learned: list[str] | None = None) -> list[
         atomic_write_text(out / "learned.json", json.dumps(summary, indent=2) + "\n")
     else:
         carried = json.loads(CARRIED.read_text())["ha-services"]
-        summary = {**ha_learned_summary(results, []), **{k: carried[k] for k in ("learned", "iqm_objective")}}
+        summary = {
+            **ha_learned_summary(results, []),
+            **{k: carried[k] for k in ("learned", "iqm_objective", "iqm_difference_to_kube_default")},
+        }
         summary["differences"] = {**carried["differences"], **summary["differences"]}
         stats.update(carried["rows"])
 
@@ -292,8 +324,23 @@ def ha_services_section(workers: int, learned: list[str] | None = None) -> list[
             "",
             f"Across the {iqm_['runs']} training seeds ({iqm_['runs']} runs x {iqm_['seeds']} evaluation seeds), the "
             f"interquartile mean of the objective is {iqm_['value']:.4f}, bootstrap interval over the runs "
-            f"[{lo:.4f}, {hi:.4f}].",
+            f"[{lo:.4f}, {hi:.4f}]; the IQM of its paired difference to kube-default is "
+            + "{value:+.4f} [{ci95[0]:+.4f}, {ci95[1]:+.4f}].".format(**summary["iqm_difference_to_kube_default"]),
+            "",
+            "The training runs (wall time from a run's start to its final model, on the machine that trained it):",
+            "",
         ]
+    for item in summary.get("training", []):
+        clone = (
+            f"cloned {item['expert']} in {item['pretrain_seconds']:.0f} s (the clone picks one of the expert's "
+            f"best nodes in {100 * item['clone_accuracy']:.1f}% of the demonstrated states), then "
+            if "expert" in item
+            else ""
+        )
+        lines.append(
+            f"- training seed {item['seed']}: {clone}{item['total_timesteps']:,} steps; best model at "
+            f"{item['best_at']:,} steps; {item['seconds']} s from start to final model"
+        )
     if carried:
         lines += [
             "",

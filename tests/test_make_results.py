@@ -4,6 +4,8 @@ differences to kube-default and IQM across training runs on ha-services."""
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -74,7 +76,21 @@ def _cell(policy: str, seed: int, objective: float, availability: float, cpu: fl
     }
 
 
-def test_learned_summary_pairs_each_policy_with_kube_default_over_the_seeds():
+def _run_dir(path: Path, seed: int) -> str:
+    """A training run's files as train.py writes them (what the summary reads)."""
+    path.mkdir(parents=True)
+    (path / "config.yaml").write_text(f"seed: {seed}\ntotal_timesteps: 1000\n")
+    (path / "meta.json").write_text(json.dumps({"created": 1000.0}))
+    (path / "best_eval.json").write_text(json.dumps({"num_timesteps": 500}))
+    (path / "pretrain.json").write_text(
+        json.dumps({"expert": "kube-default", "seconds": 7.0, "phases": [{"accuracy": 0.5}, {"accuracy": 0.9}]})
+    )
+    (path / "final_model.zip").write_bytes(b"")
+    os.utime(path / "final_model.zip", (1042.0, 1042.0))
+    return str(path)
+
+
+def test_learned_summary_pairs_each_policy_with_kube_default_over_the_seeds(tmp_path):
     seeds = range(100, 110)
     cells = []
     for s in seeds:
@@ -90,7 +106,8 @@ def test_learned_summary_pairs_each_policy_with_kube_default_over_the_seeds():
     stats.update({k: stats["objective"] for k in keys})
     stats["pods_never_scheduled"] = {"mean": 0.0}
     results = {"cells": cells, "aggregate": {"ha-services": {"stats": {"seed-0": stats, "seed-1": stats}}}}
-    summary = make_results.ha_learned_summary(results, ["runs/x/seed-0", "runs/x/seed-1/"])
+    runs = [_run_dir(tmp_path / "seed-0", 0), _run_dir(tmp_path / "seed-1", 1) + "/"]
+    summary = make_results.ha_learned_summary(results, runs)
     assert summary["learned"] == ["seed-0", "seed-1"]
     d = summary["differences"]
     assert d["seed-0"]["objective"]["mean"] == pytest.approx(0.01)
@@ -103,3 +120,8 @@ def test_learned_summary_pairs_each_policy_with_kube_default_over_the_seeds():
     assert (iqm["runs"], iqm["seeds"]) == (2, 10)
     assert iqm["ci95"][0] <= iqm["value"] <= iqm["ci95"][1]
     assert set(summary["rows"]) == {"seed-0", "seed-1"}
+    first = summary["training"][0]
+    assert (first["run"], first["seed"], first["best_at"], first["seconds"]) == ("seed-0", 0, 500, 42)
+    assert (first["expert"], first["clone_accuracy"]) == ("kube-default", 0.9)  # after the last DAgger round
+    gap = summary["iqm_difference_to_kube_default"]
+    assert gap["value"] == pytest.approx(0.0) and gap["ci95"][0] < 0 < gap["ci95"][1]  # +0.01 and -0.01 runs
