@@ -269,7 +269,7 @@ def ha_services_section(workers: int, learned: list[str] | None = None) -> list[
         carried = json.loads(CARRIED.read_text())["ha-services"]
         summary = {
             **ha_learned_summary(results, []),
-            **{k: carried[k] for k in ("learned", "iqm_objective", "iqm_difference_to_kube_default")},
+            **{k: carried[k] for k in ("learned", "iqm_objective", "iqm_difference_to_kube_default", "training")},
         }
         summary["differences"] = {**carried["differences"], **summary["differences"]}
         stats.update(carried["rows"])

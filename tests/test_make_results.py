@@ -90,10 +90,10 @@ def _run_dir(path: Path, seed: int) -> str:
     return str(path)
 
 
-def test_learned_summary_pairs_each_policy_with_kube_default_over_the_seeds(tmp_path):
-    seeds = range(100, 110)
+def _results() -> dict:
+    """evaluate.py's results.json for kube-default, the other heuristics and two learned runs on ten seeds."""
     cells = []
-    for s in seeds:
+    for s in range(100, 110):
         noise = 0.01 * (s % 3)  # shared by every policy on a seed: pairing removes it
         cells.append(_cell("kube-default", s, 0.20 + noise, 0.99 + noise, 0.70))
         cells.append(_cell("seed-0", s, 0.21 + noise, 0.99 + noise, 0.70 + 0.001 * (s % 2)))
@@ -101,11 +101,19 @@ def test_learned_summary_pairs_each_policy_with_kube_default_over_the_seeds(tmp_
         for policy in make_results.HA_POLICIES:
             if policy != "kube-default":
                 cells.append(_cell(policy, s, 0.20 + noise, 0.98 + noise, 0.70))
-    stats = {"objective": {"mean": 0.0, "ci95": [0.0, 0.0]}}
-    keys = ("availability_mean", "availability_min", "replicas_lost_per_failure", "cpu_allocation_mean")
-    stats.update({k: stats["objective"] for k in keys})
-    stats["pods_never_scheduled"] = {"mean": 0.0}
-    results = {"cells": cells, "aggregate": {"ha-services": {"stats": {"seed-0": stats, "seed-1": stats}}}}
+    stats = {}
+    for policy in {c["policy"] for c in cells}:
+        mine = [c for c in cells if c["policy"] == policy]
+        stats[policy] = {"pods_never_scheduled": {"mean": 0.0}}
+        for key in ("objective", "availability_mean", "availability_min", "replicas_lost_per_failure"):
+            mean = sum(c[key] for c in mine) / len(mine)
+            stats[policy][key] = {"mean": mean, "ci95": [mean - 0.001, mean + 0.001]}
+        stats[policy]["cpu_allocation_mean"] = stats[policy]["availability_min"]
+    return {"cells": cells, "aggregate": {"ha-services": {"stats": stats}}}
+
+
+def test_learned_summary_pairs_each_policy_with_kube_default_over_the_seeds(tmp_path):
+    results = _results()
     runs = [_run_dir(tmp_path / "seed-0", 0), _run_dir(tmp_path / "seed-1", 1) + "/"]
     summary = make_results.ha_learned_summary(results, runs)
     assert summary["learned"] == ["seed-0", "seed-1"]
@@ -125,3 +133,37 @@ def test_learned_summary_pairs_each_policy_with_kube_default_over_the_seeds(tmp_
     assert (first["expert"], first["clone_accuracy"]) == ("kube-default", 0.9)  # after the last DAgger round
     gap = summary["iqm_difference_to_kube_default"]
     assert gap["value"] == pytest.approx(0.0) and gap["ci95"][0] < 0 < gap["ci95"][1]  # +0.01 and -0.01 runs
+
+
+def test_the_section_with_runs_and_with_their_figures_carried(tmp_path, monkeypatch):
+    """Given the runs, the section evaluates them and keeps what it would carry; without them, it shows the
+    carried learned rows, differences, IQM and training lines beside the heuristics it measures."""
+    results = _results()
+    runs = [_run_dir(tmp_path / "train" / "seed-0", 0), _run_dir(tmp_path / "train" / "seed-1", 1)]
+
+    def evaluate(cmd: list[str], capture: bool = False) -> str:
+        learned = [c for c in results["cells"] if c["policy"].startswith("seed-")]
+        out = Path(cmd[cmd.index("--out") + 1])
+        out.mkdir(parents=True)
+        cells = results["cells"] if runs[0] in cmd else [c for c in results["cells"] if c not in learned]
+        (out / "results.json").write_text(json.dumps({**results, "cells": cells}))
+        return ""
+
+    monkeypatch.setattr(make_results, "ROOT", tmp_path)
+    monkeypatch.setattr(make_results, "run", evaluate)
+    live = make_results.ha_services_section(1, runs)
+    carried = json.loads((tmp_path / "runs" / "results" / "ha-services" / "learned.json").read_text())
+    path = tmp_path / "carried.json"
+    path.write_text(json.dumps({"ha-services": {**carried, "made_by": "MADE-BY", "notes": "NOTES."}}))
+    monkeypatch.setattr(make_results, "CARRIED", path)
+    again = make_results.ha_services_section(1)
+    assert any("learned, training seed 0" in line and "carried (see below)" in line for line in again)
+    assert any("MADE-BY" in line for line in again) and not any("MADE-BY" in line for line in live)
+    # Carried, the section is the same but for the evaluation command (no runs) and where the learned rows come from.
+    live_lines = [line for line in live if "--policies" not in line]
+    again_lines = [
+        line.replace("carried (see below)", "the command above") for line in again if "--policies" not in line
+    ]
+    assert again_lines[: len(live_lines)] == live_lines
+    training = [line for line in again if line.startswith("- training seed")]
+    assert len(training) == 2 and "42 s from start to final model" in training[0]
