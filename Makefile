@@ -37,7 +37,9 @@ lint: setup
 test: setup lint
 	$(PY) -m pytest -q -n 2
 
-# docs/results.md from the commands it quotes, on this machine (a few minutes). LEARNED=RUN and LEARNED_OPENB=RUN
-# evaluate trained runs too; without them the learned rows are carried from docs/results_learned.json.
+# docs/results.md from the commands it quotes, on this machine (a few minutes). LEARNED=RUN, LEARNED_OPENB=RUN and
+# LEARNED_HA='RUNS/seed-0 RUNS/seed-1 ...' evaluate trained runs too; without them the learned rows are carried from
+# docs/results_learned.json.
 results: setup
-	$(PY) docs/make_results.py $(if $(LEARNED),--learned $(LEARNED)) $(if $(LEARNED_OPENB),--learned-openb $(LEARNED_OPENB))
+	$(PY) docs/make_results.py $(if $(LEARNED),--learned $(LEARNED)) $(if $(LEARNED_OPENB),--learned-openb $(LEARNED_OPENB)) \
+		$(if $(LEARNED_HA),--learned-ha $(LEARNED_HA))

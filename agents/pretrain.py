@@ -22,6 +22,7 @@ from torch import nn
 from podgym.agents import HEURISTICS, make_policy
 from podgym.agents.network import NodeScoringNet, valid_rows
 from podgym.envs.env import PodSchedulingEnv
+from podgym.envs.policy import KubeSchedulerPolicy
 from podgym.envs.workload._fields import StrictModel
 
 
@@ -52,6 +53,14 @@ class PretrainConfig(StrictModel):
         if name not in HEURISTICS:
             raise ValueError(f"unknown expert {name!r}; known: {', '.join(HEURISTICS)}")
         return name
+
+
+def expert_policy(name: str, env: PodSchedulingEnv) -> Any:
+    """The heuristic `name` as an expert on `env`: kube-default is kube-scheduler with the scenario's own profile
+    (its scheduler config), the kube-default that the training's baselines and evaluate.py measure."""
+    if name == "kube-default":
+        return KubeSchedulerPolicy(env.profile, name=name, sample_nodes=env.scenario.scheduler.sample_nodes)
+    return make_policy(name)
 
 
 def expert_targets(policy: Any, env: PodSchedulingEnv, obs: dict[str, np.ndarray]) -> np.ndarray:
@@ -236,7 +245,7 @@ def pretrain(
     th.manual_seed(seed)
     generator = th.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
-    expert = make_policy(cfg.expert)
+    expert = expert_policy(cfg.expert, env)
     with_pending = env.pending_action is not None
     data = Demonstrations()
     seeds = list(range(cfg.first_seed, cfg.first_seed + cfg.episodes))

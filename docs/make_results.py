@@ -1,16 +1,21 @@
 """Write docs/results.md from the commands it quotes, and say on what machine they ran.
 
     make results                                   # = python docs/make_results.py
-    python docs/make_results.py [--learned RUN] [--learned-openb RUN] [--workers 2] [--out docs/results.md]
+    python docs/make_results.py [--learned RUN] [--learned-openb RUN] [--learned-ha RUN ...] [--workers 2]
+                                [--only SECTION] [--out docs/results.md]
 
 Runs, from the repository root, each command the page quotes: the evaluation of the baselines on `default`
 and on `ha-services` (seeds 100-109), the FGD paper's experiment on openb (seeds 42-51) and the four
 benchmarks; then writes the page from their outputs (results.json files and the benchmarks' JSON) with the
 machine's description. The
 learned-policy rows need trained runs (a 500k-step training takes minutes): given with --learned /
---learned-openb they are evaluated with the rest; otherwise they are carried from docs/results_learned.json,
-measured earlier, and the page says so. Evaluation outputs go under runs/results/, written afresh on each run
-(cells left from older code must not stand in for this code's).
+--learned-openb / --learned-ha (one run per training seed, e.g. RUNS/seed-0 RUNS/seed-1 RUNS/seed-2 of
+`train.py --seeds`) they are evaluated with the rest; otherwise they are carried from docs/results_learned.json,
+measured earlier, and the page says so (with --learned-ha, runs/results/ha-services/learned.json holds what
+the page carries). `--only SECTION` runs one section's commands and replaces that section of the existing page;
+the header then says which section was rewritten, when, at what commit and on what machine. Evaluation outputs
+go under runs/results/, written afresh on each run (cells left from older code must not stand in for this
+code's).
 """
 
 from __future__ import annotations
@@ -26,9 +31,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from podgym.agents.evaluation import iqm_ci, paired_difference_significant  # noqa: E402
 from podgym.agents.fgd_report import aggregate as fgd_aggregate  # noqa: E402
 from podgym.agents.io import atomic_write_text  # noqa: E402
 
@@ -160,18 +169,120 @@ def default_section(learned: str | None, workers: int) -> list[str]:
 # ---- highly available services -----------------------------------------------------------------------------------
 
 
-def ha_services_section(workers: int) -> list[str]:
+HA_METRICS = (
+    ("objective", "objective", 1.0, 4),
+    ("availability_mean", "availability (%)", 100.0, 2),
+    ("cpu_allocation_mean", "cpu allocated (%)", 100.0, 2),
+)
+
+
+def training(runs: list[str]) -> list[dict[str, Any]]:
+    """What each training run did, from its directory: seed, steps, the expert cloned and how closely, the step
+    of its best model (by the run's own evaluation episodes) and the wall time from its start to its final model."""
+    out = []
+    for run in runs:
+        path = Path(run)
+        config = yaml.safe_load((path / "config.yaml").read_text())
+        meta = json.loads((path / "meta.json").read_text())
+        best = json.loads((path / "best_eval.json").read_text())
+        item = {
+            "run": path.name,
+            "seed": config["seed"],
+            "total_timesteps": config["total_timesteps"],
+            "best_at": best["num_timesteps"],
+            "seconds": round((path / "final_model.zip").stat().st_mtime - meta["created"]),
+        }
+        if (path / "pretrain.json").exists():
+            pretrain = json.loads((path / "pretrain.json").read_text())
+            item["expert"] = pretrain["expert"]
+            item["clone_accuracy"] = pretrain["phases"][-1]["accuracy"]
+            item["pretrain_seconds"] = pretrain["seconds"]
+        out.append(item)
+    return out
+
+
+def ha_learned_summary(results: dict[str, Any], learned: list[str]) -> dict[str, Any]:
+    """What the page says of the learned policies on ha-services, from evaluate.py's results.json: per policy
+    the paired difference to kube-default (bootstrap over the seeds) of the objective, availability and cpu
+    allocation, and across the training runs the IQM of the objective (runs x seeds) with its interval over runs.
+    The same dict is carried in docs/results_learned.json when the runs are not given."""
+    cells = [c for c in results["cells"] if c["scenario"] == "ha-services"]
+    by_policy: dict[str, dict[int, dict[str, Any]]] = {}
+    for c in cells:
+        by_policy.setdefault(c["policy"], {})[c["seed"]] = c
+    reference = by_policy["kube-default"]
+    labels = [Path(run.rstrip("/")).name for run in learned]
+    differences: dict[str, dict[str, Any]] = {}
+    for policy in [*labels, *(p for p in HA_POLICIES if p != "kube-default")]:
+        seeds = sorted(set(by_policy[policy]) & set(reference))
+        differences[policy] = {}
+        for key, *_ in HA_METRICS:
+            sig, lo, hi = paired_difference_significant(  # each its own draws: the same with or without others
+                np.array([by_policy[policy][s][key] for s in seeds]),
+                np.array([reference[s][key] for s in seeds]),
+                np.random.default_rng(0),
+            )
+            mean = float(np.mean([by_policy[policy][s][key] - reference[s][key] for s in seeds]))
+            differences[policy][key] = {"mean": mean, "ci95": [lo, hi], "significant": sig}
+    summary: dict[str, Any] = {"learned": labels, "differences": differences, "training": training(learned)}
+    if labels:
+        seeds = sorted(set.intersection(*(set(by_policy[label]) for label in labels)))
+        scores = np.array([[by_policy[label][s]["objective"] for s in seeds] for label in labels])
+        point, lo, hi = iqm_ci(scores, np.random.default_rng(0))
+        summary["iqm_objective"] = {"value": point, "ci95": [lo, hi], "runs": len(labels), "seeds": len(seeds)}
+        gaps = scores - np.array([reference[s]["objective"] for s in seeds])[None, :]
+        point, lo, hi = iqm_ci(gaps, np.random.default_rng(0))
+        summary["iqm_difference_to_kube_default"] = {"value": point, "ci95": [lo, hi]}
+        summary["rows"] = {
+            label: {
+                key: results["aggregate"]["ha-services"]["stats"][label][key]
+                for key in (
+                    "objective",
+                    "availability_mean",
+                    "availability_min",
+                    "replicas_lost_per_failure",
+                    "cpu_allocation_mean",
+                    "pods_never_scheduled",
+                )
+            }
+            for label in labels
+        }
+    return summary
+
+
+def ha_services_section(workers: int, learned: list[str] | None = None) -> list[str]:
+    """The heuristics on ha-services (seeds 100-109), and the learned policies of `learned` (training runs) beside
+    them; without runs, the learned rows are carried from docs/results_learned.json."""
     out = fresh(ROOT / "runs" / "results" / "ha-services")
-    cmd = [sys.executable, "evaluate.py", "--policies", *HA_POLICIES, "--scenarios", "ha-services", "--seeds", *SEEDS]
+    learned = learned or []
+    cmd = [sys.executable, "evaluate.py", "--policies", *learned, *HA_POLICIES, "--scenarios", "ha-services"]
+    cmd += ["--seeds", *SEEDS]
     run([*cmd, "--workers", str(workers), "--out", str(out)])
-    agg = json.loads((out / "results.json").read_text())["aggregate"]["ha-services"]
-    stats = agg["stats"]
+    results = json.loads((out / "results.json").read_text())
+    agg = results["aggregate"]["ha-services"]
+    stats = {p: dict(s) for p, s in agg["stats"].items()}
+    carried = None
+    if learned:
+        summary = ha_learned_summary(results, learned)
+        atomic_write_text(out / "learned.json", json.dumps(summary, indent=2) + "\n")
+    else:
+        carried = json.loads(CARRIED.read_text())["ha-services"]
+        summary = {
+            **ha_learned_summary(results, []),
+            **{k: carried[k] for k in ("learned", "iqm_objective", "iqm_difference_to_kube_default", "training")},
+        }
+        summary["differences"] = {**carried["differences"], **summary["differences"]}
+        stats.update(carried["rows"])
 
     def cell(p: str, key: str, scale: float = 1.0, digits: int = 2) -> str:
         s = stats[p][key]
         lo, hi = s["ci95"]
         return f"{s['mean'] * scale:.{digits}f} [{lo * scale:.{digits}f}, {hi * scale:.{digits}f}]"
 
+    labels = summary["learned"]
+    made = {p: "carried (see below)" if carried and p in labels else "the command above" for p in stats}
+    name = {p: f"learned, training seed {p.removeprefix('seed-')}" if p in labels else p for p in stats}
+    ranking = sorted(stats, key=lambda p: -stats[p]["objective"]["mean"])
     lines = [
         "## Highly available services",
         "",
@@ -181,20 +292,62 @@ def ha_services_section(workers: int) -> list[str]:
         "[ha-services.md](ha-services.md)). Means over the ten seeds with 95% bootstrap intervals.",
         "",
         "| rank | policy | objective | availability, mean (%) | availability, least (%) | replicas lost per failure "
-        "| cpu allocated (%) | pods never scheduled |",
-        "|---|---|---|---|---|---|---|---|",
+        "| cpu allocated (%) | pods never scheduled | made by |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for i, p in enumerate(agg["ranking"], 1):
+    for i, p in enumerate(ranking, 1):
         lines.append(
-            f"| {i} | {p} | {cell(p, 'objective', digits=4)} | {cell(p, 'availability_mean', 100)} | "
+            f"| {i} | {name[p]} | {cell(p, 'objective', digits=4)} | {cell(p, 'availability_mean', 100)} | "
             f"{cell(p, 'availability_min', 100)} | {cell(p, 'replicas_lost_per_failure')} | "
-            f"{cell(p, 'cpu_allocation_mean', 100)} | {stats[p]['pods_never_scheduled']['mean']:.1f} |"
+            f"{cell(p, 'cpu_allocation_mean', 100)} | {stats[p]['pods_never_scheduled']['mean']:.1f} | {made[p]} |"
         )
-    lines += ["", "Paired over the seeds (bootstrap, 95%):", ""]
-    for c in agg["comparisons"]:
-        lo, hi = c["difference_ci95"]
-        verdict = "significant" if c["significant"] else "not significant"
-        lines.append(f"- {c['better']} - {c['worse']}: [{lo:+.4f}, {hi:+.4f}], {verdict}")
+    lines += [
+        "",
+        "Paired differences to kube-default over the seeds (policy minus kube-default, mean and 95% bootstrap",
+        "interval; * significant):",
+        "",
+        "| policy | " + " | ".join(title for _, title, *_ in HA_METRICS) + " |",
+        "|---|" + "---|" * len(HA_METRICS),
+    ]
+    for p in [q for q in ranking if q != "kube-default"]:
+        row = []
+        for key, _, scale, digits in HA_METRICS:
+            d = summary["differences"][p][key]
+            lo, hi = d["ci95"]
+            star = " *" if d["significant"] else ""
+            row.append(f"{d['mean'] * scale:+.{digits}f} [{lo * scale:+.{digits}f}, {hi * scale:+.{digits}f}]{star}")
+        lines.append(f"| {name[p]} | " + " | ".join(row) + " |")
+    if labels:
+        iqm_ = summary["iqm_objective"]
+        lo, hi = iqm_["ci95"]
+        lines += [
+            "",
+            f"Across the {iqm_['runs']} training seeds ({iqm_['runs']} runs x {iqm_['seeds']} evaluation seeds), the "
+            f"interquartile mean of the objective is {iqm_['value']:.4f}, bootstrap interval over the runs "
+            f"[{lo:.4f}, {hi:.4f}]; the IQM of its paired difference to kube-default is "
+            + "{value:+.4f} [{ci95[0]:+.4f}, {ci95[1]:+.4f}].".format(**summary["iqm_difference_to_kube_default"]),
+            "",
+            "The training runs (wall time from a run's start to its final model, on the machine that trained it):",
+            "",
+        ]
+    for item in summary.get("training", []):
+        clone = (
+            f"cloned {item['expert']} in {item['pretrain_seconds']:.0f} s (the clone picks one of the expert's "
+            f"best nodes in {100 * item['clone_accuracy']:.1f}% of the demonstrated states), then "
+            if "expert" in item
+            else ""
+        )
+        lines.append(
+            f"- training seed {item['seed']}: {clone}{item['total_timesteps']:,} steps; best model at "
+            f"{item['best_at']:,} steps; {item['seconds']} s from start to final model"
+        )
+    if carried:
+        lines += [
+            "",
+            f"The learned rows are carried from an earlier measurement (`{carried['made_by']}`; the runs are not",
+            "part of the repository): " + carried["notes"] + " Rerun with `make results LEARNED_HA='RUN/seed-0",
+            "RUN/seed-1 RUN/seed-2'` to measure them here.",
+        ]
     return lines
 
 
@@ -321,17 +474,80 @@ def speed_section() -> list[str]:
     ]
 
 
+# The page's sections, in order: (option name, heading).
+SECTIONS = (
+    ("default", "## Policies on the default scenario"),
+    ("ha-services", "## Highly available services"),
+    ("openb", "## Trained on 64 nodes, run on 1,213"),
+    ("speed", "## Speed"),
+)
+
+
+def replace_section(page: str, name: str, lines: list[str], note: str) -> str:
+    """`page` with section `name` replaced by `lines` (inserted in its place in SECTIONS' order if the page lacks
+    it), and `note` (one line saying how the section was rewritten) after the header's Machine line, in place of
+    an earlier note on the same section."""
+    order = [n for n, _ in SECTIONS]
+    heading = dict(SECTIONS)[name]
+    rows = page.rstrip("\n").split("\n")
+    headings = {ln: i for i, ln in enumerate(rows) if ln.startswith("## ")}
+    if heading in headings:
+        begin = headings[heading]
+        end = next((i for i in sorted(headings.values()) if i > begin), len(rows))
+    else:
+        later = [dict(SECTIONS)[n] for n in order[order.index(name) + 1 :]]
+        begin = end = next((headings[h] for h in later if h in headings), len(rows))
+    block = [*lines, ""] if end < len(rows) else ["", *lines] if begin == len(rows) else lines
+    rows = rows[:begin] + block + rows[end:]
+    marker = f"The section {heading[3:]!r} was rewritten"
+    earlier = next((i for i, ln in enumerate(rows) if ln.startswith(marker)), None)
+    if earlier is not None:
+        del rows[earlier - 1 : earlier + 1]  # the note and the blank line before it
+    machine_line = next((i for i, ln in enumerate(rows) if ln.startswith("Machine: ")), None)
+    if machine_line is None:
+        raise ValueError("the page has no 'Machine:' line: write it whole first (without --only)")
+    rows[machine_line + 1 : machine_line + 1] = ["", note]
+    return "\n".join(rows) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--learned", help="a training run on default to evaluate with the baselines")
     parser.add_argument("--learned-openb", help="a training run on openb-small to run in the FGD experiment")
+    parser.add_argument(
+        "--learned-ha", nargs="+", metavar="RUN", help="training runs on ha-services (one per training seed)"
+    )
+    parser.add_argument(
+        "--only",
+        choices=[name for name, _ in SECTIONS],
+        help="run only this section's commands and replace it in the existing page (the header says so)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", default=str(ROOT / "docs" / "results.md"))
     args = parser.parse_args(argv)
-    for run_dir in (args.learned, args.learned_openb):
+    for run_dir in (args.learned, args.learned_openb, *(args.learned_ha or [])):
         if run_dir and not Path(run_dir).exists():
             parser.error(f"training run not found: {run_dir}")
+    if args.only and not Path(args.out).exists():
+        parser.error(f"--only replaces a section of an existing page: {args.out} not found")
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    sections = {
+        "default": lambda: default_section(args.learned, args.workers),
+        "ha-services": lambda: ha_services_section(args.workers, args.learned_ha),
+        "openb": lambda: openb_section(args.learned_openb, args.workers),
+        "speed": speed_section,
+    }
+    if args.only:
+        shown_args = [shown([sys.executable])] + (argv if argv is not None else sys.argv[1:])
+        note = (
+            f"The section {dict(SECTIONS)[args.only][3:]!r} was rewritten alone by "
+            f"`python docs/make_results.py {' '.join(shown_args[1:])}` on {when}, at commit {git_commit()}; "
+            f"machine: {machine()}."
+        )
+        page = replace_section(Path(args.out).read_text(), args.only, sections[args.only](), note)
+        atomic_write_text(args.out, page)
+        print(f"wrote {args.out}", file=sys.stderr)
+        return 0
     header = [
         "# Results",
         "",
@@ -348,11 +564,10 @@ def main(argv: list[str] | None = None) -> int:
         "[learned.md](learned.md).",
         "",
     ]
-    body = [*default_section(args.learned, args.workers), ""]
-    body += [*ha_services_section(args.workers), ""]
-    body += [*openb_section(args.learned_openb, args.workers), ""]
-    body += speed_section()
-    atomic_write_text(args.out, "\n".join(header + body) + "\n")
+    body: list[str] = []
+    for name, _ in SECTIONS:
+        body += [*sections[name](), ""]
+    atomic_write_text(args.out, "\n".join(header + body).rstrip("\n") + "\n")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
 

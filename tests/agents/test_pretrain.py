@@ -5,6 +5,7 @@ validated and run before reinforcement learning (once: a resumed run does not cl
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,15 @@ import yaml
 from podgym.agents import make_policy
 from podgym.agents.commands import train
 from podgym.agents.network import NodeScoringNet
-from podgym.agents.pretrain import Demonstrations, PretrainConfig, collect, greedy, pretrain
+from podgym.agents.pretrain import (
+    Demonstrations,
+    PretrainConfig,
+    collect,
+    expert_policy,
+    expert_targets,
+    greedy,
+    pretrain,
+)
 from podgym.agents.rollout import evaluate_actor, heuristic_actor
 from podgym.agents.training import load_train_config
 from podgym.envs.env import PodSchedulingEnv
@@ -149,3 +158,25 @@ def test_train_clones_first_and_a_resumed_run_does_not_clone_again(tmp_path, cap
     stamp = (run / "pretrain.json").stat().st_mtime_ns
     assert train.main(["--resume", str(run), "--no-progress"]) == 0
     assert (run / "pretrain.json").stat().st_mtime_ns == stamp
+
+
+def test_the_kube_default_expert_scores_with_the_scenarios_own_profile():
+    """A scenario with its own scheduler config (MostAllocated): the expert kube-default is that kube-scheduler, as
+    evaluate.py and the training's baselines run it, not the default profile (LeastAllocated)."""
+    config = Path(__file__).resolve().parents[1] / "data" / "scheduler-configs" / "docs-most-allocated.yaml"
+    env = PodSchedulingEnv(
+        "default", overrides={"simulation.horizon": 900, "env.engine": "python", "scheduler.config": str(config)}
+    )
+    expert = expert_policy("kube-default", env)
+    assert expert.profile is env.profile
+    default = make_policy("kube-default")
+    differs = 0
+    obs, _ = env.reset(seed=0)
+    for _ in range(60):
+        target = expert_targets(expert, env, obs)
+        differs += bool((target != expert_targets(default, env, obs)).any())
+        obs, _, terminated, truncated, _ = env.step(int(np.flatnonzero(target)[0]))
+        if terminated or truncated:
+            break
+    assert differs > 0  # the two profiles choose differently here: the test tells them apart
+    assert expert_policy("best-fit", env).__class__ is make_policy("best-fit").__class__
