@@ -44,7 +44,7 @@ from podgym.envs.cluster import ClusterState, PodRequest
 from podgym.envs.kube import parse_nodes
 from podgym.envs.kube.dumps import pod_key
 from podgym.envs.kube.errors import KubeObjectError
-from podgym.envs.kube.objects import Node, Pod, parse_node, parse_pod
+from podgym.envs.kube.objects import Node, Pod, parse_list, parse_node, parse_pod
 from podgym.envs.kube.profile import Profile, default_profile
 from podgym.envs.scheduling import VectorProfile
 from podgym.envs.simulator import SimulationOptions
@@ -99,14 +99,7 @@ def _pod_key(pod: Pod) -> str:
 
 
 def _parse_pods(pods: Iterable[Any] | Mapping[str, Any]) -> list[Pod]:
-    items = list(pods.get("items") or []) if isinstance(pods, Mapping) else list(pods)
-    out = []
-    for i, p in enumerate(items):
-        try:
-            out.append(parse_pod(p))
-        except KubeObjectError as exc:
-            raise exc.within(container=f"pods[{i}]") from None
-    return out
+    return parse_list(pods, parse_pod, "pods")
 
 
 def _memo_key(obj: Mapping[str, Any], cluster: ClusterState) -> tuple[str | None, tuple[tuple[str, ...], str] | None]:
