@@ -14,19 +14,10 @@ from podgym.envs.workload import generate_services
 from podgym.envs.workload.objects import workload_from_pods
 from podgym.envs.workload.ops import concat
 from podgym.envs.workload.types import ClusterSource
+from podgym.policies.heuristics import FirstFitPolicy
 from tests.kube.builders import node, pod
 
 ZONE = "topology.kubernetes.io/zone"
-
-
-class FirstFit:
-    name = "first-fit"
-
-    def num_to_find(self, num_nodes: int) -> int:
-        return num_nodes
-
-    def score(self, cluster, pod, nodes: np.ndarray) -> np.ndarray:
-        return -nodes
 
 
 def nodes(zones: list[str]) -> ClusterSource:
@@ -56,7 +47,7 @@ def tick(duration: float):
 
 def run(cluster, workload, failures: FailureModel, seed: int = 0, **options) -> Simulator:
     sim = Simulator(cluster, workload, SimulationOptions(failures=failures, **options), seed=seed)
-    sim.run(FirstFit())
+    sim.run(FirstFitPolicy())
     return sim
 
 
@@ -183,7 +174,7 @@ class Recording(Simulator):
 def recorded(failures: FailureModel, seed: int) -> Recording:
     cluster = nodes(["a", "a", "b", "b", "c", "c"])
     sim = Recording(cluster, tick(200_000.0), SimulationOptions(failures=failures, horizon_s=200_000.0), seed=seed)
-    sim.run(FirstFit())
+    sim.run(FirstFitPolicy())
     return sim
 
 
@@ -242,7 +233,7 @@ def test_spreading_replicas_over_zones_keeps_a_service_up_where_packing_does_not
     failures = FailureModel(zone_events=((100.0, "a", "fail"), (400.0, "a", "recover")), replacement_delay_s=50.0)
     packed = Simulator(nodes(["a", "b"]), w, SimulationOptions(failures=failures), seed=0)
     spread = Simulator(nodes(["a", "b"]), w, SimulationOptions(failures=failures), seed=0)
-    p, s = packed.run(FirstFit()), spread.run(Spread())
+    p, s = packed.run(FirstFitPolicy()), spread.run(Spread())
     assert packed.now == spread.now == 400.0
     assert (p.replicas_lost, p.availability_mean) == (2, pytest.approx(350 / 400, abs=1e-15))
     assert (s.replicas_lost, s.availability_mean) == (1, 1.0)

@@ -15,6 +15,7 @@ from podgym.envs.policy import KubeSchedulerPolicy
 from podgym.envs.simulator import FailureModel, SimulationOptions, Simulator
 from podgym.envs.workload.objects import workload_from_pods
 from podgym.envs.workload.types import GPU_COUNT_ANNOTATION, GPU_MILLI_ANNOTATION, ClusterSource
+from podgym.policies.heuristics import FirstFitPolicy
 from tests.kube.builders import node, pod
 
 HOUR = 3600.0
@@ -40,16 +41,6 @@ def mknode(name: str, cpu: str = "4", memory: str = "16Gi", gpus: int = 0) -> di
 def make_sim(nodes, pods, arrival, duration, seed: int = 0, **options) -> Simulator:
     workload = workload_from_pods(pods, arrival, duration)
     return Simulator(ClusterSource(nodes=parse_nodes(nodes)), workload, SimulationOptions(**options), seed=seed)
-
-
-class FirstFit:
-    name = "first-fit"
-
-    def num_to_find(self, num_nodes: int) -> int:
-        return num_nodes
-
-    def score(self, cluster, pod, nodes: np.ndarray) -> np.ndarray:
-        return -nodes
 
 
 # ---- a whole run ----------------------------------------------------------------------------------------------
@@ -121,7 +112,7 @@ def test_evictions_and_allocation_over_live_nodes_only():
     pods = [mkpod("a", cpu="2"), mkpod("b", cpu="1")]
     failures = FailureModel(events=((10, "n0", "fail"),))
     sim = make_sim([mknode("n0"), mknode("n1")], pods, [0, 0], [math.inf, 20], failures=failures)
-    s = sim.run(FirstFit())
+    s = sim.run(FirstFitPolicy())
     assert s.evictions == 2
     assert sim.node_of.tolist() == [1, -1]
     # cpu over live nodes: 3/8 over [0, 10), 3/4 over [10, 30) (b restarted at 10, leaves at 30;
@@ -138,12 +129,12 @@ def test_summary_in_the_middle_of_a_time_step_does_not_change_the_final_metrics(
     def sim() -> Simulator:
         return make_sim([mknode("n0", cpu="2")], [mkpod("a"), mkpod("b")], [0, 0], [10, 20])
 
-    reference = sim().run(FirstFit())
+    reference = sim().run(FirstFitPolicy())
     stepped = sim()
     stepped.next_pod()
     stepped.bind(0)
     stepped.summary()
-    assert stepped.run(FirstFit()) == reference
+    assert stepped.run(FirstFitPolicy()) == reference
     assert reference.cpu_allocation_mean == pytest.approx((1.0 * 10 + 0.5 * 10) / 20)
 
 
