@@ -187,7 +187,7 @@ class Simulator:
         self._failure_rng = np.random.default_rng(streams[1])
         self._preempt_rng = np.random.default_rng(streams[3])  # the dry run's start among candidate nodes
         self.preemptor = self.filters.profile.preemption if self.options.preemption else None
-        self._templates_of: list | None = None  # each pod's template, built when budgets are counted
+        self._budget_matches: np.ndarray | None = None  # [budgets, pods]: which pods each budget selects
         initial = self.source.initial
         self.cluster = ClusterState.for_workloads(self.source.nodes, initial, self.workload)
         n_init, n_pods = self._num_initial, len(self.workload)
@@ -666,14 +666,21 @@ class Simulator:
         pdbs = self.options.pdbs
         if not pdbs:
             return []
-        if self._templates_of is None:
-            self._templates_of = [self.request(i).template for i in range(self.num_pods)]
-        running = np.flatnonzero(self.node_of >= 0).tolist()
-        out = []
-        for pdb in pdbs:
-            healthy = sum(1 for i in running if pdb.selects(self._templates_of[i]))
-            out.append(pdb.allowed_from_counts(healthy, healthy))
-        return out
+        if self._budget_matches is None:
+            # A budget selects by namespace and labels, which a pod's template holds: decided once per template.
+            templates: dict[int, int] = {}
+            distinct = []
+            ids = np.empty(self.num_pods, dtype=np.int64)
+            for i in range(self.num_pods):
+                t = self.request(i).template
+                k = templates.setdefault(id(t), len(distinct))
+                if k == len(distinct):
+                    distinct.append(t)
+                ids[i] = k
+            selects = np.array([[pdb.selects(t) for t in distinct] for pdb in pdbs], dtype=bool).reshape(len(pdbs), -1)
+            self._budget_matches = selects[:, ids]  # [budgets, pods]
+        healthy = (self._budget_matches & (self.node_of >= 0)).sum(axis=1).tolist()
+        return [pdb.allowed_from_counts(h, h) for pdb, h in zip(pdbs, healthy, strict=True)]
 
     def _victims_on(self, i: int, node: int, allowed: list[int]) -> tuple[list[int], int] | None:
         """SelectVictimsOnNode on the cluster itself (every change undone before returning): the pods to evict
