@@ -107,13 +107,17 @@ class RunResult:
     allocation: dict[int, float] = field(default_factory=dict)
     frag_ratio: dict[int, float] = field(default_factory=dict)
     frag_amount: dict[int, float] = field(default_factory=dict)
+    tie_break: str = "rank"
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
-def run_one(nodes_csv: str | Path, pods_csv: str | Path, policy: str, seed: int, tune: float = 1.3) -> RunResult:
-    """Run the experiment for one trace, policy and seed."""
+def run_one(
+    nodes_csv: str | Path, pods_csv: str | Path, policy: str, seed: int, tune: float = 1.3, tie_break: str = "rank"
+) -> RunResult:
+    """Run the experiment for one trace, policy and seed; `tie_break` "random" breaks ties as kube-scheduler does
+    (a fresh random choice per pod) instead of the experiment's rank."""
     cluster = read_openb_cluster(nodes_csv)
     trace = read_openb_pods(pods_csv, times=False)
     typical = typical_pods(trace)
@@ -121,7 +125,7 @@ def run_one(nodes_csv: str | Path, pods_csv: str | Path, policy: str, seed: int,
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(trace))
     pods = inflate_to_gpu(trace, order, round(tune * capacity), rng)
-    options = SimulationOptions(departures=False, retry_unschedulable=False, tie_break="rank")
+    options = SimulationOptions(departures=False, retry_unschedulable=False, tie_break=tie_break)
     sim = Simulator(cluster, pods, options, experiment_profile(), seed=seed)
     recorder = FragmentationRecorder(typical)
     recorder.attach(sim)
@@ -154,4 +158,5 @@ def run_one(nodes_csv: str | Path, pods_csv: str | Path, policy: str, seed: int,
         allocation=allocation,
         frag_ratio=bucket(arrived, 100 * frag / idle, capacity, decimals=None),
         frag_amount=bucket(arrived, 100 * frag / capacity, capacity),
+        tie_break=tie_break,
     )

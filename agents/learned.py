@@ -85,11 +85,11 @@ class LearnedPolicy:
         return num_nodes
 
     def reset(self, sim) -> None:
-        """Read the queue length and time from `sim` for the pod features."""
+        """Read the queue length and time from `sim` for the pod features, and its nodes' ranks."""
         self._sim = sim
         workload = getattr(sim, "workload", None)
         self._typical = self.typical or (typical_pods(workload) if workload is not None else None)
-        self._encoder = FeatureEncoder(sim.cluster, self._typical)
+        self._encoder = FeatureEncoder(sim.cluster, self._typical, getattr(sim, "rank", None))
 
     def score(self, cluster: ClusterState, pod: PodRequest, nodes: np.ndarray) -> np.ndarray:
         if self._encoder is None or self._encoder.cluster is not cluster:

@@ -3,10 +3,12 @@
 Any heuristic of ``agents.make_policy`` can be the expert. Its demonstrations are the states it visits in the
 Python environment, each labelled with the set of actions the expert rates highest (a heuristic's ties are
 real: kube-scheduler breaks them at random, so the target is the whole tied set, and the loss is the negative
-log of the probability the network gives that set). DAgger rounds then run the cloned network, label the
-states it reaches with the expert's choice, and train again on everything gathered, so that the clone learns
-to recover from its own mistakes. The critic is fitted to the discounted returns of the expert's episodes, so
-that policy-gradient fine-tuning starts from a value estimate that matches the policy it starts from.
+log of the probability the network gives that set; a scenario that breaks ties by node rank, as FGD's
+experiment does, labels the one node of lowest rank, which the ``node_rank`` feature shows). DAgger rounds then
+run the cloned network, label the states it reaches with the expert's choice, and train again on everything
+gathered, so that the clone learns to recover from its own mistakes. The critic is fitted to the discounted
+returns of the expert's episodes, so that policy-gradient fine-tuning starts from a value estimate that matches
+the policy it starts from.
 """
 
 from __future__ import annotations
@@ -64,7 +66,8 @@ def expert_policy(name: str, env: PodSchedulingEnv) -> Any:
 
 
 def expert_targets(policy: Any, env: PodSchedulingEnv, obs: dict[str, np.ndarray]) -> np.ndarray:
-    """The actions `policy` rates highest in the current state (bool over the action space): its ties included.
+    """The actions `policy` rates highest in the current state (bool over the action space): its ties included,
+    unless the scenario breaks ties by rank (``simulation.tie_break: rank``): then the one its simulator would take.
 
     With no feasible node the allowed actions (leave pending) are the target. The expert's hooks are wired as
     ``heuristic_actor`` wires them (``reset(sim)`` once per episode, placement events as a listener).
@@ -80,7 +83,11 @@ def expert_targets(policy: Any, env: PodSchedulingEnv, obs: dict[str, np.ndarray
         return out
     sim = env.sim
     scores = np.asarray(policy.score(sim.cluster, sim.request(env.pod), nodes))
-    out[nodes[scores == scores.max()]] = True
+    best = nodes[scores == scores.max()]
+    if sim.options.tie_break == "rank":
+        # The scenario breaks ties by the run's node ranks (the node_rank feature): the expert's choice is one node.
+        best = best[np.argmin(sim.rank[best])]
+    out[best] = True
     return out
 
 

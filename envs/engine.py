@@ -95,7 +95,7 @@ class PythonEngine:
             sim = Simulator(b.cluster, b.workload, b.options, b.profile, seed=spec.seed)
             sim.metrics.track_node_stats = getattr(spec.reward_fn, "needs_node_stats", True)
         self.sim = sim
-        self.encoder = FeatureEncoder(sim.cluster, typical_pods(sim.workload))
+        self.encoder = FeatureEncoder(sim.cluster, typical_pods(sim.workload), sim.rank)
         self.num_nodes = sim.cluster.num_nodes
         self.reward_state = RewardState(0.0, dict.fromkeys(sim.metrics.integrals, 0.0))
         self._pod: int | None = None

@@ -10,6 +10,7 @@ exported models record it.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,7 @@ from podgym.envs.fragmentation import FragmentationIndex, NodeTypeCounts, Typica
 from podgym.envs.kube.objects import CPU, MEMORY
 from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
-FEATURE_VERSION = 3
+FEATURE_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,14 @@ NODE_FEATURES: tuple[Feature, ...] = (
         0.0,
         1.0,
     ),
+    Feature(
+        "node_rank",
+        "the node's place in a fixed random order of the cluster's nodes / (nodes - 1): lets a policy prefer the "
+        "same nodes whenever others tie, as FGD's experiment breaks ties by a rank drawn once per run (in a "
+        "simulation the run's ranks, Simulator.rank; elsewhere the order of a hash of the node names, node_ranks)",
+        0.0,
+        1.0,
+    ),
 )
 POD_FEATURES: tuple[Feature, ...] = (
     Feature("cpu_request", "the pod's cpu request / largest allocatable cpu in the cluster", 0.0, 1.0),
@@ -79,12 +88,23 @@ POD_FEATURES: tuple[Feature, ...] = (
 )
 NUM_NODE_FEATURES = len(NODE_FEATURES)
 FGD_COLUMN = next(k for k, f in enumerate(NODE_FEATURES) if f.name == "fgd_score")
+RANK_COLUMN = next(k for k, f in enumerate(NODE_FEATURES) if f.name == "node_rank")
 GPU_FREE_BINS = (MILLI_GPU, 750, 500, 250, 1)  # lower bounds of the gpus_* histogram bins, highest first
 NUM_POD_FEATURES = len(POD_FEATURES)
 # The ratio features (cpu_free, memory_free, cpu_after, memory_after, pods_free) and their bounds, in this order.
 RATIO_COLUMNS = (0, 1, 6, 7, 10)
 _RATIO_LOW = np.array([[0.0], [0.0], [-1.0], [-1.0], [0.0]])
 _RATIO_HIGH = np.ones((5, 1))
+
+
+def node_ranks(names: list[str]) -> np.ndarray:
+    """A fixed random order of nodes outside a simulation: each node's rank [N] by a hash of its name (blake2b, the
+    same on every machine and in every process), ties of the hash by name."""
+    keys = [(hashlib.blake2b(name.encode(), digest_size=8).digest(), name) for name in names]
+    order = sorted(range(len(names)), key=keys.__getitem__)
+    rank = np.empty(len(names), dtype=np.int64)
+    rank[order] = np.arange(len(names))
+    return rank
 
 
 class _Divisor:
@@ -114,10 +134,11 @@ class FeatureEncoder:
     """Encodes nodes and the pending pod of one ClusterState; constant per-node parts are computed once.
 
     `typical`: the workload's typical pods (``envs.fragmentation.typical_pods``), which FGD's score, the
-    ``fgd_score`` column, is measured against; without them that column is 0.
+    ``fgd_score`` column, is measured against; without them that column is 0. `rank`: each node's rank [N] (a
+    permutation of 0..N-1; a simulation's ``Simulator.rank``), by default ``node_ranks`` of the node names.
     """
 
-    def __init__(self, cluster: ClusterState, typical: TypicalPods | None = None):
+    def __init__(self, cluster: ClusterState, typical: TypicalPods | None = None, rank: np.ndarray | None = None):
         self.cluster = cluster
         self.typical = typical
         c = cluster
@@ -130,10 +151,15 @@ class FeatureEncoder:
         self.max_gpus = max(int(c.gpu_count.max(initial=0)), 1)
         self.gpu_capacity = (c.gpu_count * MILLI_GPU).astype(np.float64)
         self.allowed = c.allowed_pods.astype(np.float64)
-        static = np.zeros((c.num_nodes, 3), dtype=np.float64)
+        rank = node_ranks(c.node_names) if rank is None else np.asarray(rank)
+        if rank.shape != (c.num_nodes,):
+            raise ValueError(f"rank: {rank.shape[0]} ranks for {c.num_nodes} nodes")
+        # The columns that never change: cpu_size, memory_size, gpu_size, node_rank.
+        static = np.zeros((c.num_nodes, 4), dtype=np.float64)
         static[:, 0] = alloc[self.cpu] / self.max_cpu
         static[:, 1] = alloc[self.mem] / self.max_mem
         static[:, 2] = c.gpu_count / self.max_gpus
+        static[:, 3] = rank / max(c.num_nodes - 1, 1)
         self.static = static
         self.has_gpus = bool(c.gpu_free.shape[1])
         self._cpu = _Divisor(alloc[self.cpu])
@@ -186,7 +212,7 @@ class FeatureEncoder:
             np.subtract(free, pod.requests[cpu_mem][:, None], out=num[2:4])
             np.subtract(c.allowed_pods[rows], c.pod_count[rows], out=num[4])
             out[:, RATIO_COLUMNS] = np.clip(self._ratios.take(rows).ratio(num), _RATIO_LOW, _RATIO_HIGH).T
-        out[:, 3:6] = static
+        out[:, 3:6] = static[:, :3]
         if self.has_gpus:
             gpu, devices, gpu_free = self._gpu, self._devices, c.gpu_free
             if rows is not None:
@@ -202,6 +228,7 @@ class FeatureEncoder:
         else:
             out[:, (2, 8, 9)] = 0.0
             out[:, 12:] = 0.0
+        out[:, RANK_COLUMN] = static[:, 3]
         out[:, 11] = feasible
         if self._any_dead(c):
             out[~alive, :11] = 0.0

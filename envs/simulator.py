@@ -100,6 +100,20 @@ class SimulationOptions:
     pdbs: tuple[PodDisruptionBudget, ...] = ()  # the PodDisruptionBudgets preemption honours
 
 
+def random_streams(seed: int) -> list[np.random.SeedSequence]:
+    """A run's independent random streams: tie-breaks, failures, node ranks, preemption, zones (in this order)."""
+    return np.random.SeedSequence(seed).spawn(5)
+
+
+def tie_ranks(node_names: list[str], seed: int) -> np.ndarray:
+    """Each node's rank [N] in a run with `seed`: a random permutation over the nodes sorted by name, drawn once
+    per run (the FGD experiment's tie rule, the smallest rank wins; the ``node_rank`` feature)."""
+    by_name = np.argsort(np.array(node_names, dtype=object), kind="stable")
+    rank = np.empty(len(node_names), dtype=np.int64)
+    rank[by_name] = np.random.default_rng(random_streams(seed)[2]).permutation(len(node_names))
+    return rank
+
+
 @dataclass
 class SimulatorState:
     """A Simulator's dynamic state between two decisions: what another engine hands over (``Simulator.state``,
@@ -182,7 +196,7 @@ class Simulator:
         """Start over: an empty cluster (plus the snapshot's bound pods), every arrival scheduled."""
         if seed is not None:
             self.seed = seed
-        streams = np.random.SeedSequence(self.seed).spawn(5)
+        streams = random_streams(self.seed)
         self.rng = np.random.default_rng(streams[0])  # tie-breaks
         self._failure_rng = np.random.default_rng(streams[1])
         self._preempt_rng = np.random.default_rng(streams[3])  # the dry run's start among candidate nodes
@@ -234,9 +248,7 @@ class Simulator:
         self.curve: list[tuple[int, int]] = []  # (arrived milli-GPU, allocated milli-GPU) after each first attempt
         if self.options.tie_break not in ("random", "rank"):
             raise ValueError(f"tie_break must be 'random' or 'rank', got {self.options.tie_break!r}")
-        by_name = np.argsort(np.array(self.cluster.node_names, dtype=object), kind="stable")
-        self.rank = np.empty(self.cluster.num_nodes, dtype=np.int64)
-        self.rank[by_name] = np.random.default_rng(streams[2]).permutation(self.cluster.num_nodes)
+        self.rank = tie_ranks(self.cluster.node_names, self.seed)
         self._scalable = np.zeros(self.cluster.num_nodes, dtype=bool)
         self._provisioning: set[int] = set()
         self._idle_since = np.zeros(self.cluster.num_nodes)

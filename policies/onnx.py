@@ -336,9 +336,10 @@ class OnnxPolicy:
         return num_nodes
 
     def reset(self, sim) -> None:
-        """Follow `sim` (a Simulator or the cache's ClusterView): its cluster, pending count and clock."""
+        """Follow `sim` (a Simulator or the cache's ClusterView): its cluster, pending count and clock, and a
+        simulation's node ranks (the cache's view has none: node_ranks of the names)."""
         self._sim = sim
-        self._set_encoder(FeatureEncoder(sim.cluster, self.typical))
+        self._set_encoder(FeatureEncoder(sim.cluster, self.typical, getattr(sim, "rank", None)))
 
     def encoder(self, cluster: ClusterState) -> FeatureEncoder:
         """The FeatureEncoder of `cluster` (a new cluster drops every cached embedding)."""

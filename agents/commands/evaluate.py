@@ -56,6 +56,11 @@ class FgdOpenbConfig(StrictModel):
     policies: list[str] = Field(min_length=1)
     seeds: list[int] = Field(min_length=1)
     tune: float = Field(default=1.3, gt=0)
+    tie_break: Literal["rank", "random"] = Field(
+        default="rank",
+        description="ties for the top score: 'rank' (the experiment's rule: a random node order drawn once per "
+        "run) or 'random' (kube-scheduler's: a fresh random choice per pod)",
+    )
     out: str = "runs/eval/fgd-openb"
 
 
@@ -152,8 +157,8 @@ def evaluate_policies(cfg: PoliciesConfig, workers: int = 1, ray_address: str | 
     return out, agg
 
 
-def _fgd_cell(nodes: str, pods: str, policy: str, seed: int, tune: float) -> dict:
-    return run_one(nodes, pods, policy, seed, tune).as_dict()
+def _fgd_cell(nodes: str, pods: str, policy: str, seed: int, tune: float, tie_break: str = "rank") -> dict:
+    return run_one(nodes, pods, policy, seed, tune, tie_break).as_dict()
 
 
 def run_fgd_openb(cfg: FgdOpenbConfig, workers: int = 1, ray_address: str | None = None) -> Path:
@@ -170,12 +175,16 @@ def run_fgd_openb(cfg: FgdOpenbConfig, workers: int = 1, ray_address: str | None
     for trace in traces:
         for policy in cfg.policies:
             for seed in cfg.seeds:
-                # The inputs that change a result are in the name: another node list or tune is another cell.
-                key = hashlib.sha1(f"{Path(nodes).resolve()}|{Path(trace).resolve()}|{cfg.tune}".encode()).hexdigest()
+                # The inputs that change a result are in the name: another node list, tune or tie rule is another
+                # cell (the experiment's own tie rule adds nothing, so that its cells keep their names).
+                inputs = f"{Path(nodes).resolve()}|{Path(trace).resolve()}|{cfg.tune}"
+                if cfg.tie_break != "rank":
+                    inputs += f"|{cfg.tie_break}"
+                key = hashlib.sha1(inputs.encode()).hexdigest()
                 path = cells / f"{trace_name(trace)}__{_safe(resolve_policy(policy).label)}__{seed}__{key[:10]}.json"
                 wanted.append(path)
                 if not path.exists():
-                    todo.append((path, (nodes, trace, policy, seed, cfg.tune)))
+                    todo.append((path, (nodes, trace, policy, seed, cfg.tune, cfg.tie_break)))
     run_cells(todo, _fgd_cell, workers, ray_address, "fgd-openb")
     rows = [json.loads(p.read_text()) for p in wanted]
     atomic_write_json(out / "results.json", rows)
@@ -198,6 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, help="episode seeds")
     parser.add_argument("--nodes", help="fgd-openb: the node list (openb CSV)")
     parser.add_argument("--pods", nargs="+", help="fgd-openb: the pod lists (openb CSVs)")
+    parser.add_argument(
+        "--tie-break",
+        choices=("rank", "random"),
+        help="fgd-openb: ties for the top score by a node rank drawn once per run (the experiment's rule) or by a "
+        "fresh random choice per pod (kube-scheduler's)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="local worker processes")
     parser.add_argument("--ray", metavar="ADDRESS", help="run the cells on Ray: 'auto', 'local' or an address")
     parser.add_argument("--out", help="the output directory")
@@ -217,12 +232,16 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(cfg, FgdOpenbConfig):
             if args.scenarios:
                 raise ConfigError("--scenarios does not apply to an fgd-openb config (use --nodes/--pods)")
-            updates.update({k: v for k, v in (("nodes", args.nodes), ("traces", args.pods)) if v})
+            updates.update(
+                {k: v for k, v in (("nodes", args.nodes), ("traces", args.pods), ("tie_break", args.tie_break)) if v}
+            )
             cfg = cfg.model_copy(update=updates)
             out = run_fgd_openb(cfg, args.workers, args.ray)
             print((out / "summary.md").read_text())
             print(f"Report: {out}/summary.md (results.json, results.csv, figures)")
             return 0
+        if args.tie_break:
+            raise ConfigError("--tie-break applies to an fgd-openb config only (scenarios set simulation.tie_break)")
         if args.scenarios:
             updates["scenarios"] = args.scenarios
         cfg = cfg.model_copy(update=updates)

@@ -28,7 +28,7 @@ from podgym.envs.metrics import SIGNALS, MetricsRecorder, Summary
 from podgym.envs.rewards import IntegralReward, RewardState
 from podgym.envs.scenario import Scenario
 from podgym.envs.scheduling import VectorProfile
-from podgym.envs.simulator import ARRIVE, Simulator, SimulatorState
+from podgym.envs.simulator import ARRIVE, Simulator, SimulatorState, tie_ranks
 from podgym.envs.workload.types import GPU_RESOURCE
 
 try:
@@ -58,7 +58,7 @@ COVERAGE = Coverage(
     dynamic_filters=frozenset({"NodeResourcesFit"}),
     reward=IntegralReward,
     signals=frozenset(K.REWARD_SIGNALS if K is not None else ()),
-    feature_version=3,
+    feature_version=4,
 )
 
 
@@ -200,7 +200,7 @@ class CompiledEpisode:
             svc_idx = np.array([s for m in svc.members for s in m], dtype=np.int64)
 
         # The encoder (its constants are the kernels' too) and the typical pods FGD's score feature is measured against.
-        enc = FeatureEncoder(cluster, typical_pods(w))
+        enc = FeatureEncoder(cluster, typical_pods(w), tie_ranks(cluster.node_names, seed))
         frag = enc.fragmentation.index if enc.fragmentation is not None else None
         nt = len(frag.typical) if frag is not None else 0
 
@@ -282,7 +282,7 @@ class CompiledEpisode:
             (K.OF_IMBM, cap),
             (K.OF_FRAG, cap),
             (K.OF_WAITS, p),
-            (K.OF_STATICF, 3 * n),
+            (K.OF_STATICF, 4 * n),
             (K.OF_DCPU, n),
             (K.OF_DMEM, n),
             (K.OF_DGPU, n),
@@ -384,7 +384,7 @@ class CompiledEpisode:
             self._view(K.O_TYSTALE, n)[:] = 1  # every node's counts are made at its first observation
         ib[K.MAX_CPU], ib[K.MAX_MEM], ib[K.MAX_GPUS] = enc.max_cpu, enc.max_mem, enc.max_gpus
         ib[K.HAS_GPUS] = enc.has_gpus
-        self._fview(K.OF_STATICF, 3 * n)[:] = enc.static.ravel()
+        self._fview(K.OF_STATICF, 4 * n)[:] = enc.static.ravel()
         denominators = enc.denominators()
         for slot, name in (
             (K.OF_DCPU, "cpu"),

@@ -134,7 +134,7 @@ from numba import njit, prange
     OF_IMBM,
     OF_FRAG,
     OF_WAITS,
-    OF_STATICF,  # [N, 3]
+    OF_STATICF,  # [N, 4] cpu_size, memory_size, gpu_size, node_rank
     OF_DCPU,  # divisors with 1.0 where the denominator is 0 (then the ratio is 0)
     OF_DMEM,
     OF_DGPU,
@@ -965,9 +965,10 @@ def _write_observation(ib, fb, nodes, pod, mask):
         dc, dm = fb[ib[OF_DCPU] + j], fb[ib[OF_DMEM] + j]
         nodes[j, 0] = _ratio(fc, dc)
         nodes[j, 1] = _ratio(fm, dm)
-        nodes[j, 3] = fb[ostf + 3 * j]
-        nodes[j, 4] = fb[ostf + 3 * j + 1]
-        nodes[j, 5] = fb[ostf + 3 * j + 2]
+        nodes[j, 3] = fb[ostf + 4 * j]
+        nodes[j, 4] = fb[ostf + 4 * j + 1]
+        nodes[j, 5] = fb[ostf + 4 * j + 2]
+        nodes[j, 21] = fb[ostf + 4 * j + 3]
         nodes[j, 6] = _clip(_ratio(fc - rc, dc))
         nodes[j, 7] = _clip(_ratio(fm - rm, dm))
         if ib[HAS_GPUS] == 1:

@@ -254,3 +254,16 @@ def test_default_trace_fgd_and_best_fit_match_the_paper():
     assert got["fgd"].alloc_100 > got["best-fit"].alloc_100
     # Column 0 is about the empty cluster: frag ratio near the published 13.9-14.1 %.
     assert got["fgd"].frag_ratio[0] == pytest.approx(13.94, abs=0.2)
+
+
+def test_fgd_needs_a_consistent_tie_break():
+    """FGD's integer score ties often; the experiment breaks ties by a node rank drawn once per run. With
+    kube-scheduler's rule (a fresh random choice per pod) the same FGD places far fewer GPUs on openb (6 dev seeds:
+    89.9 % against 95.5 % at 130 %; docs/learned.md): the consistent preference is part of what FGD's results
+    measure, and what a learned policy needs the node_rank feature for."""
+    nodes, pods = OPENB / "openb_node_list_gpu_node.csv", OPENB / "openb_pod_list_default.csv"
+    ranked = run_one(nodes, pods, "fgd", 1)
+    fresh = run_one(nodes, pods, "fgd", 1, tie_break="random")
+    assert (ranked.tie_break, fresh.tie_break) == ("rank", "random")
+    assert ranked.pods == fresh.pods  # the same tuned workload: only the tie rule differs
+    assert fresh.alloc_130 < ranked.alloc_130 - 3.0

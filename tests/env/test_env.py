@@ -74,7 +74,7 @@ def test_import_registers_the_env_id():
     assert isinstance(env.unwrapped, PodSchedulingEnv)
     assert env.action_space == gym.spaces.Discrete(24)  # the 24 nodes of configs/scenarios/default.yaml
     obs, info = env.reset(seed=0)
-    assert obs["nodes"].shape == (24, 21) and obs["pod"].shape == (7,) and obs["action_mask"].shape == (24,)
+    assert obs["nodes"].shape == (24, 22) and obs["pod"].shape == (7,) and obs["action_mask"].shape == (24,)
     assert info["pod"] is not None
 
 
@@ -114,7 +114,7 @@ def test_max_nodes_pads_the_observation():
     env = PodSchedulingEnv("default", overrides=SHORT, env={"max_nodes": 30, "allow_pending": True})
     assert env.action_space.n == 31 and env.pending_action == 30
     for obs, *_ in run_episode(env, seed=1)[:-1]:
-        assert obs["nodes"].shape == (30, 21)
+        assert obs["nodes"].shape == (30, 22)
         assert not obs["nodes"][24:].any(), "padding rows must be 0"
         assert not obs["action_mask"][24:30].any(), "padding nodes must never be allowed"
         assert obs["action_mask"][30] == 1
