@@ -13,7 +13,9 @@ Actor = Callable[[PodSchedulingEnv, dict[str, np.ndarray]], int]
 
 
 def heuristic_actor(policy: Any, seed: int = 0) -> Actor:
-    """An actor that asks a node scorer to score the feasible nodes and takes the best (ties: seeded uniform).
+    """An actor that asks a node scorer to score the feasible nodes and takes the best, breaking ties by the
+    scenario's rule as ``Simulator.run`` does: the lowest node rank (``simulation.tie_break: rank``), else a seeded
+    uniform choice.
 
     Policies with hooks get them as in ``Simulator.run``: ``reset(sim)`` at each new episode and placement
     events through the simulator's listeners.
@@ -36,7 +38,11 @@ def heuristic_actor(policy: Any, seed: int = 0) -> Actor:
             return int(nodes[0])
         scores = np.asarray(policy.score(sim.cluster, sim.request(env.pod), nodes))
         best = nodes[scores == scores.max()]
-        return int(best[0] if len(best) == 1 else best[rng.integers(len(best))])
+        if len(best) == 1:
+            return int(best[0])
+        if sim.options.tie_break == "rank":
+            return int(best[np.argmin(sim.rank[best])])
+        return int(best[rng.integers(len(best))])
 
     return act
 

@@ -27,7 +27,9 @@ from podgym.agents.pretrain import (
 from podgym.agents.rollout import evaluate_actor, heuristic_actor
 from podgym.agents.training import load_train_config
 from podgym.envs.env import PodSchedulingEnv
+from podgym.envs.features import FGD_COLUMN
 from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.simulator import Simulator
 
 # An hour of the default scenario at twice its arrival rate (about 540 pods): busy enough that placement matters.
 SMALL_SCENARIO = {
@@ -74,27 +76,61 @@ def test_the_clone_decides_as_its_expert(cloned):
 
 
 def test_the_clone_of_fgd_on_openb_schedules_as_fgd():
-    """FGD cloned on openb-small (demonstration seeds 20000 and up) reads FGD's score from the fgd_score feature: on
-    seeds no demonstration used it picks one of FGD's best nodes almost always, and places GPUs no worse than FGD
-    beyond FGD's own noise (its random tie-breaks)."""
+    """FGD cloned on openb-small (demonstration seeds 20000 and up), whose ties go to the lowest node rank: on seeds
+    no demonstration used the clone reads FGD's score from the fgd_score feature (it takes one of FGD's best nodes
+    almost always), prefers FGD's own node among them far more often than chance, and places GPUs no worse than
+    FGD beyond the noise of the comparison."""
     th.set_num_threads(1)
     env = PodSchedulingEnv("openb-small", overrides={"env.engine": "python"})
-    net, value = NodeScoringNet(32), th.nn.Linear(32, 1)
-    cfg = PretrainConfig(expert="fgd", episodes=8, epochs=8, dagger={"rounds": 1, "episodes": 4})
-    report = pretrain(net, value, cfg, env, gamma=1.0, seed=0)
-    assert report["phases"][-1]["accuracy"] > 0.9
+    net, value = NodeScoringNet(64), th.nn.Linear(64, 1)
+    cfg = PretrainConfig(expert="fgd", episodes=12, epochs=12, dagger={"rounds": 1, "episodes": 4})
+    pretrain(net, value, cfg, env, gamma=1.0, seed=0)
     fresh = Demonstrations()
     collect(env, make_policy("fgd"), [900, 901], 1.0, fresh)
     nodes, pods, masks, targets, _ = fresh.tensors()
-    obs = [
-        {"nodes": nodes[k].numpy(), "pod": pods[k].numpy(), "action_mask": masks[k].numpy()} for k in range(len(nodes))
-    ]
-    assert np.mean([targets[k, greedy(net, o, False)] for k, o in enumerate(obs)]) > 0.9
+    assert (targets.sum(dim=1) == 1).all()  # one node: the lowest rank among FGD's best
+    in_top, exact, chance = [], [], []
+    for k in range(len(nodes)):
+        obs = {"nodes": nodes[k].numpy(), "pod": pods[k].numpy(), "action_mask": masks[k].numpy()}
+        mask = obs["action_mask"].astype(bool)
+        if mask.sum() < 2:
+            continue
+        fgd = np.where(mask, obs["nodes"][:, FGD_COLUMN], -1.0)
+        top = fgd == fgd.max()
+        action = greedy(net, obs, False)
+        in_top.append(top[action])
+        exact.append(bool(targets[k, action]))
+        chance.append(1 / top.sum())
+    assert np.mean(in_top) > 0.9
+    assert np.mean(exact) > 0.5 and np.mean(exact) > 2 * np.mean(chance)
     seeds = list(range(910, 916))
-    clone = evaluate_actor(env, lambda e, obs: greedy(net, obs, False), seeds)["returns"]
-    expert = [evaluate_actor(env, heuristic_actor(make_policy("fgd"), k), seeds)["returns"] for k in (1, 2)]
-    noise = np.abs(np.mean(expert[0]) - np.mean(expert[1])) + 2 * np.std(np.subtract(*expert)) / np.sqrt(len(seeds))
-    assert np.mean(clone) >= np.mean(expert[0]) - max(noise, 0.005)
+    clone = np.array(evaluate_actor(env, lambda e, obs: greedy(net, obs, False), seeds)["returns"])
+    expert = np.array(evaluate_actor(env, heuristic_actor(make_policy("fgd")), seeds)["returns"])
+    noise = 2 * np.std(clone - expert) / np.sqrt(len(seeds))
+    assert clone.mean() >= expert.mean() - max(noise, 0.005)
+
+
+def test_heuristics_in_the_env_break_ties_by_the_scenarios_rule():
+    """In a scenario that breaks ties by node rank, a heuristic acting in the env takes the node Simulator.run takes:
+    the same episode, bind for bind."""
+    env = PodSchedulingEnv("openb-small", overrides={"env.engine": "python"})
+    evaluate_actor(env, heuristic_actor(make_policy("fgd"), 1), [905])
+    sim = env.sim
+    ref = Simulator(sim.source, sim.workload, sim.options, env.profile, seed=sim.seed)
+    fgd = make_policy("fgd")
+
+    class DefaultGpus:  # the env binds a pod to the GPUs the simulator chooses by default
+        reset, on_bind, on_unbind, score, num_to_find = (
+            fgd.reset,
+            fgd.on_bind,
+            fgd.on_unbind,
+            fgd.score,
+            fgd.num_to_find,
+        )
+
+    ref.run(DefaultGpus())
+    assert (sim.node_of >= 0).sum() > 100
+    assert np.array_equal(sim.node_of, ref.node_of)
 
 
 def test_dagger_adds_the_clones_states_and_the_critic_fits_the_returns(cloned):
