@@ -228,3 +228,28 @@ def test_another_node_list_is_not_served_from_old_cells(tmp_path):
     assert len(list((out / "cells").glob("*.json"))) == 2
     assert second[0]["placed"] <= first[0]["placed"]
     assert second != first
+
+
+def test_the_tie_rule_is_another_cell_and_recorded(tmp_path, capsys):
+    """--tie-break random runs new cells beside the experiment's rank ones and says so in every result row; it
+    applies to the FGD experiment only."""
+    out = tmp_path / "out"
+    config = write_config(tmp_path, policies=["fgd"], seeds=[1])
+    assert evaluate.main(["--config", config, "--out", str(out)]) == 0
+    assert evaluate.main(["--config", config, "--out", str(out), "--tie-break", "random"]) == 0
+    capsys.readouterr()
+    assert len(list((out / "cells").glob("*.json"))) == 2
+    assert [r["tie_break"] for r in json.loads((out / "results.json").read_text())] == ["random"]
+    err = run_error(["--policies", "fgd", "--scenarios", "default", "--tie-break", "random"], capsys)
+    assert "--tie-break" in err and "fgd-openb" in err
+
+
+def test_two_policies_reported_under_one_name_are_refused(tmp_path, capsys):
+    """Two ONNX files both named policy.onnx would be merged into one row: refused before any work, naming both."""
+    a, b = tmp_path / "a" / "policy.onnx", tmp_path / "b" / "policy.onnx"
+    for path in (a, b):
+        path.parent.mkdir()
+        path.write_bytes(b"onnx")
+    err = run_error(["--config", write_config(tmp_path), "--policies", str(a), str(b), "--out", str(tmp_path)], capsys)
+    assert str(a) in err and str(b) in err and "policies[1]" in err
+    assert not (tmp_path / "cells").exists()

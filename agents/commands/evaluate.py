@@ -99,6 +99,15 @@ def _resolve_all(policies: list[str]):
             specs.append(resolve_policy(ref))
         except KubeObjectError as exc:
             raise KubeObjectError(str(exc), field=f"policies[{i}]") from None
+    seen: dict[str, int] = {}
+    for i, spec in enumerate(specs):
+        j = seen.setdefault(spec.label, i)
+        if j != i and spec.ref != specs[j].ref:
+            raise KubeObjectError(
+                f"{specs[j].ref!r} and {spec.ref!r} would both be reported as {spec.label!r}: give one another "
+                "name (rename or link its file or run directory)",
+                field=f"policies[{i}]",
+            )
     return specs
 
 
