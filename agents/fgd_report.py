@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from podgym.agents.evaluation import paired_difference_significant
 from podgym.agents.io import atomic_write_bytes, atomic_write_text
 
 CSV_FIELDS = ("trace", "policy", "seed", "pods", "placed", "alloc_100", "alloc_130", "seconds")
@@ -59,6 +60,7 @@ def summary_markdown(rows: list[dict], policies: list[str]) -> str:
                     cells.append("—")
             lines.append(f"| {trace} | " + " | ".join(cells) + " |")
         lines.append("")
+    lines += paired_markdown(rows, policies)
     lines += [
         "## Seconds per run (mean)",
         "",
@@ -69,6 +71,44 @@ def summary_markdown(rows: list[dict], policies: list[str]) -> str:
         cells = [f"{agg[(trace, p)]['seconds_mean']:.2f}" if (trace, p) in agg else "" for p in policies]
         lines.append(f"| {trace} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def paired_markdown(rows: list[dict], policies: list[str], reference: str = "fgd") -> list[str]:
+    """Per trace: each policy's paired difference to `reference` (mean over the seeds both ran, and its 95%
+    percentile-bootstrap interval; * where the interval excludes 0). Nothing when `reference` was not run."""
+    others = [p for p in policies if p != reference]
+    if reference not in policies or not others:
+        return []
+    by_cell = {(r["trace"], r["policy"], r["seed"]): r for r in rows}
+    traces = sorted({r["trace"] for r in rows})
+    lines = []
+    for col, title in (("alloc_130", "130% arrived"), ("alloc_100", "100% arrived")):
+        lines += [
+            f"## Paired difference to {reference}, {title} (points; mean [95% bootstrap interval] over shared seeds)",
+            "",
+            "| trace | " + " | ".join(others) + " |",
+            "|---|" + "---|" * len(others),
+        ]
+        for trace in traces:
+            cells = []
+            for p in others:
+                pairs = [
+                    (r[col], ref[col])
+                    for (t, q, seed), r in sorted(by_cell.items())
+                    if t == trace and q == p
+                    for ref in [by_cell.get((trace, reference, seed))]
+                    if ref is not None and r[col] is not None and ref[col] is not None
+                ]
+                if not pairs:
+                    cells.append("—")
+                    continue
+                a, b = np.array(pairs).T
+                significant, lo, hi = paired_difference_significant(a, b, np.random.default_rng(0))
+                star = " *" if significant else ""
+                cells.append(f"{(a - b).mean():+.2f} [{lo:+.2f}, {hi:+.2f}]{star} (n={len(a)})")
+            lines.append(f"| {trace} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines
 
 
 def _mean_curve(rows: list[dict], key: str) -> tuple[np.ndarray, np.ndarray]:

@@ -88,9 +88,11 @@ def test_writes_cells_results_summary_and_figures(tmp_path, capsys):
     assert {(t["policy"], int(t["seed"])) for t in table} == {(r["policy"], r["seed"]) for r in rows}
 
     summary = (out / "summary.md").read_text()
-    # three tables (130 %, 100 %, seconds), each with one row per trace; columns in the policies' order
-    assert table_rows(summary) == [["pods"], ["pods"], ["pods"]]
+    # five tables (130 %, 100 %, the paired differences to fgd at both, seconds), each with one row per trace;
+    # columns in the policies' order
+    assert table_rows(summary) == [["pods"]] * 5
     assert "| trace | best-fit | fgd |" in summary
+    assert "## Paired difference to fgd, 130% arrived" in summary
     assert printed.startswith(summary)
 
     for name in ("pods-allocation.png", "pods-frag-ratio.png", "pods-frag-amount.png"):
