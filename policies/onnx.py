@@ -23,7 +23,7 @@ request runs policy.onnx over the whole cluster.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ FEASIBLE = next(i for i, f in enumerate(NODE_FEATURES) if f.name == "feasible")
 MAX_TEMPLATES = 64  # pod feature vectors whose node embeddings are kept
 CACHE_BYTES = 256 << 20  # ... in at most this much memory (5.5 MB each at 5,000 nodes and H 64: 48 of them)
 MAX_SEEN = 1024  # pod feature vectors remembered as seen once (one is cached the second time it comes)
+LOGGED_TICKS = 16  # ticks whose changed rows _NodeChanges keeps as lists
 BLOCK = 32  # rows per partial sum of the pooled mean: a bind re-adds the 32 rows of its block, then N/32 block sums
 
 
@@ -100,6 +101,8 @@ class _NodeChanges:
         self._seen = ([c.free_t[r].copy() for r in columns], c.gpu_free.copy(), c.pod_count.copy(), c.alive.copy())
         self._version = c.version
         self._noted: list[int] = []
+        # The rows marked at each of the last ticks, so that `since` a recent tick costs no scan of changed_at.
+        self._log: deque[tuple[int, list[int]]] = deque(maxlen=LOGGED_TICKS)
 
     def note(self, node: int) -> None:
         """`node` changed by one bind or release (one step of ClusterState.version)."""
@@ -112,7 +115,8 @@ class _NodeChanges:
         self._version, self._noted = c.version, []
         free, gpus, pods, alive = self._seen
         if noted and steps == len(noted):
-            rows = np.unique(np.array(noted, dtype=np.int64))
+            marked = sorted(set(noted))
+            rows = np.array(marked, dtype=np.int64)
         else:
             changed = pods != c.pod_count
             changed |= alive != c.alive
@@ -123,17 +127,30 @@ class _NodeChanges:
             rows = np.flatnonzero(changed)
             if not len(rows):
                 return self.tick  # nothing changed since the last request
-        self.tick += 1
-        self.changed_at[rows] = self.tick
+            marked = rows.tolist()
         for seen, r in zip(free, self.columns):
             seen[rows] = c.free_t[r, rows]
         gpus[rows] = c.gpu_free[rows]
         pods[rows] = c.pod_count[rows]
         alive[rows] = c.alive[rows]
+        self.tick += 1
+        self.changed_at[rows] = self.tick
+        self._log.append((self.tick, marked))
         return self.tick
 
     def since(self, tick: int) -> np.ndarray:
-        """Nodes changed after `tick`."""
+        """Nodes changed after `tick`, in index order."""
+        log = self._log
+        if tick >= self.tick:
+            return np.zeros(0, dtype=np.int64)
+        if log and log[0][0] <= tick + 1:  # every tick after `tick` is logged
+            if log[-1][0] == tick + 1:
+                return np.array(log[-1][1], dtype=np.int64)
+            rows: set[int] = set()
+            for t, marked in log:
+                if t > tick:
+                    rows.update(marked)
+            return np.array(sorted(rows), dtype=np.int64)
         return np.flatnonzero(self.changed_at > tick)
 
 
@@ -268,6 +285,7 @@ class OnnxPolicy:
         self._changes: _NodeChanges | None = None
         self._embeddings: OrderedDict[bytes, _Embeddings] = OrderedDict()
         self._seen: OrderedDict[bytes, None] = OrderedDict()
+        self._ones_buffer = np.ones(0, dtype=np.float32)
 
     def _typical_pods(self) -> TypicalPods:
         """The typical pods policy.json carries (export.py writes them: the training workload's)."""
@@ -402,6 +420,12 @@ class OnnxPolicy:
         return self._cached_scores(emb, nodes).astype(np.float64)
 
     # ---- the parts ------------------------------------------------------------------------------------
+    def _ones(self, n: int) -> np.ndarray:
+        """n float32 ones (a view of one array kept across requests)."""
+        if len(self._ones_buffer) < n:
+            self._ones_buffer = np.ones(max(n, 2 * len(self._ones_buffer)), dtype=np.float32)
+        return self._ones_buffer[:n]
+
     def _parts_scores(self, nodes: np.ndarray, pod_features: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Scores of `rows` of the node features `nodes` [N, F]: encoder over all, pooling, head over `rows`."""
         assert self.encoder_session is not None and self.head_session is not None
@@ -463,34 +487,42 @@ class OnnxPolicy:
         # the batch it is encoded in, so the state stays what a fresh build gives.
         features = encoder.nodes(pod, np.zeros(len(rows), dtype=bool), rows)
         h0, h1 = self._embed(features, pod_features)
-        was, now = emb.valid[rows], valid_rows(features)
-        old = emb.h0t[:, rows]  # [H, k]: -inf on rows that were not valid
-        new = np.where(now, h0.T, np.float32(-np.inf))
-        emb.count += int(now.sum()) - int(was.sum())
+        # Row-major [k, H] throughout: a reduction over the k rows then runs H-wide inner loops, not k-long ones.
+        was, now = emb.valid[rows], features.any(axis=1)  # valid_rows: any feature not 0
+        neg = np.float32(-np.inf)
+        old = np.where(was[:, None], emb.h0[rows], neg)  # [k, H] φ0 as h0t held it: -inf on rows that were not valid
+        new = np.where(now[:, None], h0, neg)
+        masked = np.where(now[:, None], h0, np.float32(0.0))
+        emb.count += int(np.count_nonzero(now)) - int(np.count_nonzero(was))
         emb.features[rows] = features
         emb.valid[rows] = now
         emb.h1[rows] = h1
-        emb.h0[rows] = np.where(now[:, None], h0, np.float32(0.0))
-        emb.delta[rows] = h1 - emb.h0[rows]
-        emb.h0t[:, rows] = new
+        emb.h0[rows] = masked
+        emb.delta[rows] = h1 - masked
+        emb.h0t[:, rows] = new.T
         touched = rows // BLOCK  # a block twice is summed twice alike
         emb.blocks[touched] = _block_sums(emb.padded, touched)
         emb.total = np.add.reduce(emb.blocks, axis=0)
         # The max and its ties: the old rows leave, the new ones come (above the max they take it over); a
-        # dimension whose every row at the max left is taken over all the rows again.
+        # dimension whose every row at the max left is taken over all the rows again. Rows below the max before
+        # and after change neither (nor the witnesses, which reach it).
         top, ties, witnesses = emb.top, emb.ties, emb.witnesses
-        ties -= np.count_nonzero(old == top[:, None], axis=1)  # -inf rows only where top is -inf: reset below
-        best = new.max(axis=1)
+        left = old == top  # [k, H]; -inf rows only where top is -inf: reset below
+        best = new.max(axis=0)
+        if not left.any() and not (best >= top).any():
+            return
+        ties -= left.sum(axis=0)
         higher = best > top
         top[higher] = best[higher]
         ties[higher] = 0
-        reach = new == top[:, None]  # [H, k]
-        ties += np.count_nonzero(reach, axis=1)
+        reach = new == top  # [k, H]
+        ties += reach.sum(axis=0)
         # A witness that no longer reaches the max gives way to a changed row that does, else to "unknown".
         stale = (witnesses < 0) | (emb.h0t[np.arange(len(top))[:, None], witnesses] != top[:, None])  # [H, 2]
         if stale.any():
             dims, slot = np.nonzero(stale)
-            witnesses[dims, slot] = np.where(reach[dims].any(axis=1), rows[reach[dims].argmax(axis=1)], -1)
+            at = reach[:, dims]  # [k, len(dims)]
+            witnesses[dims, slot] = np.where(at.any(axis=0), rows[at.argmax(axis=0)], -1)
         redo = np.flatnonzero(ties <= 0)
         if len(redo):
             top[redo], ties[redo], witnesses[redo] = _top_ties(emb.h0t[redo])
@@ -498,30 +530,33 @@ class OnnxPolicy:
     def _cached_scores(self, emb: _Embeddings, nodes: np.ndarray) -> np.ndarray:
         """The scores of `nodes` as candidates: h = φ1 on them, φ0 elsewhere; pooled; the head on them only."""
         assert self.head_session is not None
-        mask = np.zeros(len(emb.valid), dtype=bool)
+        n = len(emb.valid)
+        mask = np.zeros(n + 1, dtype=bool)  # [n]: an unknown witness (-1) reads as a candidate
         mask[nodes] = True
-        cand = np.flatnonzero(mask)
+        mask[n] = True
+        cand = np.flatnonzero(mask[:n])
         h1 = emb.h1.take(cand, axis=0)  # [U, H]
-        ones = np.ones(len(cand), dtype=np.float32)
         count = emb.count + len(cand) - int(np.count_nonzero(emb.valid[cand]))  # a candidate is valid (feasible 1)
         # The candidates' part of the sum: a float32 matrix-vector product over their rows in index order, added
         # to the float64 sum of φ0.
-        total = emb.total + (ones @ emb.delta.take(cand, axis=0)).astype(np.float64)
+        total = emb.total + (self._ones(len(cand)) @ emb.delta.take(cand, axis=0)).astype(np.float64)
         # The max of φ0 over the valid rows that are not candidates: `top`, unless every row reaching it is one.
         # Dimensions whose witnesses are candidates or unknown, with no more rows reaching `top` than candidates,
         # are taken over the other rows; where those reach `top`, two of them become the witnesses.
-        rest = emb.top.copy()
+        rest = emb.top
         ties, witnesses = emb.ties, emb.witnesses
-        unseen = ((witnesses < 0) | mask[witnesses]).all(axis=1)  # no witness outside the candidates
-        check = np.flatnonzero(unseen & (ties > 0) & (ties <= len(cand)))
-        if len(check):
-            cols = emb.h0t[check]
-            cols[:, cand] = -np.inf
-            rest[check] = best = cols.max(axis=1)
-            found = best == emb.top[check]
-            witnesses[check[found]] = _witnesses(cols[found], best[found])
+        unseen = mask[witnesses[:, 0]] & mask[witnesses[:, 1]]  # no witness outside the candidates
+        if unseen.any():
+            check = np.flatnonzero(unseen & (ties > 0) & (ties <= len(cand)))
+            if len(check):
+                rest = rest.copy()
+                cols = emb.h0t[check]
+                cols[:, cand] = -np.inf
+                rest[check] = best = cols.max(axis=1)
+                found = best == emb.top[check]
+                witnesses[check[found]] = _witnesses(cols[found], best[found])
         top = np.maximum(rest, _column_max(h1))
         context = np.concatenate([total / count, top]).astype(np.float32)
-        rows = h1 if np.array_equal(cand, nodes) else emb.h1.take(nodes, axis=0)
+        rows = h1 if len(cand) == len(nodes) and np.array_equal(cand, nodes) else emb.h1.take(nodes, axis=0)
         (out,) = self.head_session.run(None, {"h": rows, "context": context})
         return out
