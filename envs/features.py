@@ -206,12 +206,19 @@ class FeatureEncoder:
             cpu_mem = self._cpu_mem
             free = c.free_t[cpu_mem[:, None], rows]
             static, alive = self.static[rows], c.alive[rows]
-            out = np.empty((len(rows), NUM_NODE_FEATURES), dtype=np.float32)
+            out = np.zeros((len(rows), NUM_NODE_FEATURES), dtype=np.float32)  # without GPUs their columns stay 0
             num = np.empty((5, len(rows)), dtype=np.int64)
             num[:2] = free
             np.subtract(free, pod.requests[cpu_mem][:, None], out=num[2:4])
             np.subtract(c.allowed_pods[rows], c.pod_count[rows], out=num[4])
-            out[:, RATIO_COLUMNS] = np.clip(self._ratios.take(rows).ratio(num), _RATIO_LOW, _RATIO_HIGH).T
+            # ``np.clip(self._ratios.take(rows).ratio(num), low, high)`` in fewer numpy calls (a ratio is never -0.0,
+            # on which maximum and clip could differ).
+            ratios = self._ratios
+            share = num / ratios.den[:, rows]
+            if ratios.any_zero:
+                share[ratios.zero[:, rows]] = 0.0
+            np.maximum(share, _RATIO_LOW, out=share)
+            out[:, RATIO_COLUMNS] = np.minimum(share, _RATIO_HIGH, out=share).T
         out[:, 3:6] = static[:, :3]
         if self.has_gpus:
             gpu, devices, gpu_free = self._gpu, self._devices, c.gpu_free
@@ -225,7 +232,7 @@ class FeatureEncoder:
             out[:, 9] = gpu.ratio(partial)
             self._gpu_detail(out, pod, gpu_free, total, partial, gpu, devices)
             out[:, FGD_COLUMN] = self._fgd(pod, rows)
-        else:
+        elif rows is None:
             out[:, (2, 8, 9)] = 0.0
             out[:, 12:] = 0.0
         out[:, RANK_COLUMN] = static[:, 3]

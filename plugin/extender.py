@@ -46,6 +46,7 @@ import bisect
 import copy
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -104,9 +105,18 @@ def extender_scores(
     if mapping not in SCORE_MAPPINGS:
         raise ValueError(f"unknown score mapping {mapping!r}; one of {', '.join(SCORE_MAPPINGS)}")
     s = np.asarray(scores, dtype=np.float64)
-    out = np.zeros(len(s), dtype=np.int64)
     if len(s) == 0:
-        return out
+        return np.zeros(0, dtype=np.int64)
+    if mapping == "minmax":
+        lo, hi = float(s.min()), float(s.max())  # NaN if any score is NaN
+        if math.isfinite(lo) and math.isfinite(hi):  # the usual case in fewer steps: the general one's numbers
+            if not hi > lo:
+                return np.full(len(s), max_score, dtype=np.int64)
+            levels = np.floor(max_score * ((s - lo) / (hi - lo)))  # >= 0, as s >= lo
+            out = np.minimum(levels, max_score - 1, out=levels).astype(np.int64)
+            out[s == hi] = max_score
+            return out
+    out = np.zeros(len(s), dtype=np.int64)
     s = np.where(np.isnan(s), -np.inf, s)
     if mapping == "linear":
         if score_range is None or not score_range[1] > score_range[0]:
@@ -119,13 +129,6 @@ def extender_scores(
         distinct = np.unique(s)[::-1]  # descending
         rank = np.searchsorted(-distinct, -s)
         return np.maximum(max_score - rank, 0).astype(np.int64)
-    if np.isfinite(s).all():  # the usual case in fewer steps: the same numbers as the general one below
-        lo, hi = s.min(), s.max()
-        top = s == hi
-        if hi > lo:
-            out[:] = np.clip(np.floor(max_score * ((s - lo) / (hi - lo))), 0, max_score - 1)
-        out[top] = max_score
-        return out
     top = s == s.max()
     out[top] = max_score
     rest = ~top
