@@ -339,10 +339,10 @@ def test_policy_refuses_an_export_of_older_features(tmp_path, model_dir):
     old = tmp_path / "old"
     shutil.copytree(model_dir, old)
     meta = json.loads((old / "policy.json").read_text())
-    meta["features"]["version"] = 2
-    meta["features"]["node"] = meta["features"]["node"][:-1]  # version 2 had no fgd_score
+    meta["features"]["version"] = 3
+    meta["features"]["node"] = meta["features"]["node"][:-1]  # version 3 had no node_rank
     (old / "policy.json").write_text(json.dumps(meta))
-    with pytest.raises(KubeObjectError, match="exported for feature version 2 \\(20 node, 7 pod features\\)"):
+    with pytest.raises(KubeObjectError, match="exported for feature version 3 \\(21 node, 7 pod features\\)"):
         OnnxPolicy(old / "policy.onnx")
 
 
