@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint results
+.PHONY: setup run test lint results flagship
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,26 @@ run: setup
 		--seeds $(SEEDS) --workers 2 --out $(RUN)/evaluation
 	$(PY) export.py $(RUN) --out $(RUN)/exported
 	@echo "Report: $(RUN)/evaluation/report.html   Plugin model: $(RUN)/exported/policy.onnx"
+
+# The openb experiment: FGD cloned on 64-node samples of openb (configs/train/openb-small__bc_fgd.yaml), three
+# training seeds side by side, each exported; then the FGD paper's experiment on the full 1,213-node cluster, seeds
+# 42-51: the three policies on the default trace, and seed 0's on every shipped trace, each beside FGD (summary.md:
+# means, spreads, paired differences to FGD). About 30 minutes on a quiet 2-core machine.
+FLAGSHIP := runs/flagship-$(shell date +%Y%m%d-%H%M%S)
+OPENB_TRACES := $(patsubst %.gz,%,$(wildcard envs/data/openb/csv/openb_pod_list_*.csv.gz))
+
+flagship: setup
+	$(PY) train.py --config configs/train/openb-small__bc_fgd.yaml --seeds 0 1 2 --run-dir $(FLAGSHIP)
+	for s in 0 1 2; do \
+		$(PY) export.py $(FLAGSHIP)/seed-$$s --out $(FLAGSHIP)/seed-$$s/exported \
+			--typical-pods envs/data/openb/csv/openb_pod_list_default.csv && \
+		ln -sf policy.onnx $(FLAGSHIP)/seed-$$s/exported/seed-$$s.onnx || exit 1; \
+	done
+	$(PY) evaluate.py --config configs/eval/fgd-openb.yaml --workers 2 --out $(FLAGSHIP)/default-trace \
+		--policies $(foreach s,0 1 2,$(FLAGSHIP)/seed-$(s)/exported/seed-$(s).onnx) fgd best-fit
+	$(PY) evaluate.py --config configs/eval/fgd-openb.yaml --workers 2 --out $(FLAGSHIP)/all-traces \
+		--policies $(FLAGSHIP)/seed-0/exported/seed-0.onnx fgd --pods $(OPENB_TRACES)
+	@echo "Reports: $(FLAGSHIP)/default-trace/summary.md $(FLAGSHIP)/all-traces/summary.md"
 
 lint: setup
 	$(PY) -m ruff check .
