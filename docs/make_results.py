@@ -401,6 +401,8 @@ def openb_section(learned: str | None, workers: int) -> list[str]:
             f"The learned row is carried from an earlier measurement (`{carried['made_by']}`); rerun with",
             "`make results LEARNED_OPENB=RUN` to measure it here.",
         ]
+        if carried.get("notes"):
+            lines.append(carried["notes"])
     return lines
 
 
