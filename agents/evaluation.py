@@ -76,7 +76,9 @@ def make_scorer(spec: PolicySpec):
         return LearnedPolicy.load(spec.ref)
     from podgym.policies.onnx import OnnxPolicy
 
-    return OnnxPolicy(spec.ref)
+    # In a simulation the policy measures fgd_score against the simulated workload's typical pods, as FGD does and
+    # as the torch policy of the same run does.
+    return OnnxPolicy(spec.ref, workload_typical=True)
 
 
 def _downsample(xs: np.ndarray, ys: np.ndarray, points: int = CURVE_POINTS) -> tuple[list[float], list[float]]:

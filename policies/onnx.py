@@ -40,7 +40,7 @@ from podgym.envs.features import (
     encode_candidates,
     simulation_context,
 )
-from podgym.envs.fragmentation import TypicalPods
+from podgym.envs.fragmentation import TypicalPods, typical_pods
 from podgym.envs.kube.errors import KubeObjectError
 
 ENCODER_FILE = "policy.encoder.onnx"
@@ -242,12 +242,14 @@ class OnnxPolicy:
     """An exported per-node scorer on onnxruntime, as a NodeScorer (see the module doc).
 
     `path` is policy.onnx; the parts and policy.json are looked up next to it. policy.json carries the typical
-    pods FGD's score feature (``fgd_score``) is measured against, the same on every cluster the policy scores.
+    pods FGD's score feature (``fgd_score``) is measured against, the same on every cluster the policy scores;
+    with `workload_typical`, a simulation (``reset`` with a Simulator) measures it against the simulated
+    workload's typical pods instead, as FGD and the training env do (evaluate.py's choice).
     Raises KubeObjectError when the model is missing or unreadable, was exported for other features, carries no
     typical pods, or its parts do not reproduce it.
     """
 
-    def __init__(self, path: str | Path, name: str | None = None):
+    def __init__(self, path: str | Path, name: str | None = None, workload_typical: bool = False):
         self.path = Path(path)
         if not self.path.is_file():
             raise KubeObjectError("ONNX model not found", source=str(self.path))
@@ -265,6 +267,8 @@ class OnnxPolicy:
                 source=str(self.path),
             )
         self.typical = self._typical_pods()
+        self.workload_typical = workload_typical
+        self._typical = self.typical  # the typical pods in use
         self.session = self._load(self.path)
         self.encoder_session = self.head_session = None
         parts = self.metadata.get("parts")
@@ -357,12 +361,16 @@ class OnnxPolicy:
         """Follow `sim` (a Simulator or the cache's ClusterView): its cluster, pending count and clock, and a
         simulation's node ranks (the cache's view has none: node_ranks of the names)."""
         self._sim = sim
-        self._set_encoder(FeatureEncoder(sim.cluster, self.typical, getattr(sim, "rank", None)))
+        # A simulation (a Simulator has node ranks; the cache's view has none) has a workload of its own.
+        simulated = getattr(sim, "rank", None) is not None
+        workload = getattr(sim, "workload", None) if self.workload_typical and simulated else None
+        self._typical = typical_pods(workload) if workload is not None else self.typical
+        self._set_encoder(FeatureEncoder(sim.cluster, self._typical, getattr(sim, "rank", None)))
 
     def encoder(self, cluster: ClusterState) -> FeatureEncoder:
         """The FeatureEncoder of `cluster` (a new cluster drops every cached embedding)."""
         if self._encoder is None or self._encoder.cluster is not cluster:
-            self._set_encoder(FeatureEncoder(cluster, self.typical))
+            self._set_encoder(FeatureEncoder(cluster, self._typical))
         assert self._encoder is not None
         return self._encoder
 

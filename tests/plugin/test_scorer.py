@@ -368,3 +368,29 @@ def test_policy_needs_the_typical_pods_of_its_export(tmp_path, model_dir):
     shutil.copy(model_dir / "policy.onnx", tmp_path / "alone")
     with pytest.raises(KubeObjectError, match=r"policy\.json not found next to the model"):
         OnnxPolicy(tmp_path / "alone" / "policy.onnx")
+
+
+def test_in_a_simulation_the_policy_can_measure_fgd_score_against_the_simulated_workload(model_dir):
+    """evaluate.py's ONNX policy (workload_typical) reads fgd_score against the simulated workload's typical pods,
+    as FGD and the training env do; the extender's keeps policy.json's, in a simulation too."""
+    from pathlib import Path
+
+    from podgym.envs.fragmentation import typical_pods
+    from podgym.envs.simulator import SimulationOptions, Simulator
+    from podgym.envs.workload.openb import read_openb_cluster, read_openb_pods
+
+    sample = Path(__file__).resolve().parents[1] / "data" / "openb"
+    cluster = read_openb_cluster(sample / "nodes.csv")
+    pods = read_openb_pods(sample / "pods_multigpu.csv", times=False)
+    sim = Simulator(cluster, pods, SimulationOptions(departures=False, retry_unschedulable=False), seed=1)
+    own = typical_pods(sim.workload)
+    assert own.to_json() != TYPICAL_JSON  # the premise: the two sets differ
+    in_sim = OnnxPolicy(model_dir / "policy.onnx", workload_typical=True)
+    in_sim.reset(sim)
+    assert in_sim.encoder(sim.cluster).typical.to_json() == own.to_json()
+    exported = policy_of(model_dir)
+    exported.reset(sim)
+    assert exported.encoder(sim.cluster).typical.to_json() == TYPICAL_JSON
+    cache_view = type("View", (), {"cluster": sim.cluster, "workload": sim.workload})()  # no node ranks
+    in_sim.reset(cache_view)
+    assert in_sim.encoder(sim.cluster).typical.to_json() == TYPICAL_JSON
