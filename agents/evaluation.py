@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from podgym.envs.fragmentation import TypicalPods
 from podgym.envs.kube.errors import KubeObjectError
 from podgym.envs.kube.objects import CPU
 from podgym.envs.policy import KubeSchedulerPolicy
@@ -67,18 +68,19 @@ def check_scenario(name: str) -> str:
     return name
 
 
-def make_scorer(spec: PolicySpec):
+def make_scorer(spec: PolicySpec, typical: TypicalPods | None = None):
+    """The NodeScorer of `spec`. A learned or exported policy measures its fgd_score feature against `typical`
+    when given (the FGD experiment's, FGD's own); else, in a simulation, against the simulated workload's typical
+    pods, as FGD does there and as the torch policy of the same run does."""
     if spec.kind == "heuristic":
         return make_policy(spec.ref)
     if spec.kind == "learned":
         from podgym.agents.learned import LearnedPolicy
 
-        return LearnedPolicy.load(spec.ref)
+        return LearnedPolicy.load(spec.ref, typical=typical)
     from podgym.policies.onnx import OnnxPolicy
 
-    # In a simulation the policy measures fgd_score against the simulated workload's typical pods, as FGD does and
-    # as the torch policy of the same run does.
-    return OnnxPolicy(spec.ref, workload_typical=True)
+    return OnnxPolicy(spec.ref, workload_typical=True, typical=typical)
 
 
 def _downsample(xs: np.ndarray, ys: np.ndarray, points: int = CURVE_POINTS) -> tuple[list[float], list[float]]:

@@ -108,16 +108,25 @@ class RunResult:
     frag_ratio: dict[int, float] = field(default_factory=dict)
     frag_amount: dict[int, float] = field(default_factory=dict)
     tie_break: str = "rank"
+    policy_typical_pods: str = "experiment"
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 def run_one(
-    nodes_csv: str | Path, pods_csv: str | Path, policy: str, seed: int, tune: float = 1.3, tie_break: str = "rank"
+    nodes_csv: str | Path,
+    pods_csv: str | Path,
+    policy: str,
+    seed: int,
+    tune: float = 1.3,
+    tie_break: str = "rank",
+    policy_typical_pods: str = "experiment",
 ) -> RunResult:
     """Run the experiment for one trace, policy and seed; `tie_break` "random" breaks ties as kube-scheduler does
-    (a fresh random choice per pod) instead of the experiment's rank."""
+    (a fresh random choice per pod) instead of the experiment's rank. A learned policy measures its fgd_score
+    feature against the trace's typical pods, as FGD does ("experiment"), or an exported one against those its
+    policy.json carries, as the extender serves it ("export")."""
     cluster = read_openb_cluster(nodes_csv)
     trace = read_openb_pods(pods_csv, times=False)
     typical = typical_pods(trace)
@@ -136,7 +145,15 @@ def run_one(
     else:  # a learned policy (run directory or model file) or an exported .onnx
         from podgym.agents.evaluation import make_scorer, resolve_policy
 
-        scorer = make_scorer(resolve_policy(policy))
+        spec = resolve_policy(policy)
+        if policy_typical_pods == "export":
+            if spec.kind != "onnx":
+                raise ValueError(f"{policy}: only an exported .onnx policy carries typical pods of its own")
+            from podgym.policies.onnx import OnnxPolicy
+
+            scorer = OnnxPolicy(spec.ref)  # as the extender serves it
+        else:
+            scorer = make_scorer(spec, typical)
     start = time.perf_counter()
     summary = sim.run(scorer)
     seconds = time.perf_counter() - start
@@ -159,4 +176,5 @@ def run_one(
         frag_ratio=bucket(arrived, 100 * frag / idle, capacity, decimals=None),
         frag_amount=bucket(arrived, 100 * frag / capacity, capacity),
         tie_break=tie_break,
+        policy_typical_pods=policy_typical_pods if policy not in HEURISTICS else "experiment",
     )

@@ -244,12 +244,19 @@ class OnnxPolicy:
     `path` is policy.onnx; the parts and policy.json are looked up next to it. policy.json carries the typical
     pods FGD's score feature (``fgd_score``) is measured against, the same on every cluster the policy scores;
     with `workload_typical`, a simulation (``reset`` with a Simulator) measures it against the simulated
-    workload's typical pods instead, as FGD and the training env do (evaluate.py's choice).
+    workload's typical pods instead, as FGD and the training env do (evaluate.py's choice); `typical` replaces
+    policy.json's everywhere (the FGD experiment passes the ones it scores FGD with).
     Raises KubeObjectError when the model is missing or unreadable, was exported for other features, carries no
     typical pods, or its parts do not reproduce it.
     """
 
-    def __init__(self, path: str | Path, name: str | None = None, workload_typical: bool = False):
+    def __init__(
+        self,
+        path: str | Path,
+        name: str | None = None,
+        workload_typical: bool = False,
+        typical: TypicalPods | None = None,
+    ):
         self.path = Path(path)
         if not self.path.is_file():
             raise KubeObjectError("ONNX model not found", source=str(self.path))
@@ -266,8 +273,8 @@ class OnnxPolicy:
                 f"computes version {FEATURE_VERSION} ({NUM_NODE_FEATURES} node, {NUM_POD_FEATURES} pod features)",
                 source=str(self.path),
             )
-        self.typical = self._typical_pods()
-        self.workload_typical = workload_typical
+        self.typical = typical or self._typical_pods()
+        self.workload_typical = workload_typical and typical is None
         self._typical = self.typical  # the typical pods in use
         self.session = self._load(self.path)
         self.encoder_session = self.head_session = None

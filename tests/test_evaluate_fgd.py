@@ -255,3 +255,69 @@ def test_two_policies_reported_under_one_name_are_refused(tmp_path, capsys):
     err = run_error(["--config", write_config(tmp_path), "--policies", str(a), str(b), "--out", str(tmp_path)], capsys)
     assert str(a) in err and str(b) in err and "policies[1]" in err
     assert not (tmp_path / "cells").exists()
+
+
+def _exported(directory: Path, typical) -> str:
+    """The same small scoring network (fixed torch seed) exported with `typical` in its policy.json, and saved as
+    the torch model file of a run (model.zip, the weights where SB3 keeps them)."""
+    import io
+    import zipfile
+
+    import torch as th
+
+    from podgym.agents.commands.export import write_policy
+    from podgym.agents.network import NodeScoringNet
+
+    th.manual_seed(5)
+    net = NodeScoringNet(16).eval()
+    path, _ = write_policy(net, directory, typical=typical)
+    weights = io.BytesIO()
+    th.save({f"mlp_extractor.net.{k}": v for k, v in net.state_dict().items()}, weights)
+    with zipfile.ZipFile(directory / "model.zip", "w") as archive:
+        archive.writestr("policy.pth", weights.getvalue())
+    return str(path)
+
+
+def test_a_learned_policy_reads_fgd_score_against_the_traces_typical_pods_as_fgd(tmp_path):
+    """In the experiment an exported policy measures fgd_score against the trace's typical pods, the ones FGD's
+    score uses ("experiment"), whatever its policy.json carries: the run equals that of the same network
+    exported with the trace's typical pods and run as the extender serves it ("export")."""
+    from podgym.agents.fgd_experiment import run_one
+    from podgym.envs.fragmentation import typical_pods
+    from podgym.envs.workload.openb import read_openb_pods
+    from tests.plugin import typical
+
+    own = typical_pods(read_openb_pods(MULTI, times=False))
+    assert own.to_json() != typical().to_json()  # the premise: the two sets differ
+    carried = _exported(tmp_path / "carried", typical())
+    traces = _exported(tmp_path / "traces", own)
+    experiment = run_one(NODES, MULTI, carried, seed=3, policy_typical_pods="experiment").as_dict()
+    served = run_one(NODES, MULTI, traces, seed=3, policy_typical_pods="export").as_dict()
+    for row in (experiment, served):
+        row.pop("seconds")
+    assert experiment.pop("policy_typical_pods") == "experiment"
+    assert served.pop("policy_typical_pods") == "export"
+    assert experiment == served
+    with pytest.raises(ValueError, match=r"only an exported \.onnx policy"):
+        run_one(NODES, MULTI, str(tmp_path / "carried" / "model.zip"), seed=3, policy_typical_pods="export")
+
+
+def test_the_policys_typical_pods_are_another_cell_and_recorded(tmp_path, capsys):
+    """--policy-typical-pods export runs new cells for learned policies only (FGD's cells are shared) and says so
+    in their rows; it needs .onnx policies and applies to the FGD experiment only."""
+    from tests.plugin import typical
+
+    model = _exported(tmp_path / "model", typical())
+    out = tmp_path / "out"
+    config = write_config(tmp_path, policies=[model, "fgd"], seeds=[1])
+    assert evaluate.main(["--config", config, "--out", str(out)]) == 0
+    assert evaluate.main(["--config", config, "--out", str(out), "--policy-typical-pods", "export"]) == 0
+    capsys.readouterr()
+    assert len(list((out / "cells").glob("*.json"))) == 3  # FGD's one cell serves both runs
+    rows = json.loads((out / "results.json").read_text())
+    assert {r["policy"]: r["policy_typical_pods"] for r in rows} == {"policy.onnx": "export", "fgd": "experiment"}
+    err = run_error(["--policies", "fgd", "--scenarios", "default", "--policy-typical-pods", "export"], capsys)
+    assert "--policy-typical-pods" in err and "fgd-openb" in err
+    run = str(tmp_path / "model" / "model.zip")
+    err = run_error(["--config", config, "--policies", run, "--policy-typical-pods", "export"], capsys)
+    assert run in err and ".onnx" in err

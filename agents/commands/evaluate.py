@@ -61,6 +61,12 @@ class FgdOpenbConfig(StrictModel):
         description="ties for the top score: 'rank' (the experiment's rule: a random node order drawn once per "
         "run) or 'random' (kube-scheduler's: a fresh random choice per pod)",
     )
+    policy_typical_pods: Literal["experiment", "export"] = Field(
+        default="experiment",
+        description="the typical pods a learned policy's fgd_score feature is measured against: 'experiment' (the "
+        "trace's, as FGD's score is) or 'export' (those an exported policy's policy.json carries, as the extender "
+        "serves it; .onnx policies only)",
+    )
     out: str = "runs/eval/fgd-openb"
 
 
@@ -166,8 +172,10 @@ def evaluate_policies(cfg: PoliciesConfig, workers: int = 1, ray_address: str | 
     return out, agg
 
 
-def _fgd_cell(nodes: str, pods: str, policy: str, seed: int, tune: float, tie_break: str = "rank") -> dict:
-    return run_one(nodes, pods, policy, seed, tune, tie_break).as_dict()
+def _fgd_cell(
+    nodes: str, pods: str, policy: str, seed: int, tune: float, tie_break: str = "rank", typical: str = "experiment"
+) -> dict:
+    return run_one(nodes, pods, policy, seed, tune, tie_break, typical).as_dict()
 
 
 def run_fgd_openb(cfg: FgdOpenbConfig, workers: int = 1, ray_address: str | None = None) -> Path:
@@ -178,22 +186,32 @@ def run_fgd_openb(cfg: FgdOpenbConfig, workers: int = 1, ray_address: str | None
     for path in [nodes, *traces]:
         if not data_file_exists(path):
             raise missing_file_error(path, "openb trace file (--nodes/--pods)")
-    _resolve_all(cfg.policies)
+    specs = _resolve_all(cfg.policies)
+    if cfg.policy_typical_pods == "export":
+        for spec in specs:
+            if spec.kind == "learned":
+                raise ConfigError(
+                    f"policy_typical_pods 'export' needs exported .onnx policies (their policy.json's typical "
+                    f"pods); {spec.ref} is a run or model file"
+                )
     cells = out / "cells"
     todo, wanted = [], []
     for trace in traces:
         for policy in cfg.policies:
             for seed in cfg.seeds:
-                # The inputs that change a result are in the name: another node list, tune or tie rule is another
-                # cell (the experiment's own tie rule adds nothing, so that its cells keep their names).
+                # The inputs that change a result are in the name: another node list, tune, tie rule or (for a
+                # learned policy) typical pods is another cell (the defaults add nothing, so that cells keep names).
                 inputs = f"{Path(nodes).resolve()}|{Path(trace).resolve()}|{cfg.tune}"
                 if cfg.tie_break != "rank":
                     inputs += f"|{cfg.tie_break}"
+                typical = "experiment" if policy in HEURISTICS else cfg.policy_typical_pods
+                if typical != "experiment":
+                    inputs += f"|typical-{typical}"
                 key = hashlib.sha1(inputs.encode()).hexdigest()
                 path = cells / f"{trace_name(trace)}__{_safe(resolve_policy(policy).label)}__{seed}__{key[:10]}.json"
                 wanted.append(path)
                 if not path.exists():
-                    todo.append((path, (nodes, trace, policy, seed, cfg.tune, cfg.tie_break)))
+                    todo.append((path, (nodes, trace, policy, seed, cfg.tune, cfg.tie_break, typical)))
     run_cells(todo, _fgd_cell, workers, ray_address, "fgd-openb")
     rows = [json.loads(p.read_text()) for p in wanted]
     atomic_write_json(out / "results.json", rows)
@@ -222,6 +240,12 @@ def main(argv: list[str] | None = None) -> int:
         help="fgd-openb: ties for the top score by a node rank drawn once per run (the experiment's rule) or by a "
         "fresh random choice per pod (kube-scheduler's)",
     )
+    parser.add_argument(
+        "--policy-typical-pods",
+        choices=("experiment", "export"),
+        help="fgd-openb: a learned policy's fgd_score feature against the trace's typical pods, as FGD's score "
+        "(experiment, the default), or against those its policy.json carries, as the extender serves it (export)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="local worker processes")
     parser.add_argument("--ray", metavar="ADDRESS", help="run the cells on Ray: 'auto', 'local' or an address")
     parser.add_argument("--out", help="the output directory")
@@ -242,7 +266,16 @@ def main(argv: list[str] | None = None) -> int:
             if args.scenarios:
                 raise ConfigError("--scenarios does not apply to an fgd-openb config (use --nodes/--pods)")
             updates.update(
-                {k: v for k, v in (("nodes", args.nodes), ("traces", args.pods), ("tie_break", args.tie_break)) if v}
+                {
+                    k: v
+                    for k, v in (
+                        ("nodes", args.nodes),
+                        ("traces", args.pods),
+                        ("tie_break", args.tie_break),
+                        ("policy_typical_pods", args.policy_typical_pods),
+                    )
+                    if v
+                }
             )
             cfg = cfg.model_copy(update=updates)
             out = run_fgd_openb(cfg, args.workers, args.ray)
@@ -251,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.tie_break:
             raise ConfigError("--tie-break applies to an fgd-openb config only (scenarios set simulation.tie_break)")
+        if args.policy_typical_pods:
+            raise ConfigError("--policy-typical-pods applies to an fgd-openb config only")
         if args.scenarios:
             updates["scenarios"] = args.scenarios
         cfg = cfg.model_copy(update=updates)

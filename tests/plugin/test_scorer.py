@@ -394,3 +394,12 @@ def test_in_a_simulation_the_policy_can_measure_fgd_score_against_the_simulated_
     cache_view = type("View", (), {"cluster": sim.cluster, "workload": sim.workload})()  # no node ranks
     in_sim.reset(cache_view)
     assert in_sim.encoder(sim.cluster).typical.to_json() == TYPICAL_JSON
+    given = OnnxPolicy(
+        model_dir / "policy.onnx",
+        workload_typical=True,
+        typical=typical_pods(read_openb_pods(sample / "pods.csv", times=False)),
+    )
+    assert given.typical.to_json() not in (own.to_json(), TYPICAL_JSON)
+    for view in (sim, cache_view):  # the typical pods given replace policy.json's and the workload's everywhere
+        given.reset(view)
+        assert given.encoder(sim.cluster).typical.to_json() == given.typical.to_json()
