@@ -18,12 +18,11 @@ import numpy as np
 from podgym.envs.fragmentation import TypicalPods
 from podgym.envs.kube.errors import KubeObjectError
 from podgym.envs.kube.objects import CPU
-from podgym.envs.policy import KubeSchedulerPolicy
 from podgym.envs.rewards import RewardState, current_allocation, describe_objective, make_reward
 from podgym.envs.scenario import load_and_build, scenario_path
 from podgym.envs.simulator import Simulator
 from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
-from podgym.policies import HEURISTICS, make_policy
+from podgym.policies import HEURISTICS, is_heuristic, make_policy, scenario_policy
 
 CURVE_POINTS = 200
 HEATMAP_NODES = 48
@@ -44,7 +43,7 @@ class PolicySpec:
 
 def resolve_policy(ref: str) -> PolicySpec:
     """Classify a policy reference; unknown names and missing or unreadable files are errors naming them."""
-    if ref in HEURISTICS:
+    if is_heuristic(ref):
         return PolicySpec(ref, "heuristic")
     path = Path(ref)
     if path.suffix == ".onnx":
@@ -100,11 +99,9 @@ def run_cell(policy_ref: str, scenario: str, seed: int) -> dict[str, Any]:
     reward = make_reward(built.scenario.reward, built.scenario.simulation.horizon, len(built.cluster.nodes))
     sim.metrics.track_node_stats = reward.needs_node_stats
     sim.metrics.record_node_utilisation = True
-    if spec.kind == "heuristic" and spec.ref == "kube-default":
+    if spec.kind == "heuristic":
         # kube-default is kube-scheduler with the scenario's profile (its scheduler config), as envs.simulate runs it
-        scorer = KubeSchedulerPolicy(
-            built.profile, name="kube-default", sample_nodes=built.scenario.scheduler.sample_nodes
-        )
+        scorer = scenario_policy(spec.ref, built.profile, built.scenario.scheduler.sample_nodes)
     else:
         scorer = make_scorer(spec)
     start = time.perf_counter()

@@ -24,7 +24,7 @@ from podgym.envs.simulator import SimulationOptions, Simulator
 from podgym.envs.workload.openb import read_openb_cluster, read_openb_pods
 from podgym.envs.workload.ops import inflate_to_gpu
 from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
-from podgym.policies import HEURISTICS, make_policy
+from podgym.policies import is_heuristic, make_policy
 from podgym.policies.fgd import FGDPolicy
 
 PAPER_POLICIES = ("random", "dot-product", "gpu-clustering", "gpu-packing", "best-fit", "fgd")
@@ -140,7 +140,7 @@ def run_one(
     recorder.attach(sim)
     if policy == "fgd":
         scorer = FGDPolicy(typical)
-    elif policy in HEURISTICS:
+    elif is_heuristic(policy):
         scorer = make_policy(policy)
     else:  # a learned policy (run directory or model file) or an exported .onnx
         from podgym.agents.evaluation import make_scorer, resolve_policy
@@ -165,7 +165,7 @@ def run_one(
     idle = np.maximum(np.asarray(recorder.idle, dtype=np.float64), 1.0)
     return RunResult(
         trace=trace_name(pods_csv),
-        policy=policy if policy in HEURISTICS else Path(policy.rstrip("/")).name,
+        policy=policy if is_heuristic(policy) else Path(policy.rstrip("/")).name,
         seed=seed,
         pods=len(pods),
         placed=summary.pods_scheduled,
@@ -176,5 +176,5 @@ def run_one(
         frag_ratio=bucket(arrived, 100 * frag / idle, capacity, decimals=None),
         frag_amount=bucket(arrived, 100 * frag / capacity, capacity),
         tie_break=tie_break,
-        policy_typical_pods=policy_typical_pods if policy not in HEURISTICS else "experiment",
+        policy_typical_pods=policy_typical_pods if not is_heuristic(policy) else "experiment",
     )

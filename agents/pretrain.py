@@ -21,11 +21,10 @@ import torch as th
 from pydantic import Field, field_validator
 from torch import nn
 
-from podgym.agents import HEURISTICS, make_policy
 from podgym.agents.network import NodeScoringNet, valid_rows
 from podgym.envs.env import PodSchedulingEnv
-from podgym.envs.policy import KubeSchedulerPolicy
 from podgym.envs.workload._fields import StrictModel
+from podgym.policies import HEURISTICS, is_heuristic, scenario_policy
 
 
 class DaggerConfig(StrictModel):
@@ -52,17 +51,18 @@ class PretrainConfig(StrictModel):
     @field_validator("expert")
     @classmethod
     def _known_expert(cls, name: str) -> str:
-        if name not in HEURISTICS:
-            raise ValueError(f"unknown expert {name!r}; known: {', '.join(HEURISTICS)}")
+        if not is_heuristic(name):
+            raise ValueError(
+                f"unknown expert {name!r}; known: {', '.join(HEURISTICS)}, and pairs CPU+GPU of them "
+                "(kube-default+gpu-packing: kube-default for pods without GPUs, gpu-packing for pods with GPUs)"
+            )
         return name
 
 
 def expert_policy(name: str, env: PodSchedulingEnv) -> Any:
-    """The heuristic `name` as an expert on `env`: kube-default is kube-scheduler with the scenario's own profile
-    (its scheduler config), the kube-default that the training's baselines and evaluate.py measure."""
-    if name == "kube-default":
-        return KubeSchedulerPolicy(env.profile, name=name, sample_nodes=env.scenario.scheduler.sample_nodes)
-    return make_policy(name)
+    """The heuristic `name` as an expert on `env`: kube-default (alone or in a pair) is kube-scheduler with the
+    scenario's own profile (its scheduler config), the kube-default that evaluate.py measures."""
+    return scenario_policy(name, env.profile, env.scenario.scheduler.sample_nodes)
 
 
 def expert_targets(policy: Any, env: PodSchedulingEnv, obs: dict[str, np.ndarray]) -> np.ndarray:

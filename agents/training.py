@@ -24,11 +24,10 @@ from podgym.agents.sb3_policy import MaskableNodeScoringPolicy, NodeScoringPolic
 from podgym.agents.vec_env import SB3VecEnv
 from podgym.envs.env import PodSchedulingEnv
 from podgym.envs.kube.errors import ConfigError, from_validation_error
-from podgym.envs.policy import KubeSchedulerPolicy
 from podgym.envs.scenario import load_scenario, set_override
 from podgym.envs.vector import PodSchedulingVectorEnv
 from podgym.envs.workload._fields import StrictModel
-from podgym.policies import make_policy
+from podgym.policies import make_policy, scenario_policy
 
 ALGOS = ("maskable_ppo", "ppo", "a2c")
 REPO = Path(__file__).resolve().parents[1]
@@ -227,10 +226,8 @@ class CheckpointAndEvalCallback(BaseCallback):
             return json.loads(path.read_text())
         out = {}
         for name in self.cfg.eval.baselines:
-            policy = make_policy(name)
-            if name == "kube-default":  # kube-scheduler with the scenario's own profile, as envs.simulate runs it
-                sample = self.eval_env.scenario.scheduler.sample_nodes
-                policy = KubeSchedulerPolicy(self.eval_env.profile, name=name, sample_nodes=sample)
+            # kube-default is kube-scheduler with the scenario's own profile, as envs.simulate runs it
+            policy = scenario_policy(name, self.eval_env.profile, self.eval_env.scenario.scheduler.sample_nodes)
             out[name] = evaluate_actor(self.eval_env, heuristic_actor(policy, 0), self.seeds)["return_mean"]
         atomic_write_json(path, out)
         return out

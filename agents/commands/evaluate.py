@@ -34,7 +34,7 @@ from podgym.agents.progress import CountProgress
 from podgym.envs.data import data_file_exists, expand_data_dir, missing_file_error, trace_name
 from podgym.envs.kube.errors import ConfigError, KubeObjectError, from_validation_error
 from podgym.envs.workload._fields import StrictModel
-from podgym.policies import HEURISTICS
+from podgym.policies import HEURISTICS, is_heuristic
 
 
 class PoliciesConfig(StrictModel):
@@ -204,7 +204,7 @@ def run_fgd_openb(cfg: FgdOpenbConfig, workers: int = 1, ray_address: str | None
                 inputs = f"{Path(nodes).resolve()}|{Path(trace).resolve()}|{cfg.tune}"
                 if cfg.tie_break != "rank":
                     inputs += f"|{cfg.tie_break}"
-                typical = "experiment" if policy in HEURISTICS else cfg.policy_typical_pods
+                typical = "experiment" if is_heuristic(policy) else cfg.policy_typical_pods
                 if typical != "experiment":
                     inputs += f"|typical-{typical}"
                 key = hashlib.sha1(inputs.encode()).hexdigest()
@@ -228,7 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--config", help="an evaluation YAML (configs/eval/)")
     parser.add_argument(
-        "--policies", nargs="+", help=f"heuristics ({', '.join(HEURISTICS)}), run dirs, model files or .onnx files"
+        "--policies",
+        nargs="+",
+        help=f"heuristics ({', '.join(HEURISTICS)}; or pairs CPU+GPU of them, e.g. "
+        "kube-default+gpu-packing: the first for pods without GPUs, the second for pods with GPUs), run dirs, "
+        "model files or .onnx files",
     )
     parser.add_argument("--scenarios", nargs="+", help="scenario names or YAML paths")
     parser.add_argument("--seeds", nargs="+", type=int, help="episode seeds")

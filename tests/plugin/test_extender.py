@@ -755,3 +755,19 @@ def test_the_extenders_weight_means_a_plugins_weight():
         assert {s["Host"]: s["Score"] for s in scores} == {n: 10 * totals[n] // top for n in feasible}
     with pytest.raises(ValueError, match="'linear' needs a scorer with a fixed score_range"):
         create_app(make_policy("best-fit"), ClusterCache(), score_mapping="linear")
+
+
+def test_a_pair_of_heuristics_serves():
+    """--policy takes a pair CPU+GPU as every name: on pods without GPUs it answers as its first part (mapped on
+    the parts' common score range; a pair without one maps min-max)."""
+    from podgym.plugin.extender import Extender
+    from podgym.policies.composite import ByPodKind
+
+    assert load_scorer(policy="least-allocated+gpu-packing").score_range is None
+    pair = load_scorer(policy="least-allocated+most-allocated")
+    assert isinstance(pair, ByPodKind) and pair.score_range == make_policy("least-allocated").score_range
+    served, alone = Extender(pair, small_cache()), Extender(make_policy("least-allocated"), small_cache())
+    for p in PENDING.values():
+        body = json.dumps(args(p, NAMES)).encode()
+        assert served.prioritize(body, time.perf_counter()).body == alone.prioritize(body, time.perf_counter()).body
+    assert len({served.prioritize(json.dumps(args(p, NAMES)).encode(), 0.0).body for p in PENDING.values()}) > 1
