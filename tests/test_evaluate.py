@@ -138,6 +138,8 @@ def test_kube_default_is_the_scenarios_profile(tmp_path):
     from podgym.envs.policy import KubeSchedulerPolicy
     from podgym.envs.scenario import load_and_build, scenario_path
     from podgym.envs.simulator import Simulator
+    from podgym.policies.composite import ByPodKind
+    from podgym.policies.heuristics import GpuPackingPolicy
 
     data = Path(__file__).resolve().parent / "data"
     scenario = yaml.safe_load(scenario_path(SHORT).read_text())
@@ -147,13 +149,18 @@ def test_kube_default_is_the_scenarios_profile(tmp_path):
     built = load_and_build(path, seed=0)
     assert built.profile.plugin("NodeResourcesFit").args["scoringStrategy"]["type"] == "MostAllocated"
 
-    def active_nodes(profile) -> float:
+    def active_nodes(profile, gpu=None) -> float:
         sim = Simulator(built.cluster, built.workload, built.options, profile, seed=0)
-        return sim.run(KubeSchedulerPolicy(profile)).active_node_hours
+        kube = KubeSchedulerPolicy(profile)
+        return sim.run(kube if gpu is None else ByPodKind(kube, gpu)).active_node_hours
 
     cell = run_cell("kube-default", str(path), 0)
     assert cell["active_node_hours"] == active_nodes(built.profile)
     assert cell["active_node_hours"] != active_nodes(KubeSchedulerPolicy().profile)  # packing differs
+    # inside a pair too
+    pair = run_cell("kube-default+gpu-packing", str(path), 0)["active_node_hours"]
+    assert pair == active_nodes(built.profile, GpuPackingPolicy())
+    assert pair != active_nodes(KubeSchedulerPolicy().profile, GpuPackingPolicy())
 
 
 def test_a_scenario_with_services_reports_their_availability(tmp_path, capsys):
