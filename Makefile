@@ -25,7 +25,7 @@ SEEDS := 100 101 102 103 104 105 106 107 108 109
 run: setup
 	$(PY) -m podgym.envs.simulate
 	$(PY) train.py --run-dir $(RUN)
-	$(PY) evaluate.py --policies $(RUN) random round-robin kube-default best-fit fgd --scenarios default \
+	$(PY) evaluate.py --policies $(RUN) random round-robin kube-default best-fit fgd kube-default+gpu-packing --scenarios default \
 		--seeds $(SEEDS) --workers 2 --out $(RUN)/evaluation
 	$(PY) export.py $(RUN) --out $(RUN)/exported
 	@echo "Report: $(RUN)/evaluation/report.html   Plugin model: $(RUN)/exported/policy.onnx"

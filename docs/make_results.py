@@ -42,7 +42,7 @@ from podgym.agents.fgd_report import aggregate as fgd_aggregate  # noqa: E402
 from podgym.agents.io import atomic_write_text  # noqa: E402
 
 SEEDS = [str(s) for s in range(100, 110)]
-BASELINES = ["random", "round-robin", "kube-default", "best-fit", "fgd"]
+BASELINES = ["random", "round-robin", "kube-default", "best-fit", "fgd", "kube-default+gpu-packing"]
 HA_POLICIES = ["random", "round-robin", "kube-default", "best-fit", "most-allocated"]
 OPENB_POLICIES = ["random", "dot-product", "gpu-clustering", "gpu-packing", "best-fit", "fgd"]
 CARRIED = ROOT / "docs" / "results_learned.json"
@@ -561,9 +561,8 @@ def main(argv: list[str] | None = None) -> int:
         "are deterministic: their figures are the same on any machine (no decision depends on the order of a",
         "floating-point sum). Speed figures are this machine's, under its load at the time.",
         "",
-        "The learned rows below are carried from earlier runs (the commands say which). The warm-started policies of",
-        "feature version 2, which `make run` trains and `models/` ships, are measured across training seeds in",
-        "[learned.md](learned.md).",
+        "A learned row marked carried comes from an earlier run (its command says which). The warm-started policies,",
+        "which `make run` trains and `models/` ships, are measured across training seeds in [learned.md](learned.md).",
         "",
     ]
     body: list[str] = []
