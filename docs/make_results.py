@@ -156,6 +156,13 @@ def default_section(learned: str | None, workers: int) -> list[str]:
         lo, hi = c["difference_ci95"]
         verdict = "significant" if c["significant"] else "not significant"
         lines.append(f"- {c['better']} - {c['worse']}: [{lo:+.4f}, {hi:+.4f}], {verdict}")
+    if learned:
+        item = training([learned])[0]
+        lines += [
+            "",
+            f"The learned policy is the training run `{learned}` (training seed {item['seed']}, on the machine that "
+            f"trained it): {training_line(item)}.",
+        ]
     if carried:
         lines += [
             "",
@@ -199,6 +206,20 @@ def training(runs: list[str]) -> list[dict[str, Any]]:
             item["pretrain_seconds"] = pretrain["seconds"]
         out.append(item)
     return out
+
+
+def training_line(item: dict[str, Any]) -> str:
+    """One training run of `training` in words."""
+    clone = (
+        f"cloned {item['expert']} in {item['pretrain_seconds']:.0f} s (the clone picks one of the expert's "
+        f"best nodes in {100 * item['clone_accuracy']:.1f}% of the demonstrated states), then "
+        if "expert" in item
+        else ""
+    )
+    return (
+        f"{clone}{item['total_timesteps']:,} steps; best model at {item['best_at']:,} steps; {item['seconds']} s "
+        "from start to final model"
+    )
 
 
 def ha_learned_summary(results: dict[str, Any], learned: list[str]) -> dict[str, Any]:
@@ -331,16 +352,7 @@ def ha_services_section(workers: int, learned: list[str] | None = None) -> list[
             "",
         ]
     for item in summary.get("training", []):
-        clone = (
-            f"cloned {item['expert']} in {item['pretrain_seconds']:.0f} s (the clone picks one of the expert's "
-            f"best nodes in {100 * item['clone_accuracy']:.1f}% of the demonstrated states), then "
-            if "expert" in item
-            else ""
-        )
-        lines.append(
-            f"- training seed {item['seed']}: {clone}{item['total_timesteps']:,} steps; best model at "
-            f"{item['best_at']:,} steps; {item['seconds']} s from start to final model"
-        )
+        lines.append(f"- training seed {item['seed']}: {training_line(item)}")
     if carried:
         lines += [
             "",
