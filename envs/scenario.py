@@ -63,6 +63,7 @@ from podgym.envs.workload.snapshot import pdbs_from_manifests
 from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "configs" / "scenarios"
+NODE_SAMPLE_STREAM = 11  # the per-episode node sample draws from (seed, 11), apart from the workload's (seed)
 
 
 class SnapshotFiles(StrictModel):
@@ -80,7 +81,11 @@ class SnapshotFiles(StrictModel):
 class OpenbNodes(StrictModel):
     path: str
     sample: int | None = Field(default=None, ge=1, description="a proportional sample of this many nodes")
-    sample_seed: int = Field(default=0, description="seed of the node sample (fixed: every episode, same nodes)")
+    sample_seed: int | None = Field(
+        default=0,
+        description="seed of the node sample (every episode, the same nodes); null: a sample per episode, drawn from "
+        "the episode's seed",
+    )
 
 
 class ClusterConfig(StrictModel):
@@ -377,7 +382,9 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
                     obj="Scenario",
                     field="cluster.openb_nodes.sample",
                 )
-            cluster = sample_nodes(cluster, spec.sample, np.random.default_rng(spec.sample_seed))
+            # A fixed seed samples the same nodes in every episode; without one each episode has its own sample.
+            sample_seed = [seed, NODE_SAMPLE_STREAM] if spec.sample_seed is None else spec.sample_seed
+            cluster = sample_nodes(cluster, spec.sample, np.random.default_rng(sample_seed))
     else:
 
         def paths(value: str | list[str] | None) -> list[Path] | None:

@@ -115,3 +115,22 @@ def test_maskable_ppo_learns_on_default():
     obs, _ = env.reset(seed=1)
     action, _ = model.predict(obs, action_masks=env.unwrapped.action_masks(), deterministic=True)
     assert obs["action_mask"][int(action)] == 1
+
+
+def test_openb_node_samples_fixed_or_per_episode():
+    """openb_nodes.sample_seed fixes the sample for every episode; null draws one per episode from its seed (the
+    same seed, the same nodes), and the env's episodes then run on different nodes of one size."""
+    from podgym.envs.env import PodSchedulingEnv
+    from podgym.envs.scenario import load_and_build
+
+    def names(seed: int, overrides: dict | None = None) -> list[str]:
+        return [n.name for n in load_and_build("openb-small", overrides, seed=seed).cluster.nodes]
+
+    assert names(1) == names(2)
+    per_episode = {"cluster.openb_nodes.sample_seed": None}
+    assert names(1, per_episode) == names(1, per_episode) != names(2, per_episode)
+    env = PodSchedulingEnv("openb-small", overrides={**per_episode, "env.engine": "python"})
+    env.reset(seed=1)
+    first = list(env.sim.cluster.node_names)
+    env.reset(seed=2)
+    assert len(env.sim.cluster.node_names) == len(first) == 64 and list(env.sim.cluster.node_names) != first
