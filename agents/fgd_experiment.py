@@ -24,7 +24,8 @@ from podgym.envs.simulator import SimulationOptions, Simulator
 from podgym.envs.workload.openb import read_openb_cluster, read_openb_pods
 from podgym.envs.workload.ops import inflate_to_gpu
 from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
-from podgym.policies import is_heuristic, make_policy
+from podgym.policies import is_heuristic, make_policy, pair_parts
+from podgym.policies.composite import ByPodKind
 from podgym.policies.fgd import FGDPolicy
 
 PAPER_POLICIES = ("random", "dot-product", "gpu-clustering", "gpu-packing", "best-fit", "fgd")
@@ -114,6 +115,14 @@ class RunResult:
         return asdict(self)
 
 
+def experiment_heuristic(name: str, typical: TypicalPods):
+    """The heuristic `name` (or pair) of the experiment: FGD, alone or in a pair, scores against `typical`."""
+    parts = pair_parts(name)
+    if parts:
+        return ByPodKind(experiment_heuristic(parts[0], typical), experiment_heuristic(parts[1], typical), name)
+    return FGDPolicy(typical) if name == "fgd" else make_policy(name)
+
+
 def run_one(
     nodes_csv: str | Path,
     pods_csv: str | Path,
@@ -138,10 +147,8 @@ def run_one(
     sim = Simulator(cluster, pods, options, experiment_profile(), seed=seed)
     recorder = FragmentationRecorder(typical)
     recorder.attach(sim)
-    if policy == "fgd":
-        scorer = FGDPolicy(typical)
-    elif is_heuristic(policy):
-        scorer = make_policy(policy)
+    if is_heuristic(policy):
+        scorer = experiment_heuristic(policy, typical)
     else:  # a learned policy (run directory or model file) or an exported .onnx
         from podgym.agents.evaluation import make_scorer, resolve_policy
 

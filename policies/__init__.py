@@ -57,7 +57,7 @@ HEURISTICS = (
 )
 
 
-def _parts(name: str) -> tuple[str, str] | None:
+def pair_parts(name: str) -> tuple[str, str] | None:
     """(cpu, gpu) of a pair name ``CPU+GPU``; None for a single name."""
     from podgym.policies.composite import SEPARATOR
 
@@ -76,7 +76,7 @@ def _unknown(name: str) -> ValueError:
 
 def is_heuristic(name: str) -> bool:
     """Whether `name` is a heuristic or a pair ``CPU+GPU`` of two."""
-    parts = _parts(name)
+    parts = pair_parts(name)
     return all(p in HEURISTICS for p in parts) if parts else name in HEURISTICS
 
 
@@ -85,7 +85,7 @@ def make_policy(name: str, **kwargs: Any):
     ones. `kwargs` go to a single heuristic's constructor."""
     if not is_heuristic(name):
         raise _unknown(name)
-    parts = _parts(name)
+    parts = pair_parts(name)
     if parts:
         from podgym.policies.composite import ByPodKind
 
@@ -93,12 +93,12 @@ def make_policy(name: str, **kwargs: Any):
     return _registry()[name](**kwargs)
 
 
-def scenario_policy(name: str, profile: Any = None, sample_nodes: Any = None):
+def scenario_policy(name: str, profile: Any = None, sample_nodes: bool = True):
     """The heuristic `name` for a scenario: kube-default (alone or in a pair) is kube-scheduler with the
     scenario's `profile` and node sampling (its scheduler config), as envs.simulate runs it."""
     if not is_heuristic(name):
         raise _unknown(name)
-    parts = _parts(name)
+    parts = pair_parts(name)
     if parts:
         from podgym.policies.composite import ByPodKind
 
@@ -112,4 +112,4 @@ def scenario_policy(name: str, profile: Any = None, sample_nodes: Any = None):
     return make_policy(name)
 
 
-__all__ = ["HEURISTICS", "is_heuristic", "make_policy", "scenario_policy"]
+__all__ = ["HEURISTICS", "is_heuristic", "make_policy", "pair_parts", "scenario_policy"]

@@ -71,3 +71,18 @@ def test_a_scenarios_kube_default_is_its_own_profile_inside_a_pair_too():
     assert scenario_policy("kube-default", profile).profile is profile
     with pytest.raises(ValueError, match="unknown policy"):
         scenario_policy("kube-default+nope", profile)
+
+
+def test_fgd_inside_a_pair_scores_against_the_experiments_typical_pods():
+    """In the FGD experiment, FGD alone or in a pair measures against the trace's typical pods."""
+    from pathlib import Path
+
+    from podgym.agents.fgd_experiment import experiment_heuristic
+    from podgym.envs.fragmentation import typical_pods
+    from podgym.envs.workload.openb import read_openb_pods
+
+    typical = typical_pods(read_openb_pods(Path(__file__).resolve().parents[1] / "data" / "openb" / "pods.csv"))
+    assert experiment_heuristic("fgd", typical).typical is typical
+    pair = experiment_heuristic("best-fit+fgd", typical)
+    assert isinstance(pair, ByPodKind) and isinstance(pair.cpu, BestFitPolicy) and pair.gpu.typical is typical
+    assert experiment_heuristic("fgd+best-fit", typical).cpu.typical is typical
