@@ -64,6 +64,7 @@ from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
 
 SCENARIO_DIR = Path(__file__).resolve().parents[1] / "configs" / "scenarios"
 NODE_SAMPLE_STREAM = 11  # the per-episode node sample draws from (seed, 11), apart from the workload's (seed)
+TRACE_STREAM = 12  # the per-episode choice among several openb pod lists
 
 
 class SnapshotFiles(StrictModel):
@@ -104,7 +105,10 @@ class ClusterConfig(StrictModel):
 
 
 class OpenbPods(StrictModel):
-    path: str
+    path: str | list[str] = Field(
+        description="an openb pod list; several: each episode draws one of them from its seed (training across "
+        "workloads)"
+    )
     times: bool = Field(default=True, description="use creation/deletion times (False: all at 0, never leave)")
     sample_fraction: float | Literal["proportional"] | None = Field(
         default=None, description="keep this share of the pods; 'proportional': the share of nodes sampled"
@@ -118,6 +122,8 @@ class OpenbPods(StrictModel):
     def _check(self) -> OpenbPods:
         if isinstance(self.sample_fraction, float) and not 0 < self.sample_fraction <= 1:
             raise ValueError(f"sample_fraction must be in (0, 1], got {self.sample_fraction}")
+        if isinstance(self.path, list) and not self.path:
+            raise ValueError("path: give a pod list or a non-empty list of them")
         return self
 
 
@@ -397,7 +403,11 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
         workload = generate(w.synthetic, seed)
     elif w.openb_pods is not None:
         o = w.openb_pods
-        workload = _located("workload.openb_pods.path", lambda: _read_openb("pods", resolve(o.path), o.times))
+        traces = [o.path] if isinstance(o.path, str) else o.path
+        # One trace per episode, drawn from its own stream so that a single trace keeps its episodes as they were.
+        k = 0 if len(traces) == 1 else int(np.random.default_rng([seed, TRACE_STREAM]).integers(len(traces)))
+        where = "workload.openb_pods.path" + ("" if isinstance(o.path, str) else f"[{k}]")
+        workload = _located(where, lambda: _read_openb("pods", resolve(traces[k]), o.times))
         rng = np.random.default_rng(seed)
         if o.sample_fraction is not None:
             fraction = o.sample_fraction

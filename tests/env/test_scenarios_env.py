@@ -134,3 +134,29 @@ def test_openb_node_samples_fixed_or_per_episode():
     first = list(env.sim.cluster.node_names)
     env.reset(seed=2)
     assert len(env.sim.cluster.node_names) == len(first) == 64 and list(env.sim.cluster.node_names) != first
+
+
+def test_several_openb_pod_lists_one_per_episode():
+    """workload.openb_pods.path may list several traces: each episode draws one from its seed (the same seed, the
+    same trace); a file that is missing is named by its index when an episode draws it; an empty list is refused."""
+    import pytest
+
+    from podgym.envs.kube.errors import KubeObjectError
+    from podgym.envs.scenario import load_and_build
+
+    default = "${PODGYM_DATA}/openb/csv/openb_pod_list_default.csv"
+    lists = {"workload.openb_pods.path": [default, "no_such_trace.csv"]}
+    drawn = {}
+    for seed in range(12):
+        try:
+            drawn[seed] = len(load_and_build("openb-small", lists, seed=seed).workload)
+        except KubeObjectError as exc:
+            assert "workload.openb_pods.path[1]" in str(exc) and "no_such_trace.csv" in str(exc)
+            drawn[seed] = None
+    assert {v is None for v in drawn.values()} == {True, False}  # both lists drawn over twelve episodes
+    ok = next(s for s, v in drawn.items() if v is not None)
+    single = load_and_build("openb-small", {"workload.openb_pods.path": [default]}, seed=ok)
+    assert len(load_and_build("openb-small", lists, seed=ok).workload) == drawn[ok] == len(single.workload)
+    assert len(single.workload) == len(load_and_build("openb-small", seed=ok).workload)  # one trace: as before
+    with pytest.raises(KubeObjectError, match="workload.openb_pods"):
+        load_and_build("openb-small", {"workload.openb_pods.path": []}, seed=0)
