@@ -158,5 +158,5 @@ def test_several_openb_pod_lists_one_per_episode():
     single = load_and_build("openb-small", {"workload.openb_pods.path": [default]}, seed=ok)
     assert len(load_and_build("openb-small", lists, seed=ok).workload) == drawn[ok] == len(single.workload)
     assert len(single.workload) == len(load_and_build("openb-small", seed=ok).workload)  # one trace: as before
-    with pytest.raises(KubeObjectError, match="workload.openb_pods"):
+    with pytest.raises(KubeObjectError, match=r"workload\.openb_pods"):
         load_and_build("openb-small", {"workload.openb_pods.path": []}, seed=0)
