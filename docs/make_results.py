@@ -421,6 +421,21 @@ def openb_section(learned: str | None, workers: int) -> list[str]:
 # ---- speed ------------------------------------------------------------------------------------------------------
 
 
+TRAIN_MEASURES = (
+    "env steps/s while MaskablePPO learns on the batched compiled env (default scenario), inside rollout collection "
+    "and over all of learn(), as ratios to SB3 PPO on CartPole-v1 in the same process"
+)
+
+
+def train_cells(out: dict[str, Any]) -> str:
+    """benchmarks/train_throughput.py's figures in words."""
+    return (
+        f"collection {out['podgym_collect_steps_per_s']:,} steps/s, {out['ratio_collect']:.2f}x CartPole's "
+        f"{out['cartpole_collect_steps_per_s']:,}; over learn() {out['podgym_learn_steps_per_s']:,}, "
+        f"{out['ratio_learn']:.2f}x CartPole's {out['cartpole_learn_steps_per_s']:,}; engine {out['engine']}"
+    )
+
+
 def speed_section() -> list[str]:
     py = sys.executable
     sim_cmd = [py, "benchmarks/simulate.py"]
@@ -429,12 +444,14 @@ def speed_section() -> list[str]:
     ext_cmd = [py, "benchmarks/extender.py"]
     spread_cmd = [py, "benchmarks/simulate.py", "--workload", "spread-services"]
     ext_bind_cmd = [py, "benchmarks/extender.py", "--bind-every", "1"]
+    train_cmd = [py, "benchmarks/train_throughput.py"]
     sim = last_json(run(sim_cmd, capture=True))
     spread = last_json(run(spread_cmd, capture=True))
     fgd = last_json(run(fgd_cmd, capture=True))
     env = last_json(run(env_cmd, capture=True))
     ext = last_json(run(ext_cmd, capture=True))
     ext_bind = last_json(run(ext_bind_cmd, capture=True))
+    train = last_json(run(train_cmd, capture=True))
     others = [v["seconds"] for k, v in fgd["policies"].items() if k != "fgd"]
     fgd_text = f"FGD {fgd['policies']['fgd']['seconds']:.1f}; others {min(others):.1f}-{max(others):.1f}"
 
@@ -475,6 +492,7 @@ def speed_section() -> list[str]:
         "FGD <= 10, others <= 2 |",
         f"| `{shown(env_cmd)}` | env steps/s as ratios to CartPole-v1 in the same process | {env_cells} | "
         "0.3x at 100 nodes; batched 2x |",
+        f"| `{shown(train_cmd)}` | {TRAIN_MEASURES} | {train_cells(train)} | none set |",
         f"| `{shown(ext_cmd)}` | extender prioritize, 500 candidates of 5,000 nodes | {ext_cells} | "
         "p99 <= 1.5 ms, >= 810 req/s |",
         f"| `{shown(ext_bind_cmd)}` | the same, each scored pod then bound (and the oldest bound one deleted) "
