@@ -415,6 +415,37 @@ def openb_section(learned: str | None, workers: int) -> list[str]:
         ]
         if carried.get("notes"):
             lines.append(carried["notes"])
+        if carried.get("traces"):
+            lines += ["", *openb_traces_table(carried["traces"])]
+    return lines
+
+
+def openb_traces_table(traces: dict[str, Any]) -> list[str]:
+    """Training seed 0 of the carried openb run on every shipped trace beside FGD (the paper's and podgym's), with
+    the paired difference to podgym's FGD, for both typical-pod choices of the experiment."""
+
+    def learned(cell: dict[str, Any]) -> str:
+        lo, hi = cell["ci95"]
+        star = " *" if cell["significant"] else ""
+        return f"{cell['mean']:.2f} ± {cell['std']:.2f} | {cell['paired']:+.2f} [{lo:+.2f}, {hi:+.2f}]{star}"
+
+    lines = [
+        "On every shipped trace, training seed 0 (`models/openb`), GPU allocation at 130% arrived, mean ± std over",
+        f"seeds 42-51, carried from `{traces['made_by']}`. The paired difference is to podgym's FGD (95% bootstrap",
+        "interval over the seeds; * significant). The policy's `fgd_score` feature is measured against the trace's",
+        "typical pods, FGD's own (the experiment's default), or against the default trace's that its policy.json",
+        "carries, as the extender serves it (`--policy-typical-pods export`):",
+        "",
+        "| trace | FGD, the paper | FGD, podgym | learned, the trace's typical pods | paired to FGD | learned, "
+        "policy.json's | paired to FGD |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in traces["rows"]:
+        (pm, ps), (fm, fs) = row["paper_fgd"], row["fgd"]
+        lines.append(
+            f"| {row['trace']} | {pm:.2f} ± {ps:.2f} | {fm:.2f} ± {fs:.2f} | {learned(row['experiment'])} | "
+            f"{learned(row['export'])} |"
+        )
     return lines
 
 

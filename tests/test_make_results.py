@@ -167,3 +167,16 @@ def test_the_section_with_runs_and_with_their_figures_carried(tmp_path, monkeypa
     assert again_lines[: len(live_lines)] == live_lines
     training = [line for line in again if line.startswith("- training seed")]
     assert len(training) == 2 and "42 s from start to final model" in training[0]
+
+
+def test_the_carried_openb_traces_table_has_a_row_per_trace_with_both_typical_pod_choices():
+    carried = json.loads((REPO / "docs" / "results_learned.json").read_text())["openb"]["traces"]
+    lines = make_results.openb_traces_table(carried)
+    rows = [ln for ln in lines if ln.startswith("| ") and not ln.startswith("| trace")]
+    assert [r.split(" | ")[0].removeprefix("| ") for r in rows] == [r["trace"] for r in carried["rows"]]
+    for line, row in zip(rows, carried["rows"]):
+        cells = line.strip("|").split(" | ")
+        assert len(cells) == 7
+        for cell, mode in ((cells[4], "experiment"), (cells[6], "export")):
+            assert cell.strip().endswith("*") == row[mode]["significant"]
+            assert cell.strip().startswith(f"{row[mode]['paired']:+.2f} [")
