@@ -24,8 +24,7 @@ from podgym.envs.simulator import SimulationOptions, Simulator
 from podgym.envs.workload.openb import read_openb_cluster, read_openb_pods
 from podgym.envs.workload.ops import inflate_to_gpu
 from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
-from podgym.policies import is_heuristic, make_policy, pair_parts
-from podgym.policies.composite import ByPodKind
+from podgym.policies import build_heuristic, is_heuristic, make_policy
 from podgym.policies.fgd import FGDPolicy
 
 PAPER_POLICIES = ("random", "dot-product", "gpu-clustering", "gpu-packing", "best-fit", "fgd")
@@ -117,10 +116,7 @@ class RunResult:
 
 def experiment_heuristic(name: str, typical: TypicalPods):
     """The heuristic `name` (or pair) of the experiment: FGD, alone or in a pair, scores against `typical`."""
-    parts = pair_parts(name)
-    if parts:
-        return ByPodKind(experiment_heuristic(parts[0], typical), experiment_heuristic(parts[1], typical), name)
-    return FGDPolicy(typical) if name == "fgd" else make_policy(name)
+    return build_heuristic(name, lambda single: FGDPolicy(typical) if single == "fgd" else make_policy(single))
 
 
 def run_one(

@@ -24,7 +24,7 @@ from torch import nn
 from podgym.agents.network import NodeScoringNet, valid_rows
 from podgym.envs.env import PodSchedulingEnv
 from podgym.envs.workload._fields import StrictModel
-from podgym.policies import HEURISTICS, is_heuristic, scenario_policy
+from podgym.policies import is_heuristic, scenario_policy, unknown_heuristic
 
 
 class DaggerConfig(StrictModel):
@@ -52,10 +52,7 @@ class PretrainConfig(StrictModel):
     @classmethod
     def _known_expert(cls, name: str) -> str:
         if not is_heuristic(name):
-            raise ValueError(
-                f"unknown expert {name!r}; known: {', '.join(HEURISTICS)}, and pairs CPU+GPU of them "
-                "(kube-default+gpu-packing: kube-default for pods without GPUs, gpu-packing for pods with GPUs)"
-            )
+            raise unknown_heuristic(name, "expert")
         return name
 
 

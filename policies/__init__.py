@@ -67,9 +67,10 @@ def pair_parts(name: str) -> tuple[str, str] | None:
     return cpu, gpu
 
 
-def _unknown(name: str) -> ValueError:
+def unknown_heuristic(name: str, what: str = "policy") -> ValueError:
+    """The error for a name that is neither a heuristic nor a pair of two; it lists the known ones."""
     return ValueError(
-        f"unknown policy {name!r}; known: {', '.join(HEURISTICS)}, and pairs CPU+GPU of them "
+        f"unknown {what} {name!r}; known: {', '.join(HEURISTICS)}, and pairs CPU+GPU of them "
         "(e.g. kube-default+gpu-packing: the first for pods without GPUs, the second for pods with GPUs)"
     )
 
@@ -80,36 +81,47 @@ def is_heuristic(name: str) -> bool:
     return all(p in HEURISTICS for p in parts) if parts else name in HEURISTICS
 
 
-def make_policy(name: str, **kwargs: Any):
-    """The heuristic policy `name` (see HEURISTICS, and the pairs ``CPU+GPU``); an unknown name lists the known
-    ones. `kwargs` go to a single heuristic's constructor."""
+def build_heuristic(name: str, make_one: Callable[[str], Any]):
+    """The heuristic `name`, or the pair ``CPU+GPU`` of two, each single one made by `make_one(single name)`: the
+    one place a name becomes a scorer, whatever builds the single heuristics (a scenario's profile, an
+    experiment's typical pods)."""
     if not is_heuristic(name):
-        raise _unknown(name)
+        raise unknown_heuristic(name)
     parts = pair_parts(name)
     if parts:
         from podgym.policies.composite import ByPodKind
 
-        return ByPodKind(make_policy(parts[0]), make_policy(parts[1]), name)
-    return _registry()[name](**kwargs)
+        return ByPodKind(make_one(parts[0]), make_one(parts[1]), name)
+    return make_one(name)
+
+
+def make_policy(name: str, **kwargs: Any):
+    """The heuristic policy `name` (see HEURISTICS, and the pairs ``CPU+GPU``); an unknown name lists the known
+    ones. `kwargs` go to the constructor of each single heuristic."""
+    registry = _registry()
+    return build_heuristic(name, lambda single: registry[single](**kwargs))
 
 
 def scenario_policy(name: str, profile: Any = None, sample_nodes: bool = True):
     """The heuristic `name` for a scenario: kube-default (alone or in a pair) is kube-scheduler with the
     scenario's `profile` and node sampling (its scheduler config), as envs.simulate runs it."""
-    if not is_heuristic(name):
-        raise _unknown(name)
-    parts = pair_parts(name)
-    if parts:
-        from podgym.policies.composite import ByPodKind
 
-        return ByPodKind(
-            scenario_policy(parts[0], profile, sample_nodes), scenario_policy(parts[1], profile, sample_nodes), name
-        )
-    if name == "kube-default" and profile is not None:
-        from podgym.envs.policy import KubeSchedulerPolicy
+    def make_one(single: str):
+        if single == "kube-default" and profile is not None:
+            from podgym.envs.policy import KubeSchedulerPolicy
 
-        return KubeSchedulerPolicy(profile, name=name, sample_nodes=sample_nodes)
-    return make_policy(name)
+            return KubeSchedulerPolicy(profile, name=single, sample_nodes=sample_nodes)
+        return make_policy(single)
+
+    return build_heuristic(name, make_one)
 
 
-__all__ = ["HEURISTICS", "is_heuristic", "make_policy", "pair_parts", "scenario_policy"]
+__all__ = [
+    "HEURISTICS",
+    "build_heuristic",
+    "is_heuristic",
+    "make_policy",
+    "pair_parts",
+    "scenario_policy",
+    "unknown_heuristic",
+]
