@@ -56,8 +56,8 @@ def resolve_policy(ref: str) -> PolicySpec:
         load_scoring_net(path)  # fails early on a missing or mismatched model
         return PolicySpec(ref, "learned")
     raise KubeObjectError(
-        f"unknown policy {ref!r}: not a heuristic ({', '.join(HEURISTICS)}), "
-        "a run directory, a model file or an .onnx file"
+        f"unknown policy {ref!r}: not a heuristic ({', '.join(HEURISTICS)}) or a pair CPU+GPU of them "
+        "(kube-default+gpu-packing), a run directory, a model file or an .onnx file"
     )
 
 
