@@ -6,10 +6,12 @@ what a nodeCacheCapable kube-scheduler sends: ExtenderArgs with a pending pod (t
 scheduler_perf's pod-default among them) and 500 candidate NodeNames (numFeasibleNodesToFind at 5,000
 nodes), the window moving round-robin over the nodes as kube-scheduler's start index does.
 
-The server runs in its own process, pinned to one core; the client (this process, pinned to another)
-sends the requests one after another over one keep-alive connection (http.client with TCP_NODELAY, as Go's
-net/http), as kube-scheduler's one-pod-at-a-time cycle does. Server-side time is the handler's own, read
-from the ``Server-Timing`` header of every response; requests/s is sustained over the whole measured run.
+Each scorer's server runs in its own process, pinned to one core (the same for all); the client (this process,
+pinned to another) sends the requests one after another over one keep-alive connection per server (http.client
+with TCP_NODELAY, as Go's net/http), as kube-scheduler's one-pod-at-a-time cycle does. The servers take turns in
+``--rounds`` rounds (default 10) of an equal share of the requests, so that a shared machine's changing load
+reaches every scorer alike. Server-side time is the handler's own, read from the ``Server-Timing`` header of every
+response; requests/s is a scorer's measured requests over the time its rounds took.
 
 With ``--bind-every N`` (default 0: off, the measurement the targets are for), after every Nth request the
 client binds that request's pod to the node it scored highest and deletes the oldest pod it bound (once it
@@ -22,12 +24,13 @@ threshold: the extender must not slow kube-scheduler below it). Two scorers are 
 (``--policy``, default kube-default, the whole default profile) and an ONNX per-node scoring network
 (``--model``; by default a randomly initialised one of the training default size, hidden 64, exported here
 with export.py's write_policy: policy.onnx, its parts, policy.json; the server never imports torch). The
-heuristic, measured first in the same run, is the reference: each later scorer's ``requests_per_s_to_reference``
+heuristic, measured in the same rounds, is the reference: each later scorer's ``requests_per_s_to_reference``
 is its requests/s over the heuristic's, a ratio that a loaded machine changes less than either figure. Prints one
 JSON object.
 
     python benchmarks/extender.py [--nodes 5000] [--candidates 500] [--bound-pods 20000] [--requests 2000]
                                   [--policy kube-default] [--model policy.onnx | --no-onnx] [--bind-every N]
+                                  [--rounds 10]
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ TARGET_RPS = 810  # pods/s, scheduler_perf SchedulingBasic/5000Nodes_50000Pods
 WARMUP = 200
 POD_SHAPES = (("100m", "500Mi"), ("250m", "1Gi"), ("1", "2Gi"))
 CORES = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+HEADERS = {"Content-Type": "application/json"}
 
 
 def node(i: int) -> dict:
@@ -137,17 +141,40 @@ def start_server(scorer: list[str], files: Path, port: int) -> subprocess.Popen:
     raise RuntimeError("the extender did not become healthy in 300 s")
 
 
-def measure(port: int, bodies: list[bytes], requests: int, bind_every: int = 0) -> dict:
-    conn = connect(port)
-    headers = {"Content-Type": "application/json"}
-    bound: list[dict] = []
-    event_server: list[float] = []
-    event_client: list[float] = []
+class Client:
+    """One keep-alive connection to one server, its measured requests and, with binds, the pods it bound."""
 
-    def one(body: bytes) -> tuple[float, float, bytes]:
+    def __init__(self, port: int, bodies: list[bytes], bind_every: int):
+        self.conn = connect(port)
+        self.bodies, self.bind_every = bodies, bind_every
+        self.sent = 0
+        self.bound: list[dict] = []
+        self.server: list[float] = []
+        self.client: list[float] = []
+        self.event_server: list[float] = []
+        self.event_client: list[float] = []
+        self.wall = 0.0
+
+    def run(self, requests: int, measured: bool = True) -> None:
+        """`requests` prioritize requests (each followed by its bind when due), timed when `measured`."""
+        start = time.perf_counter()
+        for _ in range(requests):
+            k = self.sent
+            body = self.bodies[k % len(self.bodies)]
+            server, client, answer = self._prioritize(body)
+            if measured:
+                self.server.append(server)
+                self.client.append(client)
+            if self.bind_every and k % self.bind_every == 0:
+                self._bind(k, body, answer, measured)
+            self.sent += 1
+        if measured:
+            self.wall += time.perf_counter() - start
+
+    def _prioritize(self, body: bytes) -> tuple[float, float, bytes]:
         t = time.perf_counter()
-        conn.request("POST", "/scheduler/prioritize", body, headers)
-        resp = conn.getresponse()
+        self.conn.request("POST", "/scheduler/prioritize", body, HEADERS)
+        resp = self.conn.getresponse()
         data = resp.read()
         elapsed = time.perf_counter() - t
         if resp.status != 200 or not data.startswith(b'[{"Host":'):
@@ -155,7 +182,7 @@ def measure(port: int, bodies: list[bytes], requests: int, bind_every: int = 0) 
         timing = resp.getheader("Server-Timing") or ""
         return float(timing.partition("dur=")[2]), elapsed * 1000, data
 
-    def bind(k: int, body: bytes, answer: bytes) -> None:
+    def _bind(self, k: int, body: bytes, answer: bytes, measured: bool) -> None:
         """Bind request k's pod where it scored highest; delete the oldest bound one (watch events)."""
         scores = json.loads(answer)
         best = max(scores, key=lambda h: h["Score"])["Host"]
@@ -165,53 +192,57 @@ def measure(port: int, bodies: list[bytes], requests: int, bind_every: int = 0) 
         obj["spec"] = {**obj["spec"], "nodeName": best}
         obj["status"] = {"phase": "Running"}
         events = [{"type": "ADDED", "object": obj}]
-        bound.append(obj)
-        if len(bound) > 50:
-            events.append({"type": "DELETED", "object": bound.pop(0)})
+        self.bound.append(obj)
+        if len(self.bound) > 50:
+            events.append({"type": "DELETED", "object": self.bound.pop(0)})
         t = time.perf_counter()
-        conn.request("POST", "/cache/events", json.dumps({"events": events}).encode(), headers)
-        resp = conn.getresponse()
+        self.conn.request("POST", "/cache/events", json.dumps({"events": events}).encode(), HEADERS)
+        resp = self.conn.getresponse()
         if resp.status != 200:
             raise RuntimeError(f"/cache/events answered {resp.status}: {resp.read()[:300]!r}")
         resp.read()
-        event_client.append((time.perf_counter() - t) * 1000)
-        event_server.append(float((resp.getheader("Server-Timing") or "").partition("dur=")[2]))
+        if measured:
+            self.event_client.append((time.perf_counter() - t) * 1000)
+            self.event_server.append(float((resp.getheader("Server-Timing") or "").partition("dur=")[2]))
 
-    for k in range(WARMUP):
-        _, _, answer = one(bodies[k % len(bodies)])
-        if bind_every and k % bind_every == 0:
-            bind(k, bodies[k % len(bodies)], answer)
-    event_server.clear()
-    event_client.clear()
-    server, client = np.zeros(requests), np.zeros(requests)
-    start = time.perf_counter()
-    for k in range(requests):
-        body = bodies[k % len(bodies)]
-        server[k], client[k], answer = one(body)
-        if bind_every and k % bind_every == 0:
-            bind(WARMUP + k, body, answer)
-    wall = time.perf_counter() - start
-    conn.close()
-    p50, p99 = (float(x) for x in np.percentile(server, [50, 99]))
-    rps = requests / wall
-    events = {}
-    if event_server:
-        events = {
-            "event_server_mean_ms": round(float(np.mean(event_server)), 4),
-            "event_client_mean_ms": round(float(np.mean(event_client)), 4),
+    def result(self) -> dict:
+        server = np.array(self.server)
+        p50, p99 = (float(x) for x in np.percentile(server, [50, 99]))
+        rps = len(server) / self.wall
+        events = {}
+        if self.event_server:
+            events = {
+                "event_server_mean_ms": round(float(np.mean(self.event_server)), 4),
+                "event_client_mean_ms": round(float(np.mean(self.event_client)), 4),
+            }
+        return {
+            "server_p50_ms": round(p50, 4),
+            "server_p99_ms": round(p99, 4),
+            "server_mean_ms": round(float(server.mean()), 4),
+            "client_p50_ms": round(float(np.percentile(self.client, 50)), 4),
+            "client_p99_ms": round(float(np.percentile(self.client, 99)), 4),
+            "requests_per_s": round(rps, 1),
+            "p99_to_target": round(p99 / TARGET_P99_MS, 3),
+            "throughput_to_target": round(rps / TARGET_RPS, 3),
+            "meets_targets": bool(p99 <= TARGET_P99_MS and rps >= TARGET_RPS),
+            **events,
         }
-    return {
-        "server_p50_ms": round(p50, 4),
-        "server_p99_ms": round(p99, 4),
-        "server_mean_ms": round(float(server.mean()), 4),
-        "client_p50_ms": round(float(np.percentile(client, 50)), 4),
-        "client_p99_ms": round(float(np.percentile(client, 99)), 4),
-        "requests_per_s": round(rps, 1),
-        "p99_to_target": round(p99 / TARGET_P99_MS, 3),
-        "throughput_to_target": round(rps / TARGET_RPS, 3),
-        "meets_targets": bool(p99 <= TARGET_P99_MS and rps >= TARGET_RPS),
-        **events,
-    }
+
+
+def measure(clients: list[Client], requests: int, rounds: int) -> list[dict]:
+    """Warm every server up, then `rounds` rounds in which each server in turn (the order reversed every other
+    round) answers its share of `requests`: a change in the machine's load over the run reaches every scorer
+    alike, so their ratio holds."""
+    for c in clients:
+        c.run(WARMUP, measured=False)
+    rounds = max(1, min(rounds, requests))
+    for r in range(rounds):
+        share = requests * (r + 1) // rounds - requests * r // rounds
+        for c in clients if r % 2 == 0 else clients[::-1]:
+            c.run(share)
+    for c in clients:
+        c.conn.close()
+    return [c.result() for c in clients]
 
 
 def onnx_model(directory: Path) -> Path:
@@ -242,6 +273,7 @@ def main() -> None:
     parser.add_argument("--model", help="an exported policy.onnx (default: a random network, hidden 64)")
     parser.add_argument("--no-onnx", action="store_true", help="measure the heuristic only")
     parser.add_argument("--bind-every", type=int, default=0, help="bind a scored pod after every Nth request (0: none)")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds the scorers take turns in (see measure)")
     args = parser.parse_args()
 
     pin(0, 1)
@@ -264,23 +296,23 @@ def main() -> None:
                 (f"onnx:{model.name}" + ("" if args.model else " (random, hidden 64)"), ["--model", str(model)])
             )
         setup = time.perf_counter() - t0
-        results = []
-        for name, flags in scorers:
-            port = free_port()
-            t1 = time.perf_counter()
-            proc = start_server(flags, files, port)
-            startup = time.perf_counter() - t1
-            try:
-                results.append(
-                    {
-                        "scorer": name,
-                        "server_startup_s": round(startup, 2),
-                        **measure(port, bodies, args.requests, args.bind_every),
-                    }
-                )
-            finally:
+        procs, clients, startups = [], [], []
+        try:
+            for _, flags in scorers:
+                port = free_port()
+                t1 = time.perf_counter()
+                procs.append(start_server(flags, files, port))
+                startups.append(time.perf_counter() - t1)
+                clients.append(Client(port, bodies, args.bind_every))
+            measured = measure(clients, args.requests, args.rounds)
+        finally:
+            for proc in procs:
                 proc.terminate()
                 proc.wait(30)
+        results = [
+            {"scorer": name, "server_startup_s": round(startup, 2), **m}
+            for (name, _), startup, m in zip(scorers, startups, measured)
+        ]
         for r in results[1:]:
             r["requests_per_s_to_reference"] = round(r["requests_per_s"] / results[0]["requests_per_s"], 3)
     print(
@@ -293,6 +325,7 @@ def main() -> None:
                 "bound_pods": args.bound_pods,
                 "requests": args.requests,
                 "bind_every": args.bind_every,
+                "rounds": args.rounds,
                 "target_p99_ms": TARGET_P99_MS,
                 "target_requests_per_s": TARGET_RPS,
                 "cores": len(CORES) or os.cpu_count(),

@@ -7,8 +7,8 @@ parts (policy.encoder.onnx: φ, policy.head.onnx: ψ) a pod that comes back cost
 
 * per pod feature vector (a bounded LRU) it keeps every node's features and two embeddings, φ with
   feasible = 0 and with feasible = 1, and the sums and maxima the pooling needs (``_Embeddings``): each a
-  function of the current node features alone, kept so exactly (a sum in a fixed order, a max with its
-  count of ties), so the kept state equals a fresh build's bit for bit whatever happened before;
+  function of the current node features alone, kept so exactly (sums in a fixed order, maxima per block of
+  rows), so the kept state equals a fresh build's bit for bit whatever happened before;
 * a request re-encodes only the nodes whose state changed since that pod's last request (binds, releases,
   failures: ``_NodeChanges``, told by the extender's cache which node each bind changed), pools with the
   candidates' feasible = 1 embedding and everyone else's feasible = 0 one, and runs the head on the
@@ -52,7 +52,7 @@ MAX_TEMPLATES = 64  # pod feature vectors whose node embeddings are kept
 CACHE_BYTES = 256 << 20  # ... in at most this much memory (5.5 MB each at 5,000 nodes and H 64: 48 of them)
 MAX_SEEN = 1024  # pod feature vectors remembered as seen once (one is cached the second time it comes)
 LOGGED_TICKS = 16  # ticks whose changed rows _NodeChanges keeps as lists
-BLOCK = 32  # rows per partial sum of the pooled mean: a bind re-adds the 32 rows of its block, then N/32 block sums
+BLOCK = 32  # rows per partial sum and max of the pooling: a bind redoes the 32 rows of its block, then N/32 blocks
 
 
 def load_metadata(onnx_path: str | Path) -> dict[str, Any]:
@@ -163,14 +163,12 @@ class _Embeddings:
 
     * the sum is `total`, φ0 summed in a fixed order (each block of BLOCK rows, then the blocks), plus the
       candidates' φ1 and minus their φ0;
-    * the max is the candidates' φ1 max and, per dimension, `top` (φ0's max over the valid rows) unless all
-      `ties` rows reaching it are candidates, in which case that dimension is taken over the other rows. A
-      request tells from `witnesses`, two rows reaching `top` kept where known (far apart, so that a window of
-      candidates rarely holds both): when one is not a candidate, or more rows reach `top` than there are
-      candidates, `top` stands.
+    * the max is the larger of the candidates' φ1 max and φ0's max over the other valid rows: the blocks
+      without a candidate give theirs from `block_max`, and only where that falls short of `top` are the other
+      rows of the candidates' blocks read.
 
-    So a request reads only its candidates' rows, and a bind rewrites only the rows and blocks it changed.
-    `witnesses` alone are hints, not part of that state: rows reaching `top`, or -1 (unknown, or no valid row).
+    So a request reads only its candidates' rows (and, rarely, their blocks), and a bind rewrites only the rows
+    and blocks it changed.
     """
 
     features: np.ndarray  # [N, F] float32: the node features with feasible = 0
@@ -179,13 +177,12 @@ class _Embeddings:
     delta: np.ndarray  # [N, H] float32: φ1 - h0, what a candidate adds to the sum
     h0: np.ndarray  # [N, H] float32: φ0 (feasible = 0) on valid rows, 0 on the others (a view of `padded`)
     padded: np.ndarray  # [B * BLOCK, H] float32: h0 and zero rows up to whole blocks
-    h0t: np.ndarray  # [H, N] float32: φ0 transposed (a dimension reduces fast); -inf where not valid
+    lifted: np.ndarray  # [B * BLOCK, H] float32: φ0 on valid rows, -inf on the others and up to whole blocks
     blocks: np.ndarray  # [B, H] float64: sum of h0 over each block of BLOCK rows
     total: np.ndarray  # [H] float64: sum of `blocks` in block order
     count: int  # valid rows
-    top: np.ndarray  # [H] float32: max of φ0 over the valid rows (-inf without any)
-    ties: np.ndarray  # [H] int64: valid rows whose φ0 equals `top` (0 without any)
-    witnesses: np.ndarray  # [H, 2] int64: valid rows whose φ0 equals `top`, -1 when unknown or none
+    block_max: np.ndarray  # [B, H] float32: max of φ0 over each block's valid rows (-inf without any)
+    top: np.ndarray  # [H] float32: max of `block_max` (of φ0 over the valid rows; -inf without any)
     tick: int  # _NodeChanges.tick the rows are current at
 
 
@@ -195,32 +192,9 @@ def _block_sums(padded: np.ndarray, blocks: np.ndarray) -> np.ndarray:
     return np.add.reduce(padded.reshape(-1, BLOCK, padded.shape[1])[blocks], axis=1, dtype=np.float64)
 
 
-def _witnesses(h0t: np.ndarray, top: np.ndarray) -> np.ndarray:
-    """[D, 2]: two columns of each row of h0t [D, N] that equal `top` [D] (-1 where top is -inf): the first one, and
-    the first one in the second half (else the first again). Two far apart, so that a window of candidates
-    rarely holds both; found by forward scans only (a backward scan over a strided view is several times slower).
-    """
-    reach = h0t == top[:, None]
-    half = h0t.shape[1] // 2
-    first = reach.argmax(axis=1)
-    second = half + reach[:, half:].argmax(axis=1)
-    none = ~reach[np.arange(len(reach)), second]
-    second[none] = first[none]
-    out = np.stack([first, second], axis=1)
-    out[~np.isfinite(top)] = -1
-    return out
-
-
-def _top_ties(h0t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(max, how many columns reach it, two of them: _witnesses) of each row of h0t [D, N]; -inf marks columns to
-    leave out (a row without any other: max -inf, 0 ties, witnesses -1)."""
-    if not h0t.shape[1]:
-        top = np.full(len(h0t), -np.inf, dtype=np.float32)
-        return top, np.zeros(len(h0t), dtype=np.int64), np.full((len(h0t), 2), -1, dtype=np.int64)
-    top = h0t.max(axis=1)
-    ties = np.count_nonzero(h0t == top[:, None], axis=1)
-    ties[~np.isfinite(top)] = 0
-    return top, ties, _witnesses(h0t, top)
+def _block_max(lifted: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+    """[len(blocks), H]: the max of each block of BLOCK rows of `lifted` [B * BLOCK, H] (-inf: none valid)."""
+    return lifted.reshape(-1, BLOCK, lifted.shape[1])[blocks].max(axis=1)
 
 
 def _fold(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -465,9 +439,11 @@ class OnnxPolicy:
         valid = valid_rows(features)
         padded = np.zeros((-(-n // BLOCK) * BLOCK, h0.shape[1]), dtype=np.float32)
         padded[:n] = np.where(valid[:, None], h0, np.float32(0.0))
-        h0t = np.ascontiguousarray(np.where(valid, h0.T, np.float32(-np.inf)))
-        blocks = _block_sums(padded, np.arange(len(padded) // BLOCK))
-        top, ties, witnesses = _top_ties(h0t)
+        lifted = np.full_like(padded, -np.inf)
+        lifted[:n] = np.where(valid[:, None], h0, np.float32(-np.inf))
+        every = np.arange(len(padded) // BLOCK)
+        blocks = _block_sums(padded, every)
+        block_max = _block_max(lifted, every)
         emb = _Embeddings(
             features=features,
             valid=valid,
@@ -475,16 +451,15 @@ class OnnxPolicy:
             delta=h1 - padded[:n],
             h0=padded[:n],
             padded=padded,
-            h0t=h0t,
+            lifted=lifted,
             blocks=blocks,
             total=np.add.reduce(blocks, axis=0),
             count=int(valid.sum()),
-            top=top,
-            ties=ties,
-            witnesses=witnesses,
+            block_max=block_max,
+            top=block_max.max(axis=0),
             tick=tick,
         )
-        per_template = sum(a.nbytes for a in (emb.features, emb.h1, emb.delta, emb.padded, emb.h0t))
+        per_template = sum(a.nbytes for a in (emb.features, emb.h1, emb.delta, emb.padded, emb.lifted))
         limit = max(1, min(MAX_TEMPLATES, CACHE_BYTES // max(per_template, 1)))
         while len(self._embeddings) >= limit:
             self._embeddings.popitem(last=False)
@@ -494,7 +469,7 @@ class OnnxPolicy:
     def _refresh(
         self, emb: _Embeddings, encoder: FeatureEncoder, pod: PodRequest, pod_features: np.ndarray, rows: np.ndarray
     ) -> None:
-        """Re-encode the nodes `rows` (changed since the embeddings' tick); keep the pooling's sums, max and ties
+        """Re-encode the nodes `rows` (changed since the embeddings' tick); keep the pooling's sums and maxima
         current."""
         if not len(rows):
             return
@@ -502,74 +477,43 @@ class OnnxPolicy:
         # the batch it is encoded in, so the state stays what a fresh build gives.
         features = encoder.nodes(pod, np.zeros(len(rows), dtype=bool), rows)
         h0, h1 = self._embed(features, pod_features)
-        # Row-major [k, H] throughout: a reduction over the k rows then runs H-wide inner loops, not k-long ones.
-        was, now = emb.valid[rows], features.any(axis=1)  # valid_rows: any feature not 0
-        neg = np.float32(-np.inf)
-        old = np.where(was[:, None], emb.h0[rows], neg)  # [k, H] φ0 as h0t held it: -inf on rows that were not valid
-        new = np.where(now[:, None], h0, neg)
+        now = features.any(axis=1)  # valid_rows: any feature not 0
         masked = np.where(now[:, None], h0, np.float32(0.0))
-        emb.count += int(np.count_nonzero(now)) - int(np.count_nonzero(was))
+        emb.count += int(np.count_nonzero(now)) - int(np.count_nonzero(emb.valid[rows]))
         emb.features[rows] = features
         emb.valid[rows] = now
         emb.h1[rows] = h1
         emb.h0[rows] = masked
         emb.delta[rows] = h1 - masked
-        emb.h0t[:, rows] = new.T
+        emb.lifted[rows] = np.where(now[:, None], h0, np.float32(-np.inf))
         touched = rows // BLOCK  # a block twice is summed twice alike
         emb.blocks[touched] = _block_sums(emb.padded, touched)
         emb.total = np.add.reduce(emb.blocks, axis=0)
-        # The max and its ties: the old rows leave, the new ones come (above the max they take it over); a
-        # dimension whose every row at the max left is taken over all the rows again. Rows below the max before
-        # and after change neither (nor the witnesses, which reach it).
-        top, ties, witnesses = emb.top, emb.ties, emb.witnesses
-        left = old == top  # [k, H]; -inf rows only where top is -inf: reset below
-        best = new.max(axis=0)
-        if not left.any() and not (best >= top).any():
-            return
-        ties -= left.sum(axis=0)
-        higher = best > top
-        top[higher] = best[higher]
-        ties[higher] = 0
-        reach = new == top  # [k, H]
-        ties += reach.sum(axis=0)
-        # A witness that no longer reaches the max gives way to a changed row that does, else to "unknown".
-        stale = (witnesses < 0) | (emb.h0t[np.arange(len(top))[:, None], witnesses] != top[:, None])  # [H, 2]
-        if stale.any():
-            dims, slot = np.nonzero(stale)
-            at = reach[:, dims]  # [k, len(dims)]
-            witnesses[dims, slot] = np.where(at.any(axis=0), rows[at.argmax(axis=0)], -1)
-        redo = np.flatnonzero(ties <= 0)
-        if len(redo):
-            top[redo], ties[redo], witnesses[redo] = _top_ties(emb.h0t[redo])
+        emb.block_max[touched] = _block_max(emb.lifted, touched)
+        emb.top = emb.block_max.max(axis=0)
 
     def _cached_scores(self, emb: _Embeddings, nodes: np.ndarray) -> np.ndarray:
         """The scores of `nodes` as candidates: h = φ1 on them, φ0 elsewhere; pooled; the head on them only."""
         assert self.head_session is not None
-        n = len(emb.valid)
-        mask = np.zeros(n + 1, dtype=bool)  # [n]: an unknown witness (-1) reads as a candidate
+        mask = np.zeros(len(emb.padded), dtype=bool)  # [B * BLOCK]: the candidates
         mask[nodes] = True
-        mask[n] = True
-        cand = np.flatnonzero(mask[:n])
+        cand = np.flatnonzero(mask)
         h1 = emb.h1.take(cand, axis=0)  # [U, H]
         count = emb.count + len(cand) - int(np.count_nonzero(emb.valid[cand]))  # a candidate is valid (feasible 1)
         # The candidates' part of the sum: a float32 matrix-vector product over their rows in index order, added
         # to the float64 sum of φ0.
         total = emb.total + (self._ones(len(cand)) @ emb.delta.take(cand, axis=0)).astype(np.float64)
-        # The max of φ0 over the valid rows that are not candidates: `top`, unless every row reaching it is one.
-        # Dimensions whose witnesses are candidates or unknown, with no more rows reaching `top` than candidates,
-        # are taken over the other rows; where those reach `top`, two of them become the witnesses.
-        rest = emb.top
-        ties, witnesses = emb.ties, emb.witnesses
-        unseen = mask[witnesses[:, 0]] & mask[witnesses[:, 1]]  # no witness outside the candidates
-        if unseen.any():
-            check = np.flatnonzero(unseen & (ties > 0) & (ties <= len(cand)))
-            if len(check):
-                rest = rest.copy()
-                cols = emb.h0t[check]
-                cols[:, cand] = -np.inf
-                rest[check] = best = cols.max(axis=1)
-                found = best == emb.top[check]
-                witnesses[check[found]] = _witnesses(cols[found], best[found])
+        # The max of φ0 over the valid rows that are not candidates: the blocks without a candidate give theirs;
+        # a dimension where they fall short of `top` also reads the other rows of the candidates' blocks.
+        held = np.zeros(len(emb.block_max), dtype=bool)
+        held[cand // BLOCK] = True
+        free = emb.block_max[~held]
+        rest = free.max(axis=0) if len(free) else np.full(len(emb.top), -np.inf, dtype=np.float32)
+        short = np.flatnonzero(rest < emb.top)
+        if len(short):
+            others = np.flatnonzero(np.repeat(held, BLOCK) & ~mask)
+            if len(others):
+                rest[short] = np.maximum(rest[short], _column_max(emb.lifted.take(others, axis=0))[short])
         top = np.maximum(rest, _column_max(h1))
         context = np.concatenate([total / count, top]).astype(np.float32)
         rows = h1 if len(cand) == len(nodes) and np.array_equal(cand, nodes) else emb.h1.take(nodes, axis=0)

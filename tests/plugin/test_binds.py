@@ -2,7 +2,7 @@
 
 A bind (a pod's watch event) updates the cache's ClusterState in place, and the ONNX policy re-encodes only
 the nodes it changed (``OnnxPolicy._refresh``). Checked here: the node features it keeps equal a full
-re-encode bit for bit, its embeddings, pooled sums, maxima and ties equal a fresh build's bit for bit (after
+re-encode bit for bit, its embeddings, pooled sums and maxima equal a fresh build's bit for bit (after
 binds, releases, node failures and additions), and, through the HTTP API with
 a bind per request (as ``benchmarks/extender.py --bind-every 1``), the served scores equal those of a fresh
 cache and scorer built from the same nodes and pods.
@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from podgym.plugin.cache import ClusterCache
 from podgym.plugin.extender import ScorerHost, create_app
 from podgym.policies import make_policy
-from podgym.policies.onnx import OnnxPolicy, _column_max
+from podgym.policies.onnx import BLOCK, OnnxPolicy, _column_max
 from tests.kube.builders import node
 from tests.plugin import tiny_onnx_model
 from tests.plugin.test_scorer import Churn, candidates, make_node, make_pod, random_cluster, request
@@ -58,20 +58,20 @@ def test_incremental_encoding_equals_a_full_one(model_path, seed):
 
 
 def assert_same_state(kept, fresh) -> None:
-    """Every field of the incremental state equals a fresh build's, bit for bit (the witnesses, hints, are valid)."""
+    """Every field of the incremental state equals a fresh build's, bit for bit, and the maxima are φ0's."""
     np.testing.assert_array_equal(kept.valid, fresh.valid)
     assert kept.count == fresh.count
     # onnxruntime encodes a row alike in any batch
-    for name in ("h1", "delta", "h0", "padded", "h0t", "blocks", "total", "top", "ties"):
+    for name in ("h1", "delta", "h0", "padded", "lifted", "blocks", "total", "block_max", "top"):
         a, b = getattr(kept, name), getattr(fresh, name)
         assert a.dtype == b.dtype and a.shape == b.shape, name
         assert a.tobytes() == b.tobytes(), name
-    finite = np.isfinite(kept.top)
-    reach = (kept.h0t == kept.top[:, None]) & kept.valid
-    assert (reach.sum(axis=1)[finite] == kept.ties[finite]).all() and (kept.ties[~finite] == 0).all()
-    for w in kept.witnesses.T:  # hints, not state: rows reaching the max where known
-        known = w >= 0
-        assert reach[np.flatnonzero(known), w[known]].all() and not known[~finite].any()
+    n = len(kept.valid)
+    h0 = np.where(kept.valid[:, None], kept.h0, -np.inf).astype(np.float32)
+    padded = np.full((len(kept.block_max) * BLOCK, h0.shape[1]), -np.inf, dtype=np.float32)
+    padded[:n] = h0
+    assert kept.block_max.tobytes() == padded.reshape(-1, BLOCK, h0.shape[1]).max(axis=1).tobytes()
+    assert kept.top.tobytes() == (h0.max(axis=0) if n else padded.max(axis=0)).tobytes()
 
 
 @pytest.mark.parametrize("notes", [True, False])
