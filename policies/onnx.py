@@ -478,14 +478,18 @@ class OnnxPolicy:
         features = encoder.nodes(pod, np.zeros(len(rows), dtype=bool), rows)
         h0, h1 = self._embed(features, pod_features)
         now = features.any(axis=1)  # valid_rows: any feature not 0
-        masked = np.where(now[:, None], h0, np.float32(0.0))
+        if now.all():  # the usual case: rows of live nodes
+            masked = lifted = h0
+        else:
+            masked = np.where(now[:, None], h0, np.float32(0.0))
+            lifted = np.where(now[:, None], h0, np.float32(-np.inf))
         emb.count += int(np.count_nonzero(now)) - int(np.count_nonzero(emb.valid[rows]))
         emb.features[rows] = features
         emb.valid[rows] = now
         emb.h1[rows] = h1
         emb.h0[rows] = masked
         emb.delta[rows] = h1 - masked
-        emb.lifted[rows] = np.where(now[:, None], h0, np.float32(-np.inf))
+        emb.lifted[rows] = lifted
         touched = rows // BLOCK  # a block twice is summed twice alike
         emb.blocks[touched] = _block_sums(emb.padded, touched)
         emb.total = np.add.reduce(emb.blocks, axis=0)
