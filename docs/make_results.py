@@ -533,7 +533,8 @@ def speed_section() -> list[str]:
         "idle one. With `--bind-every 1` every scored pod reaches the extender's cache again as watch events (a",
         "cluster's load on it): those requests count in requests/s, and the ONNX policy re-encodes the nodes they",
         "change. Each measured request is then two HTTP requests, and the client reads the 500-host answer to pick",
-        "the node, one after the other (as kube-scheduler binds one pod at a time).",
+        "the node, one after the other (as kube-scheduler binds one pod at a time). The two scorers take turns in",
+        "ten rounds of each run, so that a change in the machine's load reaches both alike.",
     ]
 
 

@@ -202,6 +202,27 @@ def test_served_scores_after_binds_equal_a_fresh_cache(model_path, policy):
                 assert prioritize(client, probe, NAMES) == want == want_again
 
 
+def test_a_noted_bind_undone_without_a_note_is_seen(model_path):
+    # A bind the cache notes, then the same pod released straight on the ClusterState (no note): the node is
+    # back as it was before the bind, which the policy must still re-encode (its embedding is of the bound node).
+    nodes = [make_node(f"n{j}", 8) for j in range(40)]
+    cache = ClusterCache()
+    cache.set_state(nodes, [])
+    policy = OnnxPolicy(model_path)
+    ScorerHost(policy, cache)
+    window = np.arange(5, 25)
+    cluster = cache.cluster()
+    probe = request(cluster, 0)
+    cached(policy, cluster, probe, window)
+    obj = {**make_pod("bound", 1), "kind": "Pod"}
+    obj["spec"]["nodeName"] = "n7"
+    cache.apply_event({"type": "ADDED", "object": obj})
+    cached(policy, cluster, probe, window)  # re-encoded from the note
+    cluster.unbind(7, cache.pod_request(obj), ())
+    kept = cached(policy, cluster, probe, window)
+    assert_same_state(kept, cached(OnnxPolicy(model_path), cluster, probe, window))
+
+
 @pytest.mark.parametrize("rows", [1, 2, 3, 7, 16, 500, 503])
 def test_column_max_equals_numpys(rows):
     a = np.random.default_rng(rows).standard_normal((rows, 5)).astype(np.float32)
