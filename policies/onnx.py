@@ -167,8 +167,8 @@ class _Embeddings:
       without a candidate give theirs from `block_max`, and only where that falls short of `top` are the other
       rows of the candidates' blocks read.
 
-    So a request reads only its candidates' rows (and, rarely, their blocks), and a bind rewrites only the rows
-    and blocks it changed.
+    So a request reads its candidates' rows, the block maxima and at most the rest of the candidates' blocks, and a
+    bind rewrites only the rows and blocks it changed.
     """
 
     features: np.ndarray  # [N, F] float32: the node features with feasible = 0
