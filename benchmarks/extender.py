@@ -17,7 +17,9 @@ With ``--bind-every N`` (default 0: off, the measurement the targets are for), a
 client binds that request's pod to the node it scored highest and deletes the oldest pod it bound (once it
 has bound 50), as watch events through the server's ``/cache/events`` (``--cache-api``): in a cluster every
 scheduled pod reaches the extender's cache this way. Those events count in requests/s, not in the
-prioritize server times, and the ONNX policy re-encodes the nodes they change.
+prioritize server times, and the ONNX policy re-encodes the nodes they change. With ``--pending N`` as well, the
+same events add or delete a pending pod (a seeded walk, the same for every scorer), so that the cache's queue
+holds 0..N pods and its length changes as in a live cluster; the learned policy's ``pending`` feature follows it.
 
 Targets: p99 server time <= 1.5 ms and >= 810 requests/s (scheduler_perf's SchedulingBasic/5000Nodes_50000Pods
 threshold: the extender must not slow kube-scheduler below it). Two scorers are measured: a heuristic
@@ -30,7 +32,7 @@ JSON object.
 
     python benchmarks/extender.py [--nodes 5000] [--candidates 500] [--bound-pods 20000] [--requests 2000]
                                   [--policy kube-default] [--model policy.onnx | --no-onnx] [--bind-every N]
-                                  [--rounds 10]
+                                  [--pending N] [--rounds 10]
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import http.client  # noqa: E402
 import json  # noqa: E402
+import random  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -144,11 +147,13 @@ def start_server(scorer: list[str], files: Path, port: int) -> subprocess.Popen:
 class Client:
     """One keep-alive connection to one server, its measured requests and, with binds, the pods it bound."""
 
-    def __init__(self, port: int, bodies: list[bytes], bind_every: int):
+    def __init__(self, port: int, bodies: list[bytes], bind_every: int, pending: int = 0):
         self.conn = connect(port)
-        self.bodies, self.bind_every = bodies, bind_every
+        self.bodies, self.bind_every, self.pending = bodies, bind_every, pending
         self.sent = 0
         self.bound: list[dict] = []
+        self.queue: list[dict] = []  # pending pods of the cluster's queue (--pending)
+        self.walk = random.Random(0)  # the same queue lengths for every scorer
         self.server: list[float] = []
         self.client: list[float] = []
         self.event_server: list[float] = []
@@ -195,6 +200,13 @@ class Client:
         self.bound.append(obj)
         if len(self.bound) > 50:
             events.append({"type": "DELETED", "object": self.bound.pop(0)})
+        if self.pending:  # the queue grows or shrinks by one pod, or stays, within 0..pending
+            step = self.walk.choice((-1, 0, 1))
+            if step > 0 and len(self.queue) < self.pending:
+                self.queue.append(pod(f"queued-{k}", k % len(POD_SHAPES)))
+                events.append({"type": "ADDED", "object": self.queue[-1]})
+            elif step < 0 and self.queue:
+                events.append({"type": "DELETED", "object": self.queue.pop(0)})
         t = time.perf_counter()
         self.conn.request("POST", "/cache/events", json.dumps({"events": events}).encode(), HEADERS)
         resp = self.conn.getresponse()
@@ -274,7 +286,12 @@ def main() -> None:
     parser.add_argument("--no-onnx", action="store_true", help="measure the heuristic only")
     parser.add_argument("--bind-every", type=int, default=0, help="bind a scored pod after every Nth request (0: none)")
     parser.add_argument("--rounds", type=int, default=10, help="rounds the scorers take turns in (see measure)")
+    parser.add_argument(
+        "--pending", type=int, default=0, help="with --bind-every: a queue of 0..N pending pods in the cache (a walk)"
+    )
     args = parser.parse_args()
+    if args.pending and not args.bind_every:
+        parser.error("--pending needs --bind-every: the queue changes with the bind's watch events")
 
     pin(0, 1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -303,7 +320,7 @@ def main() -> None:
                 t1 = time.perf_counter()
                 procs.append(start_server(flags, files, port))
                 startups.append(time.perf_counter() - t1)
-                clients.append(Client(port, bodies, args.bind_every))
+                clients.append(Client(port, bodies, args.bind_every, args.pending))
             measured = measure(clients, args.requests, args.rounds)
         finally:
             for proc in procs:
@@ -326,6 +343,7 @@ def main() -> None:
                 "requests": args.requests,
                 "bind_every": args.bind_every,
                 "rounds": args.rounds,
+                "pending": args.pending,
                 "target_p99_ms": TARGET_P99_MS,
                 "target_requests_per_s": TARGET_RPS,
                 "cores": len(CORES) or os.cpu_count(),

@@ -14,10 +14,11 @@ parts (policy.encoder.onnx: φ, policy.head.onnx: ψ) a pod that comes back cost
   candidates' feasible = 1 embedding and everyone else's feasible = 0 one, and runs the head on the
   candidates only;
 * a pod feature vector seen for the first time (a one-off: a new pending count, a simulated clock) is
-  encoded once, candidates marked, without caching; it is cached when it comes back.
+  encoded once, candidates marked, without caching; it is cached when it comes back. Served from a live
+  cluster, the pending feature is rounded to a grid (``PENDING_GRID``) so that the vectors repeat.
 
-The scores are the full model's, to float32 rounding. Without the parts (an export from before them) every
-request runs policy.onnx over the whole cluster.
+The scores are the full model's (for the pod features so formed), to float32 rounding. Without the parts (an
+export from before them) every request runs policy.onnx over the whole cluster.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from podgym.envs.features import (
     NODE_FEATURES,
     NUM_NODE_FEATURES,
     NUM_POD_FEATURES,
+    POD_FEATURES,
     FeatureEncoder,
     encode_candidates,
     simulation_context,
@@ -48,6 +50,12 @@ HEAD_FILE = "policy.head.onnx"
 PARITY_TOLERANCE = 1e-4  # largest |score difference| allowed between torch, policy.onnx and the parts
 POOLING = "context = [mean, max] of h over the valid rows (node feature rows not all zero); zeros without any"
 FEASIBLE = next(i for i, f in enumerate(NODE_FEATURES) if f.name == "feasible")
+PENDING = next(i for i, f in enumerate(POD_FEATURES) if f.name == "pending")
+# Served from a live cluster (the cache's view), the `pending` feature is rounded to the nearest multiple of 1/64: a
+# real queue's length changes with every arrival and bind, and each value would make a new pod feature vector, whose
+# embeddings of the whole cluster are built anew. On the grid (an error of at most 1/128 in tanh(pending / nodes)) the
+# vectors repeat: on 5,000 nodes any queue of up to 39 pods reads as 0, on 24 nodes each length keeps its own value.
+PENDING_GRID = 64
 MAX_TEMPLATES = 64  # pod feature vectors whose node embeddings are kept
 CACHE_BYTES = 256 << 20  # ... in at most this much memory (5.5 MB each at 5,000 nodes and H 64: 48 of them)
 MAX_SEEN = 1024  # pod feature vectors remembered as seen once (one is cached the second time it comes)
@@ -266,6 +274,7 @@ class OnnxPolicy:
             self._check_parts()
         self.name = name or f"onnx:{self.path.name}"
         self._sim = None
+        self._simulated = False  # following a Simulator (exact pod features), not the cache's view
         self._encoder: FeatureEncoder | None = None
         self._changes: _NodeChanges | None = None
         self._embeddings: OrderedDict[bytes, _Embeddings] = OrderedDict()
@@ -343,7 +352,7 @@ class OnnxPolicy:
         simulation's node ranks (the cache's view has none: node_ranks of the names)."""
         self._sim = sim
         # A simulation (a Simulator has node ranks; the cache's view has none) has a workload of its own.
-        simulated = getattr(sim, "rank", None) is not None
+        simulated = self._simulated = getattr(sim, "rank", None) is not None
         workload = getattr(sim, "workload", None) if self.workload_typical and simulated else None
         self._typical = typical_pods(workload) if workload is not None else self.typical
         self._set_encoder(FeatureEncoder(sim.cluster, self._typical, getattr(sim, "rank", None)))
@@ -380,13 +389,14 @@ class OnnxPolicy:
         """Scores (float64) of `nodes`, the candidates of `pod` (indices into `cluster`), in their order."""
         encoder = self.encoder(cluster)
         if not self.uses_parts:
-            scores = self.scores_for(*encode_candidates(encoder, pod, nodes, self._sim))
+            node_features, pod_features = encode_candidates(encoder, pod, nodes, self._sim)
+            scores = self.scores_for(node_features, self._served(pod_features))
             return scores[nodes].astype(np.float64)
         nodes = np.asarray(nodes, dtype=np.int64)
         if not len(nodes):
             return np.zeros(0)
         sim = self._sim if self._sim is not None and self._sim.cluster is cluster else None
-        pod_features = encoder.pod(pod, *simulation_context(sim))
+        pod_features = self._served(encoder.pod(pod, *simulation_context(sim)))
         key = pod_features.tobytes()
         if self._changes is None:
             self._changes = _NodeChanges(cluster, (encoder.cpu, encoder.mem))
@@ -407,6 +417,12 @@ class OnnxPolicy:
                 self._refresh(emb, encoder, pod, pod_features, self._changes.since(emb.tick))
                 emb.tick = tick
         return self._cached_scores(emb, nodes).astype(np.float64)
+
+    def _served(self, pod_features: np.ndarray) -> np.ndarray:
+        """`pod_features` as scored: outside a simulation, the pending feature on the grid (see PENDING_GRID)."""
+        if not self._simulated:
+            pod_features[PENDING] = np.round(pod_features[PENDING] * PENDING_GRID) / PENDING_GRID
+        return pod_features
 
     # ---- the parts ------------------------------------------------------------------------------------
     def _ones(self, n: int) -> np.ndarray:

@@ -238,6 +238,55 @@ def test_cached_scores_follow_the_cache(model_dir):
             cache.apply_event({"type": "DELETED", "object": {**nodes[3], "kind": "Node"}})
 
 
+def served_pending(pending: int, nodes: int) -> np.float32:
+    """The pending feature a live cluster's queue of `pending` pods is scored with: tanh(pending / nodes), on the
+    grid."""
+    exact = np.float32(np.tanh(pending / nodes))
+    return np.float32(np.round(exact * scorer_module.PENDING_GRID) / scorer_module.PENDING_GRID)
+
+
+def test_a_live_clusters_queue_is_scored_on_the_pending_grid(model_dir):
+    # The cache's view: the pending feature is rounded, so queue lengths in one grid cell share one pod feature
+    # vector (one kept embedding), and the scores are the full model's for the rounded feature.
+    nodes = [make_node(f"n{j:03d}", 8, gpus=j % 2) for j in range(200)]
+    cache = ClusterCache()
+    cache.set_state(nodes, [])
+    policy = policy_of(model_dir)
+    policy.reset(cache.view())
+    cluster = cache.cluster()
+    idx = np.arange(30, 90)
+    queued: list[dict] = []
+    lengths = (0, 1, 2, 3, 4, 5, 9)
+    for length in lengths:
+        while len(queued) < length:
+            queued.append({**make_pod(f"q{len(queued)}", 0), "kind": "Pod"})
+            cache.apply_event({"type": "ADDED", "object": queued[-1]})
+        assert cache.cluster() is cluster and cache.num_pending == length
+        req = cache.pod_request(make_pod("p", 0))
+        for _ in range(2):  # the second time from the kept embeddings
+            got = policy.score(cluster, req, idx)
+        node_features, pod_features = encode_candidates(policy.encoder(cluster), req, idx, cache.view())
+        assert pod_features[scorer_module.PENDING] == np.float32(np.tanh(length / 200))  # the exact feature
+        pod_features[scorer_module.PENDING] = served_pending(length, 200)
+        np.testing.assert_allclose(got, policy.scores_for(node_features, pod_features)[idx], rtol=0, atol=TOL)
+    cells = {served_pending(length, 200) for length in lengths}
+    assert len(policy._embeddings) == len(cells) < len(lengths)
+
+
+def test_a_simulation_is_scored_with_the_exact_pending_feature(model_dir):
+    from podgym.envs.scenario import load_and_build
+    from podgym.envs.simulator import Simulator
+
+    scenario = load_and_build("default", {"simulation.horizon": 600}, None)
+    sim = Simulator(scenario.cluster, scenario.workload, scenario.options, scenario.profile, seed=0)
+    policy = policy_of(model_dir)
+    policy.reset(sim)
+    features = np.full(len(scorer_module.POD_FEATURES), 0.3, dtype=np.float32)
+    assert policy._served(features.copy()).tobytes() == features.tobytes()
+    policy.reset(ClusterCache().view())
+    assert policy._served(features.copy())[scorer_module.PENDING] == np.float32(19 / 64)
+
+
 def test_templates_are_bounded(model_dir, monkeypatch):
     monkeypatch.setattr(scorer_module, "MAX_TEMPLATES", 2)
     cluster = random_cluster(np.random.default_rng(2), 25)
