@@ -91,7 +91,8 @@ def run_benchmark(*argv: str, timeout: int = 300) -> dict:
 
 
 def test_extender_benchmark_small_with_binds():
-    """A small run in which every request's pod is then bound (through watch events) where it scored highest."""
+    """A small run in which every request's pod is then bound (through watch events) where it scored highest, with a
+    queue of pending pods that changes with the binds."""
     out = run_benchmark(
         "benchmarks/extender.py",
         "--nodes",
@@ -104,8 +105,10 @@ def test_extender_benchmark_small_with_binds():
         "60",
         "--bind-every",
         "1",
+        "--pending",
+        "5",
     )
-    assert out["bind_every"] == 1 and out["nodes"] == 60
+    assert out["bind_every"] == 1 and out["nodes"] == 60 and out["pending"] == 5
     assert [r["scorer"].split(":")[0] for r in out["results"]] == ["kube-default", "onnx"]
     for r in out["results"]:
         assert 0 < r["server_p50_ms"] <= r["server_p99_ms"] and r["requests_per_s"] > 0
