@@ -148,6 +148,7 @@ class Client:
     """One keep-alive connection to one server, its measured requests and, with binds, the pods it bound."""
 
     def __init__(self, port: int, bodies: list[bytes], bind_every: int, pending: int = 0):
+        self.port = port
         self.conn = connect(port)
         self.bodies, self.bind_every, self.pending = bodies, bind_every, pending
         self.sent = 0
@@ -162,6 +163,10 @@ class Client:
 
     def run(self, requests: int, measured: bool = True) -> None:
         """`requests` prioritize requests (each followed by its bind when due), timed when `measured`."""
+        # A connection left idle while the other servers had their turn may have been closed by this server's
+        # keep-alive timeout: each turn opens its own, before the clock starts.
+        self.conn.close()
+        self.conn = connect(self.port)
         start = time.perf_counter()
         for _ in range(requests):
             k = self.sent
