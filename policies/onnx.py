@@ -13,9 +13,9 @@ parts (policy.encoder.onnx: φ, policy.head.onnx: ψ) a pod that comes back cost
   failures: ``_NodeChanges``, told by the extender's cache which node each bind changed), pools with the
   candidates' feasible = 1 embedding and everyone else's feasible = 0 one, and runs the head on the
   candidates only;
-* a pod feature vector seen for the first time (a one-off: a new pending count, a simulated clock) is
-  encoded once, candidates marked, without caching; it is cached when it comes back. Served from a live
-  cluster, the pending feature is rounded to a grid (``PENDING_GRID``) so that the vectors repeat.
+* served from a live cluster, the pod feature vectors repeat (no clock; the pending feature rounded to a grid,
+  ``PENDING_GRID``), and a new one is kept at once. In a simulation the clock makes most of them one-offs: one
+  seen for the first time is encoded once, candidates marked, without caching, and kept when it comes back.
 
 The scores are the full model's (for the pod features so formed), to float32 rounding. Without the parts (an
 export from before them) every request runs policy.onnx over the whole cluster.
@@ -403,7 +403,7 @@ class OnnxPolicy:
         tick = self._changes.update()
         emb = self._embeddings.get(key)
         if emb is None:
-            if key not in self._seen:  # a one-off (a new pending count, a simulated clock): no caching
+            if self._simulated and key not in self._seen:  # a one-off (a new pending count, the clock): not kept
                 self._seen[key] = None
                 if len(self._seen) > MAX_SEEN:
                     self._seen.popitem(last=False)

@@ -29,7 +29,7 @@ def model_path(tmp_path_factory):
 
 
 def cached(policy: OnnxPolicy, cluster, req, nodes):
-    """The pod's cached embeddings, current (a pod seen for the first time is not cached: score it twice)."""
+    """The pod's cached embeddings, current (scored twice: the second time from them)."""
     for _ in range(2):
         policy.score(cluster, req, nodes)
     key = policy.encoder(cluster).pod(req).tobytes()

@@ -170,7 +170,7 @@ def test_the_only_rows_reaching_the_max_change(model_dir):
     req = request(cluster, 0)
     for step in range(12):
         for nodes in (np.array([1]), np.array([2]), np.array([1, 2])):
-            for _ in range(2):  # the first time uncached, then cached
+            for _ in range(2):  # the first time built, then from the kept embeddings
                 np.testing.assert_allclose(
                     policy.score(cluster, req, nodes), full_scores(policy, cluster, req, nodes), rtol=0, atol=TOL
                 )
@@ -285,6 +285,27 @@ def test_a_simulation_is_scored_with_the_exact_pending_feature(model_dir):
     assert policy._served(features.copy()).tobytes() == features.tobytes()
     policy.reset(ClusterCache().view())
     assert policy._served(features.copy())[scorer_module.PENDING] == np.float32(19 / 64)
+
+
+def test_a_pod_is_kept_at_once_from_a_live_cluster_and_when_it_comes_back_in_a_simulation(model_dir):
+    from podgym.envs.scenario import load_and_build
+    from podgym.envs.simulator import Simulator
+
+    scenario = load_and_build("default", {"simulation.horizon": 600}, None)
+    sim = Simulator(scenario.cluster, scenario.workload, scenario.options, scenario.profile, seed=0)
+    cluster = sim.cluster
+    req, nodes = request(cluster, 0), np.arange(2, 14)
+    simulated, live = policy_of(model_dir), policy_of(model_dir)
+    simulated.reset(sim)
+    want = full_scores(simulated, cluster, req, nodes)  # the simulation's node ranks; no queue, clock 0
+    for kept in (0, 1):  # a one-off in the simulation (full encode), kept the second time
+        got = simulated.score(cluster, req, nodes)
+        assert len(simulated._embeddings) == kept
+        np.testing.assert_allclose(got, want, rtol=0, atol=TOL)
+    np.testing.assert_allclose(
+        live.score(cluster, req, nodes), full_scores(live, cluster, req, nodes), rtol=0, atol=TOL
+    )
+    assert len(live._embeddings) == 1  # no simulation followed: kept at once
 
 
 def test_templates_are_bounded(model_dir, monkeypatch):
