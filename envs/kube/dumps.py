@@ -68,6 +68,14 @@ class ClusterObjects:
         return [o for o in self.objects if o.get("kind") == "PriorityClass"]
 
 
+def _is_object(value: Any) -> bool:
+    """A Kubernetes object or List: a kind with items or metadata. A structured log line may carry a ``kind`` key
+    (controller loggers write ``"kind":"Pod"``) but has neither."""
+    if not isinstance(value, Mapping) or not isinstance(value.get("kind"), str):
+        return False
+    return isinstance(value.get("items"), list) or isinstance(value.get("metadata"), Mapping)
+
+
 def _json_values(text: str, path: Path) -> list[Any]:
     """The JSON values of a file: one value, or (``kubectl cluster-info dump``) the lists (objects with a kind) of a
     stream of them with logs between them; JSON log lines there are log lines."""
@@ -89,7 +97,7 @@ def _json_values(text: str, path: Path) -> list[Any]:
             except json.JSONDecodeError:
                 pos = line_end + 1
                 continue
-            if isinstance(value, Mapping) and "kind" in value:  # a list of the dump, not a JSON log line
+            if _is_object(value):  # a list of the dump, not a JSON log line
                 values.append(value)
             pos = end
             continue
