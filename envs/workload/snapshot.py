@@ -359,10 +359,16 @@ def _source_names(sources: Source | Sequence[Source]) -> str:
     return ", ".join(str(s) for s in items if isinstance(s, (str, Path))) or "manifests"
 
 
-def _admit_priorities(pods: list[dict[str, Any]], objects: list[dict[str, Any]], source: str) -> None:
-    """Priority admission (``envs.kube.priority``) of `pods`, in place, from the PriorityClasses among `objects`."""
+def _admit_priorities(
+    pods: list[dict[str, Any]], objects: list[dict[str, Any]], source: str, cluster_classes: Sequence[Any] = ()
+) -> None:
+    """Priority admission (``envs.kube.priority``) of `pods`, in place, from `cluster_classes` (the PriorityClasses
+    of the cluster the pods are created in) and the PriorityClasses among `objects` (a manifest's wins by name)."""
     try:
-        classes = priority_classes(o for o in objects if o.get("kind") == "PriorityClass")
+        own = [o for o in objects if o.get("kind") == "PriorityClass"]
+        names = {(o.get("metadata") or {}).get("name") for o in own}
+        inherited = [c for c in cluster_classes if (c.get("metadata") or {}).get("name") not in names]
+        classes = priority_classes([*inherited, *own])
         for i, pod in enumerate(pods):
             pods[i] = resolve_priority(pod, classes)
     except KubeObjectError as exc:
@@ -385,12 +391,16 @@ def pdbs_from_manifests(sources: Source | Sequence[Source]) -> list[PodDisruptio
     return out
 
 
-def workload_from_manifests(sources: Source | Sequence[Source]) -> Workload:
+def workload_from_manifests(
+    sources: Source | Sequence[Source], cluster_classes: Sequence[Mapping[str, Any]] = ()
+) -> Workload:
     """The Workload of ``pods_from_manifests(sources)``: every pod arrives at 0 and never departs; ``objects``
-    holds the manifests' controllers, PodDisruptionBudgets and PriorityClasses (priorities admitted from them)."""
+    holds the manifests' controllers, PodDisruptionBudgets and PriorityClasses (priorities admitted from them).
+    `cluster_classes`: the PriorityClass dicts of the cluster the manifests are applied to (a snapshot's), which
+    admission sees as well; a class among the manifests replaces the cluster's of the same name."""
     source = _source_names(sources)
     pods, kept = _manifests(sources)
-    _admit_priorities(pods, kept, source)
+    _admit_priorities(pods, kept, source, cluster_classes)
     workload = workload_from_pods(pods, source=source)
     workload.objects = kept
     return workload
