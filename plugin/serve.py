@@ -22,8 +22,9 @@ import logging
 import sys
 from typing import Any
 
-from podgym.envs.kube.dumps import read_dump
+from podgym.envs.kube.dumps import parse_located, read_dump
 from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.objects import parse_node, parse_pod
 from podgym.plugin.cache import ClusterCache, KubeSource, load_kube_client
 from podgym.plugin.extender import MAX_EXTENDER_PRIORITY, SCORE_MAPPINGS, create_app
 
@@ -46,7 +47,10 @@ def build_cache(args: argparse.Namespace) -> ClusterCache:
     cache = ClusterCache()
     if args.no_watch:
         dump = read_dump(args.nodes or [], args.pods)  # any layout; each pod once, keyed by uid
-        cache.set_state(dump.nodes, dump.pods)
+        # Parsed here so that an error names the file of the object at fault.
+        nodes = parse_located(parse_node, dump.nodes, dump.node_sources, "nodes")
+        pods = parse_located(parse_pod, dump.pods, dump.pod_sources, "pods")
+        cache.set_state(nodes, pods)
         return cache
     client = load_kube_client(args.kubeconfig, args.in_cluster)
     cache.start_watch(KubeSource(client))

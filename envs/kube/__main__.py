@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import podgym.envs.kube as kube
-from podgym.envs.kube.dumps import read_dump
+from podgym.envs.kube.dumps import parse_located, read_dump
 from podgym.envs.kube.errors import KubeObjectError
 from podgym.envs.kube.explain import SAMPLES, as_items, load_objects, render, to_dict
 from podgym.envs.kube.priority import priority_classes, resolve_priority
@@ -118,8 +118,9 @@ def explain(args: argparse.Namespace) -> str:
     # A manifest names its PriorityClass: admission sets its priority from the dump's classes (or the system ones).
     classes = _located(where, lambda: priority_classes(dump.priority_classes))
     pod = _located(pod_path, lambda: kube.parse_pod(resolve_priority(pod_items[0], classes)))
-    nodes = _located(where, lambda: kube.parse_nodes(dump.nodes))
-    pods = _located(where, lambda: kube.parse_pods(dump.pods))
+    # Each object's own file is named when it is malformed.
+    nodes = kube.parse_nodes(parse_located(kube.parse_node, dump.nodes, dump.node_sources, "nodes"))
+    pods = kube.parse_pods(parse_located(kube.parse_pod, dump.pods, dump.pod_sources, "pods"))
     profile, why = choose_profile(pod, args.config, args.scheduler_name, strict=args.strict)
     decision = kube.schedule(pod, nodes, pods, profile=profile, seed=args.seed)
     preemption = None

@@ -23,10 +23,10 @@ the place of the first (as a watch update replaces a cached pod); a node listed 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -37,6 +37,7 @@ KINDS = ("Node", "Pod")
 WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "PodDisruptionBudget", "PriorityClass")
 
 PathLike = str | Path
+T = TypeVar("T")
 
 
 @dataclass
@@ -234,6 +235,19 @@ def collect(nodes: Sequence[tuple[str, Any]] = (), pods: Sequence[tuple[str, Any
         sources,
         [o for _, o in kept],
     )
+
+
+def parse_located(parse: Callable[[Any], T], objects: Sequence[Any], sources: Sequence[str], container: str) -> list[T]:
+    """`parse` of each object of a dump (``ClusterObjects.nodes`` with ``node_sources``, or the pods); an error
+    names the file the object came from and its place among the dump's objects (``nodes[3]``)."""
+    out = []
+    for i, obj in enumerate(objects):
+        try:
+            out.append(parse(obj))
+        except KubeObjectError as exc:
+            source = sources[i] if i < len(sources) else ""
+            raise exc.within(container=f"{container}[{i}]", source=source or None) from None
+    return out
 
 
 def _pairs(paths: PathLike | Sequence[PathLike] | None) -> list[tuple[str, Any]]:

@@ -831,7 +831,12 @@ def parse_node(data: Any) -> Node:
     r = _Reader(f"Node {name}")
     spec = r.mapping(data, "spec", "")
     status = data.get("status")
-    if not isinstance(status, Mapping) or not isinstance(status.get("allocatable"), Mapping):
+    allocatable = status.get("allocatable") if isinstance(status, Mapping) else None
+    if status is not None and not isinstance(status, Mapping):
+        raise r.error("status", f"expected an object, got {type(status).__name__} {status!r}")
+    if allocatable is not None and not isinstance(allocatable, Mapping):
+        raise r.error("status.allocatable", f"expected an object, got {type(allocatable).__name__} {allocatable!r}")
+    if allocatable is None:
         raise r.error("status.allocatable", "missing: a Node needs status.allocatable (as the kubelet reports it)")
     taints = []
     for i, t in enumerate(r.items(spec, "taints", "spec.")):

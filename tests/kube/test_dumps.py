@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from podgym.envs.kube.dumps import read_dump
+import pytest
+
+from podgym.envs.kube.__main__ import main as explain_main
+from podgym.envs.kube.dumps import parse_located, read_dump
+from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.objects import parse_node, parse_pod
+from podgym.plugin.serve import main as serve_main
 from tests.kube.builders import node, pod
 
 
@@ -34,3 +40,39 @@ def test_structured_log_line_with_a_kind_is_not_an_object(tmp_path: Path) -> Non
     assert [n["metadata"]["name"] for n in dump.nodes] == ["n1"]
     assert [p["metadata"]["name"] for p in dump.pods] == ["web-0"]
     assert dump.objects == [] and dump.ignored == {}
+
+
+def test_parse_located_names_the_file_of_the_object_at_fault(tmp_path: Path) -> None:
+    good = tmp_path / "nodes.json"
+    good.write_text(json.dumps({"kind": "List", "apiVersion": "v1", "items": [node("n1")]}))
+    bad_pod = pod("db-0", node_name="n1", containers=[{"memory": "-4Gi"}])
+    pods = tmp_path / "ns" / "shop.json"
+    pods.parent.mkdir()
+    pods.write_text(json.dumps(typed_list("Pod", [pod("web-0", node_name="n1"), bad_pod])))
+    dump = read_dump(good, [tmp_path / "ns"])
+    assert [parse_node(n).name for n in dump.nodes] == ["n1"]
+    with pytest.raises(KubeObjectError) as exc:
+        parse_located(parse_pod, dump.pods, dump.pod_sources, "pods")
+    message = str(exc.value)
+    assert message.startswith(f"{pods}: pods[1] (Pod default/db-0): field spec.containers[0].resources.requests.memory")
+    assert exc.value.__cause__ is None
+
+
+@pytest.mark.parametrize("command", ["serve", "explain"])
+def test_commands_name_the_file_of_a_malformed_object(tmp_path: Path, capsys, command: str) -> None:
+    nodes = tmp_path / "nodes.json"
+    nodes.write_text(json.dumps({"kind": "List", "apiVersion": "v1", "items": [node("n1"), node("n2")]}))
+    broken = node("n2")
+    broken["status"]["allocatable"]["memory"] = "-1Gi"
+    fix = tmp_path / "fix.json"
+    fix.write_text(json.dumps({"kind": "List", "apiVersion": "v1", "items": [broken, pod("web-0", node_name="n1")]}))
+    if command == "serve":
+        rc = serve_main(["--policy", "kube-default", "--no-watch", "--nodes", str(nodes), str(fix)])
+    else:
+        pending = tmp_path / "pod.json"
+        pending.write_text(json.dumps(pod("new")))
+        rc = explain_main(["explain", "--pod", str(pending), "--nodes", str(nodes), str(fix)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert f"error: {fix}: nodes[1] (Node n2): field status.allocatable.memory" in err
+    assert str(nodes) not in err and "Traceback" not in err
