@@ -419,6 +419,12 @@ class Pod:
         return bool((self.raw.get("metadata") or {}).get("deletionTimestamp"))
 
     @property
+    def gated(self) -> bool:
+        """The pod has scheduling gates (``spec.schedulingGates``): kube-scheduler's queue holds it until they go."""
+        spec = self.raw.get("spec")
+        return isinstance(spec, Mapping) and bool(spec.get("schedulingGates"))
+
+    @property
     def is_terminal(self) -> bool:
         """Succeeded and Failed pods hold no resources; the scheduler's cache never sees them."""
         return self.phase in ("Succeeded", "Failed")

@@ -115,6 +115,9 @@ class Snapshot:
     """Controllers, PodDisruptionBudgets and PriorityClasses (``envs.kube.dumps.WORKLOAD_KINDS``), in file order."""
     pdbs: list[PodDisruptionBudget] = field(default_factory=list)
     """The PodDisruptionBudgets of the dump (``kubectl get pdb -A -o json`` items)."""
+    held: list[str] = field(default_factory=list)
+    """``namespace/name`` of the unbound pods kube-scheduler does not schedule: those with scheduling gates and
+    those being deleted (``metadata.deletionTimestamp``). They are not among the pending pods."""
 
 
 def _sort_key(item: tuple[int, Pod]) -> tuple[str, int]:
@@ -131,7 +134,8 @@ def snapshot_from_objects(
     *,
     pod_sources: Sequence[str] | None = None,
 ) -> Snapshot:
-    """A Snapshot of Node and Pod dicts (or Lists): bound pods onto their nodes, pending pods in queue order.
+    """A Snapshot of Node and Pod dicts (or Lists): bound pods onto their nodes, pending pods in queue order
+    (unbound pods with scheduling gates or being deleted are held back, as kube-scheduler's queue holds them).
 
     A pod listed more than once is one pod, keyed as the scheduler's cache keys it (``metadata.uid``, else
     ``namespace/name``): the last listing wins. `pod_sources` names the file of each pod, for errors.
@@ -159,9 +163,12 @@ def snapshot_from_objects(
     bound_to: list[str] = []
     pending: list[tuple[int, Pod]] = []
     skipped: list[str] = []
+    held: list[str] = []
     for i, pod, source in by_key.values():
         if pod.is_terminal:
             skipped.append(pod.ref)
+        elif not pod.node_name and (pod.gated or pod.terminating):
+            held.append(pod.ref)  # the scheduling queue never pops it (PreEnqueue gates; a deleted pod is skipped)
         elif pod.node_name:
             if pod.node_name not in node_names:
                 raise KubeObjectError(
@@ -184,7 +191,7 @@ def snapshot_from_objects(
         source=source,
     )
     pending_workload = workload_from_pods([p for _, p in pending], source=pods_source)
-    return Snapshot(cluster, pending_workload, skipped, duplicates)
+    return Snapshot(cluster, pending_workload, skipped, duplicates, held=held)
 
 
 PathArg = str | Path | Sequence[str | Path]

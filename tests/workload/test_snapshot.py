@@ -53,6 +53,22 @@ def test_terminal_pods_skipped():
     assert "done-1" not in every and "crashed-1" not in every
 
 
+def test_gated_and_deleted_pending_pods_are_held_back():
+    # kube-scheduler's queue holds a pod with scheduling gates, and skips one being deleted; a bound pod being
+    # deleted still holds its resources.
+    pods = load_documents(PODS)
+    by_name = {p["metadata"]["name"]: p for p in pods}
+    by_name["web-2"]["spec"]["schedulingGates"] = [{"name": "example.com/quota"}]
+    by_name["web-3"]["metadata"]["deletionTimestamp"] = "2026-12-04T15:02:00Z"
+    by_name["web-1"]["metadata"]["deletionTimestamp"] = "2026-12-04T15:02:00Z"
+    snap = snapshot_from_objects(json.loads(NODES.read_text()), pods)
+    assert snap.pending.names == []
+    assert snap.held == ["shop/web-3", "shop/web-2"]  # file order
+    assert snap.cluster.initial.names == ["web-1", "batch-1", "train-0"]
+    by_name["web-2"]["spec"]["schedulingGates"] = []  # the gates removed: it is pending again
+    assert snapshot_from_objects(json.loads(NODES.read_text()), pods).pending.names == ["web-2"]
+
+
 def test_one_file_with_nodes_and_pods(tmp_path):
     nodes = load_documents(NODES)
     pods = load_documents(PODS)
