@@ -101,6 +101,18 @@ def choose_profile(
     )
 
 
+def held_back(pod: kube.Pod) -> str:
+    """What keeps kube-scheduler from taking `pod` at all ("" if nothing): the report's note, JSON's ``heldBack``."""
+    if pod.gated:
+        return (
+            "the pod has scheduling gates (spec.schedulingGates), so kube-scheduler holds it until they are "
+            "removed: explained as if they were"
+        )
+    if pod.terminating:
+        return "the pod is being deleted (metadata.deletionTimestamp), so kube-scheduler skips it: explained as if not"
+    return ""
+
+
 def explain(args: argparse.Namespace) -> str:
     """The explain report for the command-line arguments."""
     pod_path = args.pod or (SAMPLES / "pod.yaml" if args.sample else None)
@@ -122,14 +134,15 @@ def explain(args: argparse.Namespace) -> str:
     nodes = kube.parse_nodes(parse_located(kube.parse_node, dump.nodes, dump.node_sources, "nodes"))
     pods = kube.parse_pods(parse_located(kube.parse_pod, dump.pods, dump.pod_sources, "pods"))
     profile, why = choose_profile(pod, args.config, args.scheduler_name, strict=args.strict)
+    held = held_back(pod)
     decision = kube.schedule(pod, nodes, pods, profile=profile, seed=args.seed)
     preemption = None
     if decision.selected is None and profile.preemption is not None and nodes:
         pdbs = _located(where, lambda: kube.parse_pdbs(dump.pdbs))
         preemption = kube.preempt(pod, nodes, pods, pdbs=pdbs, profile=profile)
     if args.output == "json":
-        return json.dumps(to_dict(decision, profile, why, preemption), indent=2)
-    return render(decision, profile, why, preemption)
+        return json.dumps({**to_dict(decision, profile, why, preemption), "heldBack": held or None}, indent=2)
+    return render(decision, profile, why, preemption) + (f"\nNote: {held}." if held else "")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -517,3 +517,24 @@ def test_a_manifest_naming_an_unknown_priority_class_is_refused(
     assert code != 0
     assert "no PriorityClass with name nosuch was found" in err and "spec.priorityClassName" in err
     assert str(pod_file) in err
+
+
+@pytest.mark.parametrize(
+    "change, note",
+    [
+        (lambda p: p["spec"].update(schedulingGates=[{"name": "example.com/quota"}]), "scheduling gates"),
+        (lambda p: p["metadata"].update(deletionTimestamp="2026-12-04T15:02:00Z"), "being deleted"),
+        (lambda p: None, None),
+    ],
+)
+def test_a_pod_kube_scheduler_holds_back_is_explained_with_a_note(tmp_path, capsys, change, note) -> None:
+    pod_obj, _, _ = sample_objects()
+    change(pod_obj)
+    path = tmp_path / "pod.yaml"
+    path.write_text(yaml.safe_dump(pod_obj))
+    code, out, _ = run(capsys, "--pod", path, "--sample")
+    assert code == 0 and "kube-scheduler would bind ml/trainer-0 to gpu-a100-2" in out
+    assert (out.splitlines()[-1].startswith("Note: ") and note in out.splitlines()[-1]) if note else "Note:" not in out
+    code, out, _ = run(capsys, "--pod", path, "--sample", "--output", "json")
+    held = json.loads(out)["heldBack"]
+    assert (note in held) if note else held is None
