@@ -42,6 +42,7 @@ from typing import Any
 import yaml
 
 from podgym.envs.kube import parse_nodes
+from podgym.envs.kube.defaults import default_requests
 from podgym.envs.kube.disruption import PodDisruptionBudget, parse_pdb, parse_pdbs
 from podgym.envs.kube.dumps import read_dump
 from podgym.envs.kube.errors import KubeObjectError
@@ -369,15 +370,16 @@ def _source_names(sources: Source | Sequence[Source]) -> str:
 def _admit_priorities(
     pods: list[dict[str, Any]], objects: list[dict[str, Any]], source: str, cluster_classes: Sequence[Any] = ()
 ) -> None:
-    """Priority admission (``envs.kube.priority``) of `pods`, in place, from `cluster_classes` (the PriorityClasses
-    of the cluster the pods are created in) and the PriorityClasses among `objects` (a manifest's wins by name)."""
+    """Admission of `pods`, in place: requests defaulted from limits (``envs.kube.defaults``), then priority
+    (``envs.kube.priority``) from `cluster_classes` (the PriorityClasses of the cluster the pods are created in) and
+    the PriorityClasses among `objects` (a manifest's wins by name)."""
     try:
         own = [o for o in objects if o.get("kind") == "PriorityClass"]
         names = {(o.get("metadata") or {}).get("name") for o in own}
         inherited = [c for c in cluster_classes if (c.get("metadata") or {}).get("name") not in names]
         classes = priority_classes([*inherited, *own])
         for i, pod in enumerate(pods):
-            pods[i] = resolve_priority(pod, classes)
+            pods[i] = resolve_priority(default_requests(pod), classes)
     except KubeObjectError as exc:
         raise exc.within(source=source) from None
 

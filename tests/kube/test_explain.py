@@ -538,3 +538,19 @@ def test_a_pod_kube_scheduler_holds_back_is_explained_with_a_note(tmp_path, caps
     code, out, _ = run(capsys, "--pod", path, "--sample", "--output", "json")
     held = json.loads(out)["heldBack"]
     assert (note in held) if note else held is None
+
+
+def test_a_manifest_with_limits_only_requests_its_limits(tmp_path, capsys) -> None:
+    # The API server defaults a missing request to the limit; kubectl apply of this pod asks for 6 cpu and 8Gi.
+    manifest = pod("limited", containers=[{"name": "app", "resources": {"limits": {"cpu": "6", "memory": "8Gi"}}}])
+    path = tmp_path / "pod.yaml"
+    path.write_text(yaml.safe_dump(manifest))
+    nodes = tmp_path / "nodes.json"
+    small = node("small", allocatable={"cpu": "4", "memory": "16Gi", "pods": "110"})
+    large = node("large", allocatable={"cpu": "8", "memory": "16Gi", "pods": "110"})
+    nodes.write_text(json.dumps({"kind": "List", "apiVersion": "v1", "items": [small, large]}))
+    code, out, _ = run(capsys, "--pod", path, "--nodes", nodes)
+    assert code == 0
+    assert "requests (filter):  cpu 6, memory 8Gi" in out
+    assert "NodeResourcesFit: Insufficient cpu" in node_row(out, "small")
+    assert "kube-scheduler would bind default/limited to large" in out

@@ -199,3 +199,22 @@ def test_bad_pod_spec_in_template(tmp_path):
     with pytest.raises(kube.KubeObjectError) as info:
         pods_from_manifests(path)
     assert str(path) in str(info.value) and "default/s-0" in str(info.value) and "requests.memory" in str(info.value)
+
+
+def test_manifest_containers_request_their_limits_where_they_request_nothing(tmp_path):
+    # As the API server defaults them on creation; an explicit request stays, below its limit.
+    path = tmp_path / "app.yaml"
+    path.write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app}\nspec:\n  replicas: 2\n  template:\n"
+        "    spec:\n      initContainers:\n      - {name: init, image: i, resources: {limits: {cpu: '3'}}}\n"
+        "      containers:\n      - name: app\n        image: a\n"
+        "        resources: {requests: {cpu: 500m}, limits: {cpu: '2', memory: 3Gi, nvidia.com/gpu: '1'}}\n"
+    )
+    pods = pods_from_manifests(path)
+    assert [p["spec"]["containers"][0]["resources"]["requests"] for p in pods] == [
+        {"cpu": "500m", "memory": "3Gi", "nvidia.com/gpu": "1"}
+    ] * 2
+    w = workload_from_manifests(path)
+    assert w.requests["cpu"].tolist() == [3000, 3000]  # the init container's 3 cpu, defaulted from its limit
+    assert w.requests["memory"].tolist() == [3 * GIB, 3 * GIB]
+    assert w.gpu_count.tolist() == [1, 1]
