@@ -12,22 +12,29 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from podgym.envs.kube.quantity import parse_quantity
+
 CONTAINER_LISTS = ("containers", "initContainers")
 
 
-def default_requests(pod: Mapping[str, Any]) -> dict[str, Any]:
+def default_requests(pod: Any) -> Any:
     """A copy of `pod` whose containers request what they limit and do not request (SetDefaults_Pod).
 
-    Malformed parts are left as they are, for ``parse_pod`` to report with their field path."""
+    A malformed limit it would copy is a KubeObjectError naming the limit; other malformed parts are left as they
+    are, for ``parse_pod`` to report with their field path."""
+    if not isinstance(pod, Mapping):
+        return pod  # not an object: parse_pod says so
     out = copy.deepcopy(dict(pod))
     spec = out.get("spec")
     if not isinstance(spec, dict):
         return out
+    meta = out.get("metadata") if isinstance(out.get("metadata"), Mapping) else {}
+    obj = f"Pod {meta.get('namespace') or 'default'}/{meta.get('name')}"
     for key in CONTAINER_LISTS:
         containers = spec.get(key)
         if not isinstance(containers, list):
             continue
-        for container in containers:
+        for i, container in enumerate(containers):
             resources = container.get("resources") if isinstance(container, dict) else None
             limits = resources.get("limits") if isinstance(resources, dict) else None
             if not isinstance(limits, Mapping) or not limits:
@@ -35,7 +42,11 @@ def default_requests(pod: Mapping[str, Any]) -> dict[str, Any]:
             requests = resources.get("requests")
             if requests is None:
                 requests = resources["requests"] = {}
-            if isinstance(requests, dict):
-                for name, value in limits.items():
-                    requests.setdefault(name, value)
+            if not isinstance(requests, dict):
+                continue
+            for name, value in limits.items():
+                if name not in requests:
+                    # A malformed limit is reported as the limit it is, not as the request it would become.
+                    parse_quantity(value, field=f"spec.{key}[{i}].resources.limits.{name}", obj=obj)
+                    requests[name] = value
     return out

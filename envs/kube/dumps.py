@@ -69,6 +69,22 @@ class ClusterObjects:
         return [o for o in self.objects if o.get("kind") == "PriorityClass"]
 
 
+class KubeYamlLoader(yaml.SafeLoader):
+    """YAML read as Kubernetes reads it (sigs.k8s.io/yaml turns YAML into JSON): an unquoted time such as
+    ``creationTimestamp: 2026-01-02T03:04:05Z`` stays the string it is in JSON, not a datetime."""
+
+
+KubeYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_yaml_all(stream: Any) -> list[Any]:
+    """The non-empty documents of a YAML text or stream, read with KubeYamlLoader."""
+    return [d for d in yaml.load_all(stream, Loader=KubeYamlLoader) if d is not None]
+
+
 def _is_object(value: Any) -> bool:
     """A Kubernetes object or List: a kind with items or metadata. A structured log line may carry a ``kind`` key
     (controller loggers write ``"kind":"Pod"``) but has neither."""
@@ -120,7 +136,7 @@ def read_file(path: PathLike) -> list[Any]:
     if path.suffix == ".json" or text.lstrip()[:1] in ("{", "["):
         return _json_values(text, path)
     try:
-        return [d for d in yaml.safe_load_all(text) if d is not None]
+        return load_yaml_all(text)
     except yaml.YAMLError as exc:
         raise KubeObjectError(f"not valid YAML: {exc}", source=str(path)) from None
 

@@ -44,7 +44,7 @@ import yaml
 from podgym.envs.kube import parse_nodes
 from podgym.envs.kube.defaults import default_requests
 from podgym.envs.kube.disruption import PodDisruptionBudget, parse_pdb, parse_pdbs
-from podgym.envs.kube.dumps import read_dump
+from podgym.envs.kube.dumps import load_yaml_all, read_dump
 from podgym.envs.kube.errors import KubeObjectError
 from podgym.envs.kube.objects import Pod, parse_pod
 from podgym.envs.kube.priority import priority_classes, resolve_priority
@@ -67,7 +67,7 @@ def load_documents(path: str | Path) -> list[Any]:
     except OSError as exc:
         raise KubeObjectError(f"cannot read file: {exc.strerror}", source=str(path)) from None
     try:
-        docs = [json.loads(text)] if path.suffix == ".json" else [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = [json.loads(text)] if path.suffix == ".json" else load_yaml_all(text)
     except json.JSONDecodeError as exc:
         raise KubeObjectError(
             f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", source=str(path)

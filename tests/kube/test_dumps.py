@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from podgym.envs.kube.__main__ import main as explain_main
 from podgym.envs.kube.dumps import parse_located, read_dump
 from podgym.envs.kube.errors import KubeObjectError
 from podgym.envs.kube.objects import parse_node, parse_pod
+from podgym.envs.workload import load_documents
 from podgym.plugin.serve import main as serve_main
 from tests.kube.builders import node, pod
 
@@ -76,3 +78,21 @@ def test_commands_name_the_file_of_a_malformed_object(tmp_path: Path, capsys, co
     assert rc == 2
     assert f"error: {fix}: nodes[1] (Node n2): field status.allocatable.memory" in err
     assert str(nodes) not in err and "Traceback" not in err
+
+
+def test_unquoted_times_in_yaml_stay_strings(tmp_path: Path) -> None:
+    # Kubernetes reads YAML as JSON: an unquoted time is the string it would be in JSON, which parse_pod reads.
+    bound = pod("web-0", node_name="n1")
+    bound["metadata"]["creationTimestamp"] = "2026-11-30T08:12:40Z"
+    bound["status"] = {"phase": "Running", "startTime": "2026-11-30T08:12:41Z"}
+    text = yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [node("n1"), bound]})
+    unquoted = text.replace("'2026-11-30T08:12:40Z'", "2026-11-30T08:12:40Z").replace(
+        "'2026-11-30T08:12:41Z'", "2026-11-30T08:12:41Z"
+    )
+    assert unquoted != text
+    path = tmp_path / "cluster.yaml"
+    path.write_text(unquoted)
+    dump = read_dump(path)
+    assert dump.pods[0]["metadata"]["creationTimestamp"] == "2026-11-30T08:12:40Z"
+    assert parse_pod(dump.pods[0]).name == "web-0"
+    assert load_documents(path)[1]["status"]["startTime"] == "2026-11-30T08:12:41Z"

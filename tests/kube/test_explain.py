@@ -554,3 +554,23 @@ def test_a_manifest_with_limits_only_requests_its_limits(tmp_path, capsys) -> No
     assert "requests (filter):  cpu 6, memory 8Gi" in out
     assert "NodeResourcesFit: Insufficient cpu" in node_row(out, "small")
     assert "kube-scheduler would bind default/limited to large" in out
+
+
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (b"\xff\xfe\x00garbage", "cannot read file"),
+        (b"just a string\n", "Pod: expected a Pod object (a mapping), got str"),
+        (
+            b"kind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, resources: {limits: {cpu: lots}}}]}\n",
+            "Pod default/a: field spec.containers[0].resources.limits.cpu: quantity 'lots' is malformed",
+        ),
+    ],
+    ids=["not-utf-8", "a-string", "malformed-limit"],
+)
+def test_a_bad_pod_file_is_an_error_naming_it(tmp_path, capsys, content: bytes, problem: str) -> None:
+    path = tmp_path / "pod.yaml"
+    path.write_bytes(content)
+    code, out, err = run(capsys, "--pod", path, "--sample")
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {path}: ") and problem in err
