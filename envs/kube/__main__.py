@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import podgym.envs.kube as kube
-from podgym.envs.kube.defaults import default_requests
+from podgym.envs.kube.defaults import default_pod
 from podgym.envs.kube.dumps import parse_located, read_dump
 from podgym.envs.kube.errors import KubeObjectError
 from podgym.envs.kube.explain import SAMPLES, as_items, load_objects, render, to_dict
@@ -131,7 +131,7 @@ def explain(args: argparse.Namespace) -> str:
     # A manifest names its PriorityClass: admission sets its priority from the dump's classes (or the system ones).
     classes = _located(where, lambda: priority_classes(dump.priority_classes))
     # Admitted as the API server would create it: requests defaulted from limits, priority from its class.
-    pod = _located(pod_path, lambda: kube.parse_pod(resolve_priority(default_requests(pod_items[0]), classes)))
+    pod = _located(pod_path, lambda: kube.parse_pod(resolve_priority(default_pod(pod_items[0]), classes)))
     # Each object's own file is named when it is malformed.
     nodes = kube.parse_nodes(parse_located(kube.parse_node, dump.nodes, dump.node_sources, "nodes"))
     pods = kube.parse_pods(parse_located(kube.parse_pod, dump.pods, dump.pod_sources, "pods"))

@@ -1,7 +1,8 @@
 """What the API server's defaulting writes into a Pod that a manifest may leave out and the scheduler reads.
 
 ``SetDefaults_Pod`` (pkg/apis/core/v1/defaults.go): a container or init container that limits a resource but does
-not request it requests its limit. The pods of a dump carry this already (the API server stored them defaulted);
+not request it requests its limit; in a ``hostNetwork`` pod, a container port without a ``hostPort`` takes its
+``containerPort`` as host port. The pods of a dump carry this already (the API server stored them defaulted);
 a pod manifest (``explain --pod``, a scenario's ``workload.manifests``) may not, and is defaulted as it would be on
 creation. Pod-level ``spec.resources`` defaulting is not applied.
 """
@@ -17,8 +18,8 @@ from podgym.envs.kube.quantity import parse_quantity
 CONTAINER_LISTS = ("containers", "initContainers")
 
 
-def default_requests(pod: Any) -> Any:
-    """A copy of `pod` whose containers request what they limit and do not request (SetDefaults_Pod).
+def default_pod(pod: Any) -> Any:
+    """A copy of `pod` as SetDefaults_Pod leaves it: requests defaulted from limits, host ports of a hostNetwork pod.
 
     A malformed limit it would copy is a KubeObjectError naming the limit; other malformed parts are left as they
     are, for ``parse_pod`` to report with their field path."""
@@ -49,4 +50,12 @@ def default_requests(pod: Any) -> Any:
                     # A malformed limit is reported as the limit it is, not as the request it would become.
                     parse_quantity(value, field=f"spec.{key}[{i}].resources.limits.{name}", obj=obj)
                     requests[name] = value
+    if spec.get("hostNetwork") is True:
+        for key in CONTAINER_LISTS:
+            containers = spec.get(key)
+            for container in containers if isinstance(containers, list) else []:
+                ports = container.get("ports") if isinstance(container, dict) else None
+                for port in ports if isinstance(ports, list) else []:
+                    if isinstance(port, dict) and not port.get("hostPort") and "containerPort" in port:
+                        port["hostPort"] = port["containerPort"]
     return out

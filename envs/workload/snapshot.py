@@ -42,7 +42,7 @@ from typing import Any
 import yaml
 
 from podgym.envs.kube import parse_nodes
-from podgym.envs.kube.defaults import default_requests
+from podgym.envs.kube.defaults import default_pod
 from podgym.envs.kube.disruption import PodDisruptionBudget, parse_pdb, parse_pdbs
 from podgym.envs.kube.dumps import load_yaml_all, read_dump
 from podgym.envs.kube.errors import KubeObjectError
@@ -379,7 +379,7 @@ def _admit_priorities(
         inherited = [c for c in cluster_classes if (c.get("metadata") or {}).get("name") not in names]
         classes = priority_classes([*inherited, *own])
         for i, pod in enumerate(pods):
-            pods[i] = resolve_priority(default_requests(pod), classes)
+            pods[i] = resolve_priority(default_pod(pod), classes)
     except KubeObjectError as exc:
         raise exc.within(source=source) from None
 

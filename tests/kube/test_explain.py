@@ -574,3 +574,25 @@ def test_a_bad_pod_file_is_an_error_naming_it(tmp_path, capsys, content: bytes, 
     code, out, err = run(capsys, "--pod", path, "--sample")
     assert code == 2 and out == ""
     assert err.startswith(f"error: {path}: ") and problem in err
+
+
+def test_a_host_network_manifest_binds_its_container_ports_on_the_host(tmp_path, capsys) -> None:
+    # The API server gives a hostNetwork pod's container ports their containerPort as hostPort.
+    manifest = pod("edge", containers=[{"name": "proxy", "ports": [{"containerPort": 8443}]}])
+    manifest["spec"]["hostNetwork"] = True
+    path = tmp_path / "pod.yaml"
+    path.write_text(yaml.safe_dump(manifest))
+    holder = on_node(
+        pod("gateway", containers=[{"name": "gw", "ports": [{"containerPort": 1, "hostPort": 8443}]}]), "n1"
+    )
+    nodes = tmp_path / "cluster.json"
+    items = [node("n1"), node("n2"), holder]
+    nodes.write_text(json.dumps({"kind": "List", "apiVersion": "v1", "items": items}))
+    code, out, _ = run(capsys, "--pod", path, "--nodes", nodes)
+    assert code == 0
+    assert "NodePorts: node(s) didn't have free ports for the requested pod ports" in node_row(out, "n1")
+    assert "kube-scheduler would bind default/edge to n2" in out
+    manifest["spec"]["hostNetwork"] = False
+    path.write_text(yaml.safe_dump(manifest))
+    code, out, _ = run(capsys, "--pod", path, "--nodes", nodes)
+    assert "NodePorts" not in node_row(out, "n1")
