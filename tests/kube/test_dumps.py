@@ -96,3 +96,15 @@ def test_unquoted_times_in_yaml_stay_strings(tmp_path: Path) -> None:
     assert dump.pods[0]["metadata"]["creationTimestamp"] == "2026-11-30T08:12:40Z"
     assert parse_pod(dump.pods[0]).name == "web-0"
     assert load_documents(path)[1]["status"]["startTime"] == "2026-11-30T08:12:41Z"
+
+
+def test_serve_without_a_node_refuses_to_start(tmp_path: Path, capsys) -> None:
+    # An extender with no node in its cache would answer every filter with "unknown to the extender's cache".
+    pods = tmp_path / "pods.json"
+    pods.write_text(json.dumps({"kind": "List", "apiVersion": "v1", "items": [pod("web-0", node_name="n1")]}))
+    assert serve_main(["--policy", "kube-default", "--no-watch", "--pods", str(pods)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {pods}: no Node object found") and "Traceback" not in err
+    with pytest.raises(SystemExit) as exc:
+        serve_main(["--policy", "kube-default", "--no-watch"])
+    assert exc.value.code == 2 and "--no-watch needs --nodes" in capsys.readouterr().err
