@@ -4,7 +4,8 @@
 * ``kubectl get nodes,pods -A -o json``: one List of both kinds;
 * per-namespace pod files (``kubectl get pods -n NS -o yaml > NS.yaml``), several files or a directory of them;
 * ``kubectl cluster-info dump`` to stdout: JSON lists (``NodeList``, then per namespace ``EventList``,
-  ``PodList``...) one after the other, with container logs between them;
+  ``PodList``...) one after the other, with container logs between them (``-o yaml``: YAML documents, the logs
+  between them left out);
 * ``kubectl cluster-info dump --output-directory DIR``: ``DIR/nodes.json`` and ``DIR/NS/pods.json`` among
   other lists and ``logs.txt`` files.
 
@@ -126,6 +127,27 @@ def _json_values(text: str, path: Path) -> list[Any]:
     return values
 
 
+LOGS_START = "==== START logs for container "
+LOGS_END = "==== END logs for container "
+
+
+def _without_logs(text: str) -> str:
+    """`text` without the container logs ``kubectl cluster-info dump -o yaml`` prints between its YAML documents
+    (from a ``==== START logs for container ...`` line through its ``==== END logs ...`` line); the lines keep
+    their numbers (blank), so that a YAML error points at the line of the file."""
+    if LOGS_START not in text:
+        return text
+    lines = text.split("\n")
+    inside = False
+    for i, line in enumerate(lines):
+        if line.startswith(LOGS_START):
+            inside = True
+        if inside:
+            lines[i] = ""
+            inside = not line.startswith(LOGS_END)
+    return "\n".join(lines)
+
+
 def read_file(path: PathLike) -> list[Any]:
     """The top-level values of one JSON or YAML file (several YAML documents, concatenated JSON values)."""
     path = Path(path)
@@ -136,7 +158,7 @@ def read_file(path: PathLike) -> list[Any]:
     if path.suffix == ".json" or text.lstrip()[:1] in ("{", "["):
         return _json_values(text, path)
     try:
-        return load_yaml_all(text)
+        return load_yaml_all(_without_logs(text))
     except yaml.YAMLError as exc:
         raise KubeObjectError(f"not valid YAML: {exc}", source=str(path)) from None
 

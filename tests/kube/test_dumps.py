@@ -108,3 +108,32 @@ def test_serve_without_a_node_refuses_to_start(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         serve_main(["--policy", "kube-default", "--no-watch"])
     assert exc.value.code == 2 and "--no-watch needs --nodes" in capsys.readouterr().err
+
+
+def test_cluster_info_dump_as_yaml_with_logs_between_documents(tmp_path: Path) -> None:
+    # `kubectl cluster-info dump -o yaml` separates its lists with "---" and prints each namespace's container
+    # logs after its lists, between START and END lines.
+    logs = (
+        "==== START logs for container app of pod shop/web-0 ====\n"
+        "I1204 15:00:00.1 1 main.go:1] listening: addr=:8080\n- not: [yaml\n"
+        "==== END logs for container app of pod shop/web-0 ====\n"
+    )
+    text = (
+        yaml.safe_dump(typed_list("Node", [node("n1")]))
+        + "---\n"
+        + yaml.safe_dump(typed_list("Pod", [pod("web-0", namespace="shop", node_name="n1")]))
+        + logs
+        + "---\n"
+        + yaml.safe_dump({"kind": "EventList", "apiVersion": "v1", "metadata": {}, "items": []})
+        + logs.replace("web-0", "web-1")
+    )
+    path = tmp_path / "dump.txt"
+    path.write_text(text)
+    dump = read_dump(path)
+    assert [n["metadata"]["name"] for n in dump.nodes] == ["n1"]
+    assert [p["metadata"]["name"] for p in dump.pods] == ["web-0"]
+    # A YAML error elsewhere still points at its own line of the file.
+    path.write_text(text + "---\nkind: List\nitems: [\n")
+    with pytest.raises(KubeObjectError, match=f"{path}: not valid YAML") as exc:
+        read_dump(path)
+    assert f"line {text.count(chr(10)) + 4}" in str(exc.value)
