@@ -4,7 +4,10 @@
 not request it requests its limit; in a ``hostNetwork`` pod, a container port without a ``hostPort`` takes its
 ``containerPort`` as host port. The pods of a dump carry this already (the API server stored them defaulted);
 a pod manifest (``explain --pod``, a scenario's ``workload.manifests``) may not, and is defaulted as it would be on
-creation. Pod-level ``spec.resources`` defaulting is not applied.
+creation. Pod-level ``spec.resources`` (PodLevelResources, on in v1.35) with limits: a cpu or memory request no
+container makes, and a hugepages request, that the pod level leaves out is the pod-level limit (``defaultPodRequests``;
+a cpu or memory request some container makes defaults to the containers' aggregate, which is what the scheduler
+counts without it, so it is left out).
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from podgym.envs.kube.objects import CPU, MEMORY
 from podgym.envs.kube.quantity import parse_quantity
+from podgym.envs.kube.resources import is_supported_pod_level_resource
 
 CONTAINER_LISTS = ("containers", "initContainers")
 
@@ -58,4 +63,34 @@ def default_pod(pod: Any) -> Any:
                 for port in ports if isinstance(ports, list) else []:
                     if isinstance(port, dict) and not port.get("hostPort") and "containerPort" in port:
                         port["hostPort"] = port["containerPort"]
+    _default_pod_level_requests(spec, obj)
     return out
+
+
+def _default_pod_level_requests(spec: dict[str, Any], obj: str) -> None:
+    """defaultPodRequests, in place: the pod-level requests a pod with pod-level limits leaves out."""
+    resources = spec.get("resources")
+    limits = resources.get("limits") if isinstance(resources, dict) else None
+    if not isinstance(limits, Mapping) or not limits:
+        return
+    requests = resources.get("requests")
+    if requests is None:
+        requests = {}
+    if not isinstance(requests, dict):
+        return  # parse_pod reports it
+    requested: set[str] = set()  # what some container (init and sidecars included) requests
+    for key in CONTAINER_LISTS:
+        containers = spec.get(key)
+        for container in containers if isinstance(containers, list) else []:
+            own = container.get("resources") if isinstance(container, dict) else None
+            if isinstance(own, dict) and isinstance(own.get("requests"), dict):
+                requested.update(own["requests"])
+    for name, value in limits.items():
+        if name in requests or not is_supported_pod_level_resource(name):
+            continue
+        if name in (CPU, MEMORY) and name in requested:
+            continue  # defaults to the containers' aggregate, which the scheduler counts anyway
+        parse_quantity(value, field=f"spec.resources.limits.{name}", obj=obj)
+        requests[name] = value
+    if requests:
+        resources["requests"] = requests
