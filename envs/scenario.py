@@ -427,7 +427,11 @@ def build_scenario(scenario: Scenario, base: Path, seed: int | None = None) -> B
         elif o.shuffle:
             workload = take(workload, order)
     elif w.manifests is not None:
-        workload = _located("workload.manifests", lambda: workload_from_manifests([resolve(p) for p in w.manifests]))
+        # Admission of the manifests' pods sees the PriorityClasses of the snapshot's cluster they are applied to.
+        classes = [o for o in snapshot.objects if o.get("kind") == "PriorityClass"] if snapshot is not None else []
+        workload = _located(
+            "workload.manifests", lambda: workload_from_manifests([resolve(p) for p in w.manifests], classes)
+        )
         pdbs += _located("workload.manifests", lambda: pdbs_from_manifests([resolve(p) for p in w.manifests]))
     else:
         workload = None

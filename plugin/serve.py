@@ -22,8 +22,9 @@ import logging
 import sys
 from typing import Any
 
-from podgym.envs.kube.dumps import read_dump
+from podgym.envs.kube.dumps import parse_located, read_dump
 from podgym.envs.kube.errors import KubeObjectError
+from podgym.envs.kube.objects import parse_node, parse_pod
 from podgym.plugin.cache import ClusterCache, KubeSource, load_kube_client
 from podgym.plugin.extender import MAX_EXTENDER_PRIORITY, SCORE_MAPPINGS, create_app
 
@@ -46,7 +47,16 @@ def build_cache(args: argparse.Namespace) -> ClusterCache:
     cache = ClusterCache()
     if args.no_watch:
         dump = read_dump(args.nodes or [], args.pods)  # any layout; each pod once, keyed by uid
-        cache.set_state(dump.nodes, dump.pods)
+        # Parsed here so that an error names the file of the object at fault.
+        if not dump.nodes and dump.sources:  # files without a Node: every request would find no node
+            found = f" (found: {', '.join(sorted(dump.ignored))})" if dump.ignored else ""
+            raise KubeObjectError(
+                f"no Node object found{found}: --nodes needs `kubectl get nodes -o json` output or a dump with nodes",
+                source=", ".join(dump.sources),
+            )
+        nodes = parse_located(parse_node, dump.nodes, dump.node_sources, "nodes")
+        pods = parse_located(parse_pod, dump.pods, dump.pod_sources, "pods")
+        cache.set_state(nodes, pods)
         return cache
     client = load_kube_client(args.kubeconfig, args.in_cluster)
     cache.start_watch(KubeSource(client))
@@ -87,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if (args.nodes or args.pods) and not args.no_watch:
         parser.error("--nodes and --pods need --no-watch")
+    if args.no_watch and not (args.nodes or args.pods or args.cache_api):
+        parser.error("--no-watch needs --nodes (a saved dump), or --cache-api to fill the cache by POST /cache/state")
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         policy = load_scorer(args.model, args.policy)

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import podgym.envs.kube as kube
-from podgym.envs.kube.dumps import read_dump
+from podgym.envs.kube.defaults import default_pod
+from podgym.envs.kube.dumps import parse_located, read_dump
 from podgym.envs.kube.errors import KubeObjectError
 from podgym.envs.kube.explain import SAMPLES, as_items, load_objects, render, to_dict
 from podgym.envs.kube.priority import priority_classes, resolve_priority
@@ -101,6 +102,18 @@ def choose_profile(
     )
 
 
+def held_back(pod: kube.Pod) -> str:
+    """What keeps kube-scheduler from taking `pod` at all ("" if nothing): the report's note, JSON's ``heldBack``."""
+    if pod.gated:
+        return (
+            "the pod has scheduling gates (spec.schedulingGates), so kube-scheduler holds it until they are "
+            "removed: explained as if they were"
+        )
+    if pod.terminating:
+        return "the pod is being deleted (metadata.deletionTimestamp), so kube-scheduler skips it: explained as if not"
+    return ""
+
+
 def explain(args: argparse.Namespace) -> str:
     """The explain report for the command-line arguments."""
     pod_path = args.pod or (SAMPLES / "pod.yaml" if args.sample else None)
@@ -117,18 +130,21 @@ def explain(args: argparse.Namespace) -> str:
         raise KubeObjectError("no Node object found", source=where)
     # A manifest names its PriorityClass: admission sets its priority from the dump's classes (or the system ones).
     classes = _located(where, lambda: priority_classes(dump.priority_classes))
-    pod = _located(pod_path, lambda: kube.parse_pod(resolve_priority(pod_items[0], classes)))
-    nodes = _located(where, lambda: kube.parse_nodes(dump.nodes))
-    pods = _located(where, lambda: kube.parse_pods(dump.pods))
+    # Admitted as the API server would create it: requests defaulted from limits, priority from its class.
+    pod = _located(pod_path, lambda: kube.parse_pod(resolve_priority(default_pod(pod_items[0]), classes)))
+    # Each object's own file is named when it is malformed.
+    nodes = kube.parse_nodes(parse_located(kube.parse_node, dump.nodes, dump.node_sources, "nodes"))
+    pods = kube.parse_pods(parse_located(kube.parse_pod, dump.pods, dump.pod_sources, "pods"))
     profile, why = choose_profile(pod, args.config, args.scheduler_name, strict=args.strict)
+    held = held_back(pod)
     decision = kube.schedule(pod, nodes, pods, profile=profile, seed=args.seed)
     preemption = None
     if decision.selected is None and profile.preemption is not None and nodes:
         pdbs = _located(where, lambda: kube.parse_pdbs(dump.pdbs))
         preemption = kube.preempt(pod, nodes, pods, pdbs=pdbs, profile=profile)
     if args.output == "json":
-        return json.dumps(to_dict(decision, profile, why, preemption), indent=2)
-    return render(decision, profile, why, preemption)
+        return json.dumps({**to_dict(decision, profile, why, preemption), "heldBack": held or None}, indent=2)
+    return render(decision, profile, why, preemption) + (f"\nNote: {held}." if held else "")
 
 
 def main(argv: list[str] | None = None) -> int:

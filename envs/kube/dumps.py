@@ -4,7 +4,8 @@
 * ``kubectl get nodes,pods -A -o json``: one List of both kinds;
 * per-namespace pod files (``kubectl get pods -n NS -o yaml > NS.yaml``), several files or a directory of them;
 * ``kubectl cluster-info dump`` to stdout: JSON lists (``NodeList``, then per namespace ``EventList``,
-  ``PodList``...) one after the other, with container logs between them;
+  ``PodList``...) one after the other, with container logs between them (``-o yaml``: YAML documents, the logs
+  between them left out);
 * ``kubectl cluster-info dump --output-directory DIR``: ``DIR/nodes.json`` and ``DIR/NS/pods.json`` among
   other lists and ``logs.txt`` files.
 
@@ -23,10 +24,10 @@ the place of the first (as a watch update replaces a cached pod); a node listed 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -37,6 +38,7 @@ KINDS = ("Node", "Pod")
 WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "StatefulSet", "PodDisruptionBudget", "PriorityClass")
 
 PathLike = str | Path
+T = TypeVar("T")
 
 
 @dataclass
@@ -68,6 +70,30 @@ class ClusterObjects:
         return [o for o in self.objects if o.get("kind") == "PriorityClass"]
 
 
+class KubeYamlLoader(yaml.SafeLoader):
+    """YAML read as Kubernetes reads it (sigs.k8s.io/yaml turns YAML into JSON): an unquoted time such as
+    ``creationTimestamp: 2026-01-02T03:04:05Z`` stays the string it is in JSON, not a datetime."""
+
+
+KubeYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_yaml_all(stream: Any) -> list[Any]:
+    """The non-empty documents of a YAML text or stream, read with KubeYamlLoader."""
+    return [d for d in yaml.load_all(stream, Loader=KubeYamlLoader) if d is not None]
+
+
+def _is_object(value: Any) -> bool:
+    """A Kubernetes object or List: a kind with items or metadata. A structured log line may carry a ``kind`` key
+    (controller loggers write ``"kind":"Pod"``) but has neither."""
+    if not isinstance(value, Mapping) or not isinstance(value.get("kind"), str):
+        return False
+    return isinstance(value.get("items"), list) or isinstance(value.get("metadata"), Mapping)
+
+
 def _json_values(text: str, path: Path) -> list[Any]:
     """The JSON values of a file: one value, or (``kubectl cluster-info dump``) the lists (objects with a kind) of a
     stream of them with logs between them; JSON log lines there are log lines."""
@@ -89,7 +115,7 @@ def _json_values(text: str, path: Path) -> list[Any]:
             except json.JSONDecodeError:
                 pos = line_end + 1
                 continue
-            if isinstance(value, Mapping) and "kind" in value:  # a list of the dump, not a JSON log line
+            if _is_object(value):  # a list of the dump, not a JSON log line
                 values.append(value)
             pos = end
             continue
@@ -99,6 +125,27 @@ def _json_values(text: str, path: Path) -> list[Any]:
             f"not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})", source=str(path)
         ) from None
     return values
+
+
+LOGS_START = "==== START logs for container "
+LOGS_END = "==== END logs for container "
+
+
+def _without_logs(text: str) -> str:
+    """`text` without the container logs ``kubectl cluster-info dump -o yaml`` prints between its YAML documents
+    (from a ``==== START logs for container ...`` line through its ``==== END logs ...`` line); the lines keep
+    their numbers (blank), so that a YAML error points at the line of the file."""
+    if LOGS_START not in text:
+        return text
+    lines = text.split("\n")
+    inside = False
+    for i, line in enumerate(lines):
+        if line.startswith(LOGS_START):
+            inside = True
+        if inside:
+            lines[i] = ""
+            inside = not line.startswith(LOGS_END)
+    return "\n".join(lines)
 
 
 def read_file(path: PathLike) -> list[Any]:
@@ -111,7 +158,7 @@ def read_file(path: PathLike) -> list[Any]:
     if path.suffix == ".json" or text.lstrip()[:1] in ("{", "["):
         return _json_values(text, path)
     try:
-        return [d for d in yaml.safe_load_all(text) if d is not None]
+        return load_yaml_all(_without_logs(text))
     except yaml.YAMLError as exc:
         raise KubeObjectError(f"not valid YAML: {exc}", source=str(path)) from None
 
@@ -226,6 +273,19 @@ def collect(nodes: Sequence[tuple[str, Any]] = (), pods: Sequence[tuple[str, Any
         sources,
         [o for _, o in kept],
     )
+
+
+def parse_located(parse: Callable[[Any], T], objects: Sequence[Any], sources: Sequence[str], container: str) -> list[T]:
+    """`parse` of each object of a dump (``ClusterObjects.nodes`` with ``node_sources``, or the pods); an error
+    names the file the object came from and its place among the dump's objects (``nodes[3]``)."""
+    out = []
+    for i, obj in enumerate(objects):
+        try:
+            out.append(parse(obj))
+        except KubeObjectError as exc:
+            source = sources[i] if i < len(sources) else ""
+            raise exc.within(container=f"{container}[{i}]", source=source or None) from None
+    return out
 
 
 def _pairs(paths: PathLike | Sequence[PathLike] | None) -> list[tuple[str, Any]]:

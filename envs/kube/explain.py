@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from podgym.envs.kube.cycle import Decision
+from podgym.envs.kube.dumps import load_yaml_all
 from podgym.envs.kube.errors import KubeObjectError
 from podgym.envs.kube.framework import MAX_NODE_SCORE, fit_error_message
 from podgym.envs.kube.objects import CPU
@@ -28,14 +29,14 @@ def load_objects(path: str | Path) -> Any:
     """A JSON or YAML file (one object, a List, or several YAML documents) as Python data."""
     path = Path(path)
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise KubeObjectError(f"cannot read file: {exc.strerror}", source=str(path)) from None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KubeObjectError(f"cannot read file: {getattr(exc, 'strerror', None) or exc}", source=str(path)) from None
     try:
         if path.suffix == ".json":
             return json.loads(text)
-        with path.open() as stream:  # a named stream: YAML errors then name the file
-            docs = [d for d in yaml.safe_load_all(stream) if d is not None]
+        with path.open(encoding="utf-8") as stream:  # a named stream: YAML errors then name the file
+            docs = load_yaml_all(stream)
     except json.JSONDecodeError as exc:
         raise KubeObjectError(
             f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", source=str(path)

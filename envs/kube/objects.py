@@ -419,6 +419,12 @@ class Pod:
         return bool((self.raw.get("metadata") or {}).get("deletionTimestamp"))
 
     @property
+    def gated(self) -> bool:
+        """The pod has scheduling gates (``spec.schedulingGates``): kube-scheduler's queue holds it until they go."""
+        spec = self.raw.get("spec")
+        return isinstance(spec, Mapping) and bool(spec.get("schedulingGates"))
+
+    @property
     def is_terminal(self) -> bool:
         """Succeeded and Failed pods hold no resources; the scheduler's cache never sees them."""
         return self.phase in ("Succeeded", "Failed")
@@ -831,7 +837,12 @@ def parse_node(data: Any) -> Node:
     r = _Reader(f"Node {name}")
     spec = r.mapping(data, "spec", "")
     status = data.get("status")
-    if not isinstance(status, Mapping) or not isinstance(status.get("allocatable"), Mapping):
+    allocatable = status.get("allocatable") if isinstance(status, Mapping) else None
+    if status is not None and not isinstance(status, Mapping):
+        raise r.error("status", f"expected an object, got {type(status).__name__} {status!r}")
+    if allocatable is not None and not isinstance(allocatable, Mapping):
+        raise r.error("status.allocatable", f"expected an object, got {type(allocatable).__name__} {allocatable!r}")
+    if allocatable is None:
         raise r.error("status.allocatable", "missing: a Node needs status.allocatable (as the kubelet reports it)")
     taints = []
     for i, t in enumerate(r.items(spec, "taints", "spec.")):

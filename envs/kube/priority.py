@@ -64,7 +64,9 @@ def priority_classes(items: Iterable[Any]) -> dict[str, PriorityClass]:
 def resolve_priority(pod: Mapping[str, Any], classes: Mapping[str, PriorityClass]) -> dict[str, Any]:
     """The pod as the Priority admission plugin leaves it: ``spec.priority`` and ``spec.preemptionPolicy`` from its
     class (or the global default class). A pod that already has ``spec.priority`` is returned unchanged."""
-    spec = pod.get("spec") if isinstance(pod, Mapping) else None
+    if not isinstance(pod, Mapping):
+        return pod  # not an object: parse_pod says so
+    spec = pod.get("spec")
     if not isinstance(spec, Mapping) or spec.get("priority") is not None:
         return dict(pod)
     name = spec.get("priorityClassName")

@@ -42,8 +42,9 @@ from typing import Any
 import yaml
 
 from podgym.envs.kube import parse_nodes
+from podgym.envs.kube.defaults import default_pod
 from podgym.envs.kube.disruption import PodDisruptionBudget, parse_pdb, parse_pdbs
-from podgym.envs.kube.dumps import read_dump
+from podgym.envs.kube.dumps import load_yaml_all, read_dump
 from podgym.envs.kube.errors import KubeObjectError
 from podgym.envs.kube.objects import Pod, parse_pod
 from podgym.envs.kube.priority import priority_classes, resolve_priority
@@ -66,7 +67,7 @@ def load_documents(path: str | Path) -> list[Any]:
     except OSError as exc:
         raise KubeObjectError(f"cannot read file: {exc.strerror}", source=str(path)) from None
     try:
-        docs = [json.loads(text)] if path.suffix == ".json" else [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = [json.loads(text)] if path.suffix == ".json" else load_yaml_all(text)
     except json.JSONDecodeError as exc:
         raise KubeObjectError(
             f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", source=str(path)
@@ -115,6 +116,9 @@ class Snapshot:
     """Controllers, PodDisruptionBudgets and PriorityClasses (``envs.kube.dumps.WORKLOAD_KINDS``), in file order."""
     pdbs: list[PodDisruptionBudget] = field(default_factory=list)
     """The PodDisruptionBudgets of the dump (``kubectl get pdb -A -o json`` items)."""
+    held: list[str] = field(default_factory=list)
+    """``namespace/name`` of the unbound pods kube-scheduler does not schedule: those with scheduling gates and
+    those being deleted (``metadata.deletionTimestamp``). They are not among the pending pods."""
 
 
 def _sort_key(item: tuple[int, Pod]) -> tuple[str, int]:
@@ -131,7 +135,8 @@ def snapshot_from_objects(
     *,
     pod_sources: Sequence[str] | None = None,
 ) -> Snapshot:
-    """A Snapshot of Node and Pod dicts (or Lists): bound pods onto their nodes, pending pods in queue order.
+    """A Snapshot of Node and Pod dicts (or Lists): bound pods onto their nodes, pending pods in queue order
+    (unbound pods with scheduling gates or being deleted are held back, as kube-scheduler's queue holds them).
 
     A pod listed more than once is one pod, keyed as the scheduler's cache keys it (``metadata.uid``, else
     ``namespace/name``): the last listing wins. `pod_sources` names the file of each pod, for errors.
@@ -159,9 +164,12 @@ def snapshot_from_objects(
     bound_to: list[str] = []
     pending: list[tuple[int, Pod]] = []
     skipped: list[str] = []
+    held: list[str] = []
     for i, pod, source in by_key.values():
         if pod.is_terminal:
             skipped.append(pod.ref)
+        elif not pod.node_name and (pod.gated or pod.terminating):
+            held.append(pod.ref)  # the scheduling queue never pops it (PreEnqueue gates; a deleted pod is skipped)
         elif pod.node_name:
             if pod.node_name not in node_names:
                 raise KubeObjectError(
@@ -184,7 +192,7 @@ def snapshot_from_objects(
         source=source,
     )
     pending_workload = workload_from_pods([p for _, p in pending], source=pods_source)
-    return Snapshot(cluster, pending_workload, skipped, duplicates)
+    return Snapshot(cluster, pending_workload, skipped, duplicates, held=held)
 
 
 PathArg = str | Path | Sequence[str | Path]
@@ -359,12 +367,19 @@ def _source_names(sources: Source | Sequence[Source]) -> str:
     return ", ".join(str(s) for s in items if isinstance(s, (str, Path))) or "manifests"
 
 
-def _admit_priorities(pods: list[dict[str, Any]], objects: list[dict[str, Any]], source: str) -> None:
-    """Priority admission (``envs.kube.priority``) of `pods`, in place, from the PriorityClasses among `objects`."""
+def _admit_priorities(
+    pods: list[dict[str, Any]], objects: list[dict[str, Any]], source: str, cluster_classes: Sequence[Any] = ()
+) -> None:
+    """Admission of `pods`, in place: requests defaulted from limits (``envs.kube.defaults``), then priority
+    (``envs.kube.priority``) from `cluster_classes` (the PriorityClasses of the cluster the pods are created in) and
+    the PriorityClasses among `objects` (a manifest's wins by name)."""
     try:
-        classes = priority_classes(o for o in objects if o.get("kind") == "PriorityClass")
+        own = [o for o in objects if o.get("kind") == "PriorityClass"]
+        names = {(o.get("metadata") or {}).get("name") for o in own}
+        inherited = [c for c in cluster_classes if (c.get("metadata") or {}).get("name") not in names]
+        classes = priority_classes([*inherited, *own])
         for i, pod in enumerate(pods):
-            pods[i] = resolve_priority(pod, classes)
+            pods[i] = resolve_priority(default_pod(pod), classes)
     except KubeObjectError as exc:
         raise exc.within(source=source) from None
 
@@ -385,12 +400,16 @@ def pdbs_from_manifests(sources: Source | Sequence[Source]) -> list[PodDisruptio
     return out
 
 
-def workload_from_manifests(sources: Source | Sequence[Source]) -> Workload:
+def workload_from_manifests(
+    sources: Source | Sequence[Source], cluster_classes: Sequence[Mapping[str, Any]] = ()
+) -> Workload:
     """The Workload of ``pods_from_manifests(sources)``: every pod arrives at 0 and never departs; ``objects``
-    holds the manifests' controllers, PodDisruptionBudgets and PriorityClasses (priorities admitted from them)."""
+    holds the manifests' controllers, PodDisruptionBudgets and PriorityClasses (priorities admitted from them).
+    `cluster_classes`: the PriorityClass dicts of the cluster the manifests are applied to (a snapshot's), which
+    admission sees as well; a class among the manifests replaces the cluster's of the same name."""
     source = _source_names(sources)
     pods, kept = _manifests(sources)
-    _admit_priorities(pods, kept, source)
+    _admit_priorities(pods, kept, source, cluster_classes)
     workload = workload_from_pods(pods, source=source)
     workload.objects = kept
     return workload

@@ -234,6 +234,20 @@ def test_node_without_status() -> None:
     assert_names(err, "Node n2", "status.allocatable")
 
 
+@pytest.mark.parametrize("field, value", [("status.allocatable", ["cpu", "4"]), ("status", "Ready")])
+def test_node_allocatable_or_status_of_the_wrong_type(field: str, value: Any) -> None:
+    # Present but not an object: the error says what it got, not that the field is missing.
+    def change(n: dict[str, Any]) -> None:
+        if field == "status":
+            n["status"] = value
+        else:
+            n["status"]["allocatable"] = value
+
+    err = raises_clean(lambda: kube.parse_node(changed(node("n2"), change)))
+    assert_names(err, "Node n2", field, "expected an object", repr(value))
+    assert "missing" not in str(err)
+
+
 def test_node_malformed_allocatable() -> None:
     bad = node("n2", allocatable={"cpu": "4", "memory": "8GB"})
     err = raises_clean(lambda: kube.schedule(web(), [bad]))

@@ -517,3 +517,82 @@ def test_a_manifest_naming_an_unknown_priority_class_is_refused(
     assert code != 0
     assert "no PriorityClass with name nosuch was found" in err and "spec.priorityClassName" in err
     assert str(pod_file) in err
+
+
+@pytest.mark.parametrize(
+    "change, note",
+    [
+        (lambda p: p["spec"].update(schedulingGates=[{"name": "example.com/quota"}]), "scheduling gates"),
+        (lambda p: p["metadata"].update(deletionTimestamp="2026-12-04T15:02:00Z"), "being deleted"),
+        (lambda p: None, None),
+    ],
+)
+def test_a_pod_kube_scheduler_holds_back_is_explained_with_a_note(tmp_path, capsys, change, note) -> None:
+    pod_obj, _, _ = sample_objects()
+    change(pod_obj)
+    path = tmp_path / "pod.yaml"
+    path.write_text(yaml.safe_dump(pod_obj))
+    code, out, _ = run(capsys, "--pod", path, "--sample")
+    assert code == 0 and "kube-scheduler would bind ml/trainer-0 to gpu-a100-2" in out
+    assert (out.splitlines()[-1].startswith("Note: ") and note in out.splitlines()[-1]) if note else "Note:" not in out
+    code, out, _ = run(capsys, "--pod", path, "--sample", "--output", "json")
+    held = json.loads(out)["heldBack"]
+    assert (note in held) if note else held is None
+
+
+def test_a_manifest_with_limits_only_requests_its_limits(tmp_path, capsys) -> None:
+    # The API server defaults a missing request to the limit; kubectl apply of this pod asks for 6 cpu and 8Gi.
+    manifest = pod("limited", containers=[{"name": "app", "resources": {"limits": {"cpu": "6", "memory": "8Gi"}}}])
+    path = tmp_path / "pod.yaml"
+    path.write_text(yaml.safe_dump(manifest))
+    nodes = tmp_path / "nodes.json"
+    small = node("small", allocatable={"cpu": "4", "memory": "16Gi", "pods": "110"})
+    large = node("large", allocatable={"cpu": "8", "memory": "16Gi", "pods": "110"})
+    nodes.write_text(json.dumps({"kind": "List", "apiVersion": "v1", "items": [small, large]}))
+    code, out, _ = run(capsys, "--pod", path, "--nodes", nodes)
+    assert code == 0
+    assert "requests (filter):  cpu 6, memory 8Gi" in out
+    assert "NodeResourcesFit: Insufficient cpu" in node_row(out, "small")
+    assert "kube-scheduler would bind default/limited to large" in out
+
+
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        (b"\xff\xfe\x00garbage", "cannot read file"),
+        (b"just a string\n", "Pod: expected a Pod object (a mapping), got str"),
+        (
+            b"kind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, resources: {limits: {cpu: lots}}}]}\n",
+            "Pod default/a: field spec.containers[0].resources.limits.cpu: quantity 'lots' is malformed",
+        ),
+    ],
+    ids=["not-utf-8", "a-string", "malformed-limit"],
+)
+def test_a_bad_pod_file_is_an_error_naming_it(tmp_path, capsys, content: bytes, problem: str) -> None:
+    path = tmp_path / "pod.yaml"
+    path.write_bytes(content)
+    code, out, err = run(capsys, "--pod", path, "--sample")
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {path}: ") and problem in err
+
+
+def test_a_host_network_manifest_binds_its_container_ports_on_the_host(tmp_path, capsys) -> None:
+    # The API server gives a hostNetwork pod's container ports their containerPort as hostPort.
+    manifest = pod("edge", containers=[{"name": "proxy", "ports": [{"containerPort": 8443}]}])
+    manifest["spec"]["hostNetwork"] = True
+    path = tmp_path / "pod.yaml"
+    path.write_text(yaml.safe_dump(manifest))
+    holder = on_node(
+        pod("gateway", containers=[{"name": "gw", "ports": [{"containerPort": 1, "hostPort": 8443}]}]), "n1"
+    )
+    nodes = tmp_path / "cluster.json"
+    items = [node("n1"), node("n2"), holder]
+    nodes.write_text(json.dumps({"kind": "List", "apiVersion": "v1", "items": items}))
+    code, out, _ = run(capsys, "--pod", path, "--nodes", nodes)
+    assert code == 0
+    assert "NodePorts: node(s) didn't have free ports for the requested pod ports" in node_row(out, "n1")
+    assert "kube-scheduler would bind default/edge to n2" in out
+    manifest["spec"]["hostNetwork"] = False
+    path.write_text(yaml.safe_dump(manifest))
+    code, out, _ = run(capsys, "--pod", path, "--nodes", nodes)
+    assert "NodePorts" not in node_row(out, "n1")

@@ -332,3 +332,24 @@ def test_autoscaler_powers_nodes_on(tmp_path):
     assert live[0] == 1
     assert max(live) == 4  # every burst node was powered on ...
     assert live[-1] < 4  # ... and empty ones were powered off again once the pods left
+
+
+def test_manifests_on_a_snapshot_are_admitted_with_its_priority_classes(tmp_path):
+    # The snapshot's cluster has the class the manifests name (and a global default): admission there gives the
+    # manifests' pods those priorities, as `kubectl apply` of them onto that cluster would.
+    shutil.copy(DATA / "snapshot" / "nodes.json", tmp_path / "nodes.json")
+    classes = [
+        {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": n}, "value": v, **extra}
+        for n, v, extra in (("gold", 5000, {}), ("fallback", 7, {"globalDefault": True}))
+    ]
+    (tmp_path / "classes.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": classes}))
+    pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec: {%scontainers: [{name: c, image: x}]}\n"
+    (tmp_path / "app.yaml").write_text(pod % ("gold-0", "priorityClassName: gold, ") + "---\n" + pod % ("plain", ""))
+    data = {
+        "name": "snap-manifests",
+        "cluster": {"snapshot": {"nodes": "nodes.json", "pods": "classes.json"}},
+        "workload": {"manifests": ["app.yaml"]},
+    }
+    built = load_and_build(write_scenario(tmp_path / "snap.yaml", data))
+    assert built.workload.names == ["gold-0", "plain"]
+    assert built.workload.priority.tolist() == [5000, 7]

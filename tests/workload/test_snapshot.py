@@ -53,6 +53,22 @@ def test_terminal_pods_skipped():
     assert "done-1" not in every and "crashed-1" not in every
 
 
+def test_gated_and_deleted_pending_pods_are_held_back():
+    # kube-scheduler's queue holds a pod with scheduling gates, and skips one being deleted; a bound pod being
+    # deleted still holds its resources.
+    pods = load_documents(PODS)
+    by_name = {p["metadata"]["name"]: p for p in pods}
+    by_name["web-2"]["spec"]["schedulingGates"] = [{"name": "example.com/quota"}]
+    by_name["web-3"]["metadata"]["deletionTimestamp"] = "2026-12-04T15:02:00Z"
+    by_name["web-1"]["metadata"]["deletionTimestamp"] = "2026-12-04T15:02:00Z"
+    snap = snapshot_from_objects(json.loads(NODES.read_text()), pods)
+    assert snap.pending.names == []
+    assert snap.held == ["shop/web-3", "shop/web-2"]  # file order
+    assert snap.cluster.initial.names == ["web-1", "batch-1", "train-0"]
+    by_name["web-2"]["spec"]["schedulingGates"] = []  # the gates removed: it is pending again
+    assert snapshot_from_objects(json.loads(NODES.read_text()), pods).pending.names == ["web-2"]
+
+
 def test_one_file_with_nodes_and_pods(tmp_path):
     nodes = load_documents(NODES)
     pods = load_documents(PODS)
@@ -183,3 +199,22 @@ def test_bad_pod_spec_in_template(tmp_path):
     with pytest.raises(kube.KubeObjectError) as info:
         pods_from_manifests(path)
     assert str(path) in str(info.value) and "default/s-0" in str(info.value) and "requests.memory" in str(info.value)
+
+
+def test_manifest_containers_request_their_limits_where_they_request_nothing(tmp_path):
+    # As the API server defaults them on creation; an explicit request stays, below its limit.
+    path = tmp_path / "app.yaml"
+    path.write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app}\nspec:\n  replicas: 2\n  template:\n"
+        "    spec:\n      initContainers:\n      - {name: init, image: i, resources: {limits: {cpu: '3'}}}\n"
+        "      containers:\n      - name: app\n        image: a\n"
+        "        resources: {requests: {cpu: 500m}, limits: {cpu: '2', memory: 3Gi, nvidia.com/gpu: '1'}}\n"
+    )
+    pods = pods_from_manifests(path)
+    assert [p["spec"]["containers"][0]["resources"]["requests"] for p in pods] == [
+        {"cpu": "500m", "memory": "3Gi", "nvidia.com/gpu": "1"}
+    ] * 2
+    w = workload_from_manifests(path)
+    assert w.requests["cpu"].tolist() == [3000, 3000]  # the init container's 3 cpu, defaulted from its limit
+    assert w.requests["memory"].tolist() == [3 * GIB, 3 * GIB]
+    assert w.gpu_count.tolist() == [1, 1]
