@@ -5,7 +5,8 @@ cache would see them (each pod once, keyed by uid):
 
 * terminal pods (phase Succeeded or Failed) are skipped: they hold no resources;
 * a pod with ``spec.nodeName`` is *bound*: it goes into ``ClusterSource.initial`` with its node in
-  ``ClusterSource.bound_to`` (its node must be in the node list);
+  ``ClusterSource.bound_to``; one bound to a node the node list lacks (deleted between two listings) is left
+  out (``Snapshot.orphans``), as kube-scheduler's cache keeps such a pod off every node it schedules onto;
 * any other pod is *pending* (phase Pending, or no status as in a manifest): it goes into the pending
   Workload, every pod arriving at 0, ordered by ``metadata.creationTimestamp`` (then file order),
   as the scheduling queue sees them among equal priorities.
@@ -119,6 +120,8 @@ class Snapshot:
     held: list[str] = field(default_factory=list)
     """``namespace/name`` of the unbound pods kube-scheduler does not schedule: those with scheduling gates and
     those being deleted (``metadata.deletionTimestamp``). They are not among the pending pods."""
+    orphans: list[str] = field(default_factory=list)
+    """``namespace/name`` of the pods bound to a node the node list lacks: left out, on no node of the cluster."""
 
 
 def _sort_key(item: tuple[int, Pod]) -> tuple[str, int]:
@@ -165,20 +168,16 @@ def snapshot_from_objects(
     pending: list[tuple[int, Pod]] = []
     skipped: list[str] = []
     held: list[str] = []
-    for i, pod, source in by_key.values():
+    orphans: list[str] = []
+    for i, pod, _ in by_key.values():
         if pod.is_terminal:
             skipped.append(pod.ref)
         elif not pod.node_name and (pod.gated or pod.terminating):
             held.append(pod.ref)  # the scheduling queue never pops it (PreEnqueue gates; a deleted pod is skipped)
         elif pod.node_name:
             if pod.node_name not in node_names:
-                raise KubeObjectError(
-                    f"bound to node {pod.node_name!r}, which is not in the node list"
-                    + (f" ({nodes_source})" if nodes_source else ""),
-                    obj=f"Pod {pod.ref}",
-                    field="spec.nodeName",
-                    source=source or None,
-                )
+                orphans.append(pod.ref)
+                continue
             bound.append(pod)
             bound_to.append(pod.node_name)
         else:
@@ -192,7 +191,7 @@ def snapshot_from_objects(
         source=source,
     )
     pending_workload = workload_from_pods([p for _, p in pending], source=pods_source)
-    return Snapshot(cluster, pending_workload, skipped, duplicates, held=held)
+    return Snapshot(cluster, pending_workload, skipped, duplicates, held=held, orphans=orphans)
 
 
 PathArg = str | Path | Sequence[str | Path]
