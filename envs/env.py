@@ -4,6 +4,7 @@ kernels), a reward function and a viewer."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -158,6 +159,11 @@ class PodSchedulingEnv(gym.Env):
         self.reward_fn: RewardFn = reward_fn or make_reward(
             self.scenario.reward, self.scenario.simulation.horizon, num_nodes
         )
+        # A time-integral objective (every one but `allocation`) over an episode whose clock never moves is 0 for
+        # any policy: said once, when an episode ends so (a snapshot whose pods are all placed at time 0).
+        reward = self.scenario.reward
+        point = reward.name == "allocation" or (reward.name == "weighted" and reward.weights.get("allocation"))
+        self._warn_at_time_0 = reward_fn is None and not point
         self._unsupported = unsupported_features(
             self.scenario,
             self.reward_fn,
@@ -248,6 +254,14 @@ class PodSchedulingEnv(gym.Env):
         if invalid:
             info["invalid_action"] = True
         done, truncated = engine.done, engine.truncated
+        if done and self._warn_at_time_0 and info["time"] == 0:
+            self._warn_at_time_0 = False
+            warnings.warn(
+                f"scenario {self.scenario.name!r}: the episode ended at simulated time 0 (every pod placed as it "
+                f"arrived), so the reward {self.scenario.reward.name!r}, a time integral, is 0 whatever the policy "
+                "did; `reward: {name: allocation}` pays the allocation the episode ends with",
+                stacklevel=2,
+            )
         return obs, reward, done and not truncated, truncated, info
 
     def action_masks(self) -> np.ndarray:

@@ -9,6 +9,7 @@ every node holds at most one pod and every time and metric below follows from th
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -167,3 +168,39 @@ def test_the_compiled_engine_refuses_what_it_does_not_run(tmp_path):
     path = scenario(tmp_path, cluster=THREE_NODES, failures=FAIL_AND_RECOVER)
     with pytest.raises((KubeObjectError, ValueError), match="failures"):
         PodSchedulingEnv(path, env={"engine": "compiled"}).reset(seed=0)
+
+
+@pytest.mark.parametrize(
+    ("reward", "warns"),
+    [
+        ({}, True),
+        ({"name": "allocation"}, False),
+        ({"name": "weighted", "weights": {"allocation": 1, "waiting": 1}}, False),
+    ],
+)
+def test_an_episode_ending_at_time_0_says_its_time_integral_reward_is_0(tmp_path, reward, warns):
+    # A snapshot whose pending pods are all placed as they arrive, at time 0: the default `packing`, a time
+    # integral, pays 0 whatever the policy does, and the env says so once; `allocation` pays.
+    data = {
+        "name": "snap",
+        "cluster": {"snapshot": {"nodes": str(REPO / "tests/data/snapshot/nodes.json"),
+                                 "pods": str(REPO / "tests/data/snapshot/pods.yaml")}},
+        "workload": {"snapshot_pending": True},
+        "reward": reward,
+    }  # fmt: skip
+    path = tmp_path / "snap.yaml"
+    path.write_text(yaml.safe_dump(data))
+    env = PodSchedulingEnv(path)
+    total = 0.0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):  # said once, not at every episode
+            obs, _ = env.reset(seed=0)
+            done = False
+            while not done:
+                obs, r, terminated, truncated, _ = env.step(int(np.flatnonzero(obs["action_mask"])[0]))
+                total += r
+                done = terminated or truncated
+    said = [w for w in caught if "ended at simulated time 0" in str(w.message)]
+    assert len(said) == (1 if warns else 0)
+    assert (total == 0.0) == warns
