@@ -733,6 +733,7 @@ def _container(r: _Reader, data: Any, path: str) -> Container:
     if not isinstance(data, Mapping):
         raise r.error(path, "expected a container object")
     resources = r.mapping(data, "resources", f"{path}.")
+    r.mapping(resources, "limits", f"{path}.resources.")  # not read (requests are), but a list is no ResourceList
     return Container(
         name=r.string(data, "name", f"{path}."),
         requests=r.resources(resources, "requests", f"{path}.resources."),
@@ -781,6 +782,8 @@ def parse_pod(data: Any) -> Pod:
     )
     pod_resources = r.mapping(spec, "resources", "spec.")
     r.string_map(meta, "annotations", "metadata.")  # read by GPU-share and template code: a map of strings
+    for stamp in ("creationTimestamp", "deletionTimestamp"):  # the queue's order; a pod being deleted
+        _timestamp(r, meta, stamp, "metadata.")
     status = r.mapping(data, "status", "")
     regular = tuple(_container(r, c, f"spec.containers[{i}]") for i, c in enumerate(containers))
     init = tuple(

@@ -148,6 +148,30 @@ def test_requests_a_list() -> None:
     assert_names(err, "Pod default/web", "spec.containers[0].resources.requests")
 
 
+def test_limits_a_list() -> None:
+    p = changed(web(), lambda p: p["spec"]["containers"][0]["resources"].__setitem__("limits", ["cpu", "1"]))
+    err = raises_clean(lambda: kube.schedule(p, NODES))
+    assert_names(err, "Pod default/web", "spec.containers[0].resources.limits")
+
+
+@pytest.mark.parametrize(
+    ("stamp", "value"),
+    [("creationTimestamp", "yesterday"), ("creationTimestamp", "2026-13-40T00:00:00Z"), ("deletionTimestamp", 5)],
+)
+def test_a_malformed_timestamp(stamp: str, value: Any) -> None:
+    # The queue orders pending pods by creationTimestamp and holds back those being deleted: a time that is none
+    # is named, as the API server would refuse it.
+    p = changed(web(), lambda p: p["metadata"].__setitem__(stamp, value))
+    err = raises_clean(lambda: kube.schedule(p, NODES))
+    assert_names(err, "Pod default/web", f"metadata.{stamp}")
+
+
+def test_well_formed_timestamps_are_read() -> None:
+    stamps = {"creationTimestamp": "2026-12-04T15:02:00Z", "deletionTimestamp": "2026-12-04T15:03:00.5+01:00"}
+    p = changed(web(), lambda p: p["metadata"].update(stamps))
+    assert kube.parse_pod(p).terminating
+
+
 def test_label_with_an_int_value() -> None:
     err = raises_clean(lambda: kube.schedule(web(labels={"app": "web", "replica": 3}), NODES))  # type: ignore[dict-item]
     assert_names(err, "Pod default/web", "metadata.labels.replica")
