@@ -48,12 +48,9 @@ def build_cache(args: argparse.Namespace) -> ClusterCache:
     if args.no_watch:
         dump = read_dump(args.nodes or [], args.pods)  # any layout; each pod once, keyed by uid
         # Parsed here so that an error names the file of the object at fault.
-        if not dump.nodes and dump.sources:  # files without a Node: every request would find no node
-            found = f" (found: {', '.join(sorted(dump.ignored))})" if dump.ignored else ""
-            raise KubeObjectError(
-                f"no Node object found{found}: --nodes needs `kubectl get nodes -o json` output or a dump with nodes",
-                source=", ".join(dump.sources),
-            )
+        if dump.sources:  # files without a Node: every request would find no node
+            needs = "--nodes needs `kubectl get nodes -o json` output or a dump with nodes"
+            dump.require_nodes(needs, ", ".join(dump.sources))
         nodes = parse_located(parse_node, dump.nodes, dump.node_sources, "nodes")
         pods = parse_located(parse_pod, dump.pods, dump.pod_sources, "pods")
         cache.set_state(nodes, pods)

@@ -126,8 +126,7 @@ def explain(args: argparse.Namespace) -> str:
         raise KubeObjectError(f"expected exactly one Pod, found {len(pod_items)} objects", source=str(pod_path))
     dump = read_dump(nodes_path, pods_path)
     where = ", ".join(dump.sources)
-    if not dump.nodes:
-        raise KubeObjectError("no Node object found", source=where)
+    dump.require_nodes("explain needs the cluster's nodes (`kubectl get nodes -o json`)", where)
     # A manifest names its PriorityClass: admission sets its priority from the dump's classes (or the system ones).
     classes = _located(where, lambda: priority_classes(dump.priority_classes))
     # Admitted as the API server would create it: requests defaulted from limits, priority from its class.

@@ -69,6 +69,13 @@ class ClusterObjects:
         """The PriorityClass objects."""
         return [o for o in self.objects if o.get("kind") == "PriorityClass"]
 
+    def require_nodes(self, needs: str, source: str) -> None:
+        """Raise a KubeObjectError naming `source` (and the kinds found instead) when the dump holds no Node;
+        `needs` says what the caller needs them for."""
+        if not self.nodes:
+            found = f" (found: {', '.join(sorted(self.ignored))})" if self.ignored else ""
+            raise KubeObjectError(f"no Node object found{found}: {needs}", source=source or None)
+
 
 class KubeYamlLoader(yaml.SafeLoader):
     """YAML read as Kubernetes reads it (sigs.k8s.io/yaml turns YAML into JSON): an unquoted time such as

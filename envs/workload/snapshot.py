@@ -211,12 +211,7 @@ def load_snapshot(nodes_path: PathArg, pods_path: PathArg | None = None) -> Snap
     and Pods are told apart by kind, wherever they are; each is counted once.
     """
     dump = read_dump(nodes_path, pods_path)
-    if not dump.nodes:
-        found = f" (found: {', '.join(sorted(dump.ignored))})" if dump.ignored else ""
-        raise KubeObjectError(
-            f"no Node object found{found}: a snapshot needs `kubectl get nodes -o json` output",
-            source=_names(nodes_path),
-        )
+    dump.require_nodes("a snapshot needs `kubectl get nodes -o json` output", _names(nodes_path))
     snap = snapshot_from_objects(
         dump.nodes, dump.pods, _names(nodes_path), _names(pods_path) or _names(nodes_path), pod_sources=dump.pod_sources
     )
