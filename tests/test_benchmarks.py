@@ -119,6 +119,33 @@ def test_extender_benchmark_small_with_binds():
     assert onnx["requests_per_s_to_reference"] == round(onnx["requests_per_s"] / reference["requests_per_s"], 3)
 
 
+def test_extender_benchmark_picks_the_first_best_host_of_the_extenders_answer():
+    """The client's byte search finds what decoding the answer finds (the first host of the highest score), on the
+    extender's own encoding of random scores, and decodes an answer written otherwise."""
+    import random
+
+    import numpy as np
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from extender import best_host
+    finally:
+        sys.path.pop(0)
+    from podgym.plugin.cache import ClusterCache
+    from podgym.plugin.extender import Extender
+
+    ext = Extender(object(), ClusterCache())
+    rng = random.Random(0)
+    for _ in range(300):
+        names = [f"node-{rng.randint(0, 99)}" for _ in range(rng.randint(1, 40))]
+        scores = np.array([rng.randint(0, 10) for _ in names])
+        answer = ext._encode(ext.cache.cluster(), names, np.full(len(names), -1), scores)
+        assert best_host(answer) == max(json.loads(answer), key=lambda h: h["Score"])["Host"]
+    spaced = json.dumps([{"Host": "a", "Score": 3}, {"Host": "b", "Score": 7}, {"Host": "c", "Score": 7}]).encode()
+    assert best_host(spaced) == "b"
+    assert best_host(b'[{"Host":"a","Score":12},{"Host":"b","Score":10}]', max_score=12) == "a"
+
+
 def test_env_throughput_benchmark_short():
     out = run_benchmark("benchmarks/env_throughput.py", "--seconds", "0.3", "--num-envs", "4")
     assert out["engine_single_default"] == out["engine_batched"] == "compiled"
