@@ -13,6 +13,10 @@ with TCP_NODELAY, as Go's net/http), as kube-scheduler's one-pod-at-a-time cycle
 reaches every scorer alike. Server-side time is the handler's own, read from the ``Server-Timing`` header of every
 response; requests/s is a scorer's measured requests over the time its rounds took.
 
+One run says little on a shared machine. ``--repeat N`` makes the whole measurement N times, each with fresh
+servers: the figures pool every run's requests (percentiles over all of them, requests/s over the runs' summed
+time), and each run's requests/s, server p99 and whether it met both targets are listed beside them.
+
 With ``--bind-every N`` (default 0: off, the measurement the targets are for), after every Nth request the
 client binds that request's pod to the first node it scored highest (``best_host``) and deletes the oldest pod
 it bound (once it has bound 50), as watch events through the server's ``/cache/events`` (``--cache-api``): in a
@@ -32,7 +36,7 @@ JSON object.
 
     python benchmarks/extender.py [--nodes 5000] [--candidates 500] [--bound-pods 20000] [--requests 2000]
                                   [--policy kube-default] [--model policy.onnx | --no-onnx] [--bind-every N]
-                                  [--pending N] [--rounds 10]
+                                  [--pending N] [--rounds 10] [--repeat 1]
 """
 
 from __future__ import annotations
@@ -235,30 +239,37 @@ class Client:
             self.event_server.append(float((resp.getheader("Server-Timing") or "").partition("dur=")[2]))
 
     def result(self) -> dict:
-        server = np.array(self.server)
-        p50, p99 = (float(x) for x in np.percentile(server, [50, 99]))
-        rps = len(server) / self.wall
-        events = {}
-        if self.event_server:
-            events = {
-                "event_server_mean_ms": round(float(np.mean(self.event_server)), 4),
-                "event_client_mean_ms": round(float(np.mean(self.event_client)), 4),
-            }
-        return {
-            "server_p50_ms": round(p50, 4),
-            "server_p99_ms": round(p99, 4),
-            "server_mean_ms": round(float(server.mean()), 4),
-            "client_p50_ms": round(float(np.percentile(self.client, 50)), 4),
-            "client_p99_ms": round(float(np.percentile(self.client, 99)), 4),
-            "requests_per_s": round(rps, 1),
-            "p99_to_target": round(p99 / TARGET_P99_MS, 3),
-            "throughput_to_target": round(rps / TARGET_RPS, 3),
-            "meets_targets": bool(p99 <= TARGET_P99_MS and rps >= TARGET_RPS),
-            **events,
+        return summarize([self])
+
+
+def summarize(clients: list[Client]) -> dict:
+    """The figures of one scorer's measured requests over `clients` (its client of each run, pooled: percentiles
+    over every request, requests/s over the runs' summed time)."""
+    server = np.concatenate([c.server for c in clients])
+    client = np.concatenate([c.client for c in clients])
+    p50, p99 = (float(x) for x in np.percentile(server, [50, 99]))
+    rps = len(server) / sum(c.wall for c in clients)
+    events = {}
+    if any(c.event_server for c in clients):
+        events = {
+            "event_server_mean_ms": round(float(np.mean(np.concatenate([c.event_server for c in clients]))), 4),
+            "event_client_mean_ms": round(float(np.mean(np.concatenate([c.event_client for c in clients]))), 4),
         }
+    return {
+        "server_p50_ms": round(p50, 4),
+        "server_p99_ms": round(p99, 4),
+        "server_mean_ms": round(float(server.mean()), 4),
+        "client_p50_ms": round(float(np.percentile(client, 50)), 4),
+        "client_p99_ms": round(float(np.percentile(client, 99)), 4),
+        "requests_per_s": round(rps, 1),
+        "p99_to_target": round(p99 / TARGET_P99_MS, 3),
+        "throughput_to_target": round(rps / TARGET_RPS, 3),
+        "meets_targets": bool(p99 <= TARGET_P99_MS and rps >= TARGET_RPS),
+        **events,
+    }
 
 
-def measure(clients: list[Client], requests: int, rounds: int) -> list[dict]:
+def measure(clients: list[Client], requests: int, rounds: int) -> None:
     """Warm every server up, then `rounds` rounds in which each server in turn (the order reversed every other
     round) answers its share of `requests`: a change in the machine's load over the run reaches every scorer
     alike, so their ratio holds."""
@@ -271,7 +282,6 @@ def measure(clients: list[Client], requests: int, rounds: int) -> list[dict]:
             c.run(share)
     for c in clients:
         c.conn.close()
-    return [c.result() for c in clients]
 
 
 def onnx_model(directory: Path) -> Path:
@@ -303,12 +313,15 @@ def main() -> None:
     parser.add_argument("--no-onnx", action="store_true", help="measure the heuristic only")
     parser.add_argument("--bind-every", type=int, default=0, help="bind a scored pod after every Nth request (0: none)")
     parser.add_argument("--rounds", type=int, default=10, help="rounds the scorers take turns in (see measure)")
+    parser.add_argument("--repeat", type=int, default=1, help="whole runs, each with fresh servers (see the doc)")
     parser.add_argument(
         "--pending", type=int, default=0, help="with --bind-every: a queue of 0..N pending pods in the cache (a walk)"
     )
     args = parser.parse_args()
     if args.pending and not args.bind_every:
         parser.error("--pending needs --bind-every: the queue changes with the bind's watch events")
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
 
     pin(0, 1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -330,23 +343,32 @@ def main() -> None:
                 (f"onnx:{model.name}" + ("" if args.model else " (random, hidden 64)"), ["--model", str(model)])
             )
         setup = time.perf_counter() - t0
-        procs, clients, startups = [], [], []
-        try:
-            for _, flags in scorers:
-                port = free_port()
-                t1 = time.perf_counter()
-                procs.append(start_server(flags, files, port))
-                startups.append(time.perf_counter() - t1)
-                clients.append(Client(port, bodies, args.bind_every, args.pending))
-            measured = measure(clients, args.requests, args.rounds)
-        finally:
-            for proc in procs:
-                proc.terminate()
-                proc.wait(30)
-        results = [
-            {"scorer": name, "server_startup_s": round(startup, 2), **m}
-            for (name, _), startup, m in zip(scorers, startups, measured)
-        ]
+        runs: list[list[Client]] = []  # [run][scorer]
+        startups: list[float] = [0.0] * len(scorers)
+        for _ in range(args.repeat):
+            procs, clients = [], []
+            try:
+                for k, (_, flags) in enumerate(scorers):
+                    port = free_port()
+                    t1 = time.perf_counter()
+                    procs.append(start_server(flags, files, port))
+                    startups[k] = max(startups[k], time.perf_counter() - t1)
+                    clients.append(Client(port, bodies, args.bind_every, args.pending))
+                measure(clients, args.requests, args.rounds)
+            finally:
+                for proc in procs:
+                    proc.terminate()
+                    proc.wait(30)
+            runs.append(clients)
+        results = []
+        for k, (name, _) in enumerate(scorers):
+            result = {"scorer": name, "server_startup_s": round(startups[k], 2), **summarize([r[k] for r in runs])}
+            if args.repeat > 1:  # each run's own figures: how far one run can be from the pooled one
+                each = [r[k].result() for r in runs]
+                result["runs_requests_per_s"] = [e["requests_per_s"] for e in each]
+                result["runs_server_p99_ms"] = [e["server_p99_ms"] for e in each]
+                result["runs_meeting_targets"] = sum(e["meets_targets"] for e in each)
+            results.append(result)
         for r in results[1:]:
             r["requests_per_s_to_reference"] = round(r["requests_per_s"] / results[0]["requests_per_s"], 3)
     print(
@@ -360,6 +382,7 @@ def main() -> None:
                 "requests": args.requests,
                 "bind_every": args.bind_every,
                 "rounds": args.rounds,
+                "repeat": args.repeat,
                 "pending": args.pending,
                 "target_p99_ms": TARGET_P99_MS,
                 "target_requests_per_s": TARGET_RPS,
