@@ -25,7 +25,6 @@ from podgym.envs.workload.openb import read_openb_cluster, read_openb_pods
 from podgym.envs.workload.ops import inflate_to_gpu
 from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
 from podgym.policies import build_heuristic, is_heuristic, make_policy
-from podgym.policies.fgd import FGDPolicy
 
 PAPER_POLICIES = ("random", "dot-product", "gpu-clustering", "gpu-packing", "best-fit", "fgd")
 COLUMNS = tuple(range(131))
@@ -115,8 +114,11 @@ class RunResult:
 
 
 def experiment_heuristic(name: str, typical: TypicalPods):
-    """The heuristic `name` (or pair) of the experiment: FGD, alone or in a pair, scores against `typical`."""
-    return build_heuristic(name, lambda single: FGDPolicy(typical) if single == "fgd" else make_policy(single))
+    """The heuristic `name` (or pair) of the experiment: FGD (and FGD with a lookahead), alone or in a pair, scores
+    against `typical`."""
+    return build_heuristic(
+        name, lambda single: make_policy(single, typical=typical) if single.startswith("fgd") else make_policy(single)
+    )
 
 
 def run_one(

@@ -708,17 +708,6 @@ def _lines(resp: Any) -> Iterator[str]:
 # ---- command line ---------------------------------------------------------------------------------------------
 
 
-def make_scorer(model: str | None, policy: str | None) -> Any:
-    """An OnnxPolicy for `model`, or the heuristic `policy` (policies.make_policy)."""
-    if model:
-        from podgym.policies.onnx import OnnxPolicy
-
-        return OnnxPolicy(model)
-    from podgym.policies import make_policy
-
-    return make_policy(policy or "kube-default")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m podgym.plugin.scheduler", description=__doc__.split("\n")[0])
     which = parser.add_mutually_exclusive_group(required=True)
@@ -742,8 +731,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from kubernetes import client, config
 
+    from podgym.plugin.serve import load_scorer
+
     try:
-        scorer = make_scorer(args.model, args.policy)
+        scorer = load_scorer(args.model, args.policy)
         profile = None
         if args.config:
             from podgym.envs.kube.profile import load_profile

@@ -32,14 +32,21 @@ log = logging.getLogger("podgym.plugin.serve")
 
 
 def load_scorer(model: str | None = None, policy: str | None = None) -> Any:
-    """An OnnxPolicy for `model`, or the heuristic named `policy`."""
+    """An OnnxPolicy for `model`, or the heuristic named `policy` (default kube-default), to score a live cluster: a
+    heuristic that needs a simulation (``needs_simulation``: fgd-lookahead) is a ValueError saying so."""
     if model:
         from podgym.policies.onnx import OnnxPolicy
 
         return OnnxPolicy(model)
     from podgym.policies import make_policy
 
-    return make_policy(policy or "kube-default")
+    scorer = make_policy(policy or "kube-default")
+    if getattr(scorer, "needs_simulation", False):
+        raise ValueError(
+            f"the heuristic {scorer.name!r} needs a simulation (it draws pods of a workload to place ahead), "
+            "not a live cluster: serve another heuristic or a model"
+        )
+    return scorer
 
 
 def build_cache(args: argparse.Namespace) -> ClusterCache:

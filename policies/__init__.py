@@ -22,6 +22,7 @@ from typing import Any
 def _registry() -> dict[str, Callable[..., Any]]:
     from podgym.policies import heuristics as h
     from podgym.policies.fgd import FGDPolicy
+    from podgym.policies.lookahead import FGDLookahead
 
     return {
         "random": h.RandomPolicy,
@@ -32,6 +33,7 @@ def _registry() -> dict[str, Callable[..., Any]]:
         "gpu-packing": h.GpuPackingPolicy,
         "gpu-clustering": h.GpuClusteringPolicy,
         "fgd": FGDPolicy,
+        "fgd-lookahead": FGDLookahead,
         "kube-default": h.kube_default,
         "least-allocated": h.least_allocated,
         "most-allocated": h.most_allocated,
@@ -49,6 +51,7 @@ HEURISTICS = (
     "gpu-packing",
     "gpu-clustering",
     "fgd",
+    "fgd-lookahead",
     "kube-default",
     "least-allocated",
     "most-allocated",

@@ -33,6 +33,11 @@ class ByPodKind:
         ranges = {getattr(p, "score_range", None) for p in self._parts}
         return ranges.pop() if len(ranges) == 1 else None
 
+    @property
+    def needs_simulation(self) -> bool:
+        """Whether a part needs a simulation (``policies.lookahead``): then the pair does too."""
+        return any(getattr(p, "needs_simulation", False) for p in self._parts)
+
     def num_to_find(self, num_nodes: int) -> int:
         # The candidates are sampled before the pod is scored: the larger sample serves both parts.
         return max(p.num_to_find(num_nodes) for p in self._parts)
