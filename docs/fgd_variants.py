@@ -8,11 +8,14 @@ the full 1,213-node cluster, the default trace, 130 % arrived) on development se
   (S > 1000) or finer (S < 1000) ties;
 * ``typical=P``: the typical pods FGD measures fragmentation against are the most popular pod types that make up
   the share P of the workload (FGD: 0.95);
+* ``lookahead=M,K``: ``fgd-lookahead`` (``policies/lookahead.py``) with M candidate nodes and K drawn pods (not in
+  the default list: each run takes 15-70 times FGD's time);
 * ``then=KEY``: FGD's score first, then KEY among its tied nodes, then the run's rank as FGD: ``used`` (nodes
   already running a pod), ``least-idle-gpu`` (packing), ``most-idle-gpu`` (spreading), ``fewest-gpus``,
   ``most-gpus``, ``least-cpu``, ``most-cpu`` (node sizes), ``lowest-frag`` (the node's own F_n' after the pod).
 
     python docs/fgd_variants.py [--seeds 1 2 3 4 5 6] [--variants fgd scale=500 typical=0.9 then=used ...]
+    python docs/fgd_variants.py --seeds 1 2 3 --variants fgd lookahead=3,8 lookahead=3,16 lookahead=6,16
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import podgym.agents.fgd_experiment as experiment  # noqa: E402
 from podgym.envs.data import data_dir  # noqa: E402
 from podgym.envs.fragmentation import FragmentationIndex, typical_pods  # noqa: E402
 from podgym.policies.fgd import FGDPolicy  # noqa: E402
+from podgym.policies.lookahead import FGDLookahead  # noqa: E402
 
 NODES = data_dir() / "openb" / "csv" / "openb_node_list_gpu_node.csv.gz"
 PODS = data_dir() / "openb" / "csv" / "openb_pod_list_default.csv.gz"
@@ -111,6 +115,9 @@ def make_variant(name: str, typical):
     kind, _, value = name.partition("=")
     if name == "fgd":
         return FGDPolicy(typical)
+    if kind == "lookahead" and all(p.isdigit() for p in value.split(",")) and value.count(",") == 1:
+        candidates, depth = (int(p) for p in value.split(","))
+        return FGDLookahead(typical, candidates=max(candidates, 1), depth=depth)
     if kind == "then" and value in TIE_KEYS:
         return FGDVariant(typical, then=value)
     number = float(value) if value.replace(".", "", 1).isdigit() else 0.0
@@ -119,7 +126,9 @@ def make_variant(name: str, typical):
     if kind == "typical" and 0 < number <= 1:
         return FGDVariant(typical, popularity=number)
     keys = ", ".join(TIE_KEYS)
-    raise SystemExit(f"unknown variant {name!r}: fgd, scale=S (S > 0), typical=P (0 < P <= 1) or then=KEY ({keys})")
+    raise SystemExit(
+        f"unknown variant {name!r}: fgd, scale=S (S > 0), typical=P (0 < P <= 1), lookahead=M,K or then=KEY ({keys})"
+    )
 
 
 def main() -> int:

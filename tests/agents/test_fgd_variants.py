@@ -33,7 +33,8 @@ def test_fgd_at_its_own_scale_places_as_fgd(monkeypatch):
         monkeypatch.setattr(experiment, "experiment_heuristic", lambda _, t: tool.make_variant("scale=1000", t))
         assert experiment.run_one(SAMPLE / "nodes.csv", SAMPLE / trace, "fgd", 7).allocation == fgd
         monkeypatch.undo()
-    for bad in ("then", "then=sideways", "scale=0", "scale=x", "typical=1.5", "fgd2"):
+    assert tool.make_variant("lookahead=4,6", None).depth == 6
+    for bad in ("then", "then=sideways", "scale=0", "scale=x", "typical=1.5", "lookahead=3", "fgd2"):
         with pytest.raises(SystemExit, match="unknown variant"):
             tool.make_variant(bad, None)
 
