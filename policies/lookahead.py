@@ -22,8 +22,9 @@ from podgym.envs.cluster import ClusterState, PodRequest
 from podgym.envs.fragmentation import TypicalPods
 from podgym.policies.fgd import FGDPolicy
 
-# Chosen on development seeds 1-3 of the FGD experiment on openb (docs/learned.md; FGD: 95.50 % at 130 %): 3 nodes
-# and 8 pods 95.77, 3 and 16 95.85, at about 30 times FGD's time per run.
+# Chosen on development seeds 1-3 of the FGD experiment on openb (FGD: 95.50 % at 130 %; docs/learned.md): an
+# earlier draw of the check gave 3 nodes and 8 pods 95.77, 3 and 16 95.85; `python docs/fgd_variants.py` gives
+# 95.81 and 95.80. Each drawn pod costs a bind, a filter and FGD's score on the nodes it changed.
 CANDIDATES = 3
 DEPTH = 16
 SEED_SALT = 0x10CA  # the draw's stream, apart from the simulation's own streams
