@@ -24,7 +24,7 @@ from podgym.envs.simulator import SimulationOptions, Simulator
 from podgym.envs.workload.openb import read_openb_cluster, read_openb_pods
 from podgym.envs.workload.ops import inflate_to_gpu
 from podgym.envs.workload.types import GPU_RESOURCE, MILLI_GPU
-from podgym.policies import build_heuristic, is_heuristic, make_policy
+from podgym.policies import TYPICAL_PODS_HEURISTICS, build_heuristic, is_heuristic, make_policy
 
 PAPER_POLICIES = ("random", "dot-product", "gpu-clustering", "gpu-packing", "best-fit", "fgd")
 COLUMNS = tuple(range(131))
@@ -116,9 +116,11 @@ class RunResult:
 def experiment_heuristic(name: str, typical: TypicalPods):
     """The heuristic `name` (or pair) of the experiment: FGD (and FGD with a lookahead), alone or in a pair, scores
     against `typical`."""
-    return build_heuristic(
-        name, lambda single: make_policy(single, typical=typical) if single.startswith("fgd") else make_policy(single)
-    )
+
+    def make_one(single: str):
+        return make_policy(single, typical=typical) if single in TYPICAL_PODS_HEURISTICS else make_policy(single)
+
+    return build_heuristic(name, make_one)
 
 
 def run_one(

@@ -56,18 +56,9 @@ class ScaledIndex(FragmentationIndex):
 
     scale = 1000.0
 
-    def _score(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    def score_of(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
         x = (before - after) / (self.denominator * self.scale)
         return np.floor(100.0 / (1.0 + np.exp(-x))).astype(np.int64)
-
-    def scores(self, nodes, pod, before):
-        after, room = self.after_numerators(nodes, pod)
-        if room is None:
-            return self._score(before, after), np.full(len(nodes), -1, dtype=np.int64)
-        per_gpu = np.where(room, self._score(before[:, None], after), -1)
-        best = per_gpu.argmax(axis=1)
-        score = per_gpu[np.arange(len(nodes)), best]
-        return score, np.where(score >= 0, best, -1)
 
 
 class FGDVariant(FGDPolicy):

@@ -258,11 +258,15 @@ class FragmentationIndex:
         scores; score and GPU -1 where none has room), any other pod -1 (the default choice)."""
         after, room = self.after_numerators(nodes, pod)
         if room is None:
-            return fgd_score_exact(before, after, self.denominator), np.full(len(nodes), -1, dtype=np.int64)
-        per_gpu = np.where(room, fgd_score_exact(before[:, None], after, self.denominator), -1)
+            return self.score_of(before, after), np.full(len(nodes), -1, dtype=np.int64)
+        per_gpu = np.where(room, self.score_of(before[:, None], after), -1)
         best = per_gpu.argmax(axis=1)
         score = per_gpu[np.arange(len(nodes)), best]
         return score, np.where(score >= 0, best, -1)
+
+    def score_of(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+        """FGD's integer score of the numerators `before` becoming `after` (``scores`` maps every change with it)."""
+        return fgd_score_exact(before, after, self.denominator)
 
     def total(self) -> float:
         """Σ_n F_n over the live nodes (milli-GPU), summed exactly."""

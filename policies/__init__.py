@@ -60,6 +60,11 @@ HEURISTICS = (
 )
 
 
+# The heuristics that score against a workload's typical pods (a constructor argument `typical`; by default the
+# simulated workload's): the FGD experiment gives them the trace's, as the paper's FGD measures against.
+TYPICAL_PODS_HEURISTICS = ("fgd", "fgd-lookahead")
+
+
 def pair_parts(name: str) -> tuple[str, str] | None:
     """(cpu, gpu) of a pair name ``CPU+GPU``; None for a single name."""
     from podgym.policies.composite import SEPARATOR
@@ -121,6 +126,7 @@ def scenario_policy(name: str, profile: Any = None, sample_nodes: bool = True):
 
 __all__ = [
     "HEURISTICS",
+    "TYPICAL_PODS_HEURISTICS",
     "build_heuristic",
     "is_heuristic",
     "make_policy",
